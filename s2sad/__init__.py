@@ -1,0 +1,19 @@
+"""s2sad: source-to-source automatic differentiation for Python and NumPy.
+
+`grad(f)` reads f's source, writes a new Python function that computes its gradient (readable, under
+`generated/`), compiles it and returns it. See README.md and the public contract (API.md).
+"""
+__version__ = "0.1.0"
+
+from .api import grad, stop_gradient, value_and_grad  # noqa: E402
+from .errors import (  # noqa: E402
+    DifferentiationError,
+    NonDifferentiableError,
+    NonScalarOutputError,
+    UnsupportedSyntaxError,
+)
+
+__all__ = [
+    "grad", "value_and_grad", "stop_gradient",
+    "DifferentiationError", "UnsupportedSyntaxError", "NonDifferentiableError", "NonScalarOutputError",
+]

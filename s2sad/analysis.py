@@ -1,0 +1,103 @@
+"""Analysis: which variables are active, and what the reverse sweep must remember.
+
+A variable is *active* when it depends on a differentiated input (varied) and the output depends on
+it (useful); only active variables get adjoints. The reverse sweep reads some primal values (the
+operands and outputs that rules mention, branch conditions, indices); a value it reads that is
+overwritten later, in a loop or by a second assignment, must be saved before it is overwritten
+(`restore`). Everything else is recomputed by nothing and saved by nothing.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .core import Prim, assigned, names_read, primitive, walk_stmts
+from .errors import NonDifferentiableError
+from .normalize import CoreFunction, origin
+from .errors import located
+
+
+@dataclass
+class Activity:
+    varied: set[str]
+    useful: set[str]
+
+    def active(self, name: str) -> bool:
+        return name in self.varied and name in self.useful
+
+
+@dataclass
+class Analysis:
+    activity: Activity
+    loop_assigned: set[str] = field(default_factory=set)   # assigned inside some loop body
+    multi_assigned: set[str] = field(default_factory=set)  # assigned by more than one statement
+
+
+def _edges(body):
+    """(target, [names its derivative flows from], prim, stmt) for every assignment."""
+    out = []
+    for s in walk_stmts(body):
+        if isinstance(s, ast.Assign):
+            prim = primitive(s.value)
+            srcs = [n for _, _, n in prim.diff_args()] if (prim.rule is None or prim.differentiable) else []
+            out.append((s.targets[0].id, srcs, prim, s))
+    return out
+
+
+def activity(fn: CoreFunction, wrt: list[str]) -> Activity:
+    """Fixed points of varied (forward) and useful (backward) over the whole function."""
+    edges = _edges(fn.body)
+    varied = set(wrt)
+    changed = True
+    while changed:
+        changed = False
+        for tgt, srcs, _, _ in edges:
+            if tgt not in varied and any(s in varied for s in srcs):
+                varied.add(tgt)
+                changed = True
+    useful = {fn.result}
+    changed = True
+    while changed:
+        changed = False
+        for tgt, srcs, _, _ in edges:
+            if tgt in useful:
+                for s in srcs:
+                    if s not in useful:
+                        useful.add(s)
+                        changed = True
+    act = Activity(varied, useful)
+    for tgt, srcs, prim, stmt in edges:
+        if prim.rule is None and act.active(tgt) and any(act.active(s) for s in srcs):
+            where = origin(stmt) or (fn.src.filename, getattr(stmt, "lineno", None))
+            raise NonDifferentiableError(located(
+                where[0], where[1], None,
+                f"s2sad has no derivative rule for {prim.key}(), which is called here on a value that "
+                f"depends on the input; register one with s2sad.defvjp({prim.key.split('.')[-1]}, ...)"
+                if prim.key != "tuple" else
+                "a tuple or list that holds a differentiated value is not supported here"))
+    return act
+
+
+def analyze(fn: CoreFunction, wrt: list[str]) -> Analysis:
+    act = activity(fn, wrt)
+    res = Analysis(act)
+    counts: dict[str, int] = {p: 1 for p in fn.params}
+
+    def visit(body, in_loop):
+        for s in body:
+            for v in assigned(s):
+                counts[v] = counts.get(v, 0) + 1
+                if in_loop and not isinstance(s, ast.For):
+                    res.loop_assigned.add(v)
+            if isinstance(s, (ast.While, ast.For)):
+                visit(s.body, True)
+            elif isinstance(s, ast.If):
+                visit(s.body, in_loop)
+                visit(s.orelse, in_loop)
+
+    visit(fn.body, False)
+    res.multi_assigned = {v for v, n in counts.items() if n > 1}
+    return res
+
+
+__all__ = ["Activity", "Analysis", "activity", "analyze", "Prim", "names_read"]

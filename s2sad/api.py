@@ -1,0 +1,216 @@
+"""The transformations users call: grad, value_and_grad, stop_gradient.
+
+This module composes the pipeline (compiler.py) and converts arguments and results; it holds no
+compiler logic.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import compiler
+from .errors import NonScalarOutputError
+from .runtime import stop_gradient
+
+__all__ = ["grad", "value_and_grad", "stop_gradient"]
+
+_BACKENDS = ("auto", "numpy", "cupy")
+
+
+def _check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
+    """Validate argnums before any transformation: TypeError for a wrong type, ValueError out of range."""
+    nums = (argnums,) if isinstance(argnums, int) and not isinstance(argnums, bool) else argnums
+    if not isinstance(nums, tuple) or not nums or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                          for i in nums):
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, not {argnums!r}")
+    try:
+        params = [p for p in inspect.signature(fun).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return nums
+    n = len(params)
+    for i in nums:
+        if not -n <= i < n:
+            raise ValueError(f"argnums={argnums!r} is out of range: {getattr(fun, '__name__', fun)} has "
+                             f"{n} positional parameter{'s' if n != 1 else ''}")
+    out = tuple(i % n for i in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"argnums={argnums!r} names the same argument twice")
+    return out
+
+
+def _is_cupy(x) -> bool:
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def _as_float(x):
+    """Differentiated arguments: ints become float64, lists become arrays."""
+    t = type(x)
+    if t is float:
+        return x
+    if t is int or t is bool:
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x if x.dtype.kind in "fc" else x.astype(np.float64)
+    if isinstance(x, np.generic):
+        return x if x.dtype.kind in "fc" else np.float64(x)
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x, dtype=np.float64)
+    return x
+
+
+def _like(g, x):
+    """The gradient in the argument's type: Python float for a Python number, the same dtype and shape."""
+    t = type(x)
+    if t is float or t is int or t is bool:
+        return float(g)
+    if isinstance(x, np.ndarray):
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape and g.flags.writeable:
+            return g
+        out = np.array(np.broadcast_to(g, x.shape), dtype=dtype)
+        return out
+    if isinstance(x, np.generic):
+        return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
+    return g
+
+
+class _Transformed:
+    """Common machinery of the callables returned by grad and value_and_grad."""
+
+    _mode = "grad"
+
+    def __init__(self, fun: Callable, argnums, has_aux: bool, backend: str):
+        if not callable(fun):
+            raise TypeError(f"{type(self).__name__.lower()} expects a function, not {fun!r}")
+        if backend not in _BACKENDS:
+            raise ValueError(f"backend must be one of {_BACKENDS}, not {backend!r}")
+        functools.update_wrapper(self, fun)
+        self.__wrapped__ = fun
+        self._nums = _check_argnums(fun, argnums)
+        self._argnums = argnums if isinstance(argnums, int) else self._nums
+        self._single = isinstance(argnums, int)
+        self._has_aux = has_aux
+        self._backend = backend
+        self._compiled: dict[str, compiler.Compiled] = {}
+        self._signature = None
+
+    def __repr__(self) -> str:
+        return f"<s2sad.{self._mode} of {getattr(self.__wrapped__, '__qualname__', self.__wrapped__)}>"
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def _compile(self, backend: str) -> compiler.Compiled:
+        c = self._compiled.get(backend)
+        if c is None:
+            if backend == "cupy":
+                from . import backends
+                backends.require_cupy()
+            c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend)
+            if not c.active_output:
+                warnings.warn(f"s2sad: the output of {self.__wrapped__.__qualname__} does not depend on the "
+                              "differentiated argument(s); the gradient is zero", stacklevel=4)
+            self._compiled[backend] = c
+        return c
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (NumPy backend unless only CuPy was used)."""
+        return self._compile(self._default_backend()).source
+
+    @property
+    def path(self) -> Path | None:
+        """The generated file, or None when it could not be written."""
+        return self._compile(self._default_backend()).path
+
+    def _default_backend(self) -> str:
+        if self._backend != "auto":
+            return self._backend
+        return next(iter(self._compiled), "numpy")
+
+    def _bind(self, args, kwargs, nparams):
+        if self._signature is None:
+            self._signature = inspect.signature(self.__wrapped__)
+        ba = self._signature.bind(*args, **kwargs)
+        ba.apply_defaults()
+        return list(ba.arguments.values())
+
+    def _run(self, args, kwargs):
+        backend = self._backend
+        if backend == "auto":
+            backend = "cupy" if "cupy" in sys.modules and any(_is_cupy(a) for a in args) else "numpy"
+        c = self._compiled.get(backend) or self._compile(backend)
+        params = c.params
+        if kwargs or len(args) != len(params):
+            args = self._bind(args, kwargs, len(params))
+        else:
+            args = list(args)
+        originals = [args[i] for i in self._nums]
+        for i in self._nums:
+            args[i] = _as_float(args[i])
+        for f in c.free:
+            args.append(f.read())
+        value, grads = c.fn(*args)
+        out = value[0] if self._has_aux else value
+        if type(out) is not float and np.size(out) != 1:
+            src = self.__wrapped__
+            code = getattr(src, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}: " if code else ""
+            raise NonScalarOutputError(
+                f"{where}{src.__qualname__} returned an array of shape {np.shape(out)}, but grad needs a "
+                "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
+                "cotangent, for non-scalar outputs.")
+        if self._single:
+            grads = _like(grads, originals[0])
+        else:
+            grads = tuple(_like(g, x) for g, x in zip(grads, originals))
+        return value, grads
+
+
+class GradFunction(_Transformed):
+    """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
+
+    def __call__(self, *args, **kwargs):
+        value, grads = self._run(args, kwargs)
+        if self._has_aux:
+            return grads, value[1]
+        return grads
+
+
+class ValueAndGradFunction(_Transformed):
+    """`value_and_grad(f)`: calling it returns (value, gradient) or ((value, aux), gradient)."""
+
+    _mode = "value_and_grad"
+
+    def __call__(self, *args, **kwargs):
+        value, grads = self._run(args, kwargs)
+        return value, grads
+
+
+def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+         backend: str = "auto") -> Any:
+    """Gradient of a scalar-valued function, by source transformation (reverse mode).
+
+    Use as `grad(f)`, `@grad` or `@grad(argnums=(0, 1))`. The returned callable takes the same
+    arguments as `f` and returns the gradient with respect to argument `argnums` (a tuple of
+    gradients for a tuple), or `(gradient, aux)` with `has_aux=True`. `.source` and `.path` give
+    the generated code.
+    """
+    if fun is None:
+        return lambda f: GradFunction(f, argnums, has_aux, backend)
+    return GradFunction(fun, argnums, has_aux, backend)
+
+
+def value_and_grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0,
+                   has_aux: bool = False, backend: str = "auto") -> Any:
+    """Like `grad`, but the callable returns `(value, gradient)` (`((value, aux), gradient)` with has_aux)."""
+    if fun is None:
+        return lambda f: ValueAndGradFunction(f, argnums, has_aux, backend)
+    return ValueAndGradFunction(fun, argnums, has_aux, backend)

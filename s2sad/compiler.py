@@ -1,0 +1,193 @@
+"""The pipeline: frontend -> normalize -> analyze -> reverse -> emit -> cache/load.
+
+This module only composes the stages; each lives in its own module.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, cache, frontend
+from .emit import Sections, function_source, module_source
+from .errors import DifferentiationError
+from .normalize import FreeVar, local_names, normalize, param_names, rule_key
+from .reverse import reverse
+
+FREE_MARK = "# s2sad-free: "
+FACTS_MARK = "# s2sad-facts: "
+
+
+@dataclass
+class Compiled:
+    """A generated function and what the API needs to call it."""
+
+    fn: types.FunctionType
+    source: str
+    path: Path | None
+    params: list[str]
+    free: list[FreeVar]
+    active_output: bool = True
+    transformed: bool = True       # False when it came from the disk cache
+    key: str = ""
+    facts: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _deep_recursion(limit: int = 20000):
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def dependencies(src: frontend.Source) -> list[frontend.Source]:
+    """The user functions `src` calls, transitively, in a deterministic order."""
+    out: list[frontend.Source] = []
+    seen = {src.fn}
+    todo = [src]
+    while todo:
+        cur = todo.pop(0)
+        resolver = frontend.Resolver(cur, local_names(cur.tree))
+        for node in ast.walk(cur.tree):
+            if not isinstance(node, ast.Call):
+                continue
+            try:
+                res = resolver.resolve(node.func)
+            except DifferentiationError:
+                continue
+            if res is not None and res.kind == "user" and res.obj not in seen and rule_key(res.obj) is None:
+                seen.add(res.obj)
+                try:
+                    dep = frontend.load(res.obj)
+                except DifferentiationError:
+                    continue
+                out.append(dep)
+                todo.append(dep)
+    return out
+
+
+def _array_module(backend: str) -> str:
+    return "cupy" if backend == "cupy" else "numpy"
+
+
+def _rename_np(stmts, backend: str):
+    if backend != "cupy":
+        return stmts
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and n.id == "np":
+                n.id = "cp"
+    return stmts
+
+
+def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy") -> Compiled:
+    """Generate, write and load the gradient function of `fn` (reverse mode)."""
+    src = frontend.load(fn)
+    deps = dependencies(src)
+    options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    key = cache.make_key([src] + deps, options)
+    hit = cache.memory_get(key)
+    if hit is not None:
+        return hit
+    name = f"{src.tree.name}_grad"
+    path = cache.generated_dir() / cache.file_name(src.module, src.qualname, "grad", key)
+    text = cache.read(path, key)
+    if text is not None:
+        compiled = _from_text(text, path, name, src, deps, key)
+        if compiled is not None:
+            cache.memory_put(key, compiled)
+            return cache.memory_get(key)
+    try:
+        with _deep_recursion():
+            text, free, facts = _generate(src, argnums, has_aux, backend, key, name)
+    except DifferentiationError:
+        raise
+    except RecursionError:
+        raise DifferentiationError(f"{src.filename}:{src.lineno}: {src.qualname} is too deeply nested for "
+                                   "s2sad to transform") from None
+    written = cache.write(path, text)
+    try:
+        func = cache.load_function(text, str(written or path), name)
+    except Exception as exc:   # a bug in s2sad, not in the user's code: say so, with the source
+        raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
+                                   f"{src.lineno}): {exc}; please report it with the function") from exc
+    compiled = Compiled(func, text, written, param_names(src.tree), free, facts["active_output"], True, key, facts)
+    cache.memory_put(key, compiled)
+    return cache.memory_get(key)
+
+
+def _generate(src, argnums, has_aux, backend, key, name):
+    core = normalize(src, has_aux=has_aux)
+    params = core.params
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    wrt = [params[i] for i in nums]
+    (pre, fwd, rev, ret), facts = reverse(core, wrt, single=isinstance(argnums, int))
+    blocks = [("", pre), ("forward sweep: the original computation", fwd),
+              ("reverse sweep: cotangents flow back from the output", rev)]
+    for _, b in blocks:
+        _rename_np(b, backend)
+    _rename_np([ret], backend)
+    free = core.free
+    sig = params + [f.name for f in free] + ["out_bar"]
+    wrt_text = ", ".join(wrt)
+    doc = (f"Gradient of {src.qualname} with respect to {wrt_text}: returns ({'(value, aux)' if has_aux else 'value'}, "
+           f"{'gradient' if isinstance(argnums, int) else 'gradients'}). out_bar seeds the output's cotangent.")
+    sec = Sections(name=name, params=sig, defaults={"out_bar": "1.0"}, doc=doc, blocks=blocks, ret=ret)
+    func_text = function_source(sec, src.filename)
+    uses_math = "math." in func_text
+    header = [
+        f"Generated by s2sad {__version__} from {src.filename}:{src.lineno} ({src.qualname}). Do not edit:",
+        "s2sad regenerates this file when the function changes and refuses it when edited.",
+        f"gradient of {src.qualname} with respect to {wrt_text} (argnums={argnums!r}), reverse mode, "
+        f"{_array_module(backend)} backend" + (", has_aux" if has_aux else ""),
+        f"call: {name}({', '.join(sig[:-1])})" + (f"  # {', '.join(f.name for f in free)}: globals/closure values"
+                                                  if free else ""),
+    ]
+    meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"]
+    if free:
+        meta.append(FREE_MARK + ", ".join(f"{f.name}={f.spelled}@{_owner_index(f, src, core)}" for f in free))
+    text = module_source(header, meta, _array_module(backend), [func_text], uses_math)
+    return text, free, facts
+
+
+def _owner_index(f: FreeVar, src, core) -> str:
+    """Where a free variable is read: 0 is the function itself, i the i-th inlined helper; g/c: globals/cell."""
+    sources = [src] + core.callees
+    for i, s in enumerate(sources):
+        if f.owner is s.globals:
+            return f"{i}g"
+        if f.spelled in s.closure and f.owner is s.closure[f.spelled]:
+            return f"{i}c"
+    return "0b"   # builtins
+
+
+def _from_text(text, path, name, src, deps, key):
+    """A Compiled from a verified cached file, without transforming again."""
+    import builtins
+    sources = [src] + deps
+    free = []
+    facts = {}
+    for line in text.splitlines()[:12]:
+        if line.startswith(FREE_MARK):
+            for item in filter(None, (x.strip() for x in line[len(FREE_MARK):].split(","))):
+                gen_name, _, rest = item.partition("=")
+                spelled, _, where = rest.partition("@")
+                idx, kind = int(where[:-1]), where[-1]
+                s = sources[idx] if idx < len(sources) else src
+                owner = s.globals if kind == "g" else s.closure.get(spelled) if kind == "c" else vars(builtins)
+                if owner is None:
+                    return None
+                free.append(FreeVar(gen_name, spelled, owner))
+        elif line.startswith(FACTS_MARK):
+            facts["active_output"] = "active_output=True" in line
+    try:
+        func = cache.load_function(text, str(path), name)
+    except Exception:
+        return None
+    return Compiled(func, text, path, param_names(src.tree), free, facts.get("active_output", True), False, key, facts)

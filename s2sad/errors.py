@@ -1,0 +1,38 @@
+"""The DifferentiationError family: every error s2sad raises about user code."""
+from __future__ import annotations
+
+import ast
+import linecache
+
+
+class DifferentiationError(Exception):
+    """Base class of every error the compiler raises about the user's code."""
+
+
+class UnsupportedSyntaxError(DifferentiationError):
+    """A Python construct the compiler does not handle."""
+
+
+class NonDifferentiableError(DifferentiationError):
+    """A call whose derivative is unknown."""
+
+
+class NonScalarOutputError(DifferentiationError):
+    """`grad` of a function whose output is not a scalar."""
+
+
+def located(filename: str, lineno: int | None, col: int | None, message: str) -> str:
+    """Format `message` with the user's file, line, column and the quoted source line."""
+    if lineno is None:
+        return f"{filename}: {message}"
+    where = f"{filename}:{lineno}" + (f":{col + 1}" if col is not None else "")
+    text = linecache.getline(filename, lineno).rstrip()
+    quoted = f"\n    {lineno} | {text.strip()}" if text else ""
+    return f"{where}: {message}{quoted}"
+
+
+def error_at(cls: type[DifferentiationError], filename: str, node: ast.AST | None, message: str) -> DifferentiationError:
+    """Build an error of class `cls` pointing at `node` in `filename`."""
+    lineno = getattr(node, "lineno", None)
+    col = getattr(node, "col_offset", None)
+    return cls(located(filename, lineno, col, message))

@@ -1,0 +1,49 @@
+"""Deterministic, clash-free names for temporaries, flags and adjoints."""
+from __future__ import annotations
+
+import ast
+
+RESERVED = {"np", "cp", "math", "_rt", "tape", "out_bar"}
+
+
+class Namer:
+    """Hands out names that never clash with the user's names or with each other.
+
+    Names come from per-prefix counters (`t1`, `t2`, `cond1`), so the same function always gets
+    the same names: generated files are byte-identical from run to run.
+    """
+
+    def __init__(self, taken: set[str] = frozenset()):
+        self.taken = set(taken) | RESERVED
+        self.counters: dict[str, int] = {}
+
+    def reserve(self, names) -> None:
+        self.taken.update(names)
+
+    def fresh(self, prefix: str = "t") -> str:
+        n = self.counters.get(prefix, 0)
+        while True:
+            n += 1
+            name = f"{prefix}{n}"
+            if name not in self.taken:
+                self.counters[prefix] = n
+                self.taken.add(name)
+                return name
+
+    def exact(self, name: str) -> str:
+        """`name` itself if free, else `name_1`, `name_2`, ..."""
+        if name not in self.taken:
+            self.taken.add(name)
+            return name
+        return self.fresh(name + "_")
+
+
+def all_names(tree: ast.AST) -> set[str]:
+    """Every identifier that appears in `tree` (names, arguments, attributes' roots)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+    return out

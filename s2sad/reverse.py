@@ -1,0 +1,511 @@
+"""Reverse mode: the adjoint transformation of the core language.
+
+The generated function runs a forward sweep (the user's code, plus saving the few values the
+reverse sweep needs that would otherwise be overwritten) and then a reverse sweep that walks the
+statements backwards, turning each primitive into the cotangent contributions of its rule.
+
+Control flow is mirrored: an `if` is reversed by testing the same condition; a loop is reversed
+by running its reversed body as many times as the forward loop ran (`for i in reversed(r)` for a
+range loop, a trip counter for a `while`). Values overwritten inside loops are pushed on a plain
+list (`tape`) before being overwritten and popped back in the reverse sweep: only the values the
+reverse sweep reads are saved.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from .analysis import Activity, analyze
+from .core import Prim, assigned, names_read, primitive, walk_stmts
+from .normalize import CoreFunction, _is_const, origin, set_origin
+from .optimize import simplify
+
+TAPE = "tape"
+
+
+def _name(id_, store=False):
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def _assign(target: str | ast.expr, value: ast.expr, where=None) -> ast.Assign:
+    tgt = _name(target, True) if isinstance(target, str) else target
+    node = ast.Assign(targets=[tgt], value=value, lineno=0, col_offset=0)
+    return set_origin(node, where) if where else node
+
+
+def _call(func: str, *args) -> ast.Call:
+    parts = func.split(".")
+    f: ast.expr = _name(parts[0])
+    for p in parts[1:]:
+        f = ast.Attribute(value=f, attr=p, ctx=ast.Load())
+    return ast.Call(func=f, args=list(args), keywords=[])
+
+
+def _push(v: str, where) -> ast.stmt:
+    return set_origin(ast.Expr(value=_call(f"{TAPE}.append", _name(v))), where)
+
+
+def _pop(v: str, where) -> ast.stmt:
+    return _assign(v, _call(f"{TAPE}.pop"), where)
+
+
+def _is_exit(s: ast.stmt) -> bool:
+    """`if flag: break`, the forward-only loop exit that jumps.lower leaves at the end of a body."""
+    return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
+
+
+def _substitute(template: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping:
+                return copy.deepcopy(mapping[node.id])
+            return node
+
+    return Sub().visit(copy.deepcopy(template))
+
+
+def _index_expr(slice_node: ast.expr) -> ast.expr:
+    """A subscript's slice as an expression: `np.s_[...]` when it holds slices."""
+    if any(isinstance(n, ast.Slice) for n in ast.walk(slice_node)):
+        return ast.Subscript(value=ast.Attribute(value=_name("np"), attr="s_", ctx=ast.Load()),
+                             slice=copy.deepcopy(slice_node), ctx=ast.Load())
+    return copy.deepcopy(slice_node)
+
+
+@dataclass
+class _State:
+    """What the reverse sweep generator knows at the current point (walking backwards)."""
+
+    live: set[str]                     # adjoints that hold a value here
+    carried: set[str] = field(default_factory=set)   # adjoints initialised before the enclosing block
+
+
+class Reverse:
+    """Generates the forward and reverse sweeps of one core function."""
+
+    def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
+                 loop_assigned: set[str]):
+        self.fn = fn
+        self.wrt = wrt
+        self.act = act
+        self.restore = restore
+        self.loop_assigned = loop_assigned
+        self.namer = fn.namer
+        self.bars: dict[str, str] = {}
+        self.indexed = self._indexed_vars()
+        self.int_like = self._int_like()
+        self.used_tape = False
+        self.underscore: str | None = None
+
+    # --- names ---------------------------------------------------------------------------------
+    def bar(self, v: str) -> str:
+        if v not in self.bars:
+            self.bars[v] = self.namer.exact(f"{v}_bar")
+        return self.bars[v]
+
+    def active(self, v: str) -> bool:
+        return self.act.active(v)
+
+    def _indexed_vars(self) -> set[str]:
+        """Variables whose adjoint receives element writes (`x[i]` with x active)."""
+        out = set()
+        for s in walk_stmts(self.fn.body):
+            if isinstance(s, ast.Assign) and isinstance(s.value, ast.Subscript) \
+                    and isinstance(s.value.value, ast.Name) and self.active(s.targets[0].id):
+                out.add(s.value.value.id)
+        return out
+
+    def _int_like(self) -> set[str]:
+        """Names that certainly hold Python ints (range counters and arithmetic on them)."""
+        out = set()
+        changed = True
+        while changed:
+            changed = False
+            for s in walk_stmts(self.fn.body):
+                v = None
+                if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and getattr(s.iter.func, "id", "") == "range":
+                    v = s.target.id
+                elif isinstance(s, ast.Assign) and self._is_int_expr(s.value, out):
+                    v = s.targets[0].id
+                if v and v not in out:
+                    # an int-like name must be int at every assignment
+                    if all(self._is_int_expr(a.value, out | {v}) for a in walk_stmts(self.fn.body)
+                           if isinstance(a, ast.Assign) and a.targets[0].id == v):
+                        out.add(v)
+                        changed = True
+        return out
+
+    def _is_int_expr(self, e, ints) -> bool:
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Name):
+            return e.id in ints
+        if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+            return self._is_int_expr(e.left, ints) and self._is_int_expr(e.right, ints)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return self._is_int_expr(e.operand, ints)
+        if isinstance(e, ast.Call) and getattr(e.func, "id", None) in ("len", "int"):
+            return True
+        return False
+
+    def _simple_index(self, idx: ast.expr) -> bool:
+        """An index that never repeats an element: ints, int names and slices."""
+        if isinstance(idx, ast.Tuple):
+            return all(self._simple_index(e) for e in idx.elts)
+        if isinstance(idx, ast.Slice):
+            return True
+        return self._is_int_expr(idx, self.int_like)
+
+    # --- blocks --------------------------------------------------------------------------------
+    def has_reverse(self, stmts) -> bool:
+        """Whether a block contains anything the reverse sweep must do."""
+        for s in walk_stmts(stmts):
+            if isinstance(s, ast.Assign) and (self.active(s.targets[0].id) or s.targets[0].id in self.restore):
+                return True
+        return False
+
+    def contributed(self, stmts) -> set[str]:
+        """Variables whose adjoints a block's reverse sweep adds to."""
+        out = set()
+        for s in walk_stmts(stmts):
+            if isinstance(s, ast.Assign) and self.active(s.targets[0].id):
+                prim = primitive(s.value)
+                if prim.differentiable:
+                    out.update(n for _, _, n in prim.diff_args() if self.active(n))
+        return out
+
+    def defined_first(self, stmts) -> set[str]:
+        """Variables a block defines unconditionally before it reads them."""
+        seen_read, out = set(), set()
+        for s in stmts:
+            if isinstance(s, ast.Assign):
+                seen_read |= names_read(s.value)
+                v = s.targets[0].id
+                if v not in seen_read:
+                    out.add(v)
+            else:
+                seen_read |= names_read(s)
+        return out
+
+    def zero(self, v: str) -> ast.expr:
+        return _call("_rt.zeros", _name(v)) if v in self.indexed else ast.Constant(0.0)
+
+    def block(self, stmts: list[ast.stmt], state: _State) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """(forward sweep, reverse sweep) of a block."""
+        fwd: list[ast.stmt] = []
+        for s in stmts:
+            fwd.extend(self.forward_stmt(s))
+        rev: list[ast.stmt] = []
+        for s in reversed(stmts):
+            rev.extend(self.reverse_stmt(s, state))
+        return fwd, rev
+
+    def inits(self, blocks, state: _State) -> list[ast.stmt]:
+        """Zero the adjoints a compound statement adds to that hold nothing yet."""
+        need = set()
+        for block in blocks:
+            need |= self.contributed(block) - self.defined_first(block)
+        out = []
+        for v in sorted(need - state.live):
+            out.append(_assign(self.bar(v), self.zero(v)))
+            state.live.add(v)
+        return out
+
+    # --- forward sweep -------------------------------------------------------------------------
+    def forward_stmt(self, s: ast.stmt) -> list[ast.stmt]:
+        where = origin(s)
+        if isinstance(s, ast.Assign):
+            v = s.targets[0].id
+            out = []
+            if v in self.restore:
+                self.used_tape = True
+                out.append(_push(v, where))
+            out.append(s)
+            return out
+        if isinstance(s, ast.If):
+            if _is_exit(s):
+                return [s]
+            body = [x for b in s.body for x in self.forward_stmt(b)] or [ast.Pass()]
+            orelse = [x for b in s.orelse for x in self.forward_stmt(b)]
+            return [set_origin(ast.If(test=s.test, body=body, orelse=orelse), where)]
+        if isinstance(s, ast.While):
+            body = [x for b in s.body for x in self.forward_stmt(b)]
+            if not self.has_reverse(s.body):
+                return [set_origin(ast.While(test=s.test, body=body, orelse=[]), where)]
+            n = self._counter(s)
+            inc = set_origin(ast.AugAssign(target=_name(n, True), op=ast.Add(), value=ast.Constant(1)), where)
+            out = [_assign(n, ast.Constant(0), where),
+                   set_origin(ast.While(test=s.test, body=[inc] + body, orelse=[]), where)]
+            return out + self._save_after_loop(s, [n])
+        if isinstance(s, ast.For):
+            body = [x for b in s.body for x in self.forward_stmt(b)]
+            if not self.has_reverse(s.body):
+                return [set_origin(ast.For(target=s.target, iter=s.iter, body=body, orelse=[]), where)]
+            r, n = self._range_names(s)
+            out = [_assign(r, s.iter, where)]
+            saved = [r]
+            if n:
+                inc = set_origin(ast.AugAssign(target=_name(n, True), op=ast.Add(), value=ast.Constant(1)), where)
+                body = [inc] + body
+                out.append(_assign(n, ast.Constant(0), where))
+                saved.append(n)
+            out.append(set_origin(ast.For(target=s.target, iter=_name(r), body=body, orelse=[]), where))
+            return out + self._save_after_loop(s, saved)
+        return [s]
+
+    def _counter(self, loop) -> str:
+        key = id(loop)
+        if key not in self._loop_names:
+            self._loop_names[key] = (None, self.namer.fresh("trips"))
+        return self._loop_names[key][1]
+
+    def _range_names(self, loop) -> tuple[str, str | None]:
+        key = id(loop)
+        if key not in self._loop_names:
+            r = self.namer.fresh("steps")
+            n = self.namer.fresh("trips") if any(_is_exit(b) for b in loop.body) else None
+            self._loop_names[key] = (r, n)
+        return self._loop_names[key]
+
+    def _save_after_loop(self, loop, names) -> list[ast.stmt]:
+        """A loop nested in another loop saves its trip count (and range) for the reverse sweep."""
+        if id(loop) not in self.nested_loops:
+            return []
+        self.used_tape = True
+        return [_push(n, origin(loop)) for n in names]
+
+    # --- reverse sweep -------------------------------------------------------------------------
+    def reverse_stmt(self, s: ast.stmt, state: _State) -> list[ast.stmt]:
+        where = origin(s)
+        if isinstance(s, ast.Assign):
+            return self.reverse_assign(s, state)
+        if isinstance(s, ast.If):
+            if _is_exit(s) or not self.has_reverse(s.body + s.orelse):
+                return []
+            out = self.inits([s.body, s.orelse], state)
+            inner = _State(set(state.live), carried=set(state.live))
+            _, body = self.block(s.body, inner)
+            inner2 = _State(set(state.live), carried=set(state.live))
+            _, orelse = self.block(s.orelse, inner2)
+            if not body:
+                body, orelse = orelse, []
+                test = ast.UnaryOp(op=ast.Not(), operand=copy.deepcopy(s.test))
+                if isinstance(s.test, ast.UnaryOp) and isinstance(s.test.op, ast.Not):
+                    test = copy.deepcopy(s.test.operand)
+            else:
+                test = copy.deepcopy(s.test)
+            out.append(set_origin(ast.If(test=test, body=body or [ast.Pass()], orelse=orelse), where))
+            return out
+        if isinstance(s, (ast.While, ast.For)):
+            if not self.has_reverse(s.body):
+                return []
+            out = []
+            if isinstance(s, ast.While):
+                n = self._counter(s)
+                if id(s) in self.nested_loops:
+                    out.append(_pop(n, where))
+                if self.underscore is None:
+                    self.underscore = self.namer.exact("_")
+                target = _name(self.underscore, True)
+                it = _call("range", _name(n))
+            else:
+                r, n = self._range_names(s)
+                if id(s) in self.nested_loops:
+                    out.extend(_pop(x, where) for x in reversed([r] + ([n] if n else [])))
+                seq = _name(r) if n is None else ast.Subscript(
+                    value=_name(r), slice=ast.Slice(upper=_name(n)), ctx=ast.Load())
+                it = _call("reversed", seq)
+                target = copy.deepcopy(s.target)
+            out.extend(self.inits([s.body], state))
+            inner = _State(set(state.live), carried=set(state.live))
+            _, body = self.block(s.body, inner)
+            out.append(set_origin(ast.For(target=target, iter=it, body=body or [ast.Pass()], orelse=[]), where))
+            return out
+        return []
+
+    def contributions(self, prim: Prim, target: str) -> list[tuple[str, ast.expr, tuple]]:
+        """(operand, cotangent expression, path) for each active operand of `prim`."""
+        rule = prim.rule
+        out = []
+        mapping = dict(prim.bound)
+        mapping["g"] = _name(self.bar(target))
+        mapping["ans"] = _name(target)
+        seq_parts: dict[str, ast.expr] = {}
+        for param, path, name in prim.diff_args():
+            if not self.active(name):
+                continue
+            tmpl = rule.template(param)
+            if path:
+                if param not in seq_parts:
+                    seq_parts[param] = simplify(_substitute(tmpl, mapping))
+                expr = seq_parts[param]
+                for k in path:
+                    expr = ast.Subscript(value=expr, slice=ast.Constant(k), ctx=ast.Load())
+            else:
+                expr = simplify(_substitute(tmpl, mapping))
+            others = [a for p2, a in prim.bound.items() if p2 != param]
+            if rule.elementwise and not all(_is_const(a) for a in others):
+                expr = _call("_rt.unbroadcast", expr, _name(name))
+            out.append((name, expr, path))
+        return out
+
+    def reverse_assign(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
+        v = s.targets[0].id
+        where = origin(s)
+        restore = v in self.restore
+        if not self.active(v):
+            if restore:
+                return [_pop(v, where)]
+            return []
+        prim = primitive(s.value)
+        out: list[ast.stmt] = []
+        if v not in state.live:
+            # the output's adjoint is zero here: nothing flows back
+            if restore:
+                out.append(_pop(v, where))
+            return out
+        contribs = self.contributions(prim, v) if prim.differentiable else []
+        reads = set()
+        for _, e, _ in contribs:
+            reads |= names_read(e)
+        self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
+        reads_ans = v in reads
+        ans_name = None
+        if restore and reads_ans and self_ref:
+            # the rule needs the new value (ans) and the old one: keep the new one aside
+            ans_name = self.namer.fresh("ans")
+            out.append(_assign(ans_name, _name(v), where))
+            contribs = [(n, _substitute(e, {v: _name(ans_name)}) if n != v else e, p) for n, e, p in contribs]
+        pop_first = restore and self_ref
+        if pop_first:
+            out.append(_pop(v, where))
+        g = self.bar(v)
+        # combine repeated operands (x * x) and order: other operands first, then v itself
+        combined: dict[str, ast.expr] = {}
+        order = []
+        for n, e, p in contribs:
+            if prim.key == "getitem" and n != v:
+                continue
+            if n in combined:
+                combined[n] = ast.BinOp(left=combined[n], op=ast.Add(), right=e)
+            else:
+                combined[n] = e
+                order.append(n)
+        if prim.key == "getitem":
+            out.extend(self.scatter(prim, v, state, where))
+        for n in order:
+            if n == v:
+                continue
+            out.extend(self.accumulate(n, combined[n], state, where))
+        if v in combined:
+            out.append(_assign(g, combined[v], where))
+        elif v in state.carried:
+            out.append(_assign(g, self.zero(v), where))
+        else:
+            state.live.discard(v)
+        if restore and not pop_first:
+            out.append(_pop(v, where))
+        return out
+
+    def accumulate(self, n: str, expr: ast.expr, state: _State, where) -> list[ast.stmt]:
+        b = self.bar(n)
+        if n in state.live:
+            return [_assign(b, ast.BinOp(left=_name(b), op=ast.Add(), right=expr), where)]
+        state.live.add(n)
+        if n in self.indexed:
+            return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=expr), where)]
+        return [_assign(b, expr, where)]
+
+    def scatter(self, prim: Prim, v: str, state: _State, where) -> list[ast.stmt]:
+        """x[index] -> add the cotangent into the elements of x's adjoint."""
+        x = prim.bound["x"]
+        if not (isinstance(x, ast.Name) and self.active(x.id)):
+            return []
+        n = x.id
+        b = self.bar(n)
+        out = []
+        if n not in state.live:
+            out.append(_assign(b, _call("_rt.zeros", _name(n)), where))
+            state.live.add(n)
+        idx = prim.bound["index"]
+        g = _name(self.bar(v))
+        if self._simple_index(idx):
+            target = ast.Subscript(value=_name(b), slice=copy.deepcopy(idx), ctx=ast.Store())
+            out.append(set_origin(ast.AugAssign(target=target, op=ast.Add(), value=g, lineno=0, col_offset=0), where))
+        else:
+            out.append(set_origin(ast.Expr(value=_call("np.add.at", _name(b), _index_expr(idx), g)), where))
+        return out
+
+    # --- the whole function --------------------------------------------------------------------
+    def run(self) -> tuple[list[ast.stmt], list[ast.stmt], list[ast.expr]]:
+        self._loop_names: dict[int, tuple] = {}
+        self.nested_loops = set()
+
+        def mark(body, depth):
+            for s in body:
+                if isinstance(s, (ast.While, ast.For)):
+                    if depth:
+                        self.nested_loops.add(id(s))
+                    mark(s.body, depth + 1)
+                elif isinstance(s, ast.If):
+                    mark(s.body, depth)
+                    mark(s.orelse, depth)
+
+        mark(self.fn.body, 0)
+        fn = self.fn
+        state = _State(live=set())
+        seed = []
+        if self.active(fn.result):
+            seed = [_assign(self.bar(fn.result), _name("out_bar"))]
+            state.live.add(fn.result)
+        fwd, rev = self.block(fn.body, state)
+        grads = []
+        for p in self.wrt:
+            grads.append(_name(self.bar(p)) if p in state.live else _call("_rt.zeros", _name(p)))
+        return fwd, seed + rev, grads
+
+
+def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tuple, dict]:
+    """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it."""
+    info = analyze(fn, wrt)
+    act = info.activity
+    namer_state = copy.deepcopy(fn.namer)
+    # pass 1: what does the reverse sweep read?
+    probe = Reverse(fn, wrt, act, set(), info.loop_assigned)
+    fwd, rev, grads = probe.run()
+    generated = set(probe.bars.values())
+    read = set()
+    for s in rev:
+        read |= names_read(s)
+    for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
+    restore = (read - generated) & (info.loop_assigned | info.multi_assigned) - for_targets
+    fn.namer = namer_state
+    gen = Reverse(fn, wrt, act, restore, info.loop_assigned)
+    fwd, rev, grads = gen.run()
+    pre = []
+    if gen.used_tape:
+        pre.append(_assign(TAPE, ast.List(elts=[], ctx=ast.Load())))
+    pre.extend(_assign(v, ast.Constant(None)) for v in sorted(_maybe_undefined(fn, restore)))
+    value = _name(fn.result) if fn.aux is None else ast.Tuple(elts=[_name(fn.result), _name(fn.aux)], ctx=ast.Load())
+    grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
+    ret = ast.Return(value=ast.Tuple(elts=[value, grad_value], ctx=ast.Load()))
+    facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars)}
+    return (pre, fwd, rev, ret), facts
+
+
+def _maybe_undefined(fn: CoreFunction, restore: set[str]) -> set[str]:
+    """Saved variables whose first assignment is inside a loop or a branch: they may not exist yet
+    when first saved, so they start as None."""
+    first: dict[str, bool] = {}
+
+    def visit(body, nested):
+        for s in body:
+            for v in assigned(s):
+                first.setdefault(v, nested)
+            if isinstance(s, (ast.While, ast.For, ast.If)):
+                visit(s.body, True)
+                visit(getattr(s, "orelse", []), True)
+
+    visit(fn.body, False)
+    return {v for v in restore if first.get(v, False) and v not in fn.params}

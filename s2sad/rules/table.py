@@ -1,0 +1,111 @@
+"""The derivative-rule table: one small, printable rule per primitive.
+
+A rule is data: the primitive's signature and, for each differentiable parameter, a template
+expression for the cotangent that flows to it (reverse mode) written in terms of
+
+    g    the cotangent of the primitive's output
+    ans  the primitive's output
+    and the parameter names of the signature.
+
+Forward (tangent) rules are derived: an elementwise rule is linear in `g`, so the tangent
+contributed by parameter p is its reverse template with `g` replaced by p's tangent; a linear
+primitive's tangent is the primitive applied to the tangent. A rule may also give explicit
+forward templates (with `t` for the incoming tangent).
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: str | None = None     # source of the default value; None: required
+    sequence: bool = False         # takes a list/tuple of arrays (concatenate, stack, np.array)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Derivative rule of one primitive (see module docstring)."""
+
+    key: str
+    params: tuple[Param, ...]
+    reverse: dict = field(default_factory=dict)   # param name -> template source
+    forward: dict = field(default_factory=dict)   # param name -> tangent template source (uses `t`)
+    elementwise: bool = False    # elementwise with NumPy broadcasting: cotangents are unbroadcast
+    linear: bool = False         # linear in its differentiable parameters
+    differentiable: bool = True  # False: the output carries no derivative (sign, comparisons, shapes)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def template(self, param: str) -> ast.expr:
+        return _parse(self.reverse[param])
+
+    def tangent_template(self, param: str) -> ast.expr:
+        """Tangent contributed by `param`: explicit, or derived from the reverse rule (g -> t)."""
+        if param in self.forward:
+            return _parse(self.forward[param])
+        if self.elementwise:
+            return _parse(self.reverse[param], rename={"g": "t"})
+        raise KeyError(f"no forward rule for {self.key}({param})")
+
+
+_CACHE: dict[tuple, ast.expr] = {}
+
+
+def _parse(src: str, rename: dict | None = None) -> ast.expr:
+    key = (src, tuple(sorted((rename or {}).items())))
+    if key not in _CACHE:
+        node = ast.parse(src, mode="eval").body
+        if rename:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and n.id in rename:
+                    n.id = rename[n.id]
+        _CACHE[key] = node
+    return _CACHE[key]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def parse_signature(sig: str) -> tuple[Param, ...]:
+    """"x, axis=None, *xs" style signature -> Params. A leading '*' marks a sequence parameter."""
+    params = []
+    for part in [s.strip() for s in sig.split(",") if s.strip()]:
+        seq = part.startswith("*")
+        part = part.lstrip("*")
+        name, _, default = part.partition("=")
+        params.append(Param(name.strip(), default.strip() or None, seq))
+    return tuple(params)
+
+
+def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False,
+         forward: dict | None = None, **reverse: str) -> Rule:
+    """Register the rule of primitive `key` with signature `sig` and reverse templates `reverse`."""
+    params = parse_signature(sig)
+    names = {p.name for p in params}
+    unknown = set(reverse) - names
+    if unknown:
+        raise ValueError(f"rule {key}: templates for unknown parameters {sorted(unknown)}")
+    for tmpl in list(reverse.values()) + list((forward or {}).values()):
+        ast.parse(tmpl, mode="eval")   # fail at import time on a malformed template
+    r = Rule(key, params, dict(reverse), dict(forward or {}), elementwise, linear)
+    RULES[key] = r
+    return r
+
+
+def nondiff(key: str, sig: str = "*args") -> Rule:
+    """Register a primitive whose output carries no derivative (shapes, signs, comparisons)."""
+    r = Rule(key, parse_signature(sig), differentiable=False)
+    RULES[key] = r
+    return r
+
+
+def alias(key: str, target: str) -> None:
+    """`key` is differentiated with the rule of `target`."""
+    RULES[key] = RULES[target]
