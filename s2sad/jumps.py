@@ -156,7 +156,8 @@ def _loop(s, ctx: _Ctx):
     if loop.brk:
         pre.append(_set(loop.brk, False, s))
     if exits:
-        body.append(ast.copy_location(ast.If(test=_any(exits), body=[ast.Break()], orelse=[]), s))
+        body.append(ast.copy_location(ast.If(test=_any(exits), body=[ast.copy_location(ast.Break(), s)],
+                                             orelse=[]), s))
     new = type(s)(**{**{f: getattr(s, f) for f in s._fields}, "body": body})
     ast.copy_location(new, s)
     outer = [f for f in flags if f not in (loop.brk, loop.cont)]

@@ -212,8 +212,14 @@ class Normalizer:
     def emit(self, stmt: ast.stmt) -> None:
         self.out.append(set_origin(stmt, self.where))
 
-    def temp(self, value: ast.expr, prefix: str = "t") -> ast.Name:
+    def fresh(self, prefix: str) -> str:
+        """A new core-level variable, known as a local from now on."""
         name = self.namer.fresh(prefix)
+        self.resolver.locals.add(name)
+        return name
+
+    def temp(self, value: ast.expr, prefix: str = "t") -> ast.Name:
+        name = self.fresh(prefix)
         self.emit(_assign(name, value, self.where))
         return _name(name)
 
@@ -309,7 +315,7 @@ class Normalizer:
                 return
             raise self.error(UnsupportedSyntaxError, s, "an expression statement that is not a call")
         elif isinstance(s, ast.If):
-            test = self.condition(s.test)
+            test = self.condition(s.test, _stored(s.body + s.orelse))
             body = self.block(s.body) or [ast.Pass()]
             orelse = self.block(s.orelse)
             self.where = (self.src.filename, s.lineno)
@@ -332,14 +338,15 @@ class Normalizer:
         else:
             raise self.error(UnsupportedSyntaxError, s, f"`{type(s).__name__}` statement")
 
-    def condition(self, test: ast.expr) -> ast.expr:
-        """An `if` test as a name (or `not name`), computing it first when needed."""
-        ref = self.reference(test) if isinstance(test, ast.Name) else None
-        if isinstance(ref, ast.Name) and test.id in self.resolver.locals:
-            return ref
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name) \
-                and test.operand.id in self.resolver.locals:
-            return ast.UnaryOp(op=ast.Not(), operand=_name(self.local(test.operand.id)))
+    def condition(self, test: ast.expr, changed: set[str] = frozenset()) -> ast.expr:
+        """An `if` test as a name (or `not name`), computing it first when needed.
+
+        The reverse sweep tests the same name again, so a name the branches assign is copied first.
+        """
+        plain = test.operand if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) else test
+        if isinstance(plain, ast.Name) and plain.id in self.resolver.locals and plain.id not in changed:
+            ref = _name(self.local(plain.id))
+            return ref if plain is test else ast.UnaryOp(op=ast.Not(), operand=ref)
         return self.temp(self.inactive(test), "cond")
 
     def for_loop(self, s: ast.For) -> None:
@@ -371,7 +378,7 @@ class Normalizer:
         if index_target is not None:
             k = self.local(index_target.id)
         else:
-            k = self.namer.fresh("k")
+            k = self.fresh("k")
         lens = [ast.Call(func=_name("len"), args=[a], keywords=[]) for a in atoms]
         n = lens[0] if len(lens) == 1 else ast.Call(func=_name("min"), args=lens, keywords=[])
         rng = ast.Call(func=_name("range"), args=[n], keywords=[])
@@ -418,7 +425,7 @@ class Normalizer:
             if isinstance(ref, ast.Name) or not callable(self._value_of(e)):
                 return ref
         if isinstance(e, ast.IfExp) or (isinstance(e, ast.Call) and self._is_user_call(e)):
-            name = self.namer.fresh("t")
+            name = self.fresh("t")
             self.compute(e, name)
             return _name(name)
         value = self.call(e, None) if isinstance(e, ast.Call) else self.primitive(e)
@@ -445,7 +452,6 @@ class Normalizer:
             body = self.block([ast.copy_location(ast.Assign(targets=[_name(target, True)], value=e.body), e)])
             orelse = self.block([ast.copy_location(ast.Assign(targets=[_name(target, True)], value=e.orelse), e)])
             self.where = (self.src.filename, getattr(e, "lineno", self.where[1]))
-            self._fix_renamed(body + orelse, target)
             self.emit(ast.If(test=test, body=body, orelse=orelse))
             return
         if isinstance(e, ast.Call):
@@ -455,13 +461,6 @@ class Normalizer:
         else:
             value = self.primitive(e)
         self.emit(_assign(target, value, self.where))
-
-    def _fix_renamed(self, stmts, target):
-        # inside IfExp branches the target is already the renamed local: assign_to renamed it again
-        for s in stmts:
-            for n in ast.walk(s):
-                if isinstance(n, ast.Name) and n.id == self.local(target) and target != self.local(target):
-                    n.id = target
 
     def primitive(self, e: ast.expr) -> ast.expr:
         if _is_const(e):
@@ -630,6 +629,9 @@ class Normalizer:
             inner.where = (callee.filename, callee.tree.lineno)
             inner.emit(_assign(rename[p], values[p], inner.where))
         body, _ = jumps.lower(callee.tree.body, self.namer, target)
+        new_names = _stored(body) - inner.resolver.locals
+        inner.resolver.locals |= new_names
+        inner.rename.update({n: n for n in new_names})
         self.shared.stack.append(fn)
         try:
             for s in body[:-1]:
@@ -651,6 +653,10 @@ def _defaults(fn) -> dict[str, ast.expr]:
                 isinstance(x, (int, float)) for x in v)):
             out[p.name] = ast.parse(repr(v), mode="eval").body
     return out
+
+
+def _stored(body) -> set[str]:
+    return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _chain(op, elts):
@@ -761,6 +767,7 @@ def normalize(src: Source, has_aux: bool = False) -> CoreFunction:
         return v.elts[0], v.elts[1]
 
     body, _ = jumps.lower(src.tree.body, namer, result, aux, split)
+    norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])
     last = core_body[-1] if core_body else None

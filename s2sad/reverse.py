@@ -175,17 +175,20 @@ class Reverse:
                     out.update(n for _, _, n in prim.diff_args() if self.active(n))
         return out
 
-    def defined_first(self, stmts) -> set[str]:
-        """Variables a block defines unconditionally before it reads them."""
-        seen_read, out = set(), set()
+    def exposed(self, stmts) -> set[str]:
+        """Variables a block may read before it assigns them (its upward-exposed uses)."""
+        defined, out = set(), set()
         for s in stmts:
             if isinstance(s, ast.Assign):
-                seen_read |= names_read(s.value)
-                v = s.targets[0].id
-                if v not in seen_read:
-                    out.add(v)
+                out |= names_read(s.value) - defined
+                defined.add(s.targets[0].id)
+            elif isinstance(s, ast.If):
+                out |= (names_read(s.test) | self.exposed(s.body) | self.exposed(s.orelse)) - defined
+            elif isinstance(s, (ast.While, ast.For)):
+                head = s.test if isinstance(s, ast.While) else s.iter
+                out |= (names_read(head) | self.exposed(s.body)) - defined
             else:
-                seen_read |= names_read(s)
+                out |= names_read(s) - defined
         return out
 
     def zero(self, v: str) -> ast.expr:
@@ -205,7 +208,7 @@ class Reverse:
         """Zero the adjoints a compound statement adds to that hold nothing yet."""
         need = set()
         for block in blocks:
-            need |= self.contributed(block) - self.defined_first(block)
+            need |= self.contributed(block) & self.exposed(block)
         out = []
         for v in sorted(need - state.live):
             out.append(_assign(self.bar(v), self.zero(v)))
@@ -218,7 +221,7 @@ class Reverse:
         if isinstance(s, ast.Assign):
             v = s.targets[0].id
             out = []
-            if v in self.restore:
+            if v in self.restore and id(s) not in self.first_defs:
                 self.used_tape = True
                 out.append(_push(v, where))
             out.append(s)
@@ -353,7 +356,7 @@ class Reverse:
     def reverse_assign(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
         v = s.targets[0].id
         where = origin(s)
-        restore = v in self.restore
+        restore = v in self.restore and id(s) not in self.first_defs
         if not self.active(v):
             if restore:
                 return [_pop(v, where)]
@@ -454,6 +457,14 @@ class Reverse:
 
         mark(self.fn.body, 0)
         fn = self.fn
+        # a variable's first assignment at the top level overwrites nothing: nothing to save
+        self.first_defs = set()
+        seen = set(fn.params)
+        for s in walk_stmts(fn.body):
+            for v in assigned(s):
+                if v not in seen and s in fn.body:
+                    self.first_defs.add(id(s))
+                seen.add(v)
         state = _State(live=set())
         seed = []
         if self.active(fn.result):
@@ -471,15 +482,23 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tupl
     info = analyze(fn, wrt)
     act = info.activity
     namer_state = copy.deepcopy(fn.namer)
-    # pass 1: what does the reverse sweep read?
-    probe = Reverse(fn, wrt, act, set(), info.loop_assigned)
-    fwd, rev, grads = probe.run()
-    generated = set(probe.bars.values())
-    read = set()
-    for s in rev:
-        read |= names_read(s)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
-    restore = (read - generated) & (info.loop_assigned | info.multi_assigned) - for_targets
+    overwritten = (info.loop_assigned | info.multi_assigned) - for_targets
+    # what does the reverse sweep read? Saving a value can make the sweep read more (the test of an
+    # `if` that now has work to do), so iterate to a fixed point.
+    restore: set[str] = set()
+    for _ in range(20):
+        fn.namer = copy.deepcopy(namer_state)
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned)
+        _, rev, _ = probe.run()
+        generated = set(probe.bars.values())
+        read = set()
+        for s in rev:
+            read |= _value_reads(s)
+        new = ((read - generated) & overwritten) | restore
+        if new == restore:
+            break
+        restore = new
     fn.namer = namer_state
     gen = Reverse(fn, wrt, act, restore, info.loop_assigned)
     fwd, rev, grads = gen.run()
@@ -492,6 +511,22 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tupl
     ret = ast.Return(value=ast.Tuple(elts=[value, grad_value], ctx=ast.Load()))
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars)}
     return (pre, fwd, rev, ret), facts
+
+
+def _value_reads(node: ast.AST) -> set[str]:
+    """Names whose values the reverse sweep reads. `_rt.unbroadcast(g, x)` reads only x's shape, which
+    s2sad takes to be the same in every iteration of a loop: x is not saved for it."""
+    out = set()
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "_rt.unbroadcast":
+            todo.append(n.args[0])
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            out.add(n.id)
+        todo.extend(ast.iter_child_nodes(n))
+    return out
 
 
 def _maybe_undefined(fn: CoreFunction, restore: set[str]) -> set[str]:
