@@ -5,6 +5,7 @@ compiler logic.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import sys
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler
+from . import compiler, frontend
 from .errors import NonScalarOutputError
 from .runtime import stop_gradient
 
@@ -114,6 +115,9 @@ class _Transformed:
                 from . import backends
                 backends.require_cupy()
             c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend)
+            fn = frontend.unwrap(self.__wrapped__)
+            if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
+                c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
             if not c.active_output:
                 warnings.warn(f"s2sad: the output of {self.__wrapped__.__qualname__} does not depend on the "
                               "differentiated argument(s); the gradient is zero", stacklevel=4)

@@ -32,6 +32,21 @@ def _strip(tree: ast.AST) -> str:
     return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
 
+_FINGERPRINT: list[str] = []
+
+
+def compiler_fingerprint() -> str:
+    """Hash of s2sad's own source (compiler, rules, runtime): editing s2sad invalidates old files."""
+    if not _FINGERPRINT:
+        h = hashlib.sha256()
+        root = Path(__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+        _FINGERPRINT.append(h.hexdigest()[:16])
+    return _FINGERPRINT[0]
+
+
 def make_key(sources: list, options: dict) -> str:
     """Hash of the function's AST, the ASTs of the user functions it calls, the options and versions."""
     h = hashlib.sha256()
@@ -39,11 +54,14 @@ def make_key(sources: list, options: dict) -> str:
         h.update(src.qualname.encode())
         h.update(_strip(src.tree).encode())
     h.update(repr(sorted(options.items())).encode())
-    h.update(f"s2sad {__version__} python {sys.version_info[:2]}".encode())
+    h.update(f"s2sad {__version__} {compiler_fingerprint()} python {sys.version_info[:2]}".encode())
     return h.hexdigest()[:16]
 
 
-def file_name(module: str, qualname: str, suffix: str, key: str) -> str:
+def file_name(module: str, qualname: str, suffix: str, key: str, filename: str = "") -> str:
+    """`<module>_<function>_<suffix>_<key>.py`; a script (`__main__`) is named after its file."""
+    if module == "__main__" and filename:
+        module = Path(filename).stem
     stem = f"{module}.{qualname}".replace("<locals>.", "").replace("<", "").replace(">", "")
     stem = "".join(c if c.isalnum() or c in "._" else "_" for c in stem).replace(".", "_")
     return f"{stem}_{suffix}_{key}.py"

@@ -85,6 +85,8 @@ def primitive(value: ast.expr) -> Prim:
         return Prim(key, rule, _bind(rule, value.args, value.keywords), value)
     if isinstance(value, (ast.Tuple, ast.List)):
         return Prim("tuple", None, {f"arg{i}": a for i, a in enumerate(value.elts)}, value)
+    if isinstance(value, ast.Dict):
+        return Prim("tuple", None, {f"arg{i}": a for i, a in enumerate(value.values)}, value)
     # comparisons, boolean logic, attributes such as .shape: no derivative
     return Prim("compare", RULES["compare"], {}, value)
 

@@ -47,7 +47,7 @@ _STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While,
           ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise)
 _EXPRS = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Constant,
           ast.Attribute, ast.Subscript, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.keyword,
-          ast.JoinedStr, ast.FormattedValue, ast.Starred)
+          ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Dict)
 _CONTEXT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.arguments, ast.arg)
 _WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async with",
          ast.AsyncFor: "async for", ast.FunctionDef: "a nested `def`", ast.AsyncFunctionDef: "async def",
@@ -56,7 +56,7 @@ _WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "asyn
          ast.Yield: "`yield`", ast.YieldFrom: "`yield from`", ast.Await: "`await`",
          ast.NamedExpr: "the walrus operator `:=`", ast.Lambda: "a lambda", ast.ListComp: "a list comprehension",
          ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
-         ast.GeneratorExp: "a generator expression", ast.Set: "a set literal", ast.Dict: "a dict literal",
+         ast.GeneratorExp: "a generator expression", ast.Set: "a set literal",
          ast.Match: "a match statement"}
 
 
@@ -67,11 +67,23 @@ class FreeVar:
     name: str          # its name in generated code
     spelled: str       # its name in the user's code
     owner: Any         # the globals dict, or the closure cell, it is read from at call time
+    source: int = 0    # 0: the differentiated function itself; i: the i-th inlined helper
 
     def read(self):
         if isinstance(self.owner, dict):
             return self.owner[self.spelled]
         return self.owner.cell_contents
+
+    def rebind(self, fn) -> "FreeVar":
+        """The same variable read from another function object with the same code (a new closure)."""
+        if self.source != 0:
+            return self
+        code = fn.__code__
+        if self.spelled in code.co_freevars and fn.__closure__:
+            return FreeVar(self.name, self.spelled, fn.__closure__[code.co_freevars.index(self.spelled)], 0)
+        if isinstance(self.owner, dict) and self.owner is not vars(builtins):
+            return FreeVar(self.name, self.spelled, fn.__globals__, 0)
+        return self
 
 
 @dataclass
@@ -196,8 +208,9 @@ class _Shared:
 class Normalizer:
     """Turns one user function (the top one, or a helper being inlined) into core statements."""
 
-    def __init__(self, src: Source, shared: _Shared, rename: dict[str, str]):
+    def __init__(self, src: Source, shared: _Shared, rename: dict[str, str], index: int = 0):
         self.src = src
+        self.index = index
         self.shared = shared
         self.namer = shared.namer
         self.rename = rename
@@ -238,7 +251,7 @@ class Normalizer:
                 name = self.namer.exact(name)
             else:
                 self.namer.reserve([name])
-            self.shared.free[key] = FreeVar(name, spelled, owner)
+            self.shared.free[key] = FreeVar(name, spelled, owner, self.index)
         return _name(self.shared.free[key].name)
 
     # --- names and inactive expressions ---------------------------------------------------------
@@ -487,11 +500,17 @@ class Normalizer:
                 return ref
             if e.attr in ("T", "mT"):
                 return ast.Call(func=_spell(["np", "transpose"]), args=[self.atom(e.value)], keywords=[])
+            if e.attr == "real":
+                return ast.Call(func=_spell(["np", "real"]), args=[self.atom(e.value)], keywords=[])
             if e.attr in _INACTIVE_ATTRS:
                 return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
             raise self.error(UnsupportedSyntaxError, e, f"the attribute .{e.attr}")
         if isinstance(e, (ast.Tuple, ast.List)):
             return type(e)(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+        if isinstance(e, ast.Dict):
+            if any(k is None for k in e.keys):
+                raise self.error(UnsupportedSyntaxError, e, "`**` inside a dict literal")
+            return ast.Dict(keys=[self.inactive(k) for k in e.keys], values=[self.atom(v) for v in e.values])
         raise self.error(UnsupportedSyntaxError, e, f"the expression {type(e).__name__}")
 
     def call(self, e: ast.Call, target: str) -> ast.expr | None:
@@ -624,7 +643,7 @@ class Normalizer:
                 values[p] = sig_defaults[p]
             else:
                 raise self.error(UnsupportedSyntaxError, call, f"missing argument {p!r} for {fn.__name__}()")
-        inner = Normalizer(callee, self.shared, rename)
+        inner = Normalizer(callee, self.shared, rename, index=len(self.shared.callees))
         for p in params:
             inner.where = (callee.filename, callee.tree.lineno)
             inner.emit(_assign(rename[p], values[p], inner.where))

@@ -55,6 +55,29 @@ def _is_exit(s: ast.stmt) -> bool:
     return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
 
 
+def _drop_defaults(expr: ast.expr) -> ast.expr:
+    """`_rt.sum_grad(g, a, None, False)` -> `_rt.sum_grad(g, a)`: trailing arguments equal to the
+    runtime helper's defaults are left out, for readability."""
+    import inspect
+    from . import runtime
+    for node in ast.walk(expr):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt"):
+            continue
+        helper = getattr(runtime, node.func.attr, None)
+        if helper is None:
+            continue
+        params = list(inspect.signature(helper).parameters.values())
+        while node.args and len(node.args) <= len(params):
+            p = params[len(node.args) - 1]
+            last = node.args[-1]
+            if p.default is inspect.Parameter.empty or not isinstance(last, ast.Constant) \
+                    or last.value != p.default or type(last.value) is not type(p.default):
+                break
+            node.args.pop()
+    return expr
+
+
 def _substitute(template: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
     class Sub(ast.NodeTransformer):
         def visit_Name(self, node):
@@ -341,12 +364,12 @@ class Reverse:
             tmpl = rule.template(param)
             if path:
                 if param not in seq_parts:
-                    seq_parts[param] = simplify(_substitute(tmpl, mapping))
+                    seq_parts[param] = _drop_defaults(simplify(_substitute(tmpl, mapping)))
                 expr = seq_parts[param]
                 for k in path:
                     expr = ast.Subscript(value=expr, slice=ast.Constant(k), ctx=ast.Load())
             else:
-                expr = simplify(_substitute(tmpl, mapping))
+                expr = _drop_defaults(simplify(_substitute(tmpl, mapping)))
             others = [a for p2, a in prim.bound.items() if p2 != param]
             if rule.elementwise and not all(_is_const(a) for a in others):
                 expr = _call("_rt.unbroadcast", expr, _name(name))

@@ -122,3 +122,4 @@ for _name in ("sign", "floor", "ceil", "round", "rint", "trunc", "fix", "argmax"
     nondiff(f"np.{_name}")
 
 nondiff("_rt.stop_gradient", "x")
+rule("np.real", "val", val="np.real(g)", linear=True)

@@ -1,0 +1,32 @@
+"""Run every example and regenerate the committed generated/ folder from scratch.
+
+Run from the repository root: python examples/run_all.py
+"""
+import os
+import runpy
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIP = {"run_all.py"}
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    target = ROOT / "generated"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    os.environ["S2SAD_GENERATED_DIR"] = str(target)
+    for script in sorted((ROOT / "examples").glob("*.py")):
+        if script.name in SKIP:
+            continue
+        print(f"== {script.relative_to(ROOT)}", flush=True)
+        runpy.run_path(str(script), run_name="__main__")
+    print(f"\n{len(list(target.glob('*.py')))} generated files in {target.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""User functions for the API and error tests (s2sad reads their source from this file)."""
+import math
+
+import numpy as np
+import numpy
+from numpy import exp, sin
+
+SCALE = 3.0
+COEFFS = np.array([1.0, 2.0, 3.0])
+
+
+def poly(x):
+    return 3 * x ** 2 - 4 * x
+
+
+def two(x, y):
+    return np.sum(x * y) + np.sum(np.sin(x))
+
+
+def with_kw(x, scale=2.0, power=2):
+    return np.sum(scale * x ** power)
+
+
+def with_aux(x):
+    y = np.sum(x ** 2)
+    return y, {"norm": np.sqrt(y)}
+
+
+def uses_global(x):
+    return np.sum(SCALE * x * COEFFS)
+
+
+def aliases(x):
+    return numpy.sum(sin(x) * exp(x)) + math.pi * np.sum(x)
+
+
+def vector_out(x):
+    return x * 2
+
+
+def constant_out(x):
+    return 5.0
+
+
+def documented(x):
+    """A docstring that must survive."""
+    return x * x
+
+
+def not_differentiable(x):
+    return np.sum(np.fft.fft(x).real)
+
+
+def with_try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def with_with(x):
+    with open("f") as fh:
+        y = x
+    return y
+
+
+def with_lambda(x):
+    f = lambda z: z * 2  # noqa: E731
+    return f(x)
+
+
+def with_comprehension(x):
+    return sum([x * i for i in range(3)])
+
+
+def with_global_write(x):
+    global SCALE
+    SCALE = 2
+    return x
+
+
+def with_del(x):
+    y = x * 2
+    del y
+    return x
+
+
+def with_setitem_outside_loop(x):
+    y = np.zeros(3)
+    y[0] = x
+    return y.sum()
+
+
+def make_closure(k):
+    def inner(x):
+        return k * np.sum(x ** 2)
+    return inner
+
+
+def detach(x, y):
+    u = stop_gradient_alias(y * y)
+    return np.sum(u * x)
+
+
+from s2sad import stop_gradient as stop_gradient_alias  # noqa: E402

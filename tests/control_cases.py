@@ -1,0 +1,123 @@
+import math
+import numpy as np
+from numpy import exp
+
+def seed(a):
+    b = a * 2
+    while np.linalg.norm(b) < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c.sum()
+
+def logistic(l, n=20):
+    for i in range(n):
+        l = 4 * l * (1 - l)
+    return l
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+def rosen_vec(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+def brk(x):
+    s = 0.0
+    for i in range(10):
+        s = s + x * i
+        if s > 5:
+            break
+    return s
+
+def early(x):
+    if x > 0:
+        return x * x
+    y = x * 3
+    return y + 1
+
+def cont(x):
+    s = 0.0
+    for i in range(6):
+        if i % 2 == 0:
+            continue
+        s += np.sin(x * i)
+    return s
+
+def helper(a, b=2.0):
+    return a * b + np.exp(a)
+
+def calls(x):
+    y = helper(x)
+    return helper(y, b=3.0).sum()
+
+def whilebreak(x):
+    n = 0
+    while True:
+        x = x * 1.5
+        n += 1
+        if x > 10:
+            break
+    return x
+
+def tern(x):
+    y = x * 2 if x > 1 else x ** 3
+    return y
+
+def mathy(x):
+    return math.sin(x) * math.exp(x) + exp(x)
+
+def nested(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(4):
+            s = s + x[i] * x[j] * (i + j)
+    return s
+
+def matfn(W, X):
+    h = np.tanh(X @ W)
+    return np.mean(h ** 2)
+
+def swap(x, y):
+    x, y = y, x * y
+    return x * 2 + y
+
+def reassign(x):
+    y = x * 2
+    y = y * y
+    y = np.sin(y)
+    return y
+
+def enum(x):
+    s = 0.0
+    for i, v in enumerate(x):
+        s = s + v * i
+    return s
+
+def zipf(x, y):
+    s = 0.0
+    for a, b in zip(x, y):
+        s = s + a * b * a
+    return s
+
+def whileloop_arr(x):
+    k = 0
+    while k < 5:
+        x = np.sin(x) + x
+        k += 1
+    return np.sum(x)
+
+
+def seed_vec(a):
+    b = a * 2
+    while np.linalg.norm(b) < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c

@@ -1,0 +1,97 @@
+"""Errors about user code: the right class, the user's file and line, the quoted line."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import api_cases as C
+import s2sad
+from s2sad import DifferentiationError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
+
+CASES_FILE = C.__file__
+
+
+@pytest.mark.parametrize("fn, construct, quoted", [
+    (C.with_try, "try/except", "try:"),
+    (C.with_with, "with", 'with open("f") as fh:'),
+    (C.with_lambda, "lambda", "f = lambda z: z * 2"),
+    (C.with_comprehension, "list comprehension", "return sum([x * i for i in range(3)])"),
+    (C.with_global_write, "global", "global SCALE"),
+    (C.with_del, "del", "del y"),
+])
+def test_unsupported_constructs_name_file_line_and_quote(fn, construct, quoted):
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        s2sad.grad(fn)(1.0)
+    msg = str(info.value)
+    assert construct in msg
+    assert CASES_FILE in msg
+    line = fn.__code__.co_firstlineno
+    assert f":{line}" in msg or any(f":{n}:" in msg for n in range(line, line + 6))
+    assert quoted in msg
+
+
+def test_unknown_function_names_callee_and_how_to_register():
+    with pytest.raises(NonDifferentiableError) as info:
+        s2sad.grad(C.not_differentiable)(np.ones(4))
+    msg = str(info.value)
+    assert "np.fft.fft" in msg and "defvjp" in msg and CASES_FILE in msg
+    assert "np.fft.fft(x).real" in msg
+
+
+def test_non_scalar_output_points_to_vjp_and_jacobian():
+    with pytest.raises(NonScalarOutputError) as info:
+        s2sad.grad(C.vector_out)(np.ones(3))
+    msg = str(info.value)
+    assert "(3,)" in msg and "vjp" in msg and "jacobian" in msg and CASES_FILE in msg
+
+
+def test_errors_are_differentiation_errors():
+    for cls in (UnsupportedSyntaxError, NonDifferentiableError, NonScalarOutputError):
+        assert issubclass(cls, DifferentiationError)
+
+
+def test_failed_compile_does_not_poison_the_next_call(tmp_path, monkeypatch):
+    monkeypatch.setenv("S2SAD_GENERATED_DIR", str(tmp_path))
+    g = s2sad.grad(C.with_try)
+    for _ in range(2):
+        with pytest.raises(UnsupportedSyntaxError):
+            g(1.0)
+    assert list(tmp_path.glob("*")) == []          # nothing half-written
+    assert s2sad.grad(C.poly)(1.0) == 2.0           # other functions still compile
+
+
+def test_no_source_is_a_clear_error():
+    namespace = {}
+    exec("def f(x):\n    return x * 2\n", namespace)
+    with pytest.raises(DifferentiationError, match="cannot find the source"):
+        s2sad.grad(namespace["f"])(1.0)
+
+
+def test_lambda_is_a_clear_error():
+    f = lambda x: x * 2  # noqa: E731
+    with pytest.raises(DifferentiationError, match="lambda|def"):
+        s2sad.grad(f)(1.0)
+
+
+def test_error_is_not_a_raw_traceback_from_the_compiler(tmp_path):
+    script = tmp_path / "user.py"
+    script.write_text(textwrap.dedent("""
+        import s2sad
+
+        def f(x):
+            with open("nothing") as fh:
+                return x
+        s2sad.grad(f)(1.0)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()
+    assert "UnsupportedSyntaxError" in out.stderr and "user.py:5" in out.stderr
+    assert 'with open("nothing") as fh:' in "\n".join(last[-3:])
+
+
+def test_setitem_outside_supported_constructs_is_clear():
+    with pytest.raises(UnsupportedSyntaxError, match=r"x\[i\] = "):
+        s2sad.grad(C.with_setitem_outside_loop)(1.0)
