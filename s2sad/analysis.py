@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .core import Prim, assigned, names_read, primitive, walk_stmts
+from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .errors import NonDifferentiableError
 from .normalize import CoreFunction, origin
 from .errors import located
@@ -37,10 +37,14 @@ def _edges(body):
     """(target, [names its derivative flows from], prim, stmt) for every assignment."""
     out = []
     for s in walk_stmts(body):
-        if isinstance(s, ast.Assign):
+        if is_assign(s):
             prim = primitive(s.value)
             srcs = [n for _, _, n in prim.diff_args()] if (prim.rule is None or prim.differentiable) else []
             out.append((s.targets[0].id, srcs, prim, s))
+        elif is_setitem(s):    # x[i] = v: x's new value depends on its old one and on v
+            x = s.targets[0].value.id
+            srcs = [x] + ([s.value.id] if isinstance(s.value, ast.Name) else [])
+            out.append((x, srcs, primitive(ast.Name(id=x, ctx=ast.Load())), s))
     return out
 
 

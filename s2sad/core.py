@@ -95,10 +95,22 @@ def names_read(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+def is_assign(stmt: ast.stmt) -> bool:
+    """`name = primitive(...)`."""
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+
+
+def is_setitem(stmt: ast.stmt) -> bool:
+    """`name[index] = atom`: an element or slice write into an array."""
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
+
+
 def assigned(stmt: ast.stmt) -> list[str]:
-    """Names a core statement (not its nested blocks) assigns."""
-    if isinstance(stmt, ast.Assign):
+    """Names a core statement (not its nested blocks) assigns or writes into."""
+    if is_assign(stmt):
         return [stmt.targets[0].id]
+    if is_setitem(stmt):
+        return [stmt.targets[0].value.id]
     if isinstance(stmt, ast.For):
         return [stmt.target.id]
     return []

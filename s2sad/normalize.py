@@ -148,8 +148,10 @@ def _check_target(src: Source, t: ast.expr) -> None:
             _check_target(src, e)
         return
     if isinstance(t, ast.Subscript):
-        raise src.error(UnsupportedSyntaxError, t, "assignment to an element or slice (`x[i] = ...`) is not "
-                        "supported yet; build a new array (np.where, np.concatenate) instead")
+        if not isinstance(t.value, ast.Name):
+            raise src.error(UnsupportedSyntaxError, t, "assignment into a nested element (`x[i][j] = ...` or "
+                            "`obj.attr[i] = ...`); write `x[i, j] = ...`")
+        return
     if isinstance(t, ast.Attribute):
         raise src.error(UnsupportedSyntaxError, t, "assignment to an attribute is not supported")
     raise src.error(UnsupportedSyntaxError, t, f"assignment target {type(t).__name__}")
@@ -203,6 +205,7 @@ class _Shared:
         self.free: dict[tuple[int, str], FreeVar] = {}
         self.callees: list[Source] = []
         self.stack: list[Any] = []
+        self.top_locals: set[str] = set()
 
 
 class Normalizer:
@@ -246,11 +249,13 @@ class Normalizer:
             owner = vars(builtins)
         key = (id(owner), spelled)
         if key not in self.shared.free:
+            # a global's own name cannot clash with a local of the function that reads it; it can clash
+            # with a local of the top function when a helper reads it, or with another module's global
             name = spelled if spelled not in RESERVED else spelled + "_"
-            if any(f.name == name for f in self.shared.free.values()) or name in self.namer.taken:
-                name = self.namer.exact(name)
-            else:
-                self.namer.reserve([name])
+            clash = any(f.name == name for f in self.shared.free.values()) or name in RESERVED \
+                or (self.index and name in self.shared.top_locals)
+            name = self.namer.exact(name + "_") if clash else name
+            self.namer.reserve([name])
             self.shared.free[key] = FreeVar(name, spelled, owner, self.index)
         return _name(self.shared.free[key].name)
 
@@ -318,7 +323,10 @@ class Normalizer:
         elif isinstance(s, ast.AnnAssign):
             self.assign_to(s.target, s.value)
         elif isinstance(s, ast.AugAssign):
-            target = ast.Name(id=s.target.id, ctx=ast.Load())
+            target = _copy(s.target)
+            for n in ast.walk(target):
+                if hasattr(n, "ctx"):
+                    n.ctx = ast.Load()
             self.assign_to(s.target, ast.copy_location(ast.BinOp(left=target, op=s.op, right=s.value), s))
         elif isinstance(s, ast.Expr):
             if isinstance(s.value, ast.Constant):
@@ -411,6 +419,16 @@ class Normalizer:
     def assign_to(self, target: ast.expr, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
             self.compute(value, self.local(target.id))
+            return
+        if isinstance(target, ast.Subscript):    # x[i] = value: an in-place write
+            if target.value.id not in self.resolver.locals:
+                raise self.error(UnsupportedSyntaxError, target, f"writing into {target.value.id!r}, which is not "
+                                 "a local variable of the function (a global or an argument's attribute)")
+            atom = self.atom(value)
+            sub = ast.Subscript(value=_name(self.local(target.value.id)), slice=self.inactive(target.slice),
+                                ctx=ast.Store())
+            self.emit(set_origin(ast.Assign(targets=[sub], value=atom, lineno=self.where[1], col_offset=0),
+                                 self.where))
             return
         # tuple unpacking: evaluate every right-hand element first (a, b = b, a)
         elts = target.elts
@@ -517,18 +535,17 @@ class Normalizer:
         func = e.func
         if any(isinstance(a, ast.Starred) for a in e.args) or any(k.arg is None for k in e.keywords):
             raise self.error(UnsupportedSyntaxError, e, "*args or **kwargs in a call")
+        if isinstance(func, ast.Name) and func.id in self.resolver.locals:
+            raise self.error(UnsupportedSyntaxError, e, f"calling the local value {func.id!r}")
+        if self._is_user_call(e):
+            self.inline(self._value_of(func), e, target)
+            return None
         # methods of array values: x.sum(axis=0) -> np.sum(x, axis=0)
         if isinstance(func, ast.Attribute) and self.reference(func) is None:
             return self.method(e, target)
         ref = self.reference(func)
         if ref is None:
             raise self.error(UnsupportedSyntaxError, func, "this kind of call")
-        obj = self._value_of(func) if not (isinstance(func, ast.Name) and func.id in self.resolver.locals) else None
-        if isinstance(func, ast.Name) and func.id in self.resolver.locals:
-            raise self.error(UnsupportedSyntaxError, e, f"calling the local value {func.id!r}")
-        if isinstance(obj, types.FunctionType) and rule_key(obj) is None and not obj.__module__.startswith("numpy"):
-            self.inline(obj, e, target)
-            return None
         key = ".".join(dotted(ref) or [])
         rewritten = self.builtin_call(key, e)
         if rewritten is not None:
@@ -575,6 +592,9 @@ class Normalizer:
         if name in _METHODS:
             fn = _METHODS[name]
             return self.bind(fn, _spell(fn.split(".")), [func.value] + list(e.args), e.keywords, e)
+        if name in ("append", "extend", "insert", "pop"):
+            raise self.error(UnsupportedSyntaxError, e, f"lists built with .{name}() are not supported: "
+                             "preallocate an array (np.zeros(n)) and write x[i] = ... in the loop")
         raise self.error(UnsupportedSyntaxError, e, f"the method .{name}()")
 
     def bind(self, key: str, func: ast.expr, args, keywords, node) -> ast.expr:
@@ -747,7 +767,7 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
     nested = set()
     top_defs: dict[str, int] = {p: 1 for p in params}
     for s in body:
-        if isinstance(s, ast.Assign):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             top_defs[s.targets[0].id] = top_defs.get(s.targets[0].id, 0) + 1
         else:
             for n in ast.walk(s):
@@ -760,7 +780,7 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
         for n in ast.walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in current:
                 n.id = current[n.id]
-        if isinstance(s, ast.Assign) and s.targets[0].id in multi:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id in multi:
             v = s.targets[0].id
             if v in seen_def:
                 new = namer.fresh(v + "_")
@@ -775,6 +795,7 @@ def normalize(src: Source, has_aux: bool = False) -> CoreFunction:
     namer = Namer(all_names(src.tree))
     shared = _Shared(namer)
     norm = Normalizer(src, shared, {})
+    shared.top_locals = norm.resolver.locals
     params = param_names(src.tree)
     result = namer.exact("result")
     aux = namer.exact("aux") if has_aux else None
@@ -790,7 +811,7 @@ def normalize(src: Source, has_aux: bool = False) -> CoreFunction:
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])
     last = core_body[-1] if core_body else None
-    if isinstance(last, ast.Assign) and last.targets[0].id == result and isinstance(last.value, ast.Name) \
+    if isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result and isinstance(last.value, ast.Name) \
             and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in ast.walk(s)) == 1:
         core_body.pop()        # `return z`: the result is z itself, no copy
         result = last.value.id

@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass, field
 
 from .analysis import Activity, analyze
-from .core import Prim, assigned, names_read, primitive, walk_stmts
+from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .optimize import simplify
 
@@ -134,9 +134,11 @@ class Reverse:
         """Variables whose adjoint receives element writes (`x[i]` with x active)."""
         out = set()
         for s in walk_stmts(self.fn.body):
-            if isinstance(s, ast.Assign) and isinstance(s.value, ast.Subscript) \
+            if is_assign(s) and isinstance(s.value, ast.Subscript) \
                     and isinstance(s.value.value, ast.Name) and self.active(s.targets[0].id):
                 out.add(s.value.value.id)
+            elif is_setitem(s) and self.active(s.targets[0].value.id):
+                out.add(s.targets[0].value.id)
         return out
 
     def _int_like(self) -> set[str]:
@@ -149,12 +151,12 @@ class Reverse:
                 v = None
                 if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and getattr(s.iter.func, "id", "") == "range":
                     v = s.target.id
-                elif isinstance(s, ast.Assign) and self._is_int_expr(s.value, out):
+                elif is_assign(s) and self._is_int_expr(s.value, out):
                     v = s.targets[0].id
                 if v and v not in out:
                     # an int-like name must be int at every assignment
                     if all(self._is_int_expr(a.value, out | {v}) for a in walk_stmts(self.fn.body)
-                           if isinstance(a, ast.Assign) and a.targets[0].id == v):
+                           if is_assign(a) and a.targets[0].id == v):
                         out.add(v)
                         changed = True
         return out
@@ -184,7 +186,7 @@ class Reverse:
     def has_reverse(self, stmts) -> bool:
         """Whether a block contains anything the reverse sweep must do."""
         for s in walk_stmts(stmts):
-            if isinstance(s, ast.Assign) and (self.active(s.targets[0].id) or s.targets[0].id in self.restore):
+            if isinstance(s, ast.Assign) and any(self.active(v) or v in self.restore for v in assigned(s)):
                 return True
         return False
 
@@ -192,7 +194,10 @@ class Reverse:
         """Variables whose adjoints a block's reverse sweep adds to."""
         out = set()
         for s in walk_stmts(stmts):
-            if isinstance(s, ast.Assign) and self.active(s.targets[0].id):
+            if is_setitem(s) and self.active(s.targets[0].value.id):
+                if isinstance(s.value, ast.Name) and self.active(s.value.id):
+                    out.add(s.value.id)
+            elif is_assign(s) and self.active(s.targets[0].id):
                 prim = primitive(s.value)
                 if prim.differentiable:
                     out.update(n for _, _, n in prim.diff_args() if self.active(n))
@@ -202,9 +207,11 @@ class Reverse:
         """Variables a block may read before it assigns them (its upward-exposed uses)."""
         defined, out = set(), set()
         for s in stmts:
-            if isinstance(s, ast.Assign):
+            if is_assign(s):
                 out |= names_read(s.value) - defined
                 defined.add(s.targets[0].id)
+            elif is_setitem(s):
+                out |= names_read(s) - defined
             elif isinstance(s, ast.If):
                 out |= (names_read(s.test) | self.exposed(s.body) | self.exposed(s.orelse)) - defined
             elif isinstance(s, (ast.While, ast.For)):
@@ -241,6 +248,14 @@ class Reverse:
     # --- forward sweep -------------------------------------------------------------------------
     def forward_stmt(self, s: ast.stmt) -> list[ast.stmt]:
         where = origin(s)
+        if is_setitem(s):
+            x = s.targets[0].value.id
+            out = []
+            if x in self.restore:      # save the elements about to be overwritten
+                self.used_tape = True
+                old = ast.Subscript(value=_name(x), slice=copy.deepcopy(s.targets[0].slice), ctx=ast.Load())
+                out.append(set_origin(ast.Expr(value=_call(f"{TAPE}.append", _call("np.copy", old))), where))
+            return out + [s]
         if isinstance(s, ast.Assign):
             v = s.targets[0].id
             out = []
@@ -304,6 +319,8 @@ class Reverse:
     # --- reverse sweep -------------------------------------------------------------------------
     def reverse_stmt(self, s: ast.stmt, state: _State) -> list[ast.stmt]:
         where = origin(s)
+        if is_setitem(s):
+            return self.reverse_setitem(s, state)
         if isinstance(s, ast.Assign):
             return self.reverse_assign(s, state)
         if isinstance(s, ast.If):
@@ -432,6 +449,29 @@ class Reverse:
             state.live.discard(v)
         if restore and not pop_first:
             out.append(_pop(v, where))
+        return out
+
+    def reverse_setitem(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
+        """x[index] = v: v receives x's cotangent at index, which is then zero (those elements were
+        overwritten); the saved old elements are put back."""
+        where = origin(s)
+        x = s.targets[0].value.id
+        idx = s.targets[0].slice
+        out: list[ast.stmt] = []
+        if self.active(x) and x in state.live:
+            b = self.bar(x)
+            part = ast.Subscript(value=_name(b), slice=copy.deepcopy(idx), ctx=ast.Load())
+            v = s.value
+            if isinstance(v, ast.Name) and self.active(v.id):
+                expr = _call("_rt.unbroadcast", part, _name(v.id))
+                if v.id not in state.live and not self._is_int_expr(idx, self.int_like):
+                    expr = _call("np.copy", expr)     # x_bar's elements are zeroed next: no view
+                out.extend(self.accumulate(v.id, expr, state, where))
+            zero = ast.Subscript(value=_name(b), slice=copy.deepcopy(idx), ctx=ast.Store())
+            out.append(_assign(zero, ast.Constant(0.0), where))
+        if x in self.restore:
+            target = ast.Subscript(value=_name(x), slice=copy.deepcopy(idx), ctx=ast.Store())
+            out.append(_assign(target, _call(f"{TAPE}.pop"), where))
         return out
 
     def accumulate(self, n: str, expr: ast.expr, state: _State, where) -> list[ast.stmt]:

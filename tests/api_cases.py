@@ -104,3 +104,8 @@ def detach(x, y):
 
 
 from s2sad import stop_gradient as stop_gradient_alias  # noqa: E402
+
+
+def write_into_global(x):
+    COEFFS[0] = x
+    return np.sum(COEFFS)

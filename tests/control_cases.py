@@ -121,3 +121,59 @@ def seed_vec(a):
     else:
         c = 100 * b
     return c
+
+
+def fill_buffer(x):
+    y = np.zeros(len(x))
+    for i in range(len(x)):
+        y[i] = x[i] ** 2 + np.sin(x[i])
+    return np.sum(y * y)
+
+
+def cumulative(x):
+    y = np.zeros(len(x))
+    y[0] = x[0]
+    for i in range(1, len(x)):
+        y[i] = y[i - 1] * x[i] + x[i]
+    return y[-1] + y.sum()
+
+
+def slice_update(x):
+    y = x * 1.0
+    for k in range(3):
+        y[1:3] += y[0:2] * x[2:4]
+    return np.sum(y ** 2)
+
+
+def overwrite_read(x):
+    y = x.copy()
+    s = 0.0
+    for i in range(len(x)):
+        s = s + y[i] * y[i]
+        y[i] = np.sin(y[i])
+    return s + np.sum(y)
+
+
+def matrix_fill(a):
+    m = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            m[i, j] = a[i] * a[j] + i
+    return np.sum(m @ m)
+
+
+from helper_module import count_positive, two_levels  # noqa: E402
+import helper_module  # noqa: E402
+
+
+def cross_module(x):
+    y = two_levels(x, b=3.0)
+    z = helper_module.scaled_square(y)
+    return np.sum(z) * count_positive(x)
+
+
+def helper_with_loop(x):
+    s = 0.0
+    for k in range(3):
+        s = s + helper(x * k).sum()
+    return s

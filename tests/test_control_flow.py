@@ -31,6 +31,13 @@ CASES = [
     ("enum", (rng.normal(size=4),)),
     ("zipf", (rng.normal(size=3), rng.normal(size=3))),
     ("whileloop_arr", (rng.normal(size=3),)),
+    ("fill_buffer", (rng.normal(size=5),)),
+    ("cumulative", (rng.normal(size=5),)),
+    ("slice_update", (rng.normal(size=5),)),
+    ("overwrite_read", (rng.normal(size=5),)),
+    ("matrix_fill", (rng.normal(size=3),)),
+    ("cross_module", (rng.normal(size=4),)),
+    ("helper_with_loop", (rng.normal(size=3),)),
 ]
 
 
@@ -73,3 +80,14 @@ def test_branch_taken_is_differentiated_on_both_sides():
 def test_complex_step_agrees_on_smooth_loops():
     x = rng.normal(size=5)
     np.testing.assert_allclose(s2sad.grad(C.rosen_loop)(x), complex_step(C.rosen_loop, [x]), rtol=1e-12)
+
+
+def test_helper_global_is_read_at_call_time(monkeypatch):
+    import helper_module
+    x = rng.normal(size=4)
+    g = s2sad.grad(C.cross_module)
+    before = g(x)
+    monkeypatch.setattr(helper_module, "OFFSET", 3.0)
+    after = g(x)
+    np.testing.assert_allclose(after, central(C.cross_module, [x]), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(before, after)

@@ -92,6 +92,8 @@ def test_error_is_not_a_raw_traceback_from_the_compiler(tmp_path):
     assert 'with open("nothing") as fh:' in "\n".join(last[-3:])
 
 
-def test_setitem_outside_supported_constructs_is_clear():
-    with pytest.raises(UnsupportedSyntaxError, match=r"x\[i\] = "):
-        s2sad.grad(C.with_setitem_outside_loop)(1.0)
+def test_element_write_works_and_writing_into_a_global_is_clear():
+    assert s2sad.grad(C.with_setitem_outside_loop)(1.5) == 1.0
+    with pytest.raises(UnsupportedSyntaxError, match="not a local variable") as info:
+        s2sad.grad(C.write_into_global)(1.0)
+    assert "COEFFS[0] = x" in str(info.value)
