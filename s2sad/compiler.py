@@ -88,15 +88,24 @@ def _rename_np(stmts, backend: str):
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy") -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode)."""
+    options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    return cached(fn, options, "grad",
+                  lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name))
+
+
+def cached(fn, options: dict, suffix: str, generate) -> Compiled:
+    """Memory cache, then the verified file on disk, then `generate(src, key, name)` -> (text, free, facts).
+
+    A file is written atomically; when it cannot be written the function lives in memory only.
+    """
     src = frontend.load(fn)
     deps = dependencies(src)
-    options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
     key = cache.make_key([src] + deps, options)
     hit = cache.memory_get(key)
     if hit is not None:
         return hit
-    name = f"{src.tree.name}_grad"
-    path = cache.generated_dir() / cache.file_name(src.module, src.qualname, "grad", key, src.filename)
+    name = f"{src.tree.name}_{suffix}"
+    path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
     text = cache.read(path, key)
     if text is not None:
         compiled = _from_text(text, path, name, src, deps, key)
@@ -105,7 +114,7 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy") -> Compiled
             return cache.memory_get(key)
     try:
         with _deep_recursion():
-            text, free, facts = _generate(src, argnums, has_aux, backend, key, name)
+            text, free, facts = generate(src, key, name)
     except DifferentiationError:
         raise
     except RecursionError:
