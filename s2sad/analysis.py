@@ -45,12 +45,29 @@ def _edges(body):
             x = s.targets[0].value.id
             srcs = [x] + ([s.value.id] if isinstance(s.value, ast.Name) else [])
             out.append((x, srcs, primitive(ast.Name(id=x, ctx=ast.Load())), s))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+            call = s.value
+            args = [a.id for a in call.args if isinstance(a, ast.Name)]
+            if call.func.attr == "append" and isinstance(call.func.value, ast.Name) and args:
+                # stack.append(x): the stack holds x (generated code saves values this way)
+                out.append((call.func.value.id, args, primitive(call.args[0]), s))
+            elif ast.unparse(call.func) == "np.add.at" and len(args) >= 1:
+                out.append((args[0], [args[0]] + args[2:] if len(call.args) > 2 else args,
+                            primitive(call.args[0]), s))
     return out
 
 
-def activity(fn: CoreFunction, wrt: list[str]) -> Activity:
-    """Fixed points of varied (forward) and useful (backward) over the whole function."""
+def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity:
+    """Fixed points of varied (forward) and useful (backward) over the whole function.
+
+    With `stacks`, values popped from a list used as a stack carry the derivatives of the values
+    pushed onto it (forward mode over generated code); otherwise a pop has no derivative rule.
+    """
     edges = _edges(fn.body)
+    if stacks:
+        stacks = {tgt for tgt, _, _, s in edges if isinstance(s, ast.Expr)}
+        edges = edges + [(tgt, [p.key[:-4]], p, s) for tgt, _, p, s in edges
+                         if p.rule is None and p.key.endswith(".pop") and p.key[:-4] in stacks]
     varied = set(wrt)
     changed = True
     while changed:
@@ -71,6 +88,8 @@ def activity(fn: CoreFunction, wrt: list[str]) -> Activity:
                         changed = True
     act = Activity(varied, useful)
     for tgt, srcs, prim, stmt in edges:
+        if stacks and prim.key.endswith(".pop") and prim.key[:-4] in stacks:
+            continue
         if prim.rule is None and act.active(tgt) and any(act.active(s) for s in srcs):
             where = origin(stmt) or (fn.src.filename, getattr(stmt, "lineno", None))
             raise NonDifferentiableError(located(

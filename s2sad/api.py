@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, frontend
-from .errors import NonScalarOutputError
+from . import compiler, family, frontend
+from .errors import DifferentiationError, NonScalarOutputError
 from .runtime import stop_gradient
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
@@ -101,6 +101,9 @@ class _Transformed:
         self._backend = backend
         self._compiled: dict[str, compiler.Compiled] = {}
         self._signature = None
+        self._inner = fun if isinstance(fun, _Transformed) else None
+        if self._inner is not None and has_aux:
+            raise ValueError("has_aux=True is not supported on an already transformed function")
 
     def __repr__(self) -> str:
         return f"<s2sad.{self._mode} of {getattr(self.__wrapped__, '__qualname__', self.__wrapped__)}>"
@@ -108,7 +111,56 @@ class _Transformed:
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 
+    def _as_target(self) -> "family.Target":
+        """This transformation's generated code, as something to differentiate again."""
+        if self._inner is not None and self._single:
+            # a higher-order derivative: its code is the JVP of the inner transformation's code
+            inner = self._inner._as_target()
+            i = self._nums[0]
+            c = compiler.compile_jvp(inner.fn, (i,), select=inner.select)
+            family.register_source(c)
+
+            def expand(args, kwargs):
+                full = inner.expand(args, kwargs)
+                full[i] = _as_float(full[i])
+                return full + [family.ones_like(full[i])] + [f.read() for f in c.free]
+
+            return family.Target(c.fn, expand, (1,), str(self))
+        if self._inner is not None or not self._single:
+            raise DifferentiationError(
+                "differentiating this transformation again is supported for grad/value_and_grad of one "
+                "argument (argnums an int); use jacobian or hessian for several arguments")
+        c = self._compile("numpy")
+        family.register_source(c)
+        select = (1,)
+        return family.Target(c.fn, lambda args, kwargs: self._prepare(args, kwargs, "numpy")[1] + [1.0], select,
+                             str(self))
+
+    def _run_higher(self, args, kwargs):
+        """grad of a transformed function: forward mode over its generated code, one sweep per argument."""
+        target = self._inner._as_target()
+        full = target.expand(args, kwargs)
+        grads = []
+        value = None
+        for i in self._nums:
+            x = _as_float(full[i])
+            full[i] = x
+            value, d = family.jvp_call(target, full, (i,), [family.ones_like(x)])
+            grads.append(d)
+        out = value
+        if type(out) is not float and np.size(out) != 1:
+            raise NonScalarOutputError(
+                f"{self._inner!r} returns an array of shape {np.shape(out)}, but grad needs a scalar output; "
+                "use s2sad.jacobian or s2sad.hessian")
+        originals = [args[i] if i < len(args) else full[i] for i in self._nums]
+        if self._single:
+            return value, _like(grads[0], originals[0])
+        return value, tuple(_like(g, x) for g, x in zip(grads, originals))
+
     def _compile(self, backend: str) -> compiler.Compiled:
+        if self._inner is not None:
+            raise DifferentiationError("the generated code of a higher-order transformation is built per "
+                                          "sweep; look at the inner transformation's .source")
         c = self._compiled.get(backend)
         if c is None:
             if backend == "cupy":
@@ -146,10 +198,12 @@ class _Transformed:
         ba.apply_defaults()
         return list(ba.arguments.values())
 
-    def _run(self, args, kwargs):
-        backend = self._backend
-        if backend == "auto":
-            backend = "cupy" if "cupy" in sys.modules and any(_is_cupy(a) for a in args) else "numpy"
+    def _prepare(self, args, kwargs, backend: str | None = None):
+        """(compiled, full argument list of the generated function, the differentiated originals)."""
+        if backend is None:
+            backend = self._backend
+            if backend == "auto":
+                backend = "cupy" if "cupy" in sys.modules and any(_is_cupy(a) for a in args) else "numpy"
         c = self._compiled.get(backend) or self._compile(backend)
         params = c.params
         if kwargs or len(args) != len(params):
@@ -161,6 +215,12 @@ class _Transformed:
             args[i] = _as_float(args[i])
         for f in c.free:
             args.append(f.read())
+        return c, args, originals
+
+    def _run(self, args, kwargs):
+        if self._inner is not None:
+            return self._run_higher(args, kwargs)
+        c, args, originals = self._prepare(args, kwargs)
         value, grads = c.fn(*args)
         out = value[0] if self._has_aux else value
         if type(out) is not float and np.size(out) != 1:
@@ -186,6 +246,9 @@ class GradFunction(_Transformed):
         if self._has_aux:
             return grads, value[1]
         return grads
+
+    def __str__(self) -> str:
+        return f"grad({getattr(self.__wrapped__, '__qualname__', self.__wrapped__)})"
 
 
 class ValueAndGradFunction(_Transformed):

@@ -11,10 +11,11 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, cache, frontend
+from . import __version__, cache, custom, frontend
 from .emit import Sections, function_source, module_source
 from .errors import DifferentiationError
 from .normalize import FreeVar, local_names, normalize, param_names, rule_key
+from .forward import forward
 from .reverse import reverse
 
 FREE_MARK = "# s2sad-free: "
@@ -100,18 +101,23 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     """
     src = frontend.load(fn)
     deps = dependencies(src)
-    key = cache.make_key([src] + deps, options)
+    key = cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
+    name = f"{src.tree.name}_{suffix}"
     hit = cache.memory_get(key)
     if hit is not None:
-        return hit
-    name = f"{src.tree.name}_{suffix}"
+        if not hit.free:
+            return hit
+        # the same code may read other globals/closure cells (a helper's closure): bind them to `fn`'s
+        rebound = _from_text(hit.source, hit.path, name, src, deps, key, func=hit.fn)
+        if rebound is not None:
+            import dataclasses
+            return dataclasses.replace(hit, free=rebound.free)
     path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
     text = cache.read(path, key)
     if text is not None:
         compiled = _from_text(text, path, name, src, deps, key)
         if compiled is not None:
-            cache.memory_put(key, compiled)
-            return cache.memory_get(key)
+            return cache.memory_put(key, compiled)
     try:
         with _deep_recursion():
             text, free, facts = generate(src, key, name)
@@ -127,8 +133,7 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc
     compiled = Compiled(func, text, written, param_names(src.tree), free, facts["active_output"], True, key, facts)
-    cache.memory_put(key, compiled)
-    return cache.memory_get(key)
+    return cache.memory_put(key, compiled)
 
 
 def _generate(src, argnums, has_aux, backend, key, name):
@@ -186,8 +191,11 @@ def _owner_index(f: FreeVar, src, core) -> str:
     return "0b"   # builtins
 
 
-def _from_text(text, path, name, src, deps, key):
-    """A Compiled from a verified cached file, without transforming again."""
+def _from_text(text, path, name, src, deps, key, func=None):
+    """A Compiled from a verified cached file, without transforming again (None: regenerate it).
+
+    With `func` (a memory-cache hit) only the free variables are bound again, to `src` and `deps`.
+    """
     import builtins
     sources = [src] + deps
     free = []
@@ -197,7 +205,11 @@ def _from_text(text, path, name, src, deps, key):
             for item in filter(None, (x.strip() for x in line[len(FREE_MARK):].split(","))):
                 gen_name, _, rest = item.partition("=")
                 spelled, _, where = rest.partition("@")
-                idx, kind = int(where[:-1]), where[-1]
+                try:
+                    idx, kind = int(where[:-1]), where[-1]
+                except (ValueError, IndexError):
+                    cache.unusable(path, f"malformed {FREE_MARK.strip()} line")
+                    return None
                 s = sources[idx] if idx < len(sources) else src
                 owner = s.globals if kind == "g" else s.closure.get(spelled) if kind == "c" else vars(builtins)
                 if owner is None:
@@ -205,8 +217,47 @@ def _from_text(text, path, name, src, deps, key):
                 free.append(FreeVar(gen_name, spelled, owner, idx))
         elif line.startswith(FACTS_MARK):
             facts["active_output"] = "active_output=True" in line
-    try:
-        func = cache.load_function(text, str(path), name)
-    except Exception:
-        return None
+    if func is None:
+        func = cache.load_cached(text, path, name)
+        if func is None:
+            return None
     return Compiled(func, text, path, param_names(src.tree), free, facts.get("active_output", True), False, key, facts)
+
+
+def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[int, ...] | None = None,
+                has_aux: bool = False) -> Compiled:
+    """Generate, write and load the forward-mode (JVP) function of `fn` for the parameters `wrt`.
+
+    `select` differentiates one element of a returned tuple (a generated gradient's gradient part).
+    """
+    options = {"mode": "forward", "wrt": tuple(wrt), "backend": backend, "select": select, "has_aux": has_aux}
+    return cached(fn, options, "jvp",
+                  lambda src, key, name: _generate_jvp(src, wrt, backend, key, name, select, has_aux))
+
+
+def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux):
+    core = normalize(src, has_aux=has_aux, select=select)
+    params = core.params
+    wrt = [params[i] for i in wrt_nums]
+    (body, ret), facts = forward(core, wrt)
+    _rename_np(body, backend)
+    _rename_np([ret], backend)
+    free = core.free
+    sig = params + facts["tangents"] + [f.name for f in free]
+    doc = (f"Forward mode (JVP) of {src.qualname}: given tangents {', '.join(facts['tangents'])} of "
+           f"{', '.join(wrt)}, returns (value, tangent of the value).")
+    sec = Sections(name=name, params=sig, defaults={}, doc=doc,
+                   blocks=[("forward sweep with tangents: each value, then its tangent", body)], ret=ret)
+    func_text = function_source(sec, src.filename)
+    header = [
+        f"Generated by s2sad {__version__} from {_shown(src.filename)}:{src.lineno} ({src.qualname}). Do not edit:",
+        "s2sad regenerates this file when the function changes and refuses it when edited.",
+        f"forward mode (JVP) of {src.qualname} with respect to {', '.join(wrt)}, {_array_module(backend)} backend"
+        + (f", output element {select}" if select else ""),
+        f"call: {name}({', '.join(sig)})",
+    ]
+    meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"]
+    if free:
+        meta.append(FREE_MARK + ", ".join(f"{f.name}={f.spelled}@{_owner_index(f, src, core)}" for f in free))
+    text = module_source(header, meta, _array_module(backend), [func_text], "math." in func_text)
+    return text, free, facts

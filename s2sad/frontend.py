@@ -185,4 +185,6 @@ def canonical_module(mod: types.ModuleType) -> str | None:
         return "np.linalg"
     if mod is math:
         return "math"
+    if mod.__name__ == "s2sad.runtime":
+        return "_rt"
     return None

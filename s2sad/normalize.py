@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import math
 import types
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from . import jumps
 from .errors import NonDifferentiableError, UnsupportedSyntaxError
 from .frontend import Resolver, Source, canonical_module, dotted, load
 from .names import RESERVED, Namer, all_names
+from . import custom
 from .rules import RULES
 
 _OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.Pow: "pow",
@@ -332,7 +334,7 @@ class Normalizer:
             if isinstance(s.value, ast.Constant):
                 return            # docstring or bare constant
             if isinstance(s.value, ast.Call):
-                self.emit(ast.Expr(value=self.inactive(s.value)))
+                self.emit(ast.Expr(value=self.effect(s.value)))
                 return
             raise self.error(UnsupportedSyntaxError, s, "an expression statement that is not a call")
         elif isinstance(s, ast.If):
@@ -358,6 +360,20 @@ class Normalizer:
             self.emit(ast.Return(value=self.atom(s.value)))
         else:
             raise self.error(UnsupportedSyntaxError, s, f"`{type(s).__name__}` statement")
+
+    def effect(self, call: ast.Call) -> ast.Call:
+        """A call made for its effect. Writing into an array (`stack.append(x)`, `np.add.at(a, i, x)`)
+        carries derivatives: its value arguments become atoms. Anything else is kept whole."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "append" and isinstance(func.value, ast.Name) \
+                and func.value.id in self.resolver.locals and len(call.args) == 1 and not call.keywords:
+            return ast.Call(func=ast.Attribute(value=_name(self.local(func.value.id)), attr="append", ctx=ast.Load()),
+                            args=[self.atom(call.args[0])], keywords=[])
+        ref = self.reference(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if ref is not None and ast.unparse(ref) == "np.add.at" and len(call.args) == 3:
+            return ast.Call(func=ref, args=[self.atom(call.args[0]), self.inactive(call.args[1]),
+                                            self.atom(call.args[2])], keywords=[])
+        return self.inactive(call)
 
     def condition(self, test: ast.expr, changed: set[str] = frozenset()) -> ast.expr:
         """An `if` test as a name (or `not name`), computing it first when needed.
@@ -537,6 +553,8 @@ class Normalizer:
             raise self.error(UnsupportedSyntaxError, e, "*args or **kwargs in a call")
         if isinstance(func, ast.Name) and func.id in self.resolver.locals:
             raise self.error(UnsupportedSyntaxError, e, f"calling the local value {func.id!r}")
+        if custom.registered(self._value_of(func)):
+            return self.custom_call(e)
         if self._is_user_call(e):
             self.inline(self._value_of(func), e, target)
             return None
@@ -551,6 +569,15 @@ class Normalizer:
         if rewritten is not None:
             return rewritten
         return self.bind(key, ref, e.args, e.keywords, e)
+
+    def custom_call(self, e: ast.Call) -> ast.expr:
+        """A function with user rules (s2sad.defvjp/defjvp): called, not transformed."""
+        n = len(e.args)
+        if e.keywords or not 1 <= n <= custom.MAX_ARGS:
+            raise self.error(UnsupportedSyntaxError, e, "a function with custom rules must be called with "
+                             f"1 to {custom.MAX_ARGS} positional arguments")
+        key = f"_rt.custom{n}"
+        return self.bind(key, _spell(key.split(".")), [e.func] + list(e.args), [], e)
 
     def builtin_call(self, key: str, e: ast.Call) -> ast.expr | None:
         """Python builtins on numbers and arrays, as NumPy primitives."""
@@ -592,6 +619,10 @@ class Normalizer:
         if name in _METHODS:
             fn = _METHODS[name]
             return self.bind(fn, _spell(fn.split(".")), [func.value] + list(e.args), e.keywords, e)
+        if name == "pop" and not e.args and isinstance(func.value, ast.Name) and func.value.id in self.resolver.locals:
+            # a list used as a stack (s2sad's own generated code saves values this way)
+            return ast.Call(func=ast.Attribute(value=_name(self.local(func.value.id)), attr="pop", ctx=ast.Load()),
+                            args=[], keywords=[])
         if name in ("append", "extend", "insert", "pop"):
             raise self.error(UnsupportedSyntaxError, e, f"lists built with .{name}() are not supported: "
                              "preallocate an array (np.zeros(n)) and write x[i] = ... in the loop")
@@ -747,8 +778,7 @@ def rule_key(obj: Any) -> str | None:
     """The rules-table key of a library function object (np.sin -> "np.sin"), or None."""
     if not _KEY_OF:
         from . import runtime
-        _KEY_OF[id(runtime.stop_gradient)] = "_rt.stop_gradient"
-        roots = {"np": numpy, "math": math}
+        roots = {"np": numpy, "math": math, "_rt": runtime}
         for key in RULES:
             parts = key.split(".")
             base = roots.get(parts[0], builtins if len(parts) == 1 else None)
@@ -789,8 +819,26 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
             seen_def.add(v)
 
 
-def normalize(src: Source, has_aux: bool = False) -> CoreFunction:
-    """Turn a user function into the core language (see the module docstring)."""
+def _select(src: Source, path: tuple[int, ...]) -> None:
+    """Keep element `path` of every returned tuple (the gradient of a generated `(value, grad)`)."""
+    for node in ast.walk(src.tree):
+        if isinstance(node, ast.Return):
+            v = node.value
+            for k in path:
+                if not (isinstance(v, ast.Tuple) and k < len(v.elts)):
+                    raise src.error(UnsupportedSyntaxError, node, f"expected a returned tuple with an element {k}")
+                v = v.elts[k]
+            node.value = v
+
+
+def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None = None) -> CoreFunction:
+    """Turn a user function into the core language (see the module docstring).
+
+    `select` keeps one element of the returned tuple (used to differentiate generated gradients).
+    """
+    if select:
+        src = dataclasses.replace(src, tree=_copy(src.tree))
+        _select(src, select)
     check_syntax(src)
     namer = Namer(all_names(src.tree))
     shared = _Shared(namer)

@@ -96,6 +96,9 @@ def _index_expr(slice_node: ast.expr) -> ast.expr:
     return copy.deepcopy(slice_node)
 
 
+_ANS = "__ans__"      # placeholder for a rule's `ans` until reverse_assign knows where the new value lives
+
+
 @dataclass
 class _State:
     """What the reverse sweep generator knows at the current point (walking backwards)."""
@@ -241,7 +244,8 @@ class Reverse:
             need |= self.contributed(block) & self.exposed(block)
         out = []
         for v in sorted(need - state.live):
-            out.append(_assign(self.bar(v), self.zero(v)))
+            # shaped like v: the block may not run, and a rule that is not elementwise needs the shape
+            out.append(_assign(self.bar(v), _call("_rt.zeros", _name(v))))
             state.live.add(v)
         return out
 
@@ -358,7 +362,9 @@ class Reverse:
                     out.extend(_pop(x, where) for x in reversed([r] + ([n] if n else [])))
                 seq = _name(r) if n is None else ast.Subscript(
                     value=_name(r), slice=ast.Slice(upper=_name(n)), ctx=ast.Load())
-                it = _call("reversed", seq)
+                # a range sliced backwards is a range: readable, and valid input to s2sad again
+                it = ast.Subscript(value=seq, slice=ast.Slice(step=ast.UnaryOp(op=ast.USub(), operand=ast.Constant(1))),
+                                   ctx=ast.Load())
                 target = copy.deepcopy(s.target)
             out.extend(self.inits([s.body], state))
             inner = _State(set(state.live), carried=set(state.live))
@@ -373,7 +379,7 @@ class Reverse:
         out = []
         mapping = dict(prim.bound)
         mapping["g"] = _name(self.bar(target))
-        mapping["ans"] = _name(target)
+        mapping["ans"] = _name(_ANS)            # resolved by the caller: the new value may need keeping aside
         seq_parts: dict[str, ast.expr] = {}
         for param, path, name in prim.diff_args():
             if not self.active(name):
@@ -413,13 +419,12 @@ class Reverse:
         for _, e, _ in contribs:
             reads |= names_read(e)
         self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
-        reads_ans = v in reads
-        ans_name = None
-        if restore and reads_ans and self_ref:
+        ans = _name(v)
+        if restore and _ANS in reads and self_ref:
             # the rule needs the new value (ans) and the old one: keep the new one aside
-            ans_name = self.namer.fresh("ans")
-            out.append(_assign(ans_name, _name(v), where))
-            contribs = [(n, _substitute(e, {v: _name(ans_name)}) if n != v else e, p) for n, e, p in contribs]
+            ans = _name(self.namer.fresh("ans"))
+            out.append(_assign(ans.id, _name(v), where))
+        contribs = [(n, _substitute(e, {_ANS: ans}), p) for n, e, p in contribs]
         pop_first = restore and self_ref
         if pop_first:
             out.append(_pop(v, where))
@@ -486,8 +491,8 @@ class Reverse:
     def scatter(self, prim: Prim, v: str, state: _State, where) -> list[ast.stmt]:
         """x[index] -> add the cotangent into the elements of x's adjoint."""
         x = prim.bound["x"]
-        if not (isinstance(x, ast.Name) and self.active(x.id)):
-            return []
+        if not (isinstance(x, ast.Name) and self.active(x.id)) or x.id == v:
+            return []            # v = v[index]: the rule's getitem_grad builds the old v's cotangent
         n = x.id
         b = self.bar(n)
         out = []
@@ -569,7 +574,14 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tupl
     if gen.used_tape:
         pre.append(_assign(TAPE, ast.List(elts=[], ctx=ast.Load())))
     pre.extend(_assign(v, ast.Constant(None)) for v in sorted(_maybe_undefined(fn, restore)))
-    value = _name(fn.result) if fn.aux is None else ast.Tuple(elts=[_name(fn.result), _name(fn.aux)], ctx=ast.Load())
+    outs = [fn.result] if fn.aux is None else [fn.result, fn.aux]
+    for i, v in enumerate(outs):
+        if v in restore:
+            # the reverse sweep puts v's old values back: keep the returned value aside first
+            kept = fn.namer.exact("result" if i == 0 else "aux")
+            fwd.append(_assign(kept, _name(v)))
+            outs[i] = kept
+    value = _name(outs[0]) if fn.aux is None else ast.Tuple(elts=[_name(o) for o in outs], ctx=ast.Load())
     grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
     ret = ast.Return(value=ast.Tuple(elts=[value, grad_value], ctx=ast.Load()))
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars)}

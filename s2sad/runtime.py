@@ -55,7 +55,7 @@ def sum_grad(g, a, axis=None, keepdims=False):
 
 def mean_grad(g, a, axis=None, keepdims=False):
     shape = np.shape(a)
-    return sum_grad(g, a, axis, keepdims) / max(_count(shape, axis), 1)
+    return sum_grad(g / max(_count(shape, axis), 1), a, axis, keepdims)   # divide before broadcasting
 
 
 def _others_product(a, axis):
@@ -122,11 +122,44 @@ def std_jvp(t, ans, a, axis=None, ddof=0, keepdims=False):
     return np.sum(t * _centered(a, axis, ddof), axis=axis, keepdims=keepdims) / ans
 
 
+def _matrix_axes(ndim: int, ord, axis) -> tuple[int, int] | None:
+    """The (row, column) axes when np.linalg.norm computes a matrix norm, else None."""
+    if isinstance(axis, (tuple, list)) and len(axis) == 2:
+        return _axes(axis, ndim)
+    if axis is None and ndim == 2 and ord is not None:
+        return (0, 1)
+    return None
+
+
+def _matrix_norm_scale(x, ord, rows: int, cols: int):
+    """d norm / d x for the matrix norms ord = +-1, +-2, +-inf and 'nuc' (ties share equally)."""
+    xm = np.moveaxis(x, (rows, cols), (-2, -1))
+    if ord in (1, -1, np.inf, -np.inf):
+        along, across = (-2, -1) if ord in (1, -1) else (-1, -2)   # +-1: column sums; +-inf: row sums
+        sums = np.sum(np.abs(xm), axis=along, keepdims=True)
+        best = (np.max if ord > 0 else np.min)(sums, axis=across, keepdims=True)
+        mask = sums == best
+        scale = np.sign(xm) * (mask / np.sum(mask, axis=across, keepdims=True))
+    elif ord in (2, -2, "nuc"):
+        u, _, vt = np.linalg.svd(xm, full_matrices=False)
+        if ord == "nuc":
+            scale = np.matmul(u, vt)
+        else:   # the outer product of the singular vectors of the largest (2) or smallest (-2) value
+            k = 0 if ord == 2 else -1
+            scale = u[..., :, k, None] * vt[..., k, None, :]
+    else:
+        raise ValueError(f"s2sad: the derivative of the matrix norm with ord={ord!r} is not supported")
+    return np.moveaxis(scale, (-2, -1), (rows, cols))
+
+
 def _norm_scale(ans, x, ord, axis, keepdims):
-    """d norm / d x, for vector p-norms and the Frobenius norm; 0 (a subgradient) where the norm is 0."""
+    """d norm / d x, for vector p-norms and matrix norms; 0 (a subgradient) where a 2-norm is 0."""
     ndim = np.ndim(x)
+    matrix = _matrix_axes(ndim, ord, axis)
+    if matrix is not None and not (ord is None or ord == "fro"):
+        return _matrix_norm_scale(x, ord, *matrix)
     r = _expand(ans, ndim, axis, keepdims)
-    if ord is None or ord == "fro" or (ord == 2 and (ndim == 1 or not isinstance(axis, tuple))):
+    if ord is None or ord == "fro" or ord == 2:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(r == 0, 0.0, x / r)
     if ord == 1:
@@ -187,6 +220,22 @@ def dot_grad_b(g, a, b):
     return matmul_grad_y(g, a, b)
 
 
+def inner_grad_a(g, a, b):
+    """Cotangent of a in np.inner(a, b) (the last axes are contracted; g has a's leading axes, then b's)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    lead = np.ndim(b) - 1
+    return np.tensordot(g, b, axes=(list(range(np.ndim(g) - lead, np.ndim(g))), list(range(lead))))
+
+
+def inner_grad_b(g, a, b):
+    """Cotangent of b in np.inner(a, b)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    lead = np.ndim(a) - 1
+    return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
+
+
 def solve_grad_a(g, ans, a):
     b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
     if np.ndim(ans) == 1:
@@ -194,8 +243,17 @@ def solve_grad_a(g, ans, a):
     return -np.matmul(b_bar, np.swapaxes(ans, -1, -2))
 
 
+def solve_grad_a_da(g, y, a, t):
+    """Tangent of solve_grad_a(g, y, a) from a's tangent t: b_bar = solve(a^T, g) moves by
+    -solve(a^T, t^T b_bar)."""
+    b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    return solve_grad_a(-np.matmul(np.swapaxes(t, -1, -2), b_bar), y, a)
+
+
 def transpose_grad(g, axes=None):
-    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))   # negative axes too
 
 
 def tile_grad(g, A, reps):
@@ -237,7 +295,10 @@ def vstack_grad(g, tup):
 
 
 def zeros(x):
-    """A float zero array shaped like `x` (float32 stays float32, ints become float64)."""
+    """A float zero array shaped like `x` (float32 stays float32, ints become float64); 0.0 for a
+    Python number (or a value not computed yet, None)."""
+    if x is None or type(x) in (float, int, bool):
+        return 0.0
     dtype = getattr(x, "dtype", None)
     if dtype is None or dtype.kind not in "fc":
         dtype = np.float64
@@ -271,3 +332,85 @@ def clip_above(a, hi):
 def stop_gradient(x):
     """Return `x`; no derivative flows through it (PyTorch's `detach`)."""
     return x
+
+
+def rebroadcast(g, c):
+    """The transpose of `unbroadcast`: spread `g` back over the shape of `c` (or sum onto it)."""
+    if np.shape(g) == np.shape(c):
+        return g
+    try:
+        return np.broadcast_to(g, np.shape(c))
+    except ValueError:
+        return unbroadcast(g, c)
+
+
+def tangent_like(t, x):
+    """A tangent with the shape of the value `x` it belongs to (broadcasting a smaller one)."""
+    if type(t) is float and np.ndim(x) == 0:
+        return t
+    if np.shape(t) == np.shape(x):
+        return t
+    return np.broadcast_to(t, np.shape(x))
+
+
+def owned(t, x):
+    """A fresh, writable tangent with the shape of `x` (its elements are written in place later)."""
+    dtype = np.result_type(t, getattr(x, "dtype", float), np.float32)
+    return np.array(np.broadcast_to(t, np.shape(x)), dtype=dtype)
+
+
+def transpose_back(g, axes=None):
+    return np.transpose(g) if axes is None else np.transpose(g, axes)
+
+
+def _norm_kind(ndim, ord, axis) -> str:
+    """"smooth" (2-norm, Frobenius), "linear" (1 and inf norms: piecewise linear) or "other"."""
+    matrix = _matrix_axes(ndim, ord, axis) is not None
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        return "smooth"
+    if ord in (1, -1, np.inf, -np.inf) and (matrix or ord != -1):
+        return "linear"
+    return "other"
+
+
+def norm_grad_dx(c, y, x, t, ord=None, axis=None, keepdims=False):
+    """Tangent of norm_grad(c, y, x) from x's tangent t (y = norm(x) has its own tangent)."""
+    kind = _norm_kind(np.ndim(x), ord, axis)
+    if kind == "linear":
+        return zeros(t)
+    if kind == "other":
+        second_order(f"np.linalg.norm with ord={ord!r}")
+    return norm_grad(c, y, t, ord, axis, keepdims)
+
+
+def norm_grad_dy(c, y, x, t, ord=None, axis=None, keepdims=False):
+    """Tangent of norm_grad(c, y, x) from y's tangent t: x / y scaled by -t / y for the 2-norm."""
+    if _norm_kind(np.ndim(x), ord, axis) != "smooth":
+        return zeros(x)
+    return norm_grad(-c * t / y, y, x, ord, axis, keepdims)
+
+
+def second_order(what: str):
+    """Raised by rules that have no higher-order derivative."""
+    from .errors import NonDifferentiableError
+    raise NonDifferentiableError(f"s2sad: the second derivative through {what} is not supported")
+
+
+# --- functions with user rules (s2sad.defvjp / defjvp) ----------------------------------------
+def _custom(fun, *args):
+    return fun(*args)
+
+
+custom1 = custom2 = custom3 = custom4 = custom5 = custom6 = _custom
+
+
+def custom_vjp(fun, i, g, ans, *args):
+    """Cotangent of argument i of `fun` by its registered rule."""
+    from .custom import vjp
+    return vjp(fun, i, g, ans, *args)
+
+
+def custom_jvp(fun, i, t, ans, *args):
+    """Tangent of `fun`'s output from argument i's tangent by its registered rule."""
+    from .custom import jvp
+    return jvp(fun, i, t, ans, *args)

@@ -8,6 +8,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Child processes started by tests import s2sad from this checkout even when it is not installed.
+_ROOT = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+
 
 @pytest.fixture(autouse=True)
 def _generated_dir(tmp_path_factory, monkeypatch):

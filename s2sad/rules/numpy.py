@@ -80,12 +80,12 @@ rule("np.dot", "a, b", a="_rt.dot_grad_a(g, a, b)", b="_rt.dot_grad_b(g, a, b)",
      forward={"a": "np.dot(t, b)", "b": "np.dot(a, t)"})
 rule("np.matmul", "x, y", x="_rt.matmul_grad_x(g, x, y)", y="_rt.matmul_grad_y(g, x, y)",
      forward={"x": "np.matmul(t, y)", "y": "np.matmul(x, t)"})
-rule("np.inner", "a, b", a="_rt.dot_grad_b(g, b, a)", b="_rt.dot_grad_b(g, a, b)",
+rule("np.inner", "a, b", a="_rt.inner_grad_a(g, a, b)", b="_rt.inner_grad_b(g, a, b)",
      forward={"a": "np.inner(t, b)", "b": "np.inner(a, t)"})
 rule("np.outer", "a, b", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
      b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
      forward={"a": "np.outer(t, b)", "b": "np.outer(a, t)"})
-rule("np.trace", "a", a="g * np.eye(*np.shape(a))", linear=True, forward={"a": "np.trace(t)"})
+rule("np.trace", "a", a="g * np.eye(np.shape(a)[0], np.shape(a)[1])", linear=True, forward={"a": "np.trace(t)"})
 rule("np.linalg.inv", "a", a="-(ans.T @ g @ ans.T)", forward={"a": "-(ans @ t @ ans)"})
 rule("np.linalg.det", "a", a="g * ans * np.linalg.inv(a).T", forward={"a": "ans * np.trace(np.linalg.solve(a, t))"})
 rule("np.linalg.solve", "a, b", a="_rt.solve_grad_a(g, ans, a)", b="np.linalg.solve(a.T, g)",
@@ -109,7 +109,7 @@ rule("np.array", "*object, dtype=None", object="g", linear=True)
 rule("np.asarray", "a, dtype=None", a="g", linear=True)
 rule("np.copy", "a", a="g", linear=True)
 rule("getitem", "x, index", x="_rt.getitem_grad(g, x, np.s_[index])", linear=True)
-rule("astype", "x, dtype", x="g", linear=True)
+alias("astype", "np.asarray")   # x.astype(dtype) is normalized to np.asarray(x, dtype=dtype)
 
 # outputs that carry no derivative
 for _name in ("sign", "floor", "ceil", "round", "rint", "trunc", "fix", "argmax", "argmin", "argsort",

@@ -17,7 +17,7 @@ rule("math.log", "x", x="g / x", elementwise=True)
 rule("math.log2", "x", x="g / (x * math.log(2.0))", elementwise=True)
 rule("math.log10", "x", x="g / (x * math.log(10.0))", elementwise=True)
 rule("math.log1p", "x", x="g / (1 + x)", elementwise=True)
-rule("math.sqrt", "x", x="0.5 * g / ans", elementwise=True)
+rule("math.sqrt", "x", x="0.5 * g / ans if ans else g * math.inf", elementwise=True)   # inf at 0, as np.sqrt
 rule("math.pow", "x, y", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)", elementwise=True)
 rule("math.fabs", "x", x="g * math.copysign(1.0, x) if x != 0 else 0.0", elementwise=True)
 rule("math.hypot", "x, y", x="g * x / ans", y="g * y / ans", elementwise=True)
@@ -29,3 +29,4 @@ rule("float", "x", x="g", linear=True)
 for _name in ("len", "int", "bool", "round", "range", "math.floor", "math.ceil", "math.trunc",
               "math.isnan", "math.isinf", "math.isfinite", "isinstance", "print"):
     nondiff(_name)
+rule("math.copysign", "x, y", x="g * math.copysign(1.0, x) * math.copysign(1.0, y)", elementwise=True)

@@ -89,12 +89,18 @@ def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False,
     """Register the rule of primitive `key` with signature `sig` and reverse templates `reverse`."""
     params = parse_signature(sig)
     names = {p.name for p in params}
+    if names & {"g", "t", "ans"}:
+        raise ValueError(f"rule {key}: g, t and ans name the cotangent, tangent and output in templates; "
+                         "they cannot be parameter names")
     unknown = set(reverse) - names
     if unknown:
         raise ValueError(f"rule {key}: templates for unknown parameters {sorted(unknown)}")
     for tmpl in list(reverse.values()) + list((forward or {}).values()):
         ast.parse(tmpl, mode="eval")   # fail at import time on a malformed template
-    r = Rule(key, params, dict(reverse), dict(forward or {}), elementwise, linear)
+    reverse = dict(reverse)
+    for name in forward or {}:     # differentiable in forward mode only: reverse mode says so when it runs
+        reverse.setdefault(name, f"_rt.second_order('{key} in reverse mode over reverse mode')")
+    r = Rule(key, params, reverse, dict(forward or {}), elementwise, linear)
     RULES[key] = r
     return r
 

@@ -1,0 +1,184 @@
+"""The transformation family built on the two modes: jvp, vjp, jacobian, hessian, higher order.
+
+Everything here composes compiled functions; no compiler logic lives here. A transformation of a
+transformation (hessian, `grad(grad(f))`, `jvp(grad(f), ...)`) runs forward mode over the first
+transformation's generated source.
+"""
+from __future__ import annotations
+
+import inspect
+import linecache
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from . import compiler
+from .errors import DifferentiationError
+
+__all__ = ["jvp", "vjp", "jacobian", "hessian"]
+
+
+@dataclass
+class Target:
+    """What a transformation differentiates: a function with source, how to build its full argument
+    list from the user's arguments, and which element of its returned tuple is the output."""
+
+    fn: Callable
+    expand: Callable[[tuple, dict], list]
+    select: tuple[int, ...] | None
+    label: str
+
+
+def register_source(c: compiler.Compiled) -> None:
+    """Make a generated function's source findable by `inspect` even when it lives in memory only."""
+    filename = c.fn.__code__.co_filename
+    linecache.cache[filename] = (len(c.source), None, c.source.splitlines(True), filename)
+
+
+def _bind_all(fn):
+    sig = inspect.signature(fn)
+
+    def expand(args, kwargs):
+        ba = sig.bind(*args, **kwargs)
+        ba.apply_defaults()
+        return list(ba.arguments.values())
+
+    return expand
+
+
+def target(fun: Callable) -> Target:
+    from .api import _Transformed
+    if isinstance(fun, _Transformed):
+        return fun._as_target()
+    if not callable(fun):
+        raise TypeError(f"expected a function, not {fun!r}")
+    return Target(fun, _bind_all(fun), None, getattr(fun, "__qualname__", repr(fun)))
+
+
+def _as_float(x):
+    from .api import _as_float as convert
+    return convert(x)
+
+
+def ones_like(x):
+    if isinstance(x, (float, int)):
+        return 1.0
+    return np.ones_like(x, dtype=np.result_type(x, np.float32) if np.asarray(x).dtype.kind == "f" else float)
+
+
+def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
+    """Run the JVP of target `t` at the full argument list `full`."""
+    c = compiler.compile_jvp(t.fn, wrt, select=t.select)
+    register_source(c)
+    extra = [f.read() for f in c.free]
+    return c.fn(*full, *tangents, *extra)
+
+
+def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
+    """Forward mode: `(fun(*primals), J @ tangents)`, by a generated tangent function (JAX's jvp)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    t = target(fun)
+    full = t.expand(tuple(primals), {})
+    wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
+    for i in wrt:
+        full[i] = _as_float(full[i])
+        if np.shape(tangents[i]) != np.shape(full[i]):
+            raise ValueError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, its primal {np.shape(full[i])}")
+    tans = [_as_float(tangents[i]) for i in wrt]
+    return jvp_call(t, full, wrt, tans)
+
+
+def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
+    """Reverse mode: `(fun(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one gradient per primal."""
+    from .api import _Transformed, _like
+    if isinstance(fun, _Transformed):
+        raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
+                                   "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
+    nums = tuple(range(len(primals)))
+    c = compiler.compile_grad(fun, nums, False, "numpy")
+    args = [_as_float(p) for p in primals]
+    full = _bind_all(fun)(tuple(args), {})
+    extra = [f.read() for f in c.free]
+    out = fun(*primals)
+
+    def vjp_fun(cotangent):
+        if np.shape(cotangent) != np.shape(out):
+            raise ValueError(f"vjp: the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
+        _, grads = c.fn(*full, *extra, _as_float(cotangent))
+        return tuple(_like(g, p) for g, p in zip(grads, primals))
+
+    return out, vjp_fun
+
+
+def _basis(shape, dtype):
+    n = int(np.prod(shape)) if shape else 1
+    for k in range(n):
+        e = np.zeros(n, dtype=dtype)
+        e[k] = 1.0
+        yield e.reshape(shape) if shape else dtype.type(1.0) if hasattr(dtype, "type") else 1.0
+
+
+def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable:
+    """`jacobian(f)(*args)` has shape `out.shape + args[argnums].shape`.
+
+    mode "forward" runs one tangent sweep per input element, "reverse" one cotangent sweep per output
+    element, "auto" picks the fewer sweeps.
+    """
+    if mode not in ("auto", "forward", "reverse"):
+        raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+    if not isinstance(argnums, int) or isinstance(argnums, bool):
+        raise TypeError(f"jacobian: argnums must be an int, not {argnums!r}")
+
+    def jac(*args, **kwargs):
+        t = target(fun)
+        full = t.expand(args, kwargs)
+        i = argnums % len(args) if args else argnums
+        x = _as_float(full[i])
+        full[i] = x
+        dtype = np.result_type(np.asarray(x).dtype, np.float32)
+        xshape = np.shape(x)
+        from .api import _Transformed
+        use = mode
+        if mode == "auto" or isinstance(fun, _Transformed):
+            out = fun(*args, **kwargs)
+            use = "forward" if np.size(x) <= np.size(out) or isinstance(fun, _Transformed) else "reverse"
+            if mode == "reverse" and isinstance(fun, _Transformed):
+                raise DifferentiationError("jacobian(..., mode='reverse') of a transformed function is not "
+                                           "supported; use mode='forward'")
+        if use == "forward":
+            cols = []
+            value = None
+            for e in _basis(xshape, np.dtype(dtype)):
+                tangent = e if xshape else 1.0
+                value, d = jvp_call(t, list(full), (i,), [tangent])
+                cols.append(np.asarray(d, dtype=dtype))
+            oshape = np.shape(value)
+            if not cols:
+                return np.zeros(oshape + xshape, dtype=dtype)
+            J = np.stack(cols, axis=-1)
+            return J.reshape(oshape + xshape)
+        c = compiler.compile_grad(fun, i, False, "numpy")
+        extra = [f.read() for f in c.free]
+        out = fun(*args, **kwargs)
+        oshape = np.shape(out)
+        rows = []
+        for e in _basis(oshape, np.dtype(dtype)):
+            _, g = c.fn(*full, *extra, e if oshape else 1.0)
+            rows.append(np.asarray(np.broadcast_to(g, xshape), dtype=dtype))
+        if not rows:
+            return np.zeros(oshape + xshape, dtype=dtype)
+        return np.stack(rows).reshape(oshape + xshape)
+
+    jac.__wrapped__ = fun
+    jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
+    return jac
+
+
+def hessian(fun: Callable, *, argnums: int = 0) -> Callable:
+    """`hessian(f)(*args)`: forward mode over the generated reverse-mode gradient, shape `x.shape * 2`."""
+    from .api import grad
+    return jacobian(grad(fun, argnums=argnums), argnums=argnums, mode="forward")

@@ -1,0 +1,72 @@
+"""Rules of s2sad's own runtime helpers, so that generated code can be differentiated again.
+
+The helpers that rules call are linear in their first argument (a cotangent); their forward rule is the
+helper applied to the tangent. Where a helper also depends smoothly on another argument (matmul's
+operands, var/std/norm), an explicit forward rule says how; where a second derivative is not
+supported, the forward rule raises a clear error when it runs.
+"""
+from .table import nondiff, rule
+
+rule("_rt.unbroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True)
+rule("_rt.rebroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True)
+rule("_rt.tangent_like", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
+rule("_rt.owned", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
+rule("_rt.sum_grad", "c, a, axis=None, keepdims=False", c="np.sum(g, axis=axis, keepdims=keepdims)", linear=True)
+rule("_rt.mean_grad", "c, a, axis=None, keepdims=False", c="np.mean(g, axis=axis, keepdims=keepdims)", linear=True)
+rule("_rt.cumsum_grad", "c, a, axis=None", c="np.cumsum(g, axis=axis)", linear=True)
+rule("_rt.transpose_grad", "c, axes=None", c="_rt.transpose_back(g, axes)", linear=True)
+rule("_rt.tile_grad", "c, A, reps", c="np.tile(g, reps)", linear=True)
+rule("_rt.getitem_grad", "c, x, index", c="g[index]", linear=True)
+rule("_rt.concatenate_grad", "c, arrays, axis=0", c="np.concatenate(g, axis=axis)", linear=True)
+rule("_rt.stack_grad", "c, arrays, axis=0", c="np.stack(g, axis=axis)", linear=True)
+rule("_rt.hstack_grad", "c, tup", c="np.hstack(g)", linear=True)
+rule("_rt.vstack_grad", "c, tup", c="np.vstack(g)", linear=True)
+rule("_rt.extremum_grad", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_jvp(g, y, a, axis, keepdims)",
+     linear=True)
+
+# bilinear or smooth in a second argument: explicit forward rules
+rule("_rt.matmul_grad_x", "c, x, y", c="np.matmul(g, y)", y="_rt.second_order('x @ y (reverse over reverse)')",
+     forward={"c": "_rt.matmul_grad_x(t, x, y)", "y": "_rt.matmul_grad_x(c, x, t)"})
+rule("_rt.matmul_grad_y", "c, x, y", c="np.matmul(x, g)", x="_rt.second_order('x @ y (reverse over reverse)')",
+     forward={"c": "_rt.matmul_grad_y(t, x, y)", "x": "_rt.matmul_grad_y(c, t, y)"})
+rule("_rt.dot_grad_a", "c, a, b", c="np.dot(g, b)", b="_rt.second_order('np.dot (reverse over reverse)')",
+     forward={"c": "_rt.dot_grad_a(t, a, b)", "b": "_rt.dot_grad_a(c, a, t)"})
+rule("_rt.dot_grad_b", "c, a, b", c="np.dot(a, g)", a="_rt.second_order('np.dot (reverse over reverse)')",
+     forward={"c": "_rt.dot_grad_b(t, a, b)", "a": "_rt.dot_grad_b(c, t, b)"})
+rule("_rt.var_grad", "c, a, axis=None, ddof=0, keepdims=False", c="_rt.var_jvp(g, a, axis, ddof, keepdims)",
+     a="_rt.var_grad(_rt.var_jvp(g, c, axis, ddof, keepdims), a, axis, ddof, True)",
+     forward={"c": "_rt.var_grad(t, a, axis, ddof, keepdims)", "a": "_rt.var_grad(c, t, axis, ddof, keepdims)"})
+rule("_rt.std_grad", "c, y, a, axis=None, ddof=0, keepdims=False",
+     c="_rt.std_jvp(g, y, a, axis, ddof, keepdims)", y="_rt.second_order('np.std (reverse over reverse)')",
+     a="_rt.second_order('np.std (reverse over reverse)')",
+     forward={"c": "_rt.std_grad(t, y, a, axis, ddof, keepdims)",
+              "y": "_rt.std_grad(-c * t / y, y, a, axis, ddof, keepdims)",
+              "a": "_rt.std_grad(c, y, t, axis, ddof, keepdims)"})
+rule("_rt.norm_grad", "c, y, x, ord=None, axis=None, keepdims=False",
+     c="_rt.norm_jvp(g, y, x, ord, axis, keepdims)", y="_rt.second_order('norm (reverse over reverse)')",
+     x="_rt.second_order('norm (reverse over reverse)')",
+     forward={"c": "_rt.norm_grad(t, y, x, ord, axis, keepdims)",
+              "y": "_rt.norm_grad_dy(c, y, x, t, ord, axis, keepdims)",
+              "x": "_rt.norm_grad_dx(c, y, x, t, ord, axis, keepdims)"})
+rule("_rt.prod_grad", "c, y, a, axis=None, keepdims=False", c="_rt.prod_jvp(g, y, a, axis, keepdims)",
+     a="_rt.second_order('np.prod')",
+     forward={"c": "_rt.prod_grad(t, y, a, axis, keepdims)", "a": "_rt.second_order('np.prod')"})
+rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (reverse over reverse)')",
+     forward={"c": "_rt.solve_grad_a(t, y, a)", "y": "_rt.solve_grad_a(c, t, a)",
+              "a": "_rt.solve_grad_a_da(c, y, a, t)"})
+
+# the forward rules' own helpers (third derivatives)
+rule("_rt.extremum_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_grad(g, y, a, axis, keepdims)",
+     linear=True)
+rule("_rt.var_jvp", "c, a, axis=None, ddof=0, keepdims=False", c="_rt.var_grad(g, a, axis, ddof, keepdims)",
+     forward={"c": "_rt.var_jvp(t, a, axis, ddof, keepdims)", "a": "_rt.var_jvp(c, t, axis, ddof, keepdims)"})
+
+for _name in ("zeros", "clip_inside", "clip_below", "clip_above", "stop_gradient", "second_order"):
+    nondiff(f"_rt.{_name}")
+
+# calls of functions with user rules (s2sad.defvjp / defjvp): _rt.customN(fun, a1, ..., aN)
+for _n in range(1, 7):
+    _args = ", ".join(f"a{j}" for j in range(_n))
+    rule(f"_rt.custom{_n}", f"fun, {_args}",
+         forward={f"a{j}": f"_rt.custom_jvp(fun, {j}, t, ans, {_args})" for j in range(_n)},
+         **{f"a{j}": f"_rt.custom_vjp(fun, {j}, g, ans, {_args})" for j in range(_n)})

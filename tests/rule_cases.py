@@ -1,0 +1,1150 @@
+"""User functions for tests/test_rules.py: each applies one differentiable primitive.
+
+s2sad reads source, so every case is a `def` in this file. Each function takes the primitive's
+arguments and, last, a weight `w` shaped like the primitive's output, and returns
+`np.sum(w * <primitive>)`: a non-uniform cotangent, so that a rule which transposes, flips or
+misplaces the cotangent cannot pass (an all-ones cotangent would hide such bugs). The test derives
+`w`'s shape by calling the function once with a probe in place of `w`.
+
+`CASES` lists every (function, inputs) pair with
+
+    diff  the arguments that are differentiated (argnums);
+    keys  the rules-table keys the case is meant to exercise: test_rules checks that the normalized
+          function really applies those rules, and that every differentiable rule has a case;
+    cs    whether the function is complex-safe (compared against complex step), else central
+          differences.
+
+Inputs are drawn inside each primitive's domain, away from kinks and ties.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    id: str
+    fn: object
+    args: tuple
+    diff: tuple
+    keys: tuple
+    cs: bool = True
+
+
+CASES: list[Case] = []
+_rng = np.random.default_rng(20240611)
+
+# shapes by short name: "f" is a Python float, "0d" a 0-d array
+SHAPES = {"f": "f", "0d": (), "v": (4,), "m": (3, 4), "c": (3, 1), "r": (1, 4), "b": (2, 3, 4),
+          "v3": (3,), "m42": (4, 2), "m24": (2, 4), "b142": (1, 4, 2)}
+
+
+def val(shape, lo=-1.0, hi=1.0, avoid=None, gap=0.05):
+    """Uniform values in (lo, hi) of a shape (or a short shape name); `avoid`: keep `gap` away from it."""
+    shape = SHAPES.get(shape, shape) if isinstance(shape, str) else shape
+    while True:
+        x = _rng.uniform(lo, hi, size=() if shape == "f" else shape)
+        if avoid is None or np.all(np.abs(x - avoid) > gap):
+            break
+    return float(x) if shape == "f" else np.array(x, dtype=np.float64)
+
+
+def add(id_, fn, args, keys, diff=None, cs=True):
+    if diff is None:
+        diff = tuple(i for i, a in enumerate(args)
+                     if type(a) is float or (isinstance(a, np.ndarray) and a.dtype.kind == "f"))
+    CASES.append(Case(id_, fn, tuple(args), tuple(diff), tuple([keys] if isinstance(keys, str) else keys), cs))
+
+
+def spd(n=3):
+    """A well-conditioned matrix."""
+    return np.eye(n) * 3.0 + val((n, n), -0.5, 0.5)
+
+
+# --- elementwise, one argument ------------------------------------------------------------------
+def np_sin(x, w):
+    return np.sum(w * np.sin(x))
+
+
+def np_cos(x, w):
+    return np.sum(w * np.cos(x))
+
+
+def np_tan(x, w):
+    return np.sum(w * np.tan(x))
+
+
+def np_arcsin(x, w):
+    return np.sum(w * np.arcsin(x))
+
+
+def np_arccos(x, w):
+    return np.sum(w * np.arccos(x))
+
+
+def np_arctan(x, w):
+    return np.sum(w * np.arctan(x))
+
+
+def np_sinh(x, w):
+    return np.sum(w * np.sinh(x))
+
+
+def np_cosh(x, w):
+    return np.sum(w * np.cosh(x))
+
+
+def np_tanh(x, w):
+    return np.sum(w * np.tanh(x))
+
+
+def np_arcsinh(x, w):
+    return np.sum(w * np.arcsinh(x))
+
+
+def np_arccosh(x, w):
+    return np.sum(w * np.arccosh(x))
+
+
+def np_arctanh(x, w):
+    return np.sum(w * np.arctanh(x))
+
+
+def np_exp(x, w):
+    return np.sum(w * np.exp(x))
+
+
+def np_exp2(x, w):
+    return np.sum(w * np.exp2(x))
+
+
+def np_expm1(x, w):
+    return np.sum(w * np.expm1(x))
+
+
+def np_log(x, w):
+    return np.sum(w * np.log(x))
+
+
+def np_log2(x, w):
+    return np.sum(w * np.log2(x))
+
+
+def np_log10(x, w):
+    return np.sum(w * np.log10(x))
+
+
+def np_log1p(x, w):
+    return np.sum(w * np.log1p(x))
+
+
+def np_sqrt(x, w):
+    return np.sum(w * np.sqrt(x))
+
+
+def np_cbrt(x, w):
+    return np.sum(w * np.cbrt(x))
+
+
+def np_square(x, w):
+    return np.sum(w * np.square(x))
+
+
+def np_reciprocal(x, w):
+    return np.sum(w * np.reciprocal(x))
+
+
+def np_abs(x, w):
+    return np.sum(w * np.abs(x))
+
+
+def np_fabs(x, w):
+    return np.sum(w * np.fabs(x))
+
+
+def np_negative(x, w):
+    return np.sum(w * np.negative(x))
+
+
+def np_positive(x, w):
+    return np.sum(w * np.positive(x))
+
+
+def np_deg2rad(x, w):
+    return np.sum(w * np.deg2rad(x))
+
+
+def np_radians(x, w):
+    return np.sum(w * np.radians(x))
+
+
+def np_rad2deg(x, w):
+    return np.sum(w * np.rad2deg(x))
+
+
+def np_degrees(x, w):
+    return np.sum(w * np.degrees(x))
+
+
+def op_neg(x, w):
+    return np.sum(w * -x)
+
+
+def op_pos(x, w):
+    return np.sum(w * +x)
+
+
+def builtin_abs(x, w):
+    return np.sum(w * abs(x))
+
+
+UNARY = [  # function, key, low, high, complex-safe, value to stay away from
+    (np_sin, "np.sin", -2, 2, True, None),
+    (np_cos, "np.cos", -2, 2, True, None),
+    (np_tan, "np.tan", -1.2, 1.2, True, None),
+    (np_arcsin, "np.arcsin", -0.9, 0.9, True, None),
+    (np_arccos, "np.arccos", -0.9, 0.9, True, None),
+    (np_arctan, "np.arctan", -2, 2, True, None),
+    (np_sinh, "np.sinh", -2, 2, True, None),
+    (np_cosh, "np.cosh", -2, 2, True, None),
+    (np_tanh, "np.tanh", -2, 2, True, None),
+    (np_arcsinh, "np.arcsinh", -2, 2, True, None),
+    (np_arccosh, "np.arccosh", 1.2, 3, True, None),
+    (np_arctanh, "np.arctanh", -0.9, 0.9, True, None),
+    (np_exp, "np.exp", -2, 2, True, None),
+    (np_exp2, "np.exp2", -2, 2, True, None),
+    (np_expm1, "np.expm1", -2, 2, True, None),
+    (np_log, "np.log", 0.2, 3, True, None),
+    (np_log2, "np.log2", 0.2, 3, True, None),
+    (np_log10, "np.log10", 0.2, 3, True, None),
+    (np_log1p, "np.log1p", -0.5, 2, True, None),
+    (np_sqrt, "np.sqrt", 0.2, 3, True, None),
+    (np_cbrt, "np.cbrt", -3, 3, False, 0.0),
+    (np_square, "np.square", -2, 2, True, None),
+    (np_reciprocal, "np.reciprocal", 0.3, 3, True, None),
+    (np_abs, "np.abs", -2, 2, False, 0.0),
+    (np_fabs, "np.fabs", -2, 2, False, 0.0),
+    (np_negative, "np.negative", -2, 2, True, None),
+    (np_positive, "np.positive", -2, 2, True, None),
+    (np_deg2rad, "np.deg2rad", -200, 200, False, None),
+    (np_radians, "np.radians", -200, 200, False, None),
+    (np_rad2deg, "np.rad2deg", -2, 2, False, None),
+    (np_degrees, "np.degrees", -2, 2, False, None),
+    (op_neg, "neg", -2, 2, True, None),
+    (op_pos, "pos", -2, 2, True, None),
+    (builtin_abs, "abs", -2, 2, False, 0.0),
+]
+for _fn, _key, _lo, _hi, _cs, _avoid in UNARY:
+    for _s in ("f", "0d", "v", "m"):
+        add(f"{_key}-{_s}", _fn, [val(_s, _lo, _hi, _avoid)], _key, cs=_cs)
+
+
+# --- elementwise, two arguments (broadcasting) -------------------------------------------------
+def np_add(x, y, w):
+    return np.sum(w * np.add(x, y))
+
+
+def np_subtract(x, y, w):
+    return np.sum(w * np.subtract(x, y))
+
+
+def np_multiply(x, y, w):
+    return np.sum(w * np.multiply(x, y))
+
+
+def np_divide(x, y, w):
+    return np.sum(w * np.divide(x, y))
+
+
+def np_true_divide(x, y, w):
+    return np.sum(w * np.true_divide(x, y))
+
+
+def np_power(x, y, w):
+    return np.sum(w * np.power(x, y))
+
+
+def np_float_power(x, y, w):
+    return np.sum(w * np.float_power(x, y))
+
+
+def np_arctan2(x, y, w):
+    return np.sum(w * np.arctan2(x, y))
+
+
+def np_hypot(x, y, w):
+    return np.sum(w * np.hypot(x, y))
+
+
+def np_logaddexp(x, y, w):
+    return np.sum(w * np.logaddexp(x, y))
+
+
+def np_maximum(x, y, w):
+    return np.sum(w * np.maximum(x, y))
+
+
+def np_minimum(x, y, w):
+    return np.sum(w * np.minimum(x, y))
+
+
+def np_fmax(x, y, w):
+    return np.sum(w * np.fmax(x, y))
+
+
+def np_fmin(x, y, w):
+    return np.sum(w * np.fmin(x, y))
+
+
+def op_add(x, y, w):
+    return np.sum(w * (x + y))
+
+
+def op_sub(x, y, w):
+    return np.sum(w * (x - y))
+
+
+def op_mul(x, y, w):
+    return np.sum(w * (x * y))
+
+
+def op_truediv(x, y, w):
+    return np.sum(w * (x / y))
+
+
+def op_pow(x, y, w):
+    return np.sum(w * x ** y)
+
+
+def op_mod(x, y, w):
+    return np.sum(w * (x % y))
+
+
+def builtin_max2(x, y, w):
+    return np.sum(w * max(x, y))
+
+
+def builtin_min2(x, y, w):
+    return np.sum(w * min(x, y))
+
+
+PAIRS = [("f", "f"), ("0d", "0d"), ("f", "v"), ("v", "0d"), ("v", "v"), ("m", "m"), ("c", "r"),
+         ("v", "m"), ("m", "f")]
+BINARY = [  # function, key, (x low, x high), (y low, y high), complex-safe, keep x and y apart
+    (np_add, "np.add", (-2, 2), (-2, 2), True, False),
+    (np_subtract, "np.subtract", (-2, 2), (-2, 2), True, False),
+    (np_multiply, "np.multiply", (-2, 2), (-2, 2), True, False),
+    (np_divide, "np.divide", (-2, 2), (0.5, 2), True, False),
+    (np_true_divide, "np.true_divide", (-2, 2), (0.5, 2), True, False),
+    (np_power, "np.power", (0.5, 2), (-1.5, 1.5), True, False),
+    (np_float_power, "np.float_power", (0.5, 2), (-1.5, 1.5), True, False),
+    (np_arctan2, "np.arctan2", (-2, 2), (0.3, 2), False, False),
+    (np_hypot, "np.hypot", (0.3, 2), (-2, -0.3), False, False),
+    (np_logaddexp, "np.logaddexp", (-2, 2), (-2, 2), False, False),
+    (np_maximum, "np.maximum", (-2, 2), (-2, 2), False, True),
+    (np_minimum, "np.minimum", (-2, 2), (-2, 2), False, True),
+    (np_fmax, "np.fmax", (-2, 2), (-2, 2), False, True),
+    (np_fmin, "np.fmin", (-2, 2), (-2, 2), False, True),
+    (op_add, "add", (-2, 2), (-2, 2), True, False),
+    (op_sub, "sub", (-2, 2), (-2, 2), True, False),
+    (op_mul, "mul", (-2, 2), (-2, 2), True, False),
+    (op_truediv, "truediv", (-2, 2), (0.5, 2), True, False),
+    (op_pow, "pow", (0.5, 2), (-1.5, 1.5), True, False),
+    (op_mod, "mod", (2.2, 2.6), (1.0, 1.05), False, False),
+]
+
+
+def _pair(sx, sy, xr, yr, apart):
+    x = val(sx, *xr)
+    while True:
+        y = val(sy, *yr)
+        if not apart or np.min(np.abs(np.subtract(x, y))) > 0.05:
+            return x, y
+
+
+for _fn, _key, _xr, _yr, _cs, _apart in BINARY:
+    for _sx, _sy in PAIRS:
+        add(f"{_key}-{_sx}-{_sy}", _fn, _pair(_sx, _sy, _xr, _yr, _apart), _key, cs=_cs)
+for _sx, _sy in [("f", "f"), ("0d", "f")]:    # Python's max/min of two numbers (arrays: ambiguous truth)
+    add(f"builtin-max-{_sx}-{_sy}", builtin_max2, _pair(_sx, _sy, (-2, 2), (-2, 2), True), "np.maximum", cs=False)
+    add(f"builtin-min-{_sx}-{_sy}", builtin_min2, _pair(_sx, _sy, (-2, 2), (-2, 2), True), "np.minimum", cs=False)
+
+
+# --- math and builtins on Python floats ---------------------------------------------------------
+def m_sin(x, w):
+    return w * math.sin(x)
+
+
+def m_cos(x, w):
+    return w * math.cos(x)
+
+
+def m_tan(x, w):
+    return w * math.tan(x)
+
+
+def m_asin(x, w):
+    return w * math.asin(x)
+
+
+def m_acos(x, w):
+    return w * math.acos(x)
+
+
+def m_atan(x, w):
+    return w * math.atan(x)
+
+
+def m_sinh(x, w):
+    return w * math.sinh(x)
+
+
+def m_cosh(x, w):
+    return w * math.cosh(x)
+
+
+def m_tanh(x, w):
+    return w * math.tanh(x)
+
+
+def m_exp(x, w):
+    return w * math.exp(x)
+
+
+def m_expm1(x, w):
+    return w * math.expm1(x)
+
+
+def m_log(x, w):
+    return w * math.log(x)
+
+
+def m_log2(x, w):
+    return w * math.log2(x)
+
+
+def m_log10(x, w):
+    return w * math.log10(x)
+
+
+def m_log1p(x, w):
+    return w * math.log1p(x)
+
+
+def m_sqrt(x, w):
+    return w * math.sqrt(x)
+
+
+def m_fabs(x, w):
+    return w * math.fabs(x)
+
+
+def m_erf(x, w):
+    return w * math.erf(x)
+
+
+def m_erfc(x, w):
+    return w * math.erfc(x)
+
+
+def m_atan2(y, x, w):
+    return w * math.atan2(y, x)
+
+
+def m_copysign(x, y, w):
+    return w * math.copysign(x, y)
+
+
+def m_hypot(x, y, w):
+    return w * math.hypot(x, y)
+
+
+def m_pow(x, y, w):
+    return w * math.pow(x, y)
+
+
+def b_float(x, w):
+    return w * float(x)
+
+
+def b_item(x, w):
+    return w * x.item()
+
+
+MATH = [  # function, key, low, high
+    (m_sin, "math.sin", -2, 2), (m_cos, "math.cos", -2, 2), (m_tan, "math.tan", -1.2, 1.2),
+    (m_asin, "math.asin", -0.9, 0.9), (m_acos, "math.acos", -0.9, 0.9), (m_atan, "math.atan", -2, 2),
+    (m_sinh, "math.sinh", -2, 2), (m_cosh, "math.cosh", -2, 2), (m_tanh, "math.tanh", -2, 2),
+    (m_exp, "math.exp", -2, 2), (m_expm1, "math.expm1", -2, 2), (m_log, "math.log", 0.2, 3),
+    (m_log2, "math.log2", 0.2, 3), (m_log10, "math.log10", 0.2, 3), (m_log1p, "math.log1p", -0.5, 2),
+    (m_sqrt, "math.sqrt", 0.2, 3), (m_fabs, "math.fabs", 0.2, 2), (m_fabs, "math.fabs", -2, -0.2),
+    (m_erf, "math.erf", -2, 2), (m_erfc, "math.erfc", -2, 2),
+]
+for _i, (_fn, _key, _lo, _hi) in enumerate(MATH):
+    add(f"{_key}-{_i}", _fn, [val("f", _lo, _hi)], _key, cs=False)
+add("math.atan2", m_atan2, [val("f", -2, 2), val("f", 0.3, 2)], "math.atan2", cs=False)
+add("math.atan2-neg", m_atan2, [val("f", 0.3, 2), val("f", -2, -0.3)], "math.atan2", cs=False)
+add("math.copysign", m_copysign, [val("f", 0.3, 2), val("f", -2, -0.3)], "math.copysign", cs=False)
+add("math.copysign-same", m_copysign, [val("f", -2, -0.3), val("f", -2, -0.3)], "math.copysign", cs=False)
+add("math.hypot", m_hypot, [val("f", 0.3, 2), val("f", -2, -0.3)], "math.hypot", cs=False)
+add("math.pow", m_pow, [val("f", 0.5, 2), val("f", -1.5, 1.5)], "math.pow", cs=False)
+add("float-0d", b_float, [val("0d")], "float", cs=False)
+add("float-f", b_float, [val("f")], "float", cs=False)
+add("item-0d", b_item, [val("0d")], "float", cs=False)
+
+
+# --- where, clip ---------------------------------------------------------------------------------
+def where_data(x, y, w):
+    return np.sum(w * np.where(x > 0, x, y))
+
+
+def where_const(x, w):
+    return np.sum(w * np.where(x > 0, x * x, 0.5))
+
+
+def where_cond(c, x, y, w):
+    return np.sum(w * np.where(c, x, y))
+
+
+def clip_args(x, lo, hi, w):
+    return np.sum(w * np.clip(x, lo, hi))
+
+
+def clip_const(x, w):
+    return np.sum(w * np.clip(x, -0.5, 0.5))
+
+
+def clip_upper(x, hi, w):
+    return np.sum(w * np.clip(x, None, hi))
+
+
+def clip_method(x, w):
+    return np.sum(w * x.clip(-0.5, 0.5))
+
+
+for _sx, _sy in [("f", "f"), ("v", "v"), ("m", "f"), ("c", "r")]:
+    add(f"where-data-{_sx}-{_sy}", where_data, [val(_sx, avoid=0.0), val(_sy)], "np.where", cs=False)
+add("where-const-m", where_const, [val("m", avoid=0.0)], "np.where", cs=False)
+add("where-cond-bcast", where_cond, [val("m") > 0, val("c"), val("r")], "np.where", diff=(1, 2))
+add("clip-args-v", clip_args, [val(12, -1, 1, avoid=np.array([[-0.4], [0.4]])), -0.4, 0.4], "np.clip", cs=False)
+add("clip-args-arr", clip_args, [val((3, 4), -1, 1, avoid=np.array([[[-0.4]], [[0.4]]])),
+                                 np.full((3, 1), -0.4), np.full((1, 4), 0.4)], "np.clip", cs=False)
+add("clip-const-m", clip_const, [val("m", avoid=np.array([[[-0.5]], [[0.5]]]))], "np.clip", cs=False)
+add("clip-upper-v", clip_upper, [val(8, avoid=0.3), 0.3], "np.clip", cs=False)
+add("clip-method-m", clip_method, [val("m", avoid=np.array([[[-0.5]], [[0.5]]]))], "np.clip", cs=False)
+
+
+# --- reductions and scans ------------------------------------------------------------------------
+def r_sum(x, axis, keepdims, w):
+    return np.sum(w * np.sum(x, axis=axis, keepdims=keepdims))
+
+
+def r_mean(x, axis, keepdims, w):
+    return np.sum(w * np.mean(x, axis=axis, keepdims=keepdims))
+
+
+def r_prod(x, axis, keepdims, w):
+    return np.sum(w * np.prod(x, axis=axis, keepdims=keepdims))
+
+
+def r_max(x, axis, keepdims, w):
+    return np.sum(w * np.max(x, axis=axis, keepdims=keepdims))
+
+
+def r_min(x, axis, keepdims, w):
+    return np.sum(w * np.min(x, axis=axis, keepdims=keepdims))
+
+
+def r_amax(x, axis, keepdims, w):
+    return np.sum(w * np.amax(x, axis=axis, keepdims=keepdims))
+
+
+def r_amin(x, axis, keepdims, w):
+    return np.sum(w * np.amin(x, axis=axis, keepdims=keepdims))
+
+
+def r_var(x, axis, keepdims, w):
+    return np.sum(w * np.var(x, axis=axis, keepdims=keepdims))
+
+
+def r_std(x, axis, keepdims, w):
+    return np.sum(w * np.std(x, axis=axis, keepdims=keepdims))
+
+
+def r_var_ddof(x, axis, w):
+    return np.sum(w * np.var(x, axis=axis, ddof=1))
+
+
+def r_std_ddof(x, axis, w):
+    return np.sum(w * np.std(x, axis=axis, ddof=1))
+
+
+def r_cumsum(x, axis, w):
+    return np.sum(w * np.cumsum(x, axis=axis))
+
+
+def r_norm(x, ord, axis, keepdims, w):
+    return np.sum(w * np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims))
+
+
+def r_norm_plain(x, w):
+    return np.sum(w * np.linalg.norm(x))
+
+
+REDUCTIONS = [  # function, key, low, high, complex-safe
+    (r_sum, "np.sum", -2, 2, True), (r_mean, "np.mean", -2, 2, True), (r_prod, "np.prod", 0.5, 1.5, True),
+    (r_max, "np.max", -2, 2, False), (r_min, "np.min", -2, 2, False), (r_amax, "np.amax", -2, 2, False),
+    (r_amin, "np.amin", -2, 2, False), (r_var, "np.var", -2, 2, False), (r_std, "np.std", -2, 2, False),
+]
+AXES = {1: [None, 0, -1], 2: [None, 0, 1, -1, (0, 1)], 3: [None, 1, (0, 2), (2, 1)]}
+for _fn, _key, _lo, _hi, _cs in REDUCTIONS:
+    if _key in ("np.sum", "np.mean", "np.prod"):
+        add(f"{_key}-f", _fn, [val("f", _lo, _hi), None, False], _key, cs=_cs)
+        add(f"{_key}-0d", _fn, [val("0d", _lo, _hi), None, True], _key, cs=_cs)
+    for _s in ("v", "m", "b"):
+        _x = val(_s, _lo, _hi)
+        for _axis in AXES[_x.ndim]:
+            for _kd in (False, True):
+                add(f"{_key}-{_s}-axis{_axis}-kd{_kd}", _fn, [_x, _axis, _kd], _key, cs=_cs)
+add("np.prod-zero", r_prod, [np.array([0.0, 2.0, -1.5, 0.7]), None, False], "np.prod")
+add("np.prod-two-zeros", r_prod, [np.array([[0.0, 2.0, 0.0], [1.0, 0.5, 3.0]]), 1, False], "np.prod")
+for _s in ("v", "m"):
+    _x = val(_s, -2, 2)
+    for _axis in AXES[_x.ndim][:3]:
+        add(f"np.var-ddof1-{_s}-axis{_axis}", r_var_ddof, [_x, _axis], "np.var", cs=False)
+        add(f"np.std-ddof1-{_s}-axis{_axis}", r_std_ddof, [_x, _axis], "np.std", cs=False)
+for _s in ("v", "m", "b"):
+    _x = val(_s, -2, 2)
+    for _axis in [None, 0, -1] + ([1] if _x.ndim > 1 else []):
+        add(f"np.cumsum-{_s}-axis{_axis}", r_cumsum, [_x, _axis], "np.cumsum")
+# norms: vector norms, matrix norms (axis None on a matrix, or a pair of axes), norms along an axis
+_v, _m, _b = val("v", avoid=0.0), val("m", avoid=0.0), val("b", avoid=0.0)
+for _ord in (None, 1, 2, 3, np.inf, -np.inf):
+    for _kd in (False, True):
+        add(f"norm-v-ord{_ord}-kd{_kd}", r_norm, [_v, _ord, None, _kd], "np.linalg.norm", diff=(0,), cs=False)
+for _ord in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+    for _kd in (False, True):
+        add(f"norm-m-ord{_ord}-kd{_kd}", r_norm, [_m, _ord, None, _kd], "np.linalg.norm", diff=(0,), cs=False)
+    add(f"norm-m-ord{_ord}-axis01", r_norm, [_m, _ord, (0, 1), False], "np.linalg.norm", diff=(0,), cs=False)
+    add(f"norm-m-ord{_ord}-axis10", r_norm, [_m, _ord, (1, 0), True], "np.linalg.norm", diff=(0,), cs=False)
+    add(f"norm-b-ord{_ord}-axis20", r_norm, [_b, _ord, (2, 0), False], "np.linalg.norm", diff=(0,), cs=False)
+for _ord in (None, 1, 2, np.inf):
+    for _axis in (0, 1, -1):
+        for _kd in (False, True):
+            add(f"norm-m-ord{_ord}-axis{_axis}-kd{_kd}", r_norm, [_m, _ord, _axis, _kd], "np.linalg.norm", diff=(0,), cs=False)
+add("norm-plain-m", r_norm_plain, [_m], "np.linalg.norm", diff=(0,), cs=False)
+
+
+# --- products and linear algebra ----------------------------------------------------------------
+def p_dot(a, b, w):
+    return np.sum(w * np.dot(a, b))
+
+
+def p_matmul(a, b, w):
+    return np.sum(w * np.matmul(a, b))
+
+
+def op_matmul(a, b, w):
+    return np.sum(w * (a @ b))
+
+
+def p_inner(a, b, w):
+    return np.sum(w * np.inner(a, b))
+
+
+def p_outer(a, b, w):
+    return np.sum(w * np.outer(a, b))
+
+
+def la_inv(a, w):
+    return np.sum(w * np.linalg.inv(a))
+
+
+def la_det(a, w):
+    return np.sum(w * np.linalg.det(a))
+
+
+def la_solve(a, b, w):
+    return np.sum(w * np.linalg.solve(a, b))
+
+
+def la_trace(a, w):
+    return np.sum(w * np.trace(a))
+
+
+for _sa, _sb in [("v", "v"), ("m", "v"), ("v3", "m"), ("m", "m42"), ("f", "v"), ("v", "f"), ("0d", "m"), ("f", "f")]:
+    add(f"np.dot-{_sa}-{_sb}", p_dot, [val(_sa), val(_sb)], "np.dot")
+for _sa, _sb in [("v", "v"), ("m", "v"), ("v3", "m"), ("m", "m42"), ("b", "m42"), ("b", "v"), ("v3", "b"),
+                 ("b", "b142")]:
+    add(f"np.matmul-{_sa}-{_sb}", p_matmul, [val(_sa), val(_sb)], "np.matmul")
+    add(f"matmul-{_sa}-{_sb}", op_matmul, [val(_sa), val(_sb)], "matmul")
+for _sa, _sb in [("v", "v"), ("m", "v"), ("v", "m24"), ("m", "m24"), ("b", "m24"), ("f", "v"), ("m", "f")]:
+    add(f"np.inner-{_sa}-{_sb}", p_inner, [val(_sa), val(_sb)], "np.inner")
+for _sa, _sb in [("v3", "v"), ("m", "v3"), ("f", "v"), ("0d", "0d")]:
+    add(f"np.outer-{_sa}-{_sb}", p_outer, [val(_sa), val(_sb)], "np.outer")
+add("inv-3", la_inv, [spd(3)], "np.linalg.inv")
+add("inv-2", la_inv, [spd(2)], "np.linalg.inv")
+add("det-3", la_det, [spd(3)], "np.linalg.det")
+add("det-4-negative", la_det, [spd(4) - 6.0 * np.eye(4)], "np.linalg.det")
+add("solve-vec", la_solve, [spd(3), val("v3")], "np.linalg.solve")
+add("solve-mat", la_solve, [spd(3), val((3, 2))], "np.linalg.solve")
+add("trace-sq", la_trace, [val((3, 3))], "np.trace")
+add("trace-rect", la_trace, [val("m")], "np.trace")
+
+
+# --- shapes ------------------------------------------------------------------------------------
+def s_reshape(x, shape, w):
+    return np.sum(w * np.reshape(x, shape))
+
+
+def s_ravel(x, w):
+    return np.sum(w * np.ravel(x))
+
+
+def s_transpose(x, w):
+    return np.sum(w * np.transpose(x))
+
+
+def s_transpose_axes(x, axes, w):
+    return np.sum(w * np.transpose(x, axes))
+
+
+def s_swapaxes(x, a1, a2, w):
+    return np.sum(w * np.swapaxes(x, a1, a2))
+
+
+def s_expand_dims(x, axis, w):
+    return np.sum(w * np.expand_dims(x, axis))
+
+
+def s_squeeze(x, w):
+    return np.sum(w * np.squeeze(x))
+
+
+def s_squeeze_axis(x, axis, w):
+    return np.sum(w * np.squeeze(x, axis=axis))
+
+
+def s_flip(x, axis, w):
+    return np.sum(w * np.flip(x, axis))
+
+
+def s_flip_all(x, w):
+    return np.sum(w * np.flip(x))
+
+
+def s_concatenate(a, b, axis, w):
+    return np.sum(w * np.concatenate([a, b], axis=axis))
+
+
+def s_concatenate3(a, b, w):
+    return np.sum(w * np.concatenate((a, b, a)))
+
+
+def s_stack(a, b, c, axis, w):
+    return np.sum(w * np.stack([a, b, c], axis=axis))
+
+
+def s_hstack(a, b, w):
+    return np.sum(w * np.hstack((a, b)))
+
+
+def s_vstack(a, b, w):
+    return np.sum(w * np.vstack([a, b]))
+
+
+def s_tile(x, reps, w):
+    return np.sum(w * np.tile(x, reps))
+
+
+def s_broadcast_to(x, shape, w):
+    return np.sum(w * np.broadcast_to(x, shape))
+
+
+def s_asarray(x, w):
+    return np.sum(w * np.asarray(x))
+
+
+def s_real(x, w):
+    return np.sum(w * np.real(x))
+
+
+def s_copy(x, w):
+    return np.sum(w * np.copy(x))
+
+
+def s_assign(x, w):
+    y = x
+    return np.sum(w * y)
+
+
+add("reshape-m-26", s_reshape, [val("m"), (2, 6)], "np.reshape")
+add("reshape-m-flat", s_reshape, [val("m"), (-1,)], "np.reshape")
+add("reshape-v-22", s_reshape, [val("v"), (2, 1, 2)], "np.reshape")
+add("reshape-0d", s_reshape, [val("0d"), (1, 1)], "np.reshape")
+add("ravel-m", s_ravel, [val("m")], "np.ravel")
+add("ravel-b", s_ravel, [val("b")], "np.ravel")
+add("transpose-m", s_transpose, [val("m")], "np.transpose")
+add("transpose-b", s_transpose, [val("b")], "np.transpose")
+add("transpose-v", s_transpose, [val("v")], "np.transpose")
+for _axes in [(1, 0, 2), (2, 0, 1), (1, 2, 0), (0, 2, 1), (-1, 0, 1), (0, -1, -2)]:
+    add(f"transpose-axes{_axes}", s_transpose_axes, [val("b"), _axes], "np.transpose")
+for _a1, _a2 in [(0, 2), (1, 2), (-1, 0)]:
+    add(f"swapaxes-{_a1}-{_a2}", s_swapaxes, [val("b"), _a1, _a2], "np.swapaxes")
+for _axis in (0, 1, -1, (0, 2)):
+    add(f"expand_dims-{_axis}", s_expand_dims, [val("m"), _axis], "np.expand_dims")
+add("expand_dims-f", s_expand_dims, [val("f"), 0], "np.expand_dims")
+add("squeeze-all", s_squeeze, [val((3, 1, 4, 1))], "np.squeeze")
+add("squeeze-axis", s_squeeze_axis, [val((3, 1, 4, 1)), 1], "np.squeeze")
+add("squeeze-axis-tuple", s_squeeze_axis, [val((1, 3, 1)), (0, 2)], "np.squeeze")
+for _axis in (None, 0, 1, -1, (0, 1)):
+    add(f"flip-m-{_axis}", s_flip, [val("m"), _axis], "np.flip")
+add("flip-v-all", s_flip_all, [val("v")], "np.flip")
+add("flip-b-all", s_flip_all, [val("b")], "np.flip")
+add("concatenate-v", s_concatenate, [val("v"), val("v3"), 0], "np.concatenate")
+add("concatenate-m0", s_concatenate, [val("m"), val("m24"), 0], "np.concatenate")
+add("concatenate-m1", s_concatenate, [val("m"), val((3, 2)), 1], "np.concatenate")
+add("concatenate-m-1", s_concatenate, [val("m"), val((3, 2)), -1], "np.concatenate")
+add("concatenate-None", s_concatenate, [val("m"), val("v"), None], "np.concatenate")
+add("concatenate-3", s_concatenate3, [val("v"), val("v3")], "np.concatenate")
+for _axis in (0, 1, -1):
+    add(f"stack-v-{_axis}", s_stack, [val("v"), val("v"), val("v"), _axis], "np.stack")
+    add(f"stack-m-{_axis}", s_stack, [val("m"), val("m"), val("m"), _axis], "np.stack")
+add("stack-0d", s_stack, [val("0d"), val("f"), val("0d"), 0], "np.stack")
+add("hstack-v", s_hstack, [val("v"), val("v3")], "np.hstack")
+add("hstack-m", s_hstack, [val("m"), val((3, 2))], "np.hstack")
+add("hstack-scalars", s_hstack, [val("f"), val("0d")], "np.hstack")
+add("vstack-v", s_vstack, [val("v"), val("v")], "np.vstack")
+add("vstack-m", s_vstack, [val("m"), val("m24")], "np.vstack")
+add("vstack-v-m", s_vstack, [val("v"), val("m")], "np.vstack")
+add("tile-v-2", s_tile, [val("v3"), 2], "np.tile")
+add("tile-v-21", s_tile, [val("v3"), (2, 1)], "np.tile")
+add("tile-m-23", s_tile, [val((2, 3)), (2, 3)], "np.tile")
+add("tile-m-213", s_tile, [val((2, 3)), (2, 1, 3)], "np.tile")
+add("tile-b-2", s_tile, [val((2, 1, 3)), 2], "np.tile")
+add("broadcast_to-v", s_broadcast_to, [val("v"), (3, 4)], "np.broadcast_to")
+add("broadcast_to-c", s_broadcast_to, [val("c"), (2, 3, 4)], "np.broadcast_to")
+add("broadcast_to-0d", s_broadcast_to, [val("0d"), (2, 3)], "np.broadcast_to")
+add("broadcast_to-f", s_broadcast_to, [val("f"), (3,)], "np.broadcast_to")
+add("asarray-m", s_asarray, [val("m")], "np.asarray")
+add("asarray-f", s_asarray, [val("f")], "np.asarray")
+add("real-m", s_real, [val("m")], "np.real", cs=False)   # np.real drops complex step's imaginary part
+add("real-f", s_real, [val("f")], "np.real", cs=False)
+add("copy-m", s_copy, [val("m")], "np.copy")
+add("assign-v", s_assign, [val("v")], "copy")
+add("assign-f", s_assign, [val("f")], "copy")
+
+
+# --- indexing ------------------------------------------------------------------------------------
+def ix_int(x, w):
+    return np.sum(w * x[1])
+
+
+def ix_neg_int(x, w):
+    return np.sum(w * x[-1])
+
+
+def ix_slice(x, w):
+    return np.sum(w * x[1:4])
+
+
+def ix_reverse(x, w):
+    return np.sum(w * x[::-1])
+
+
+def ix_neg_step(x, w):
+    return np.sum(w * x[::-2])
+
+
+def ix_neg_step_bounds(x, w):
+    return np.sum(w * x[4:0:-2])
+
+
+def ix_int_array_literal(x, w):
+    return np.sum(w * x[np.array([0, 0, 2, 1, 0])])
+
+
+def ix_list_literal(x, w):
+    return np.sum(w * x[[1, 1, 2]])
+
+
+def ix_param(x, idx, w):
+    return np.sum(w * x[idx])
+
+
+def ix_mask_data(x, w):
+    return np.sum(w * x[x > 0])
+
+
+def ix_pair(x, w):
+    return np.sum(w * x[1, 2])
+
+
+def ix_column(x, w):
+    return np.sum(w * x[:, 1])
+
+
+def ix_rows_reversed(x, w):
+    return np.sum(w * x[1:, ::-1])
+
+
+def ix_last_row_step(x, w):
+    return np.sum(w * x[-1, ::-2])
+
+
+def ix_pair_params(x, rows, cols, w):
+    return np.sum(w * x[rows, cols])
+
+
+def ix_ellipsis(x, w):
+    return np.sum(w * x[..., 1])
+
+
+def ix_newaxis(x, w):
+    return np.sum(w * x[None, :, 1:3])
+
+
+def ix_twice(x, w):
+    return np.sum(w * (x[0] * x[1] + x[0]))
+
+
+for _s in ("v6", "m"):
+    _x = val((6,) if _s == "v6" else (3, 4), avoid=0.0)
+    for _fn in (ix_int, ix_neg_int, ix_slice, ix_reverse, ix_neg_step, ix_int_array_literal, ix_list_literal,
+                ix_mask_data, ix_twice):
+        add(f"getitem-{_fn.__name__}-{_s}", _fn, [_x], "getitem", cs=_fn is not ix_mask_data)
+add("getitem-neg-step-bounds", ix_neg_step_bounds, [val((6,))], "getitem")
+add("getitem-param-int", ix_param, [val((6,)), 2], "getitem")
+add("getitem-param-neg-int", ix_param, [val((6,)), -2], "getitem")
+add("getitem-param-int-array", ix_param, [val((6,)), np.array([3, 1, 3, 3, 0])], "getitem")
+add("getitem-param-int-array-2d", ix_param, [val((6,)), np.array([[0, 1], [1, 0]])], "getitem")
+add("getitem-param-mask", ix_param, [val((6,)), np.array([True, False, True, True, False, False])], "getitem")
+add("getitem-param-mask-2d", ix_param, [val("m"), val("m") > 0], "getitem")
+add("getitem-param-slice", ix_param, [val((6,)), slice(5, None, -2)], "getitem")
+add("getitem-param-rows", ix_param, [val("m"), np.array([2, 0, 2])], "getitem")
+add("getitem-pair", ix_pair, [val("m")], "getitem")
+add("getitem-column", ix_column, [val("m")], "getitem")
+add("getitem-rows-reversed", ix_rows_reversed, [val("m")], "getitem")
+add("getitem-last-row-step", ix_last_row_step, [val("m")], "getitem")
+add("getitem-pair-params", ix_pair_params, [val("m"), np.array([0, 2, 0, 0]), np.array([1, 3, 1, 1])], "getitem")
+add("getitem-ellipsis", ix_ellipsis, [val("b")], "getitem")
+add("getitem-newaxis", ix_newaxis, [val("m")], "getitem")
+
+
+# --- np.array of active values -------------------------------------------------------------------
+def a_scalars(a, b, c, w):
+    return np.sum(w * np.array([a, b, c]))
+
+
+def a_nested(a, b, c, w):
+    return np.sum(w * np.array([[a, b], [c, a]]))
+
+
+def a_with_const(a, b, w):
+    return np.sum(w * np.array([a, 2.0, b, a]))
+
+
+def a_vectors(x, y, w):
+    return np.sum(w * np.array([x, y, x]))
+
+
+add("array-floats", a_scalars, [val("f"), val("f"), val("f")], "np.array")
+add("array-0d", a_scalars, [val("0d"), val("0d"), val("f")], "np.array")
+add("array-nested", a_nested, [val("f"), val("f"), val("f")], "np.array")
+add("array-const", a_with_const, [val("f"), val("0d")], "np.array")
+add("array-vectors", a_vectors, [val("v"), val("v")], "np.array")
+
+
+# --- methods ---------------------------------------------------------------------------------
+def me_T(x, w):
+    return np.sum(w * x.T)
+
+
+def me_sum0(x, w):
+    return np.sum(w * x.sum(axis=0))
+
+
+def me_sum(x, w):
+    return np.sum(w * x.sum())
+
+
+def me_mean(x, w):
+    return np.sum(w * x.mean())
+
+
+def me_mean1(x, w):
+    return np.sum(w * x.mean(axis=1, keepdims=True))
+
+
+def me_dot(x, y, w):
+    return np.sum(w * x.dot(y))
+
+
+def me_reshape(x, w):
+    return np.sum(w * x.reshape(2, 3))
+
+
+def me_reshape_tuple(x, w):
+    return np.sum(w * x.reshape((3, 2)))
+
+
+def me_ravel(x, w):
+    return np.sum(w * x.ravel())
+
+
+def me_flatten(x, w):
+    return np.sum(w * x.flatten())
+
+
+def me_astype(x, w):
+    return np.sum(w * x.astype(float))
+
+
+def me_prod(x, w):
+    return np.sum(w * x.prod(axis=0))
+
+
+def me_max(x, w):
+    return np.sum(w * x.max(axis=1))
+
+
+def me_min(x, w):
+    return np.sum(w * x.min())
+
+
+def me_var(x, w):
+    return np.sum(w * x.var(axis=0))
+
+
+def me_std(x, w):
+    return np.sum(w * x.std())
+
+
+def me_cumsum(x, w):
+    return np.sum(w * x.cumsum(axis=1))
+
+
+def me_copy(x, w):
+    return np.sum(w * x.copy())
+
+
+def me_trace(x, w):
+    return np.sum(w * x.trace())
+
+
+def me_swapaxes(x, w):
+    return np.sum(w * x.swapaxes(0, 1))
+
+
+def me_transpose(x, w):
+    return np.sum(w * x.transpose(1, 0, 2))
+
+
+def me_transpose_none(x, w):
+    return np.sum(w * x.transpose())
+
+
+def me_squeeze(x, w):
+    return np.sum(w * x.squeeze())
+
+
+def b_sum(x, w):
+    return np.sum(w * sum(x))
+
+
+def b_sum_list(a, b, c, w):
+    return w * sum([a, b, c])
+
+
+def b_max(x, w):
+    return np.sum(w * max(x))
+
+
+M6 = (2, 3)
+add("method-T", me_T, [val("m")], "np.transpose")
+add("method-T-v", me_T, [val("v")], "np.transpose")
+add("method-sum-axis0", me_sum0, [val("m")], "np.sum")
+add("method-sum", me_sum, [val("m")], "np.sum")
+add("method-mean", me_mean, [val("m")], "np.mean")
+add("method-mean-axis1-kd", me_mean1, [val("m")], "np.mean")
+add("method-dot-mv", me_dot, [val("m"), val("v")], "np.dot")
+add("method-dot-vv", me_dot, [val("v"), val("v")], "np.dot")
+add("method-reshape", me_reshape, [val((6,))], "np.reshape")
+add("method-reshape-m", me_reshape, [val((3, 2))], "np.reshape")
+add("method-reshape-tuple", me_reshape_tuple, [val((6,))], "np.reshape")
+add("method-ravel", me_ravel, [val("m")], "np.ravel")
+add("method-flatten", me_flatten, [val("m")], "np.ravel")
+add("method-astype", me_astype, [val("m")], ("astype", "np.asarray"), cs=False)
+add("method-prod", me_prod, [val("m", 0.5, 1.5)], "np.prod")
+add("method-max", me_max, [val("m")], "np.max", cs=False)
+add("method-min", me_min, [val("m")], "np.max", cs=False)
+add("method-var", me_var, [val("m")], "np.var", cs=False)
+add("method-std", me_std, [val("m")], "np.std", cs=False)
+add("method-cumsum", me_cumsum, [val("m")], "np.cumsum")
+add("method-copy", me_copy, [val("m")], "np.copy")
+add("method-trace", me_trace, [val((3, 3))], "np.trace")
+add("method-swapaxes", me_swapaxes, [val("m")], "np.swapaxes")
+add("method-transpose", me_transpose, [val("b")], "np.transpose")
+add("method-transpose-none", me_transpose_none, [val("b")], "np.transpose")
+add("method-squeeze", me_squeeze, [val((3, 1, 4))], "np.squeeze")
+add("builtin-sum-v", b_sum, [val("v")], "np.sum")
+add("builtin-sum-m", b_sum, [val("m")], "np.sum")
+add("builtin-sum-list", b_sum_list, [val("f"), val("0d"), val("f")], "add")
+add("builtin-max-v", b_max, [val("v")], "np.max", cs=False)
+
+
+# --- documented subgradients and edge behaviour (test_rules.py checks the exact values) ----------
+def e_abs(x):
+    return np.sum(np.abs(x))
+
+
+def e_builtin_abs(x):
+    return abs(x)
+
+
+def e_fabs(x):
+    return math.fabs(x)
+
+
+def e_maximum(x, y):
+    return np.sum(np.maximum(x, y))
+
+
+def e_minimum(x, y):
+    return np.sum(np.minimum(x, y))
+
+
+def e_max(x):
+    return np.max(x)
+
+
+def e_norm(x):
+    return np.linalg.norm(x)
+
+
+def e_sqrt(x):
+    return np.sum(np.sqrt(x))
+
+
+def e_math_sqrt(x):
+    return math.sqrt(x)
+
+
+def e_where_sqrt(x):
+    return np.sum(np.where(x > 0, np.sqrt(x), 0.0))
+
+
+def e_where_sqrt_safe(x):
+    safe = np.where(x > 0, x, 1.0)
+    return np.sum(np.where(x > 0, np.sqrt(safe), 0.0))
+
+
+def e_clip(x):
+    return np.sum(np.clip(x, -1.0, 1.0))
+
+
+def e_pow_zero(x):
+    return np.sum(x ** 2.0)
