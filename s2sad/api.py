@@ -82,6 +82,13 @@ def _like(g, x):
     return g
 
 
+def _all_floats(args) -> bool:
+    for a in args:
+        if type(a) is not float:
+            return False
+    return True
+
+
 class _Transformed:
     """Common machinery of the callables returned by grad and value_and_grad."""
 
@@ -100,6 +107,7 @@ class _Transformed:
         self._has_aux = has_aux
         self._backend = backend
         self._compiled: dict[str, compiler.Compiled] = {}
+        self._fast = None          # (generated function, arity) once Python floats took the plain path
         self._signature = None
         self._inner = fun if isinstance(fun, _Transformed) else None
         if self._inner is not None and has_aux:
@@ -232,6 +240,9 @@ class _Transformed:
                 "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
                 "cotangent, for non-scalar outputs.")
         if self._single:
+            if type(grads) is float and type(out) is float and type(originals[0]) is float and not c.free \
+                    and not self._has_aux and not kwargs and len(originals) == 1:
+                self._fast = (c.fn, len(c.params))     # Python floats in and out: skip this path next time
             grads = _like(grads, originals[0])
         else:
             grads = tuple(_like(g, x) for g, x in zip(grads, originals))
@@ -242,6 +253,11 @@ class GradFunction(_Transformed):
     """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast[1] and _all_floats(args):
+            value, grads = fast[0](*args)
+            if type(value) is float and type(grads) is float:
+                return grads
         value, grads = self._run(args, kwargs)
         if self._has_aux:
             return grads, value[1]
@@ -257,8 +273,12 @@ class ValueAndGradFunction(_Transformed):
     _mode = "value_and_grad"
 
     def __call__(self, *args, **kwargs):
-        value, grads = self._run(args, kwargs)
-        return value, grads
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast[1] and _all_floats(args):
+            value, grads = fast[0](*args)
+            if type(value) is float and type(grads) is float:
+                return value, grads
+        return self._run(args, kwargs)
 
 
 def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0, has_aux: bool = False,

@@ -1,8 +1,8 @@
 """Clean-up passes on generated expressions and statements.
 
 `simplify` folds what instantiating a rule template leaves behind (`x ** (2 - 1)` -> `x`,
-`g * 1` -> `g`); `prune` removes statements whose results nothing reads. Both work to a fixed
-point with a cap.
+`g * 1` -> `g`, `a + -b` -> `a - b`), to a fixed point with a cap; `peephole` merges a zeroed
+adjoint with the accumulation that follows it (`v = 0.0; v = v + e` -> `v = e`).
 """
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ class _Simplify(ast.NodeTransformer):
         if op in (ast.Add, ast.Sub) and b == 0:
             self.changed = True
             return node.left
+        if op in (ast.Add, ast.Sub) and isinstance(node.right, ast.UnaryOp) and isinstance(node.right.op, ast.USub):
+            self.changed = True
+            flipped = ast.Sub() if op is ast.Add else ast.Add()
+            return ast.BinOp(left=node.left, op=flipped, right=node.right.operand)
         return node
 
     def visit_UnaryOp(self, node):
@@ -76,3 +80,33 @@ def simplify(expr: ast.expr, cap: int = 8) -> ast.expr:
         if not s.changed:
             break
     return expr
+
+
+def _zeroed(s: ast.stmt) -> str | None:
+    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+            and isinstance(s.value, ast.Constant) and s.value.value == 0.0 and type(s.value.value) is float:
+        return s.targets[0].id
+    return None
+
+
+def peephole(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """`v = 0.0` directly followed by `v = v + e` (e not reading v) becomes `v = e`, in every block."""
+    out: list[ast.stmt] = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(s, field, None), list):
+                setattr(s, field, peephole(getattr(s, field)))
+        v = _zeroed(out[-1]) if out else None
+        same_line = v is not None and getattr(out[-1], "s2sad_origin", None) == getattr(s, "s2sad_origin", None)
+        if same_line and isinstance(s, ast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], ast.Name) and s.targets[0].id == v \
+                and isinstance(s.value, ast.BinOp) and isinstance(s.value.op, (ast.Add, ast.Sub)) \
+                and isinstance(s.value.left, ast.Name) and s.value.left.id == v \
+                and not any(isinstance(n, ast.Name) and n.id == v for n in ast.walk(s.value.right)):
+            rhs = s.value.right if isinstance(s.value.op, ast.Add) else ast.UnaryOp(op=ast.USub(), operand=s.value.right)
+            merged = ast.Assign(targets=s.targets, value=rhs, lineno=s.lineno, col_offset=0)
+            merged.s2sad_origin = getattr(s, "s2sad_origin", None)
+            out[-1] = merged
+            continue
+        out.append(s)
+    return out

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from .analysis import Activity, analyze
 from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
-from .optimize import simplify
+from .optimize import peephole, simplify
+from .shapes import ShapeClasses
 
 TAPE = "tape"
 
@@ -119,6 +120,7 @@ class Reverse:
         self.loop_assigned = loop_assigned
         self.namer = fn.namer
         self.bars: dict[str, str] = {}
+        self.shapes = ShapeClasses(fn)
         self.indexed = self._indexed_vars()
         self.int_like = self._int_like()
         self.used_tape = False
@@ -394,7 +396,7 @@ class Reverse:
             else:
                 expr = _drop_defaults(simplify(_substitute(tmpl, mapping)))
             others = [a for p2, a in prim.bound.items() if p2 != param]
-            if rule.elementwise and not all(_is_const(a) for a in others):
+            if rule.elementwise and not all(_is_const(a) for a in others) and not self.shapes.same(name, target):
                 expr = _call("_rt.unbroadcast", expr, _name(name))
             out.append((name, expr, path))
         return out
@@ -570,6 +572,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tupl
     fn.namer = namer_state
     gen = Reverse(fn, wrt, act, restore, info.loop_assigned)
     fwd, rev, grads = gen.run()
+    rev = peephole(rev)
     pre = []
     if gen.used_tape:
         pre.append(_assign(TAPE, ast.List(elts=[], ctx=ast.Load())))

@@ -20,7 +20,7 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
 
 def unbroadcast(g, x):
     """Sum the cotangent `g` of a broadcast result back to the shape of operand `x`."""
-    if type(g) is float:
+    if isinstance(g, float):      # a Python or NumPy scalar: nothing was broadcast
         return g
     shape = np.shape(x)
     gshape = np.shape(g)
