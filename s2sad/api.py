@@ -186,8 +186,14 @@ class _Transformed:
 
     @property
     def source(self) -> str:
-        """The generated Python source (NumPy backend unless only CuPy was used)."""
-        return self._compile(self._default_backend()).source
+        """The generated Python source (NumPy backend unless only CuPy was used). With backend="cupy"
+        on a machine without CuPy, the CuPy source is generated (not loaded) so it can still be read."""
+        backend = self._default_backend()
+        if backend == "cupy" and backend not in self._compiled and self._inner is None:
+            from . import backends
+            if not backends.has_cupy():
+                return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, "cupy")
+        return self._compile(backend).source
 
     @property
     def path(self) -> Path | None:

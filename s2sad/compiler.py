@@ -94,6 +94,18 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy") -> Compiled
                   lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name))
 
 
+def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy") -> str:
+    """The text of the gradient file for `backend`, generated without writing or importing it (so the
+    CuPy version can be read, and checked, on a machine without CuPy)."""
+    src = frontend.load(fn)
+    deps = dependencies(src)
+    options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    key = cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
+    with _deep_recursion():
+        text, _, _ = _generate(src, argnums, has_aux, backend, key, f"{src.tree.name}_grad")
+    return text
+
+
 def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     """Memory cache, then the verified file on disk, then `generate(src, key, name)` -> (text, free, facts).
 
