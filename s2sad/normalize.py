@@ -555,6 +555,8 @@ class Normalizer:
             raise self.error(UnsupportedSyntaxError, e, f"calling the local value {func.id!r}")
         if custom.registered(self._value_of(func)):
             return self.custom_call(e)
+        if self._value_of(func) in self.shared.stack and self._is_user_call(e):
+            return self.recursive_call(self._value_of(func), e)
         if self._is_user_call(e):
             self.inline(self._value_of(func), e, target)
             return None
@@ -578,6 +580,27 @@ class Normalizer:
                              f"1 to {custom.MAX_ARGS} positional arguments")
         key = f"_rt.custom{n}"
         return self.bind(key, _spell(key.split(".")), [e.func] + list(e.args), [], e)
+
+    def recursive_call(self, fn, e: ast.Call) -> ast.expr:
+        """A recursive call: not inlined (its depth depends on the data) but a primitive whose derivative
+        runs the generated gradient (or JVP) of the function itself, `_rt.recurse_vjp(fn, i, g, ...)`."""
+        params = param_names(load(fn).tree)
+        defaults = _defaults(fn)
+        args: dict[str, ast.expr] = dict(zip(params, e.args))
+        for k in e.keywords:
+            if k.arg not in params:
+                raise self.error(UnsupportedSyntaxError, e, f"{fn.__name__}() has no parameter {k.arg!r}")
+            args[k.arg] = k.value
+        for p in params:
+            if p not in args:
+                if p not in defaults:
+                    raise self.error(UnsupportedSyntaxError, e, f"missing argument {p!r} for {fn.__name__}()")
+                args[p] = defaults[p]
+        if len(e.args) > len(params) or not 1 <= len(params) <= custom.MAX_ARGS:
+            raise self.error(UnsupportedSyntaxError, e, f"a recursive call with {len(e.args)} arguments "
+                             f"(s2sad differentiates recursion through 1 to {custom.MAX_ARGS} parameters)")
+        key = f"_rt.recurse{len(params)}"
+        return self.bind(key, _spell(key.split(".")), [e.func] + [args[p] for p in params], [], e)
 
     def builtin_call(self, key: str, e: ast.Call) -> ast.expr | None:
         """Python builtins on numbers and arrays, as NumPy primitives."""
@@ -665,9 +688,6 @@ class Normalizer:
     # --- user functions -------------------------------------------------------------------------
     def inline(self, fn, call: ast.Call, target: str) -> None:
         """Inline a call to a user function: its body, with locals renamed `fn_local`."""
-        if fn in self.shared.stack:
-            raise self.error(UnsupportedSyntaxError, call,
-                             f"recursive call to {fn.__name__}: recursion is not supported yet")
         callee = load(fn)
         check_syntax(callee)
         self.shared.callees.append(callee)

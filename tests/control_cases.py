@@ -177,3 +177,28 @@ def helper_with_loop(x):
     for k in range(3):
         s = s + helper(x * k).sum()
     return s
+
+
+# --- recursion with a base case ---------------------------------------------------------------
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def horner(coeffs, x, i=0):
+    if i == len(coeffs) - 1:
+        return coeffs[i]
+    return coeffs[i] + x * horner(coeffs, x, i + 1)
+
+
+def tree_sum(x, depth):
+    if depth == 0:
+        return np.sum(np.sin(x))
+    return tree_sum(x * 0.5, depth - 1) + tree_sum(x + 1.0, depth - 1)
+
+
+def affine(x, n):
+    for i in range(n):
+        x = x * 0.999999 + 1e-6
+    return x

@@ -70,3 +70,11 @@ for _n in range(1, 7):
     rule(f"_rt.custom{_n}", f"fun, {_args}",
          forward={f"a{j}": f"_rt.custom_jvp(fun, {j}, t, ans, {_args})" for j in range(_n)},
          **{f"a{j}": f"_rt.custom_vjp(fun, {j}, g, ans, {_args})" for j in range(_n)})
+
+# recursive calls of the user's function: _rt.recurseN(fun, a1, ..., aN), differentiated by running
+# fun's own generated gradient / JVP
+for _n in range(1, 7):
+    _args = ", ".join(f"a{j}" for j in range(_n))
+    rule(f"_rt.recurse{_n}", f"fun, {_args}",
+         forward={f"a{j}": f"_rt.recurse_jvp(fun, {j}, t, {_args})" for j in range(_n)},
+         **{f"a{j}": f"_rt.recurse_vjp(fun, {j}, g, {_args})" for j in range(_n)})
