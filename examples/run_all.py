@@ -1,4 +1,5 @@
-"""Run every example and regenerate the committed generated/ folder from scratch.
+"""Run every example, regenerate the committed generated/ folder from scratch, and refresh the README's
+tour (the generated file it shows verbatim).
 
 Run from the repository root: python examples/run_all.py
 """
@@ -25,6 +26,8 @@ def main() -> int:
         print(f"== {script.relative_to(ROOT)}", flush=True)
         runpy.run_path(str(script), run_name="__main__")
     print(f"\n{len(list(target.glob('*.py')))} generated files in {target.relative_to(ROOT)}/")
+    from s2sad import readme_tour
+    print("README tour", "updated" if readme_tour.update(ROOT) else "already current")
     return 0
 
 
