@@ -174,7 +174,8 @@ class _Transformed:
             if backend == "cupy":
                 from . import backends
                 backends.require_cupy()
-            c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend)
+            c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
+                                      value=self._mode != "grad")
             fn = frontend.unwrap(self.__wrapped__)
             if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
                 c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
@@ -237,7 +238,7 @@ class _Transformed:
         c, args, originals = self._prepare(args, kwargs)
         value, grads = c.fn(*args)
         out = value[0] if self._has_aux else value
-        if type(out) is not float and np.size(out) != 1:
+        if out is not None and type(out) is not float and np.size(out) != 1:   # None: a scalar, not computed
             src = self.__wrapped__
             code = getattr(src, "__code__", None)
             where = f"{code.co_filename}:{code.co_firstlineno}: " if code else ""
@@ -246,7 +247,8 @@ class _Transformed:
                 "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
                 "cotangent, for non-scalar outputs.")
         if self._single:
-            if type(grads) is float and type(out) is float and type(originals[0]) is float and not c.free \
+            if type(grads) is float and (out is None or type(out) is float) and type(originals[0]) is float \
+                    and not c.free \
                     and not self._has_aux and not kwargs and len(originals) == 1:
                 self._fast = (c.fn, len(c.params))     # Python floats in and out: skip this path next time
             grads = _like(grads, originals[0])
@@ -262,7 +264,7 @@ class GradFunction(_Transformed):
         fast = self._fast
         if fast is not None and not kwargs and len(args) == fast[1] and _all_floats(args):
             value, grads = fast[0](*args)
-            if type(value) is float and type(grads) is float:
+            if type(grads) is float and (value is None or type(value) is float):
                 return grads
         value, grads = self._run(args, kwargs)
         if self._has_aux:

@@ -87,11 +87,14 @@ def _rename_np(stmts, backend: str):
     return stmts
 
 
-def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy") -> Compiled:
-    """Generate, write and load the gradient function of `fn` (reverse mode)."""
+def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True) -> Compiled:
+    """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
+    function may return None for the value (when the output is certainly a scalar) and skip computing it."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    if not value:
+        options["value"] = False
     return cached(fn, options, "grad",
-                  lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name))
+                  lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name, value))
 
 
 def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy") -> str:
@@ -148,12 +151,12 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     return cache.memory_put(key, compiled)
 
 
-def _generate(src, argnums, has_aux, backend, key, name):
+def _generate(src, argnums, has_aux, backend, key, name, value=True):
     core = normalize(src, has_aux=has_aux)
     params = core.params
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     wrt = [params[i] for i in nums]
-    (pre, fwd, rev, ret), facts = reverse(core, wrt, single=isinstance(argnums, int))
+    (pre, fwd, rev, ret), facts = reverse(core, wrt, single=isinstance(argnums, int), value=value)
     blocks = [("", pre), ("forward sweep: the original computation", fwd),
               ("reverse sweep: cotangents flow back from the output", rev)]
     for _, b in blocks:
@@ -162,8 +165,10 @@ def _generate(src, argnums, has_aux, backend, key, name):
     free = core.free
     sig = params + [f.name for f in free] + ["out_bar"]
     wrt_text = ", ".join(wrt)
-    doc = (f"Gradient of {src.qualname} with respect to {wrt_text}: returns ({'(value, aux)' if has_aux else 'value'}, "
-           f"{'gradient' if isinstance(argnums, int) else 'gradients'}). out_bar seeds the output's cotangent.")
+    shown = "None" if not facts["value"] else "value"
+    doc = (f"Gradient of {src.qualname} with respect to {wrt_text}: returns ({f'({shown}, aux)' if has_aux else shown}, "
+           f"{'gradient' if isinstance(argnums, int) else 'gradients'}). out_bar seeds the output's cotangent."
+           + ("" if facts["value"] else " The value, a scalar, is not computed: use value_and_grad for it."))
     sec = Sections(name=name, params=sig, defaults={"out_bar": "1.0"}, doc=doc, blocks=blocks, ret=ret)
     func_text = function_source(sec, src.filename)
     uses_math = "math." in func_text

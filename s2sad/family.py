@@ -6,6 +6,8 @@ transformation's generated source.
 """
 from __future__ import annotations
 
+import weakref
+
 import inspect
 import linecache
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler
+from . import compiler, custom
 from .errors import DifferentiationError
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
@@ -67,9 +69,29 @@ def ones_like(x):
     return np.ones_like(x, dtype=np.result_type(x, np.float32) if np.asarray(x).dtype.kind == "f" else float)
 
 
+_MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _memo(fn, key: tuple, build):
+    """The compiled function for (fn, key), looked up once per function object: a Jacobian's sweeps and
+    repeated jvp calls skip the cache's source hashing (a new function object is a new entry)."""
+    try:
+        table = _MEMO.setdefault(fn, {})
+    except TypeError:                       # not weak-referenceable: no memo
+        return build()
+    key = key + (custom.fingerprint(),)     # registering a rule changes the code
+    if key not in table:
+        table[key] = build()
+    return table[key]
+
+
+def _grad_of(fun, nums):
+    return _memo(fun, ("grad", nums), lambda: compiler.compile_grad(fun, nums, False, "numpy"))
+
+
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
     """Run the JVP of target `t` at the full argument list `full`."""
-    c = compiler.compile_jvp(t.fn, wrt, select=t.select)
+    c = _memo(t.fn, ("jvp", wrt, t.select), lambda: compiler.compile_jvp(t.fn, wrt, select=t.select))
     register_source(c)
     extra = [f.read() for f in c.free]
     return c.fn(*full, *tangents, *extra)
@@ -99,7 +121,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     nums = tuple(range(len(primals)))
-    c = compiler.compile_grad(fun, nums, False, "numpy")
+    c = _grad_of(fun, nums)
     args = [_as_float(p) for p in primals]
     full = _bind_all(fun)(tuple(args), {})
     extra = [f.read() for f in c.free]
@@ -161,7 +183,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
                 return np.zeros(oshape + xshape, dtype=dtype)
             J = np.stack(cols, axis=-1)
             return J.reshape(oshape + xshape)
-        c = compiler.compile_grad(fun, i, False, "numpy")
+        c = _grad_of(fun, i)
         extra = [f.read() for f in c.free]
         out = fun(*args, **kwargs)
         oshape = np.shape(out)
@@ -174,6 +196,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         return np.stack(rows).reshape(oshape + xshape)
 
     jac.__wrapped__ = fun
+    jac._s2sad_derivative = "jacobian"
     jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
     return jac
 

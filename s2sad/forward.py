@@ -197,5 +197,10 @@ def forward(fn: CoreFunction, wrt: list[str]) -> tuple[tuple, dict]:
     value = _name(fn.result) if fn.aux is None else ast.Tuple(elts=[_name(fn.result), _name(fn.aux)], ctx=ast.Load())
     ret = ast.Return(value=ast.Tuple(elts=[value, out], ctx=ast.Load()))
     tangents = [gen.dot(p) for p in wrt]
+    # a parameter not differentiated that an active value is later assigned to (c = c * x in a loop)
+    # needs a zero tangent to start from
+    entry = [_assign(gen.dot(p), _call("_rt.zeros", _name(p)), None)
+             for p in fn.params if p not in wrt and act.active(p)]
+    body = entry + body
     facts = {"active_output": act.active(fn.result), "tangents": tangents}
     return (body, ret), facts

@@ -47,6 +47,12 @@ def unwrap(fn: Callable) -> Callable:
     """Follow `__wrapped__` (functools.wraps, s2sad's own wrappers) to the innermost function."""
     seen = set()
     while hasattr(fn, "__wrapped__") and id(fn) not in seen:
+        kind = getattr(fn, "_s2sad_derivative", None)
+        if kind is not None:
+            # its __wrapped__ is the function it differentiates: transforming that source would be wrong
+            raise DifferentiationError(
+                f"s2sad cannot transform {kind} callables (here of {getattr(fn.__wrapped__, '__qualname__', fn)}); "
+                "compose the automatic ones instead: hessian(f), jacobian(grad(f)), jvp(grad(f), ...)")
         seen.add(id(fn))
         fn = fn.__wrapped__
     if isinstance(fn, (staticmethod, classmethod)):

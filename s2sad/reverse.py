@@ -20,7 +20,8 @@ from .analysis import Activity, analyze
 from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .optimize import peephole, simplify
-from .shapes import ShapeClasses
+from .prune import prune
+from .shapes import SCALAR, ShapeClasses
 
 TAPE = "tape"
 
@@ -547,8 +548,11 @@ class Reverse:
         return fwd, seed + rev, grads
 
 
-def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tuple, dict]:
-    """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it."""
+def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool = True) -> tuple[tuple, dict]:
+    """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it.
+
+    With `value=False` and an output that is certainly a scalar, the value is not returned (None) and
+    what only computed it is removed."""
     info = analyze(fn, wrt)
     act = info.activity
     namer_state = copy.deepcopy(fn.namer)
@@ -584,10 +588,15 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True) -> tuple[tupl
             kept = fn.namer.exact("result" if i == 0 else "aux")
             fwd.append(_assign(kept, _name(v)))
             outs[i] = kept
-    value = _name(outs[0]) if fn.aux is None else ast.Tuple(elts=[_name(o) for o in outs], ctx=ast.Load())
+    drop = not value and gen.shapes.rep.get(fn.result) == SCALAR
+    first = ast.Constant(None) if drop else _name(outs[0])
+    value_node = first if fn.aux is None else ast.Tuple(elts=[first, _name(outs[1])], ctx=ast.Load())
     grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
-    ret = ast.Return(value=ast.Tuple(elts=[value, grad_value], ctx=ast.Load()))
-    facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars)}
+    ret = ast.Return(value=ast.Tuple(elts=[value_node, grad_value], ctx=ast.Load()))
+    if drop:
+        fwd, rev = prune([fwd, rev], ret, gen.shapes, fn.params)
+    facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
+             "value": not drop}
     return (pre, fwd, rev, ret), facts
 
 

@@ -82,6 +82,9 @@ class ShapeClasses:
             rx = self._name(x) if isinstance(x, ast.Name) else None
             if rx not in (None, "?", SCALAR) and index is not None and self._scalar(index):
                 return rx + "[]"
+            k = _shift(index)
+            if rx not in (None, "?", SCALAR) and k:
+                return f"{rx}[-{k}]"       # x[k:] and x[:-k]: one element per step shorter along axis 0
             return own
         rule = prim.rule
         if rule is None or not rule.elementwise:
@@ -114,3 +117,16 @@ def _kept(node) -> bool:
 
 def _ranges(it: ast.expr) -> bool:
     return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+
+
+def _shift(index) -> int:
+    """k for the slices `k:` and `:-k` (k > 0 a literal), else 0."""
+    if not isinstance(index, ast.Slice) or index.step is not None:
+        return 0
+    lo, hi = index.lower, index.upper
+    if hi is None and isinstance(lo, ast.Constant) and type(lo.value) is int and lo.value > 0:
+        return lo.value
+    if lo is None and isinstance(hi, ast.UnaryOp) and isinstance(hi.op, ast.USub) \
+            and isinstance(hi.operand, ast.Constant) and type(hi.operand.value) is int and hi.operand.value > 0:
+        return hi.operand.value
+    return 0

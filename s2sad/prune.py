@@ -1,0 +1,97 @@
+"""Dead code once the output's value is not returned (`grad` of a provably scalar function).
+
+`grad(f)` needs only the gradient. When f's output is a full reduction (so certainly a scalar: no check
+of its shape is needed), the statements that only computed the value are removed. A runtime helper
+that reads only a shape (`_rt.unbroadcast(g, t6)`) is pointed at a live variable of the same shape
+(`t4`, by shapes.py) so that the value it names can go too.
+"""
+from __future__ import annotations
+
+import ast
+
+from .shapes import ShapeClasses
+
+SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0}
+_EFFECTS = ("tape", "_rt.custom", "_rt.recurse")     # statements that must stay whatever they assign
+
+
+def _call_name(node: ast.Call) -> str:
+    try:
+        return ast.unparse(node.func)
+    except Exception:
+        return ""
+
+
+def _shape_args(tree: ast.AST) -> list[ast.Name]:
+    out = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Call) and _call_name(n) in SHAPE_ARG:
+            i = SHAPE_ARG[_call_name(n)]
+            if i < len(n.args) and isinstance(n.args[i], ast.Name):
+                out.append(n.args[i])
+    return out
+
+
+def _reads(trees, skip: set[int] = frozenset()) -> set[str]:
+    out = set()
+    for t in trees:
+        for n in ast.walk(t):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in skip:
+                out.add(n.id)
+    return out
+
+
+def _has_effect(s: ast.stmt) -> bool:
+    text = ast.unparse(s)
+    return any(e in text for e in _EFFECTS)
+
+
+def _top_level_once(stmts: list[ast.stmt]) -> set[str]:
+    counts: dict[str, int] = {}
+    nested: set[str] = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+                if not isinstance(s, ast.Assign):
+                    nested.add(n.id)
+    return {v for v, c in counts.items() if c == 1 and v not in nested}
+
+
+def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
+    out, changed = [], False
+    for s in stmts:
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and block:
+                new, ch = _drop(block, live)
+                setattr(s, field, new or [ast.Pass()])
+                changed |= ch
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id not in live and not _has_effect(s):
+            changed = True
+            continue
+        out.append(s)
+    return out, changed
+
+
+def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, params: list[str]) -> list:
+    """Remove assignments nothing reads, in `blocks` (forward sweep, reverse sweep), to a fixed point."""
+    stable = set(params) | _top_level_once(blocks[0])
+    for _ in range(50):
+        trees = [s for b in blocks for s in b] + [ret]
+        shape_nodes = [n for t in trees for n in _shape_args(t)]
+        strong = _reads(trees, skip={id(n) for n in shape_nodes})
+        for n in shape_nodes:
+            if n.id not in strong:
+                subs = sorted(u for u in stable & strong if shapes.same(u, n.id))
+                if subs:
+                    n.id = subs[0]
+        live = _reads(trees)
+        changed = False
+        for i, b in enumerate(blocks):
+            blocks[i], ch = _drop(b, live)
+            changed |= ch
+        if not changed:
+            break
+    return blocks
