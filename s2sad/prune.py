@@ -11,7 +11,8 @@ import ast
 
 from .shapes import ShapeClasses
 
-SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0}
+SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0, "_rt.full": 1,
+             "_rt.mean_scale": 1}
 _EFFECTS = ("tape", "_rt.custom", "_rt.recurse")     # statements that must stay whatever they assign
 
 

@@ -98,6 +98,14 @@ def _index_expr(slice_node: ast.expr) -> ast.expr:
     return copy.deepcopy(slice_node)
 
 
+def _full_reduction(prim: Prim) -> bool:
+    """np.sum(x) / np.mean(x) over every axis, without keepdims: the result is a scalar."""
+    def none_or(node, value):
+        return node is None or isinstance(node, ast.Constant) and node.value is value
+    return prim.key in ("np.sum", "np.mean") and none_or(prim.bound.get("axis"), None) \
+        and none_or(prim.bound.get("keepdims"), False)
+
+
 _ANS = "__ans__"      # placeholder for a rule's `ans` until reverse_assign knows where the new value lives
 
 
@@ -113,7 +121,7 @@ class Reverse:
     """Generates the forward and reverse sweeps of one core function."""
 
     def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
-                 loop_assigned: set[str]):
+                 loop_assigned: set[str], lazy: set[str] = frozenset()):
         self.fn = fn
         self.wrt = wrt
         self.act = act
@@ -122,6 +130,9 @@ class Reverse:
         self.namer = fn.namer
         self.bars: dict[str, str] = {}
         self.shapes = ShapeClasses(fn)
+        # adjoints that may hold a scalar standing for an array of their variable's shape (the cotangent
+        # of a full sum or mean, a reset to 0.0): elementwise rules broadcast it; the others get _rt.full
+        self.lazy: set[str] = set(lazy)
         self.indexed = self._indexed_vars()
         self.int_like = self._int_like()
         self.used_tape = False
@@ -381,26 +392,61 @@ class Reverse:
         rule = prim.rule
         out = []
         mapping = dict(prim.bound)
-        mapping["g"] = _name(self.bar(target))
+        g = self.bar(target)
+        mapping["g"] = _name(g)
+        if g in self.lazy and not rule.elementwise and not _full_reduction(prim):
+            mapping["g"] = _call("_rt.full", _name(g), _name(_ANS))    # shaped like this statement's result
         mapping["ans"] = _name(_ANS)            # resolved by the caller: the new value may need keeping aside
         seq_parts: dict[str, ast.expr] = {}
         for param, path, name in prim.diff_args():
             if not self.active(name):
                 continue
             tmpl = rule.template(param)
+            others = [a for p2, a in prim.bound.items() if p2 != param]
+            reduce = rule.elementwise and not all(_is_const(a) for a in others) and not self.shapes.same(name, target)
+            m = mapping
+            if reduce and g in self.lazy:
+                # summing onto a smaller operand counts the elements a scalar cotangent stands for
+                m = dict(mapping, g=_call("_rt.full", _name(g), _name(_ANS)))
             if path:
                 if param not in seq_parts:
-                    seq_parts[param] = _drop_defaults(simplify(_substitute(tmpl, mapping)))
+                    seq_parts[param] = _drop_defaults(simplify(_substitute(tmpl, m)))
                 expr = seq_parts[param]
                 for k in path:
                     expr = ast.Subscript(value=expr, slice=ast.Constant(k), ctx=ast.Load())
             else:
-                expr = _drop_defaults(simplify(_substitute(tmpl, mapping)))
-            others = [a for p2, a in prim.bound.items() if p2 != param]
-            if rule.elementwise and not all(_is_const(a) for a in others) and not self.shapes.same(name, target):
+                expr = _drop_defaults(simplify(_substitute(tmpl, m)))
+                expr = self._lazy_reduction(prim, expr, m["g"])
+            if reduce:
                 expr = _call("_rt.unbroadcast", expr, _name(name))
             out.append((name, expr, path))
         return out
+
+    def _lazy_reduction(self, prim: Prim, expr: ast.expr, g: ast.expr) -> ast.expr:
+        """The cotangent of x in a full sum (mean) is g (g / x.size) standing for the whole array."""
+        if not _full_reduction(prim) or not isinstance(expr, ast.Call) or len(expr.args) != 2 or expr.keywords:
+            return expr
+        new = copy.deepcopy(g) if prim.key == "np.sum" else _call("_rt.mean_scale", g, expr.args[1])
+        new.s2sad_lazy = True          # survives the deep copies of later substitutions
+        return new
+
+    def _is_lazy(self, expr: ast.expr, operand: str, target: str | None) -> bool:
+        """Whether a contribution may be a scalar standing for an array of `operand`'s shape."""
+        if getattr(expr, "s2sad_lazy", False):
+            return True
+        names = names_read(expr)
+        if not names & self.lazy:
+            return False
+        bars = set(self.bars.values())
+        # it reads a value of the operand's (or the result's) full shape: broadcasting makes it full
+        return not any(n not in bars and (self.shapes.same(n, operand) or
+                                          (target is not None and self.shapes.same(n, target)))
+                       for n in names)
+
+    def _mark(self, n: str, expr: ast.expr, target: str | None, new: bool) -> None:
+        b = self.bar(n)
+        if self._is_lazy(expr, n, target) and (new or b in self.lazy):
+            self.lazy.add(b)
 
     def reverse_assign(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
         v = s.targets[0].id
@@ -448,11 +494,16 @@ class Reverse:
         for n in order:
             if n == v:
                 continue
+            self._mark(n, combined[n], v, new=n not in state.live)
             out.extend(self.accumulate(n, combined[n], state, where))
         if v in combined:
+            self._mark(v, combined[v], v, new=True)
             out.append(_assign(g, combined[v], where))
         elif v in state.carried:
-            out.append(_assign(g, self.zero(v), where))
+            zero = self.zero(v)
+            if isinstance(zero, ast.Constant):
+                self.lazy.add(g)
+            out.append(_assign(g, zero, where))
         else:
             state.live.discard(v)
         if restore and not pop_first:
@@ -544,7 +595,12 @@ class Reverse:
         fwd, rev = self.block(fn.body, state)
         grads = []
         for p in self.wrt:
-            grads.append(_name(self.bar(p)) if p in state.live else _call("_rt.zeros", _name(p)))
+            if p not in state.live:
+                grads.append(_call("_rt.zeros", _name(p)))
+            elif self.bar(p) in self.lazy:
+                grads.append(_call("_rt.full", _name(self.bar(p)), _name(p)))
+            else:
+                grads.append(_name(self.bar(p)))
         return fwd, seed + rev, grads
 
 
@@ -561,20 +617,23 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     # what does the reverse sweep read? Saving a value can make the sweep read more (the test of an
     # `if` that now has work to do), so iterate to a fixed point.
     restore: set[str] = set()
+    lazy: set[str] = set()
     for _ in range(20):
         fn.namer = copy.deepcopy(namer_state)
-        probe = Reverse(fn, wrt, act, restore, info.loop_assigned)
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy)
         _, rev, _ = probe.run()
+        grown = probe.lazy - lazy
+        lazy |= probe.lazy
         generated = set(probe.bars.values())
         read = set()
         for s in rev:
             read |= _value_reads(s)
         new = ((read - generated) & overwritten) | restore
-        if new == restore:
+        if new == restore and not grown:
             break
         restore = new
     fn.namer = namer_state
-    gen = Reverse(fn, wrt, act, restore, info.loop_assigned)
+    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy)
     fwd, rev, grads = gen.run()
     rev = peephole(rev)
     pre = []

@@ -453,3 +453,17 @@ def _float(x):
     if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
         return x.astype(np.float64)
     return x
+
+
+# --- scalar cotangents standing for whole arrays ------------------------------------------------
+def full(g, x):
+    """`g` with the shape of `x`: a scalar cotangent (of a full sum, or a zero) spread over x."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    return np.broadcast_to(g, shape)
+
+
+def mean_scale(g, a):
+    """Cotangent of each element of `a` in np.mean(a): g / a.size, as a scalar that broadcasts."""
+    return g / max(np.size(a), 1)

@@ -202,3 +202,11 @@ def affine(x, n):
     for i in range(n):
         x = x * 0.999999 + 1e-6
     return x
+
+
+def nested_reductions(x):
+    """Full reductions whose scalar cotangents meet rules that need whole arrays."""
+    a = np.mean(np.sum(x, axis=1))
+    b = np.sum(np.reshape(x, (-1,)) * 2.0) + np.sum(x.T @ x)
+    c = np.max(np.sum(x ** 2, axis=0)) + np.sum(np.cumsum(x, axis=0)[1:])
+    return a + b * c

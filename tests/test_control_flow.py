@@ -38,6 +38,7 @@ CASES = [
     ("matrix_fill", (rng.normal(size=3),)),
     ("cross_module", (rng.normal(size=4),)),
     ("helper_with_loop", (rng.normal(size=3),)),
+    ("nested_reductions", (rng.normal(size=(3, 4)),)),
 ]
 
 

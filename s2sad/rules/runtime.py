@@ -55,6 +55,9 @@ rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (revers
      forward={"c": "_rt.solve_grad_a(t, y, a)", "y": "_rt.solve_grad_a(c, t, a)",
               "a": "_rt.solve_grad_a_da(c, y, a, t)"})
 
+rule("_rt.full", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
+rule("_rt.mean_scale", "c, a", c="_rt.mean_grad(g, a)", linear=True)
+
 # the forward rules' own helpers (third derivatives)
 rule("_rt.extremum_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_grad(g, y, a, axis, keepdims)",
      linear=True)
