@@ -110,3 +110,39 @@ def peephole(stmts: list[ast.stmt]) -> list[ast.stmt]:
             continue
         out.append(s)
     return out
+
+
+def _stores(stmts: list[ast.stmt]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, keep: set[str]) -> list[ast.stmt]:
+    """Drop `a = b` in the reverse sweep's top level when both names are assigned once (or b never):
+    later reads of a read b (`t6_bar = t10_bar` then `t6_bar * 100` -> `t10_bar * 100`). Names in
+    `keep` are never the source (out_bar stays behind result_bar)."""
+    counts = _stores(fwd + rev)
+    out: list[ast.stmt] = []
+    rename: dict[str, str] = {}
+
+    class _Rename(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, ast.Load) and node.id in rename:
+                node.id = rename[node.id]
+            return node
+
+    for s in rev:
+        _Rename().visit(s)
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and isinstance(s.value, ast.Name) and s.value.id not in keep \
+                and counts.get(s.targets[0].id, 0) == 1 and counts.get(s.value.id, 0) <= 1 \
+                and s.targets[0].id != s.value.id:
+            rename[s.targets[0].id] = s.value.id
+            continue
+        out.append(s)
+    _Rename().visit(ret)
+    return out

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .analysis import Activity, analyze
 from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
-from .optimize import peephole, simplify
+from .optimize import peephole, propagate_copies, simplify
 from .prune import prune
 from .shapes import SCALAR, ShapeClasses
 
@@ -654,6 +654,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     ret = ast.Return(value=ast.Tuple(elts=[value_node, grad_value], ctx=ast.Load()))
     if drop:
         fwd, rev = prune([fwd, rev], ret, gen.shapes, fn.params)
+    rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
              "value": not drop}
     return (pre, fwd, rev, ret), facts
