@@ -125,7 +125,7 @@ class _Transformed:
             # a higher-order derivative: its code is the JVP of the inner transformation's code
             inner = self._inner._as_target()
             i = self._nums[0]
-            c = compiler.compile_jvp(inner.fn, (i,), select=inner.select)
+            c = self._higher_compiled(inner, i)
             family.register_source(c)
 
             def expand(args, kwargs):
@@ -165,10 +165,16 @@ class _Transformed:
             return value, _like(grads[0], originals[0])
         return value, tuple(_like(g, x) for g, x in zip(grads, originals))
 
+    @staticmethod
+    def _higher_compiled(inner: "family.Target", i: int) -> compiler.Compiled:
+        """The forward-mode code run over the inner transformation's generated code (for argument i)."""
+        return family._memo(inner.fn, ("jvp", (i,), inner.select),
+                            lambda: compiler.compile_jvp(inner.fn, (i,), select=inner.select))
+
     def _compile(self, backend: str) -> compiler.Compiled:
         if self._inner is not None:
-            raise DifferentiationError("the generated code of a higher-order transformation is built per "
-                                          "sweep; look at the inner transformation's .source")
+            # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
+            return self._higher_compiled(self._inner._as_target(), self._nums[0])
         c = self._compiled.get(backend)
         if c is None:
             if backend == "cupy":
