@@ -40,8 +40,12 @@ def register_source(c: compiler.Compiled) -> None:
 
 def _bind_all(fn):
     sig = inspect.signature(fn)
+    plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in sig.parameters.values())
+    n = len(sig.parameters)
 
     def expand(args, kwargs):
+        if plain and not kwargs and len(args) == n:
+            return list(args)
         ba = sig.bind(*args, **kwargs)
         ba.apply_defaults()
         return list(ba.arguments.values())
@@ -55,7 +59,7 @@ def target(fun: Callable) -> Target:
         return fun._as_target()
     if not callable(fun):
         raise TypeError(f"expected a function, not {fun!r}")
-    return Target(fun, _bind_all(fun), None, getattr(fun, "__qualname__", repr(fun)))
+    return _memo(fun, ("target",), lambda: Target(fun, _bind_all(fun), None, getattr(fun, "__qualname__", repr(fun))))
 
 
 def _as_float(x):

@@ -16,6 +16,7 @@ from .analysis import Activity, activity
 from .core import Prim, assigned, is_assign, is_setitem, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .optimize import simplify
+from .shapes import ShapeClasses
 from .reverse import _call, _drop_defaults, _name, _substitute
 
 
@@ -44,6 +45,7 @@ class Forward:
         self.namer = fn.namer
         self.dots: dict[str, str] = {}
         self.written = {s.targets[0].value.id for s in walk_stmts(fn.body) if is_setitem(s)}
+        self.shapes = ShapeClasses(fn)
 
     def dot(self, v: str) -> str:
         if v not in self.dots:
@@ -116,7 +118,8 @@ class Forward:
             pre = [s]
         if own:
             expr = _call("_rt.owned", expr, _name(v))
-        elif prim.rule.elementwise and not all(_is_const(a) for a in prim.bound.values()) and len(prim.bound) > 1:
+        elif prim.rule.elementwise and not all(_is_const(a) for a in prim.bound.values()) and len(prim.bound) > 1 \
+                and not all(self.shapes.same(n, v) for n in operands):
             expr = _call("_rt.tangent_like", expr, _name(v))
         return pre + [_assign(self.dot(v), expr, where)]
 

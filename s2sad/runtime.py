@@ -346,7 +346,7 @@ def rebroadcast(g, c):
 
 def tangent_like(t, x):
     """A tangent with the shape of the value `x` it belongs to (broadcasting a smaller one)."""
-    if type(t) is float and np.ndim(x) == 0:
+    if isinstance(t, float) and isinstance(x, float):
         return t
     if np.shape(t) == np.shape(x):
         return t
