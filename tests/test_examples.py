@@ -190,7 +190,49 @@ def check_forward_vs_reverse(out: str, plots: Path) -> None:
         assert float(diff) <= 1e-12
 
 
+def check_control_flow(out: str, plots: Path) -> None:
+    seeds = re.findall(rf"^a = ({NUMBER}): f'\(a\) = ({NUMBER}), f\(a\)/a = ({NUMBER})", out, re.M)
+    assert len(seeds) == 2                         # both branches of the seed's if
+    for a, g, q in seeds:
+        a = float(a)                               # the seed doubles b = 2a until |b| >= 1000
+        b = 2 * a
+        while abs(b) < 1000:
+            b *= 2
+        expected = (b if b > 0 else 100 * b) / a
+        assert float(g) == pytest.approx(expected, rel=1e-12) == float(q)
+    maps = re.findall(rf"logistic map, +(\d+) iterations from 0.3: d l_n/d l_0 = ({NUMBER})", out)
+    assert len(maps) == 3
+    for n, d in maps:
+        l, dl = 0.3, 1.0
+        for _ in range(int(n)):
+            l, dl = 4 * l * (1 - l), dl * (4 - 8 * l)
+        assert float(d) == pytest.approx(dl, rel=1e-8)
+    assert "max |loop - vectorized| = 0" in out
+
+
+def check_higher_order(out: str, plots: Path) -> None:
+    d1, d2 = floats(rf"dz/dx = ({NUMBER}), d2z/dx2 = ({NUMBER})", out)
+    assert (d1, d2) == (2 * 2 * 3, 2 * 3)
+    rows = re.findall(r"sin'''\((" + NUMBER + r")\) = (" + NUMBER + ")", out)
+    assert len(rows) >= 3
+    for x, v in rows:
+        assert float(v) == pytest.approx(-np.cos(float(x)), abs=1e-11)
+    assert "max |s2sad - by hand| = 0, symmetric: True" in out
+    (err,) = floats(rf"max \|jvp\(grad\) - H_hand @ v\| = ({NUMBER})", out)
+    assert err < 1e-9
+
+
+def check_jacobians(out: str, plots: Path) -> None:
+    assert "vjp with cotangent ones = [2. 4. 6.]" in out
+    det, ref = floats(rf"det J = ({NUMBER}), r\^2 sin\(theta\) = ({NUMBER})", out)
+    assert det == pytest.approx(2.0 ** 2 * np.sin(0.7), rel=1e-9) == ref
+    assert "max |forward - reverse| = 0" in out
+
+
 CHECKERS = {
+    "control_flow.py": check_control_flow,
+    "higher_order.py": check_higher_order,
+    "jacobians.py": check_jacobians,
     "quickstart.py": check_quickstart,
     "tour.py": check_tour,
     "tangent_line.py": check_tangent_line,
