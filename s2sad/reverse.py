@@ -346,9 +346,12 @@ class Reverse:
                 return []
             out = self.inits([s.body, s.orelse], state)
             inner = _State(set(state.live), carried=set(state.live))
+            before = set(self.lazy)
             _, body = self.block(s.body, inner)
+            after_body, self.lazy = self.lazy, before
             inner2 = _State(set(state.live), carried=set(state.live))
             _, orelse = self.block(s.orelse, inner2)
+            self.lazy |= after_body               # either branch may have run
             if not body:
                 body, orelse = orelse, []
                 test = ast.UnaryOp(op=ast.Not(), operand=copy.deepcopy(s.test))
@@ -382,7 +385,9 @@ class Reverse:
                 target = copy.deepcopy(s.target)
             out.extend(self.inits([s.body], state))
             inner = _State(set(state.live), carried=set(state.live))
+            before = set(self.lazy)
             _, body = self.block(s.body, inner)
+            self.lazy |= before                   # the loop may run no times
             out.append(set_origin(ast.For(target=target, iter=it, body=body or [ast.Pass()], orelse=[]), where))
             return out
         return []
@@ -444,9 +449,13 @@ class Reverse:
                        for n in names)
 
     def _mark(self, n: str, expr: ast.expr, target: str | None, new: bool) -> None:
+        """After `b = e` (new) or `b = b + e`: b may be a scalar stand-in iff e may be (and, for a sum,
+        b was). Flow-sensitive along the sweep; branches and loops join their states."""
         b = self.bar(n)
         if self._is_lazy(expr, n, target) and (new or b in self.lazy):
             self.lazy.add(b)
+        else:
+            self.lazy.discard(b)
 
     def reverse_assign(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
         v = s.targets[0].id
