@@ -62,6 +62,43 @@ def unwrap(fn: Callable) -> Callable:
     return fn
 
 
+def _def_block(fn, code):
+    """(dedented text, first line, parsed module) of `fn`'s `def`, read from linecache; None when unsure.
+
+    inspect.getsourcelines finds the end of a block with the pure-Python tokenize module, whose
+    regular expressions take ~1.5 ms to compile in each new process (Python <= 3.11): most of a disk
+    hit. The block ends before the first line, after the `def` line, that is code indented no deeper
+    than the `def`; a cut inside a bracket, a string or a continuation line does not parse, and any
+    doubt (no such text, a parse error, not exactly this one `def`) falls back to inspect.
+    """
+    lines = linecache.getlines(code.co_filename, getattr(fn, "__globals__", None))
+    start = code.co_firstlineno - 1
+    if not 0 <= start < len(lines):
+        return None
+    k = start
+    while k < len(lines) and lines[k].lstrip().startswith("@"):
+        k += 1
+    if k >= len(lines):
+        return None
+    indent = len(lines[k]) - len(lines[k].lstrip())
+    end = k + 1
+    for j in range(k + 1, len(lines)):
+        body = lines[j].lstrip()
+        if body and not body.startswith("#"):
+            if len(lines[j]) - len(body) <= indent:
+                break
+            end = j + 1
+    text = textwrap.dedent("".join(lines[start:end]))
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    if (len(module.body) != 1 or not isinstance(module.body[0], (ast.FunctionDef, ast.AsyncFunctionDef))
+            or module.body[0].name != code.co_name):
+        return None
+    return text, start + 1, module
+
+
 def load(fn: Callable) -> Source:
     """Read and parse the source of `fn`; raise DifferentiationError when it has none."""
     fn = unwrap(fn)
@@ -70,19 +107,23 @@ def load(fn: Callable) -> Source:
         raise DifferentiationError(f"{fn!r} is not a Python function: s2sad needs the source of a `def`.")
     filename = code.co_filename
     linecache.checkcache(filename)
-    try:
-        lines, first = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as exc:
-        raise DifferentiationError(
-            f"cannot find the source of {fn.__qualname__} (defined in {filename!r}): {exc}. "
-            "s2sad transforms source code, so define the function in a file, a notebook cell or an "
-            "IPython session (not with exec() of a string or at the plain `python` prompt)."
-        ) from None
-    text = textwrap.dedent("".join(lines))
-    try:
-        module = ast.parse(text)
-    except SyntaxError as exc:
-        raise DifferentiationError(f"{filename}:{first}: cannot parse the source of {fn.__qualname__}: {exc}") from None
+    found = _def_block(fn, code)
+    if found is not None:
+        text, first, module = found
+    else:
+        try:
+            lines, first = inspect.getsourcelines(fn)
+        except (OSError, TypeError) as exc:
+            raise DifferentiationError(
+                f"cannot find the source of {fn.__qualname__} (defined in {filename!r}): {exc}. "
+                "s2sad transforms source code, so define the function in a file, a notebook cell or an "
+                "IPython session (not with exec() of a string or at the plain `python` prompt)."
+            ) from None
+        text = textwrap.dedent("".join(lines))
+        try:
+            module = ast.parse(text)
+        except SyntaxError as exc:
+            raise DifferentiationError(f"{filename}:{first}: cannot parse the source of {fn.__qualname__}: {exc}") from None
     ast.increment_lineno(module, first - 1)
     node = module.body[0] if module.body else None
     if isinstance(node, ast.AsyncFunctionDef):
