@@ -10,11 +10,11 @@ runs on s2sad's own generated code: that is how Hessians and `grad(grad(f))` are
 from __future__ import annotations
 
 import ast
-import copy
 
 from .analysis import Activity, activity
-from .core import Prim, assigned, is_assign, is_setitem, primitive, walk_stmts
+from .core import Prim, is_assign, is_setitem, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
+from .astcopy import clone
 from .optimize import simplify
 from .shapes import ShapeClasses
 from .reverse import _call, _drop_defaults, _name, _substitute
@@ -86,7 +86,7 @@ class Forward:
             x = s.targets[0].value.id
             if not self.active(x):
                 return [s]
-            target = ast.Subscript(value=_name(self.dot(x)), slice=copy.deepcopy(s.targets[0].slice), ctx=ast.Store())
+            target = ast.Subscript(value=_name(self.dot(x)), slice=clone(s.targets[0].slice), ctx=ast.Store())
             return [s, _assign(target, self.tangent_of(s.value), where)]
         if is_assign(s):
             return self.assign(s)
@@ -150,7 +150,7 @@ class Forward:
 
     def linear(self, prim: Prim) -> ast.expr:
         """A linear primitive applied to the tangents of its differentiable arguments."""
-        node = copy.deepcopy(prim.node)
+        node = clone(prim.node)
         diff = set(prim.rule.reverse)
 
         def swap(a):

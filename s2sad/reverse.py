@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from .analysis import Activity, analyze
 from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
+from .astcopy import clone
 from .optimize import peephole, propagate_copies, simplify
 from .prune import prune
 from .shapes import SCALAR, ShapeClasses
@@ -84,18 +85,18 @@ def _substitute(template: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
     class Sub(ast.NodeTransformer):
         def visit_Name(self, node):
             if node.id in mapping:
-                return copy.deepcopy(mapping[node.id])
+                return clone(mapping[node.id])
             return node
 
-    return Sub().visit(copy.deepcopy(template))
+    return Sub().visit(clone(template))
 
 
 def _index_expr(slice_node: ast.expr) -> ast.expr:
     """A subscript's slice as an expression: `np.s_[...]` when it holds slices."""
     if any(isinstance(n, ast.Slice) for n in ast.walk(slice_node)):
         return ast.Subscript(value=ast.Attribute(value=_name("np"), attr="s_", ctx=ast.Load()),
-                             slice=copy.deepcopy(slice_node), ctx=ast.Load())
-    return copy.deepcopy(slice_node)
+                             slice=clone(slice_node), ctx=ast.Load())
+    return clone(slice_node)
 
 
 def _full_reduction(prim: Prim) -> bool:
@@ -271,7 +272,7 @@ class Reverse:
             out = []
             if x in self.restore:      # save the elements about to be overwritten
                 self.used_tape = True
-                old = ast.Subscript(value=_name(x), slice=copy.deepcopy(s.targets[0].slice), ctx=ast.Load())
+                old = ast.Subscript(value=_name(x), slice=clone(s.targets[0].slice), ctx=ast.Load())
                 out.append(set_origin(ast.Expr(value=_call(f"{TAPE}.append", _call("np.copy", old))), where))
             return out + [s]
         if isinstance(s, ast.Assign):
@@ -354,11 +355,11 @@ class Reverse:
             self.lazy |= after_body               # either branch may have run
             if not body:
                 body, orelse = orelse, []
-                test = ast.UnaryOp(op=ast.Not(), operand=copy.deepcopy(s.test))
+                test = ast.UnaryOp(op=ast.Not(), operand=clone(s.test))
                 if isinstance(s.test, ast.UnaryOp) and isinstance(s.test.op, ast.Not):
-                    test = copy.deepcopy(s.test.operand)
+                    test = clone(s.test.operand)
             else:
-                test = copy.deepcopy(s.test)
+                test = clone(s.test)
             out.append(set_origin(ast.If(test=test, body=body or [ast.Pass()], orelse=orelse), where))
             return out
         if isinstance(s, (ast.While, ast.For)):
@@ -382,7 +383,7 @@ class Reverse:
                 # a range sliced backwards is a range: readable, and valid input to s2sad again
                 it = ast.Subscript(value=seq, slice=ast.Slice(step=ast.UnaryOp(op=ast.USub(), operand=ast.Constant(1))),
                                    ctx=ast.Load())
-                target = copy.deepcopy(s.target)
+                target = clone(s.target)
             out.extend(self.inits([s.body], state))
             inner = _State(set(state.live), carried=set(state.live))
             before = set(self.lazy)
@@ -431,7 +432,7 @@ class Reverse:
         """The cotangent of x in a full sum (mean) is g (g / x.size) standing for the whole array."""
         if not _full_reduction(prim) or not isinstance(expr, ast.Call) or len(expr.args) != 2 or expr.keywords:
             return expr
-        new = copy.deepcopy(g) if prim.key == "np.sum" else _call("_rt.mean_scale", g, expr.args[1])
+        new = clone(g) if prim.key == "np.sum" else _call("_rt.mean_scale", g, expr.args[1])
         new.s2sad_lazy = True          # survives the deep copies of later substitutions
         return new
 
@@ -528,17 +529,17 @@ class Reverse:
         out: list[ast.stmt] = []
         if self.active(x) and x in state.live:
             b = self.bar(x)
-            part = ast.Subscript(value=_name(b), slice=copy.deepcopy(idx), ctx=ast.Load())
+            part = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Load())
             v = s.value
             if isinstance(v, ast.Name) and self.active(v.id):
                 expr = _call("_rt.unbroadcast", part, _name(v.id))
                 if v.id not in state.live and not self._is_int_expr(idx, self.int_like):
                     expr = _call("np.copy", expr)     # x_bar's elements are zeroed next: no view
                 out.extend(self.accumulate(v.id, expr, state, where))
-            zero = ast.Subscript(value=_name(b), slice=copy.deepcopy(idx), ctx=ast.Store())
+            zero = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
             out.append(_assign(zero, ast.Constant(0.0), where))
         if x in self.restore:
-            target = ast.Subscript(value=_name(x), slice=copy.deepcopy(idx), ctx=ast.Store())
+            target = ast.Subscript(value=_name(x), slice=clone(idx), ctx=ast.Store())
             out.append(_assign(target, _call(f"{TAPE}.pop"), where))
         return out
 
@@ -565,7 +566,7 @@ class Reverse:
         idx = prim.bound["index"]
         g = _name(self.bar(v))
         if self._simple_index(idx):
-            target = ast.Subscript(value=_name(b), slice=copy.deepcopy(idx), ctx=ast.Store())
+            target = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
             out.append(set_origin(ast.AugAssign(target=target, op=ast.Add(), value=g, lineno=0, col_offset=0), where))
         else:
             out.append(set_origin(ast.Expr(value=_call("np.add.at", _name(b), _index_expr(idx), g)), where))
