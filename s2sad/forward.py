@@ -15,6 +15,7 @@ from .analysis import Activity, activity
 from .core import Prim, is_assign, is_setitem, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
+from .errors import UnsupportedSyntaxError, located
 from .optimize import simplify
 from .shapes import ShapeClasses
 from .reverse import _call, _drop_defaults, _name, _substitute
@@ -191,10 +192,32 @@ def stacks_carrying_tangents(fn: CoreFunction, act: Activity) -> set[str]:
     return out
 
 
+def _only_a_stack(fn: CoreFunction, name: str) -> bool:
+    """Whether list `name` is only appended to and popped from (as s2sad's own tape is): then its
+    tangents can ride along, pushed after each value."""
+    for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+            parent_ok = any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.value is node
+                            and c.func.attr in ("append", "pop") for c in ast.walk(ast.Module(body=fn.body, type_ignores=[]))
+                            if isinstance(c, ast.Call))
+            if not parent_ok:
+                return False
+    return True
+
+
 def forward(fn: CoreFunction, wrt: list[str]) -> tuple[tuple, dict]:
     """The JVP function of `fn`: (value, tangent of the value) given tangents of `wrt`."""
     act = activity(fn, wrt)
-    gen = Forward(fn, wrt, act, stacks_carrying_tangents(fn, act))
+    stacks = stacks_carrying_tangents(fn, act)
+    for name in sorted(stacks):
+        if not _only_a_stack(fn, name):
+            s = next(s for s in walk_stmts(fn.body) if isinstance(s, ast.Expr) and stack_call(s.value, "append") == name)
+            where = origin(s) or (fn.src.filename, None)
+            raise UnsupportedSyntaxError(located(
+                where[0], where[1], None,
+                f"appending a differentiated value to a Python list ({name}.append) is not supported: fill an "
+                "array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
+    gen = Forward(fn, wrt, act, stacks)
     body = gen.block(fn.body)
     out = _name(gen.dot(fn.result)) if act.active(fn.result) else _call("_rt.zeros", _name(fn.result))
     value = _name(fn.result) if fn.aux is None else ast.Tuple(elts=[_name(fn.result), _name(fn.aux)], ctx=ast.Load())

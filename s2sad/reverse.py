@@ -20,6 +20,7 @@ from .analysis import Activity, analyze
 from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
+from .errors import UnsupportedSyntaxError, located
 from .optimize import peephole, propagate_copies, simplify
 from .prune import prune
 from .shapes import SCALAR, ShapeClasses
@@ -621,6 +622,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     what only computed it is removed."""
     info = analyze(fn, wrt)
     act = info.activity
+    _reject_active_lists(fn, act)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     overwritten = (info.loop_assigned | info.multi_assigned) - for_targets
@@ -668,6 +670,20 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
              "value": not drop}
     return (pre, fwd, rev, ret), facts
+
+
+def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
+    """A Python list that collects differentiated values (`out.append(x * i)`) has no reverse rule yet:
+    say so, rather than give a gradient that misses what went through the list."""
+    for s in walk_stmts(fn.body):
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
+                and s.value.func.attr in ("append", "extend", "insert") and s.value.args \
+                and any(isinstance(a, ast.Name) and act.active(a.id) for a in s.value.args):
+            where = origin(s) or (fn.src.filename, None)
+            raise UnsupportedSyntaxError(located(
+                where[0], where[1], None,
+                f"appending a differentiated value to a Python list ({ast.unparse(s.value.func)}) is not supported "
+                "in reverse mode: fill an array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
 
 
 def _value_reads(node: ast.AST) -> set[str]:

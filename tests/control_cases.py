@@ -210,3 +210,10 @@ def nested_reductions(x):
     b = np.sum(np.reshape(x, (-1,)) * 2.0) + np.sum(x.T @ x)
     c = np.max(np.sum(x ** 2, axis=0)) + np.sum(np.cumsum(x, axis=0)[1:])
     return a + b * c
+
+
+def list_of_values(x):
+    out = []
+    for i in range(3):
+        out.append(x * i)
+    return np.sum(np.array(out))

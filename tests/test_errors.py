@@ -97,3 +97,13 @@ def test_element_write_works_and_writing_into_a_global_is_clear():
     with pytest.raises(UnsupportedSyntaxError, match="not a local variable") as info:
         s2sad.grad(C.write_into_global)(1.0)
     assert "COEFFS[0] = x" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_list_collecting_differentiated_values_is_rejected_not_silently_wrong(mode):
+    import control_cases as C
+    with pytest.raises(s2sad.UnsupportedSyntaxError, match=r"control_cases.py:\d+: appending a differentiated value"):
+        if mode == "reverse":
+            s2sad.grad(C.list_of_values)(2.0)
+        else:
+            s2sad.jvp(C.list_of_values, (2.0,), (1.0,))
