@@ -153,6 +153,11 @@ def file_name(module: str, qualname: str, suffix: str, key: str, filename: str =
     if module == "__main__" and filename:
         interactive = filename.startswith("<") or not os.path.exists(filename)
         module = "interactive" if interactive else Path(filename).stem
+    if module.startswith("s2sad.generated") and filename:
+        # s2sad's own output differentiated again: named after that file (`m_f_grad` -> `m_f_grad_jvp`)
+        base = Path(filename).stem
+        head, _, tail = base.rpartition("_")
+        return f"{head if len(tail) == 16 and head else base}_{suffix}_{key}.py"
     stem = f"{module}.{qualname}".replace("<locals>.", "").replace("<", "").replace(">", "")
     stem = "".join(c if c.isalnum() or c in "._" else "_" for c in stem).replace(".", "_")
     return f"{stem}_{suffix}_{key}.py"

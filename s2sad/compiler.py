@@ -180,7 +180,8 @@ def _generate(src, argnums, has_aux, backend, key, name, value=True):
         f"call: {name}({', '.join(sig[:-1])})" + (f"  # {', '.join(f.name for f in free)}: globals/closure values"
                                                   if free else ""),
     ]
-    meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"]
+    meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"
+            + (f" scalar_if={facts['scalar_if']}" if facts.get("scalar_if") else "")]
     if free:
         meta.append(FREE_MARK + ", ".join(f"{f.name}={f.spelled}@{_owner_index(f, src, core)}" for f in free))
     text = module_source(header, meta, _array_module(backend), [func_text], uses_math)
@@ -234,6 +235,8 @@ def _from_text(text, path, name, src, deps, key, func=None):
                 free.append(FreeVar(gen_name, spelled, owner, idx))
         elif line.startswith(FACTS_MARK):
             facts["active_output"] = "active_output=True" in line
+            if " scalar_if=" in line:
+                facts["scalar_if"] = line.split(" scalar_if=", 1)[1].split()[0]
     if func is None:
         func = cache.load_cached(text, path, name)
         if func is None:

@@ -96,6 +96,9 @@ def peephole(stmts: list[ast.stmt]) -> list[ast.stmt]:
         for field in ("body", "orelse"):
             if isinstance(getattr(s, field, None), list):
                 setattr(s, field, peephole(getattr(s, field)))
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and isinstance(s.value, ast.Name) and s.value.id == s.targets[0].id:
+            continue                # v = v: nothing to do
         v = _zeroed(out[-1]) if out else None
         same_line = v is not None and getattr(out[-1], "s2sad_origin", None) == getattr(s, "s2sad_origin", None)
         if same_line and isinstance(s, ast.Assign) and len(s.targets) == 1 \

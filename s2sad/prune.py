@@ -42,6 +42,45 @@ def _reads(trees, skip: set[int] = frozenset()) -> set[str]:
     return out
 
 
+def _live(trees) -> set[str]:
+    """Names whose values matter: read by the return, by effects (the tape, writes into arrays, custom
+    calls), by control flow, or by an assignment to a name that matters (to a fixed point: a loop's
+    `t1 = x * c; x = t1 + d` keeps neither alive by itself)."""
+    assigns: list[tuple[str, set[str]]] = []
+    live: set[str] = set()
+
+    def visit(stmts):
+        for s in stmts:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and not _has_effect(s):
+                assigns.append((s.targets[0].id, _reads([s.value])))
+                continue
+            if isinstance(s, (ast.If, ast.While)):
+                live.update(_reads([s.test]))
+            elif isinstance(s, ast.For):
+                live.update(_reads([s.iter]))
+            else:
+                live.update(_reads([s]))
+            for field in ("body", "orelse"):
+                block = getattr(s, field, None)
+                if isinstance(block, list):
+                    visit(block)
+
+    stmts = [t for t in trees if isinstance(t, ast.stmt) and not isinstance(t, ast.Return)]
+    visit(stmts)
+    for t in trees:
+        if isinstance(t, ast.Return):
+            live.update(_reads([t]))
+    changed = True
+    while changed:
+        changed = False
+        for name, reads in assigns:
+            if name in live and not reads <= live:
+                live |= reads
+                changed = True
+    return live
+
+
 def _has_effect(s: ast.stmt) -> bool:
     text = ast.unparse(s)
     return any(e in text for e in _EFFECTS)
@@ -72,6 +111,10 @@ def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
                 and s.targets[0].id not in live and not _has_effect(s):
             changed = True
             continue
+        if isinstance(s, ast.For) and all(isinstance(b, ast.Pass) for b in s.body) and not s.orelse \
+                and not (isinstance(s.target, ast.Name) and s.target.id in live):
+            changed = True          # a loop left with nothing to do (its range is kept for the reverse sweep)
+            continue
         out.append(s)
     return out, changed
 
@@ -88,7 +131,7 @@ def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, p
                 subs = sorted(u for u in stable & strong if shapes.same(u, n.id))
                 if subs:
                     n.id = subs[0]
-        live = _reads(trees)
+        live = _live(trees)
         changed = False
         for i, b in enumerate(blocks):
             blocks[i], ch = _drop(b, live)

@@ -659,7 +659,11 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
             kept = fn.namer.exact("result" if i == 0 else "aux")
             fwd.append(_assign(kept, _name(v)))
             outs[i] = kept
-    drop = not value and gen.shapes.rep.get(fn.result) == SCALAR
+    # the value can go when the output is certainly a scalar (a full reduction), or has the shape of a
+    # parameter (x = x * 0.99 in a loop): then the caller checks that parameter is a scalar instead
+    rep = gen.shapes.rep.get(fn.result)
+    shaped_like = next((p for p in fn.params if rep == "#" + p), None)
+    drop = not value and (rep == SCALAR or shaped_like is not None)
     first = ast.Constant(None) if drop else _name(outs[0])
     value_node = first if fn.aux is None else ast.Tuple(elts=[first, _name(outs[1])], ctx=ast.Load())
     grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
@@ -668,7 +672,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
         fwd, rev = prune([fwd, rev], ret, gen.shapes, fn.params)
     rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
-             "value": not drop}
+             "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None}
     return (pre, fwd, rev, ret), facts
 
 
