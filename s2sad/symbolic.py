@@ -1466,7 +1466,7 @@ def _generate(src: Source, specs: list[_Arg], wrt: list[_Arg], grads: list[Any],
 
 
 def _compile(text: str, src: Source, key: str) -> tuple[Callable, Any]:
-    path = cache.generated_dir() / cache.file_name(src.module, src.qualname, "symbolic", key)
+    path = cache.generated_dir() / cache.file_name(src.module, src.qualname, "symbolic", key, src.filename)
     written = cache.write(path, text)
     filename = str(written) if written is not None else f"<s2sad.symbolic {src.qualname} {key}>"
     if written is None:

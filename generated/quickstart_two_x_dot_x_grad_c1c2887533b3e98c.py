@@ -2,9 +2,9 @@
 # s2sad regenerates this file when the function changes and refuses it when edited.
 # gradient of two_x_dot_x with respect to x (argnums=0), reverse mode, numpy backend
 # call: two_x_dot_x_grad(x)
-# s2sad-body-sha256: 73dac87c7a5d289a9900b47779bfe766b3f33a726e4ca5ba6624672e30f3f5db
+# s2sad-body-sha256: c256d8818e14cb137990ebb989c74b3e3280366ec1aaa8639cb4e034d3830753
 
-# s2sad-key: 97f8cd104922c60f
+# s2sad-key: c1c2887533b3e98c
 # s2sad-facts: active_output=True
 
 import numpy as np

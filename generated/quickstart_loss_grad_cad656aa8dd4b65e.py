@@ -2,9 +2,9 @@
 # s2sad regenerates this file when the function changes and refuses it when edited.
 # gradient of loss with respect to t0, t1 (argnums=(0, 1)), reverse mode, numpy backend
 # call: loss_grad(t0, t1, X, Y)
-# s2sad-body-sha256: 155d6b29b823e0ee8664b49f72e3d39b7921ce8c503987c616415ec63cb6900d
+# s2sad-body-sha256: c8fbce3b9760973719f62102ee6be9985674a2a7308ba55b3b658ffac5a07245
 
-# s2sad-key: d31f88783718e408
+# s2sad-key: cad656aa8dd4b65e
 # s2sad-facts: active_output=True
 
 import numpy as np
@@ -24,7 +24,7 @@ def loss_grad(t0, t1, X, Y, out_bar=1.0):
     # reverse sweep: cotangents flow back from the output
     result_bar = out_bar
     # line 69: return np.mean((t0 + t1 * X - Y) ** 2 / 2)
-    t6_bar = _rt.mean_grad(result_bar, t6)
+    t6_bar = _rt.mean_scale(result_bar, t6)
     t5_bar = t6_bar / 2
     t4_bar = t5_bar * 2 * t4
     t3_bar = _rt.unbroadcast(t4_bar, t3)

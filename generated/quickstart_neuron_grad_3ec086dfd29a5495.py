@@ -2,9 +2,9 @@
 # s2sad regenerates this file when the function changes and refuses it when edited.
 # gradient of neuron with respect to w, x, b (argnums=(0, 1, 2)), reverse mode, numpy backend
 # call: neuron_grad(w, x, b)
-# s2sad-body-sha256: 0783896cf5622f3b56a6aeb2b4096bf1be97f44b6be76644f748737a3961dabb
+# s2sad-body-sha256: dbcd8ccfd4dacca7f8e0b44243a94800dc2099dec182ceb82fd1ecafb77ae736
 
-# s2sad-key: df249c9e7ab172c1
+# s2sad-key: 3ec086dfd29a5495
 # s2sad-facts: active_output=True
 
 import numpy as np

@@ -2,9 +2,9 @@
 # s2sad regenerates this file when the function changes and refuses it when edited.
 # gradient of linear with respect to W, b (argnums=(0, 1)), reverse mode, numpy backend
 # call: linear_grad(W, b, X)
-# s2sad-body-sha256: e3f42091f1b197cdf337d70c33c8012304fbea984b46cc06f757445c005aab32
+# s2sad-body-sha256: 98bed9a34ca7a5ed390739daf992e9c170f88715bb8a5cc9eca9847cb5288e5a
 
-# s2sad-key: 4551b4b2178f0399
+# s2sad-key: ec856564873fa1d0
 # s2sad-facts: active_output=True
 
 import numpy as np
