@@ -22,7 +22,7 @@ from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
 from .errors import UnsupportedSyntaxError, located
 from .optimize import peephole, propagate_copies, simplify
-from .prune import prune
+from .prune import SHAPE_ARG, prune
 from .shapes import SCALAR, ShapeClasses
 
 TAPE = "tape"
@@ -691,14 +691,18 @@ def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
 
 
 def _value_reads(node: ast.AST) -> set[str]:
-    """Names whose values the reverse sweep reads. `_rt.unbroadcast(g, x)` reads only x's shape, which
-    s2sad takes to be the same in every iteration of a loop: x is not saved for it."""
+    """Names whose values the reverse sweep reads. The runtime helpers of SHAPE_ARG read only a shape
+    (`_rt.unbroadcast(g, x)`, `_rt.zeros(x)`), which s2sad takes to be the same in every iteration of a
+    loop and across the assignments of one variable: x is not saved for them."""
     out = set()
     todo = [node]
     while todo:
         n = todo.pop()
-        if isinstance(n, ast.Call) and ast.unparse(n.func) == "_rt.unbroadcast":
-            todo.append(n.args[0])
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) \
+                and n.func.value.id == "_rt" and f"_rt.{n.func.attr}" in SHAPE_ARG:
+            skip = SHAPE_ARG[f"_rt.{n.func.attr}"]
+            todo.extend(a for i, a in enumerate(n.args) if i != skip or not isinstance(a, ast.Name))
+            todo.extend(k.value for k in n.keywords)
             continue
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
             out.add(n.id)
