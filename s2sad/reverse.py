@@ -123,7 +123,7 @@ class Reverse:
     """Generates the forward and reverse sweeps of one core function."""
 
     def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
-                 loop_assigned: set[str], lazy: set[str] = frozenset()):
+                 loop_assigned: set[str], lazy: set[str] = frozenset(), remat: dict | None = None):
         self.fn = fn
         self.wrt = wrt
         self.act = act
@@ -135,6 +135,7 @@ class Reverse:
         # adjoints that may hold a scalar standing for an array of their variable's shape (the cotangent
         # of a full sum or mean, a reset to 0.0): elementwise rules broadcast it; the others get _rt.full
         self.lazy: set[str] = set(lazy)
+        self.remat = remat or {}          # loop id -> statements the reverse loop recomputes
         self.indexed = self._indexed_vars()
         self.int_like = self._int_like()
         self.used_tape = False
@@ -390,9 +391,23 @@ class Reverse:
             before = set(self.lazy)
             _, body = self.block(s.body, inner)
             self.lazy |= before                   # the loop may run no times
+            body = self._recompute(s, body) + body
             out.append(set_origin(ast.For(target=target, iter=it, body=body or [ast.Pass()], orelse=[]), where))
             return out
         return []
+
+    def _recompute(self, loop: ast.stmt, body: list[ast.stmt]) -> list[ast.stmt]:
+        """The loop's rematerialized temporaries that this reverse body reads, recomputed first."""
+        stmts = self.remat.get(id(loop), [])
+        needed = set()
+        for st in body:
+            needed |= names_read(st)
+        keep = []
+        for st in reversed(stmts):
+            if st.targets[0].id in needed:
+                keep.append(st)
+                needed |= names_read(st.value)
+        return [clone(st) for st in reversed(keep)]
 
     def contributions(self, prim: Prim, target: str) -> list[tuple[str, ast.expr, tuple]]:
         """(operand, cotangent expression, path) for each active operand of `prim`."""
@@ -625,14 +640,16 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     _reject_active_lists(fn, act)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
-    overwritten = (info.loop_assigned | info.multi_assigned) - for_targets
+    remat = _rematerializable(fn)
+    recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
+    overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
     # what does the reverse sweep read? Saving a value can make the sweep read more (the test of an
     # `if` that now has work to do), so iterate to a fixed point.
     restore: set[str] = set()
     lazy: set[str] = set()
     for _ in range(20):
         fn.namer = copy.deepcopy(namer_state)
-        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy)
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat)
         _, rev, _ = probe.run()
         grown = probe.lazy - lazy
         lazy |= probe.lazy
@@ -645,7 +662,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
             break
         restore = new
     fn.namer = namer_state
-    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy)
+    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat)
     fwd, rev, grads = gen.run()
     rev = peephole(rev)
     pre = []
@@ -670,10 +687,81 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     ret = ast.Return(value=ast.Tuple(elts=[value_node, grad_value], ctx=ast.Load()))
     if drop:
         fwd, rev = prune([fwd, rev], ret, gen.shapes, fn.params)
+        fwd = _drop_recomputed(fwd, rev, ret, recomputed)
     rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
              "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None}
     return (pre, fwd, rev, ret), facts
+
+
+def _drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, recomputed: set[str]) -> list:
+    """The forward sweep's definitions of temporaries that only the reverse sweep reads, which recomputes
+    them itself (then a loop with nothing left to do goes too)."""
+    from .prune import _drop
+    everything = set()
+    for t in fwd + rev + [ret]:
+        everything |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    for _ in range(20):
+        read_fwd = set()
+        for st in walk_stmts(fwd):
+            if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in recomputed:
+                read_fwd |= {r for r in names_read(st.value) if r != st.targets[0].id} - recomputed
+                continue
+            read_fwd |= names_read(st)
+        read_fwd |= names_read(ret)
+        # a recomputed temporary read by another one that stays is kept too
+        keep = {t for t in recomputed if t in read_fwd}
+        changed = True
+        while changed:
+            changed = False
+            for st in walk_stmts(fwd):
+                if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in keep:
+                    more = names_read(st.value) & recomputed - keep
+                    if more:
+                        keep |= more
+                        changed = True
+        fwd, changed = _drop(fwd, everything - (recomputed - keep))
+        empty = [st for st in fwd if isinstance(st, ast.For) and all(isinstance(b, ast.Pass) for b in st.body)
+                 and isinstance(st.target, ast.Name) and st.target.id not in read_fwd]
+        if empty:                          # a loop with nothing left to do (its range stays for the reverse loop)
+            fwd = [st for st in fwd if st not in empty]
+            changed = True
+        if not changed:
+            break
+    return fwd
+
+
+def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
+    """Per loop, the temporaries of its body that the reverse loop can recompute instead of saving: assigned
+    once in the whole function, at the top of the body, from constants, the loop's index, values the loop
+    does not change and other such temporaries (`t1 = x * i; t2 = t1 * 1e-6`)."""
+    counts: dict[str, int] = {p: 1 for p in fn.params}
+    for st in walk_stmts(fn.body):
+        for v in assigned(st):
+            counts[v] = counts.get(v, 0) + 1
+    out = {}
+    for loop in walk_stmts(fn.body):
+        if not isinstance(loop, (ast.For, ast.While)):
+            continue
+        changed = {v for st in walk_stmts(loop.body) for v in assigned(st)}
+        index = loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
+        names, stmts = set(), []
+        for st in loop.body:
+            if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st):
+                continue
+            t = st.targets[0].id
+            text = ast.unparse(st.value)
+            if counts.get(t) != 1 or t == index or any(e in text for e in ("tape", ".pop(", "_rt.custom", "_rt.recurse")):
+                continue
+            prim = primitive(st.value)
+            if prim.rule is None:
+                continue
+            if all(r == index or r not in changed or r in names for r in names_read(st.value)):
+                names.add(t)
+                stmts.append(st)
+        if stmts:
+            out[id(loop)] = stmts
+    return out
 
 
 def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
