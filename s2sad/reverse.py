@@ -401,7 +401,7 @@ class Reverse:
         stmts = self.remat.get(id(loop), [])
         needed = set()
         for st in body:
-            needed |= names_read(st)
+            needed |= _value_reads(st)        # a shape-only read can use the value left from another iteration
         keep = []
         for st in reversed(stmts):
             if st.targets[0].id in needed:
@@ -754,7 +754,7 @@ def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
             if counts.get(t) != 1 or t == index or any(e in text for e in ("tape", ".pop(", "_rt.custom", "_rt.recurse")):
                 continue
             prim = primitive(st.value)
-            if prim.rule is None:
+            if prim.rule is None or prim.key == "getitem":   # indexing costs more than saving the element
                 continue
             if all(r == index or r not in changed or r in names for r in names_read(st.value)):
                 names.add(t)
