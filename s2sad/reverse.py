@@ -123,7 +123,8 @@ class Reverse:
     """Generates the forward and reverse sweeps of one core function."""
 
     def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
-                 loop_assigned: set[str], lazy: set[str] = frozenset(), remat: dict | None = None):
+                 loop_assigned: set[str], lazy: set[str] = frozenset(), remat: dict | None = None,
+                 after_pop: dict | None = None):
         self.fn = fn
         self.wrt = wrt
         self.act = act
@@ -136,6 +137,7 @@ class Reverse:
         # of a full sum or mean, a reset to 0.0): elementwise rules broadcast it; the others get _rt.full
         self.lazy: set[str] = set(lazy)
         self.remat = remat or {}          # loop id -> statements the reverse loop recomputes
+        self.after_pop = after_pop or {}  # statement id -> (v, statements recomputed once v is put back)
         self.indexed = self._indexed_vars()
         self.int_like = self._int_like()
         self.used_tape = False
@@ -495,14 +497,17 @@ class Reverse:
             reads |= names_read(e)
         self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
         ans = _name(v)
-        if restore and _ANS in reads and self_ref:
+        recompute = self.after_pop.get(id(s), (None, []))[1] if restore else []
+        if restore and _ANS in reads and (self_ref or recompute):
             # the rule needs the new value (ans) and the old one: keep the new one aside
             ans = _name(self.namer.fresh("ans"))
             out.append(_assign(ans.id, _name(v), where))
         contribs = [(n, _substitute(e, {_ANS: ans}), p) for n, e, p in contribs]
-        pop_first = restore and self_ref
+        pop_first = restore and (self_ref or bool(recompute))
         if pop_first:
             out.append(_pop(v, where))
+            # the temporaries computed from v at the start of this iteration, from the value just put back
+            out.extend(clone(st) for st in recompute)
         g = self.bar(v)
         # combine repeated operands (x * x) and order: other operands first, then v itself
         combined: dict[str, ast.expr] = {}
@@ -643,26 +648,20 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     remat = _rematerializable(fn)
     recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
     overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
-    # what does the reverse sweep read? Saving a value can make the sweep read more (the test of an
-    # `if` that now has work to do), so iterate to a fixed point.
-    restore: set[str] = set()
-    lazy: set[str] = set()
-    for _ in range(20):
-        fn.namer = copy.deepcopy(namer_state)
-        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat)
-        _, rev, _ = probe.run()
-        grown = probe.lazy - lazy
-        lazy |= probe.lazy
-        generated = set(probe.bars.values())
-        read = set()
-        for s in rev:
-            read |= _value_reads(s)
-        new = ((read - generated) & overwritten) | restore
-        if new == restore and not grown:
-            break
-        restore = new
+    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state)
+    carried = _carried_remat(fn, remat)
+    after_pop = {}
+    for sid, (v, stmts) in carried.items():
+        temps = {st.targets[0].id for st in stmts}
+        if temps <= restore:               # they are saved now: save v instead, recompute them from it
+            after_pop[sid] = (v, stmts)
+    if after_pop:
+        moved = {st.targets[0].id for _, stmts in after_pop.values() for st in stmts}
+        forced = {v for v, _ in after_pop.values()}
+        restore, lazy = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state)
+        recomputed |= moved
     fn.namer = namer_state
-    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat)
+    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop)
     fwd, rev, grads = gen.run()
     rev = peephole(rev)
     pre = []
@@ -761,6 +760,75 @@ def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
                 stmts.append(st)
         if stmts:
             out[id(loop)] = stmts
+    return out
+
+
+def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_state) -> tuple[set[str], set[str]]:
+    """What the forward sweep must save (and which adjoints may be scalar stand-ins): what the reverse
+    sweep reads after it was overwritten. Saving a value can make the sweep read more (the test of an
+    `if` that now has work to do), so iterate to a fixed point."""
+    restore: set[str] = set(forced)
+    lazy: set[str] = set()
+    for _ in range(20):
+        fn.namer = copy.deepcopy(namer_state)
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop)
+        _, rev, _ = probe.run()
+        grown = probe.lazy - lazy
+        lazy |= probe.lazy
+        generated = set(probe.bars.values())
+        read = set()
+        for s in rev:
+            read |= _value_reads(s)
+        new = ((read - generated) & overwritten) | restore
+        if new == restore and not grown:
+            break
+        restore = new
+    fn.namer = namer_state
+    return restore, lazy
+
+
+def _carried_remat(fn: CoreFunction, remat: dict) -> dict[int, tuple[str, list[ast.stmt]]]:
+    """Per statement `v = ...` that is the only assignment of a loop-carried v in its loop body: the cheap
+    temporaries before it computed from v's value at the start of the iteration (and the index, values
+    the loop does not change, other such temporaries): `t1 = 4 * l; t2 = 1 - l; l = t1 * t2`. Saving v
+    and recomputing them after v is put back costs one saved value instead of several."""
+    counts: dict[str, int] = {p: 1 for p in fn.params}
+    for st in walk_stmts(fn.body):
+        for v in assigned(st):
+            counts[v] = counts.get(v, 0) + 1
+    already = {st.targets[0].id for stmts in remat.values() for st in stmts}
+    out = {}
+    for loop in walk_stmts(fn.body):
+        if not isinstance(loop, (ast.For, ast.While)):
+            continue
+        inner = [v for st in walk_stmts(loop.body) for v in assigned(st)]
+        changed = set(inner)
+        index = loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
+        for k, sv in enumerate(loop.body):
+            if not (is_assign(sv) and isinstance(sv.targets[0], ast.Name)) or is_setitem(sv):
+                continue
+            v = sv.targets[0].id
+            if inner.count(v) != 1:
+                continue
+            names, stmts = set(), []
+            for st in loop.body[:k]:
+                if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st):
+                    continue
+                t = st.targets[0].id
+                if counts.get(t) != 1 or t in already or t == index:
+                    continue
+                text = ast.unparse(st.value)
+                prim = primitive(st.value)
+                if any(e in text for e in ("tape", ".pop(", "_rt.custom", "_rt.recurse")) or prim.rule is None \
+                        or prim.key == "getitem":
+                    continue
+                reads = names_read(st.value)
+                if v in reads | (reads & names) and all(r == index or r == v or r not in changed or r in names
+                                                        for r in reads):
+                    names.add(t)
+                    stmts.append(st)
+            if len(stmts) >= 2:
+                out[id(sv)] = (v, stmts)
     return out
 
 
