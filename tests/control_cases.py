@@ -217,3 +217,12 @@ def list_of_values(x):
     for i in range(3):
         out.append(x * i)
     return np.sum(np.array(out))
+
+
+def logistic5(l):
+    """Five steps of the logistic map (twenty amplify rounding beyond what differences can check)."""
+    return logistic(l, 5)
+
+
+def logistic_sum(l):
+    return np.sum(logistic(l, 5))

@@ -39,8 +39,8 @@ CASES = [
     ("cross_module", (rng.normal(size=4),)),
     ("helper_with_loop", (rng.normal(size=3),)),
     ("nested_reductions", (rng.normal(size=(3, 4)),)),
-    ("logistic", (0.3,)),           # temporaries recomputed from the saved l in the reverse loop
-    ("logistic", (np.array([0.2, 0.45]),)),
+    ("logistic5", (0.3,)),          # temporaries recomputed from the saved l in the reverse loop
+    ("logistic_sum", (np.array([0.2, 0.45]),)),
 ]
 
 
