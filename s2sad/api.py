@@ -82,13 +82,6 @@ def _like(g, x):
     return g
 
 
-def _all_floats(args) -> bool:
-    for a in args:
-        if type(a) is not float:
-            return False
-    return True
-
-
 class _Transformed:
     """Common machinery of the callables returned by grad and value_and_grad."""
 
@@ -256,10 +249,13 @@ class _Transformed:
                 "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
                 "cotangent, for non-scalar outputs.")
         if self._single:
+            i = self._nums[0]
             if type(grads) is float and (out is None or type(out) is float) and type(originals[0]) is float \
-                    and not c.free \
-                    and not self._has_aux and not kwargs and len(originals) == 1:
-                self._fast = (c.fn, len(c.params))     # Python floats in and out: skip this path next time
+                    and not c.free and not self._has_aux and not kwargs \
+                    and c.facts.get("scalar_if") in (None, c.params[i]):
+                # a Python float in, a float out: next time skip the conversions (other arguments pass as
+                # they are, as they do here)
+                self._fast = (c.fn, len(c.params), i)
             grads = _like(grads, originals[0])
         else:
             grads = tuple(_like(g, x) for g, x in zip(grads, originals))
@@ -271,7 +267,8 @@ class GradFunction(_Transformed):
 
     def __call__(self, *args, **kwargs):
         fast = self._fast
-        if fast is not None and not kwargs and len(args) == fast[1] and _all_floats(args):
+        if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
+                and "cupy" not in sys.modules:
             value, grads = fast[0](*args)
             if type(grads) is float and (value is None or type(value) is float):
                 return grads
@@ -291,7 +288,8 @@ class ValueAndGradFunction(_Transformed):
 
     def __call__(self, *args, **kwargs):
         fast = self._fast
-        if fast is not None and not kwargs and len(args) == fast[1] and _all_floats(args):
+        if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
+                and "cupy" not in sys.modules:
             value, grads = fast[0](*args)
             if type(value) is float and type(grads) is float:
                 return value, grads
