@@ -13,7 +13,6 @@ from .shapes import ShapeClasses
 
 SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0, "_rt.full": 1,
              "_rt.mean_scale": 1}
-_EFFECTS = ("tape", "_rt.custom", "_rt.recurse")     # statements that must stay whatever they assign
 
 
 def _call_name(node: ast.Call) -> str:
@@ -82,8 +81,14 @@ def _live(trees) -> set[str]:
 
 
 def _has_effect(s: ast.stmt) -> bool:
-    text = ast.unparse(s)
-    return any(e in text for e in _EFFECTS)
+    """Whether a statement touches the tape or calls a user's function (custom rules, recursion)."""
+    for n in ast.walk(s):
+        if isinstance(n, ast.Name) and n.id == "tape":
+            return True
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "_rt" \
+                and n.attr.startswith(("custom", "recurse")):
+            return True
+    return False
 
 
 def _top_level_once(stmts: list[ast.stmt]) -> set[str]:
