@@ -100,7 +100,7 @@ class _Transformed:
         self._has_aux = has_aux
         self._backend = backend
         self._compiled: dict[str, compiler.Compiled] = {}
-        self._fast = None          # (generated function, arity) once Python floats took the plain path
+        self._fast = None          # (generated function, arity, float argument's index): see _fast_call
         self._signature = None
         self._inner = fun if isinstance(fun, _Transformed) else None
         if self._inner is not None and has_aux:
@@ -118,7 +118,7 @@ class _Transformed:
             # a higher-order derivative: its code is the JVP of the inner transformation's code
             inner = self._inner._as_target()
             i = self._nums[0]
-            c = self._higher_compiled(inner, i)
+            c = family.compiled_jvp(inner.fn, (i,), inner.select)
             family.register_source(c)
 
             def expand(args, kwargs):
@@ -158,16 +158,11 @@ class _Transformed:
             return value, _like(grads[0], originals[0])
         return value, tuple(_like(g, x) for g, x in zip(grads, originals))
 
-    @staticmethod
-    def _higher_compiled(inner: "family.Target", i: int) -> compiler.Compiled:
-        """The forward-mode code run over the inner transformation's generated code (for argument i)."""
-        return family._memo(inner.fn, ("jvp", (i,), inner.select),
-                            lambda: compiler.compile_jvp(inner.fn, (i,), select=inner.select))
-
     def _compile(self, backend: str) -> compiler.Compiled:
         if self._inner is not None:
             # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
-            return self._higher_compiled(self._inner._as_target(), self._nums[0])
+            inner = self._inner._as_target()
+            return family.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
         c = self._compiled.get(backend)
         if c is None:
             if backend == "cupy":
@@ -231,6 +226,17 @@ class _Transformed:
             args.append(f.read())
         return c, args, originals
 
+    def _fast_call(self, args, kwargs):
+        """(value, gradient) straight from the generated function when its Python-float argument comes
+        in again (see _run), or None: take the full path."""
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
+                and "cupy" not in sys.modules:
+            value, grads = fast[0](*args)
+            if type(grads) is float and (value is None or type(value) is float):
+                return value, grads
+        return None
+
     def _run(self, args, kwargs):
         if self._inner is not None:
             return self._run_higher(args, kwargs)
@@ -266,12 +272,9 @@ class GradFunction(_Transformed):
     """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
 
     def __call__(self, *args, **kwargs):
-        fast = self._fast
-        if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
-                and "cupy" not in sys.modules:
-            value, grads = fast[0](*args)
-            if type(grads) is float and (value is None or type(value) is float):
-                return grads
+        hit = self._fast_call(args, kwargs)
+        if hit is not None:
+            return hit[1]
         value, grads = self._run(args, kwargs)
         if self._has_aux:
             return grads, value[1]
@@ -287,13 +290,7 @@ class ValueAndGradFunction(_Transformed):
     _mode = "value_and_grad"
 
     def __call__(self, *args, **kwargs):
-        fast = self._fast
-        if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
-                and "cupy" not in sys.modules:
-            value, grads = fast[0](*args)
-            if type(value) is float and type(grads) is float:
-                return value, grads
-        return self._run(args, kwargs)
+        return self._fast_call(args, kwargs) or self._run(args, kwargs)
 
 
 def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0, has_aux: bool = False,

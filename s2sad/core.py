@@ -91,6 +91,15 @@ def primitive(value: ast.expr) -> Prim:
     return Prim("compare", RULES["compare"], {}, value)
 
 
+def assignment_counts(params, body: list[ast.stmt]) -> dict[str, int]:
+    """How many times each name is bound: parameters once, then every assignment, loops included."""
+    counts: dict[str, int] = {p: 1 for p in params}
+    for st in walk_stmts(body):
+        for v in assigned(st):
+            counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
 def names_read(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 

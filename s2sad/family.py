@@ -93,9 +93,14 @@ def _grad_of(fun, nums):
     return _memo(fun, ("grad", nums), lambda: compiler.compile_grad(fun, nums, False, "numpy"))
 
 
+def compiled_jvp(fn, wrt: tuple[int, ...], select=None) -> compiler.Compiled:
+    """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`."""
+    return _memo(fn, ("jvp", wrt, select), lambda: compiler.compile_jvp(fn, wrt, select=select))
+
+
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
     """Run the JVP of target `t` at the full argument list `full`."""
-    c = _memo(t.fn, ("jvp", wrt, t.select), lambda: compiler.compile_jvp(t.fn, wrt, select=t.select))
+    c = compiled_jvp(t.fn, wrt, t.select)
     register_source(c)
     extra = [f.read() for f in c.free]
     return c.fn(*full, *tangents, *extra)

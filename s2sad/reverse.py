@@ -17,12 +17,12 @@ import copy
 from dataclasses import dataclass, field
 
 from .analysis import Activity, analyze
-from .core import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
+from .core import Prim, assigned, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
 from .errors import UnsupportedSyntaxError, located
 from .optimize import peephole, propagate_copies, simplify
-from .prune import SHAPE_ARG, prune
+from .prune import SHAPE_ARG, _has_effect, prune
 from .shapes import SCALAR, ShapeClasses
 
 TAPE = "tape"
@@ -730,30 +730,38 @@ def _drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, re
     return fwd
 
 
+def _loop_index(loop: ast.stmt) -> str | None:
+    return loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
+
+
+def _cheap_temporary(st: ast.stmt, counts: dict[str, int]) -> str | None:
+    """The name `st` binds when it is a temporary worth recomputing rather than saving: assigned once in
+    the whole function by cheap arithmetic (not indexing, which costs more than saving the element), with
+    no effect (the tape, a user's function with rules, recursion)."""
+    if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st) or _has_effect(st):
+        return None
+    t = st.targets[0].id
+    prim = primitive(st.value)
+    if counts.get(t) != 1 or prim.rule is None or prim.key == "getitem":
+        return None
+    return t
+
+
 def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
-    """Per loop, the temporaries of its body that the reverse loop can recompute instead of saving: assigned
-    once in the whole function, at the top of the body, from constants, the loop's index, values the loop
-    does not change and other such temporaries (`t1 = x * i; t2 = t1 * 1e-6`)."""
-    counts: dict[str, int] = {p: 1 for p in fn.params}
-    for st in walk_stmts(fn.body):
-        for v in assigned(st):
-            counts[v] = counts.get(v, 0) + 1
+    """Per loop, the temporaries of its body that the reverse loop can recompute instead of saving: cheap
+    temporaries at the top of the body computed from constants, the loop's index, values the loop does
+    not change and other such temporaries (`t1 = x * i; t2 = t1 * 1e-6`)."""
+    counts = assignment_counts(fn.params, fn.body)
     out = {}
     for loop in walk_stmts(fn.body):
         if not isinstance(loop, (ast.For, ast.While)):
             continue
         changed = {v for st in walk_stmts(loop.body) for v in assigned(st)}
-        index = loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
+        index = _loop_index(loop)
         names, stmts = set(), []
         for st in loop.body:
-            if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st):
-                continue
-            t = st.targets[0].id
-            text = ast.unparse(st.value)
-            if counts.get(t) != 1 or t == index or any(e in text for e in ("tape", ".pop(", "_rt.custom", "_rt.recurse")):
-                continue
-            prim = primitive(st.value)
-            if prim.rule is None or prim.key == "getitem":   # indexing costs more than saving the element
+            t = _cheap_temporary(st, counts)
+            if t is None or t == index:
                 continue
             if all(r == index or r not in changed or r in names for r in names_read(st.value)):
                 names.add(t)
@@ -792,10 +800,7 @@ def _carried_remat(fn: CoreFunction, remat: dict) -> dict[int, tuple[str, list[a
     temporaries before it computed from v's value at the start of the iteration (and the index, values
     the loop does not change, other such temporaries): `t1 = 4 * l; t2 = 1 - l; l = t1 * t2`. Saving v
     and recomputing them after v is put back costs one saved value instead of several."""
-    counts: dict[str, int] = {p: 1 for p in fn.params}
-    for st in walk_stmts(fn.body):
-        for v in assigned(st):
-            counts[v] = counts.get(v, 0) + 1
+    counts = assignment_counts(fn.params, fn.body)
     already = {st.targets[0].id for stmts in remat.values() for st in stmts}
     out = {}
     for loop in walk_stmts(fn.body):
@@ -803,7 +808,7 @@ def _carried_remat(fn: CoreFunction, remat: dict) -> dict[int, tuple[str, list[a
             continue
         inner = [v for st in walk_stmts(loop.body) for v in assigned(st)]
         changed = set(inner)
-        index = loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
+        index = _loop_index(loop)
         for k, sv in enumerate(loop.body):
             if not (is_assign(sv) and isinstance(sv.targets[0], ast.Name)) or is_setitem(sv):
                 continue
@@ -812,19 +817,11 @@ def _carried_remat(fn: CoreFunction, remat: dict) -> dict[int, tuple[str, list[a
                 continue
             names, stmts = set(), []
             for st in loop.body[:k]:
-                if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st):
-                    continue
-                t = st.targets[0].id
-                if counts.get(t) != 1 or t in already or t == index:
-                    continue
-                text = ast.unparse(st.value)
-                prim = primitive(st.value)
-                if any(e in text for e in ("tape", ".pop(", "_rt.custom", "_rt.recurse")) or prim.rule is None \
-                        or prim.key == "getitem":
+                t = _cheap_temporary(st, counts)
+                if t is None or t in already or t == index:
                     continue
                 reads = names_read(st.value)
-                if v in reads | (reads & names) and all(r == index or r == v or r not in changed or r in names
-                                                        for r in reads):
+                if v in reads and all(r == index or r == v or r not in changed or r in names for r in reads):
                     names.add(t)
                     stmts.append(st)
             if len(stmts) >= 2:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from .core import assigned, is_assign, primitive, walk_stmts
+from .core import assignment_counts, is_assign, primitive, walk_stmts
 from .normalize import CoreFunction
 
 SCALAR = "()"
@@ -33,10 +33,8 @@ class ShapeClasses:
 
     def __init__(self, fn: CoreFunction):
         self.rep: dict[str, str | None] = {p: "#" + p for p in fn.params}
-        counts: dict[str, int] = {p: 1 for p in fn.params}
+        counts = assignment_counts(fn.params, fn.body)
         for s in walk_stmts(fn.body):
-            for v in assigned(s):
-                counts[v] = counts.get(v, 0) + 1
             if isinstance(s, ast.For) and isinstance(s.target, ast.Name) and _ranges(s.iter):
                 self.rep[s.target.id] = SCALAR
         for _ in range(50):
