@@ -9,30 +9,29 @@ from __future__ import annotations
 
 import ast
 
+from .core import names_read
 from .shapes import ShapeClasses
 
 SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0, "_rt.full": 1,
              "_rt.mean_scale": 1}
 
 
-def _call_name(node: ast.Call) -> str:
-    try:
-        return ast.unparse(node.func)
-    except Exception:
-        return ""
+def shape_arg(node: ast.AST) -> ast.Name | None:
+    """The argument of a runtime helper call (SHAPE_ARG) that is read only for its shape, if a name."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt":
+        i = SHAPE_ARG.get(f"_rt.{node.func.attr}")
+        if i is not None and i < len(node.args) and isinstance(node.args[i], ast.Name):
+            return node.args[i]
+    return None
 
 
 def _shape_args(tree: ast.AST) -> list[ast.Name]:
-    out = []
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Call) and _call_name(n) in SHAPE_ARG:
-            i = SHAPE_ARG[_call_name(n)]
-            if i < len(n.args) and isinstance(n.args[i], ast.Name):
-                out.append(n.args[i])
-    return out
+    return [a for a in map(shape_arg, ast.walk(tree)) if a is not None]
 
 
-def _reads(trees, skip: set[int] = frozenset()) -> set[str]:
+def _reads_except(trees, skip: set[int]) -> set[str]:
+    """Names read in `trees`, except at the nodes whose ids are in `skip`."""
     out = set()
     for t in trees:
         for n in ast.walk(t):
@@ -52,14 +51,14 @@ def _live(trees) -> set[str]:
         for s in stmts:
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                     and not _has_effect(s):
-                assigns.append((s.targets[0].id, _reads([s.value])))
+                assigns.append((s.targets[0].id, names_read(s.value)))
                 continue
             if isinstance(s, (ast.If, ast.While)):
-                live.update(_reads([s.test]))
+                live.update(names_read(s.test))
             elif isinstance(s, ast.For):
-                live.update(_reads([s.iter]))
+                live.update(names_read(s.iter))
             else:
-                live.update(_reads([s]))
+                live.update(names_read(s))
             for field in ("body", "orelse"):
                 block = getattr(s, field, None)
                 if isinstance(block, list):
@@ -69,7 +68,7 @@ def _live(trees) -> set[str]:
     visit(stmts)
     for t in trees:
         if isinstance(t, ast.Return):
-            live.update(_reads([t]))
+            live.update(names_read(t))
     changed = True
     while changed:
         changed = False
@@ -130,7 +129,7 @@ def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, p
     for _ in range(50):
         trees = [s for b in blocks for s in b] + [ret]
         shape_nodes = [n for t in trees for n in _shape_args(t)]
-        strong = _reads(trees, skip={id(n) for n in shape_nodes})
+        strong = _reads_except(trees, {id(n) for n in shape_nodes})
         for n in shape_nodes:
             if n.id not in strong:
                 subs = sorted(u for u in stable & strong if shapes.same(u, n.id))

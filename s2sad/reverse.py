@@ -22,7 +22,7 @@ from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
 from .errors import UnsupportedSyntaxError, located
 from .optimize import peephole, propagate_copies, simplify
-from .prune import SHAPE_ARG, _has_effect, prune
+from .prune import _has_effect, prune, shape_arg
 from .shapes import SCALAR, ShapeClasses
 
 TAPE = "tape"
@@ -851,10 +851,9 @@ def _value_reads(node: ast.AST) -> set[str]:
     todo = [node]
     while todo:
         n = todo.pop()
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) \
-                and n.func.value.id == "_rt" and f"_rt.{n.func.attr}" in SHAPE_ARG:
-            skip = SHAPE_ARG[f"_rt.{n.func.attr}"]
-            todo.extend(a for i, a in enumerate(n.args) if i != skip or not isinstance(a, ast.Name))
+        skip = shape_arg(n)
+        if skip is not None:
+            todo.extend(a for a in n.args if a is not skip)
             todo.extend(k.value for k in n.keywords)
             continue
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
