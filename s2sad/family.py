@@ -173,13 +173,15 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         dtype = np.result_type(np.asarray(x).dtype, np.float32)
         xshape = np.shape(x)
         from .api import _Transformed
-        use = mode
-        if mode == "auto" or isinstance(fun, _Transformed):
-            out = fun(*args, **kwargs)
-            use = "forward" if np.size(x) <= np.size(out) or isinstance(fun, _Transformed) else "reverse"
-            if mode == "reverse" and isinstance(fun, _Transformed):
+        use, out = mode, None
+        if isinstance(fun, _Transformed):          # its code is differentiated again in forward mode only
+            if mode == "reverse":
                 raise DifferentiationError("jacobian(..., mode='reverse') of a transformed function is not "
                                            "supported; use mode='forward'")
+            use = "forward"
+        elif mode == "auto":                        # the fewer sweeps: inputs or outputs
+            out = fun(*args, **kwargs)
+            use = "forward" if np.size(x) <= np.size(out) else "reverse"
         if use == "forward":
             cols = []
             value = None
@@ -194,7 +196,8 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
             return J.reshape(oshape + xshape)
         c = _grad_of(fun, i)
         extra = [f.read() for f in c.free]
-        out = fun(*args, **kwargs)
+        if out is None:
+            out = fun(*args, **kwargs)
         oshape = np.shape(out)
         rows = []
         for e in _basis(oshape, np.dtype(dtype)):
