@@ -418,41 +418,24 @@ def custom_jvp(fun, i, t, ans, *args):
 
 # --- recursive calls of the user's own function -------------------------------------------------
 recurse1 = recurse2 = recurse3 = recurse4 = recurse5 = recurse6 = _custom
-_RECURSE: dict = {}
-
-
-def _compiled(kind: str, fun, i: int):
-    key = (kind, id(fun), i)
-    c = _RECURSE.get(key)
-    if c is None:
-        from . import compiler
-        c = compiler.compile_grad(fun, i, False, "numpy") if kind == "vjp" else compiler.compile_jvp(fun, (i,))
-        _RECURSE[key] = c
-    return c
-
-
 def recurse_vjp(fun, i, g, *args):
     """Cotangent of argument i of a recursive call `fun(*args)`: fun's generated gradient, seeded with g."""
-    c = _compiled("vjp", fun, i)
+    from .api import _as_float
+    from .family import _grad_of
+    c = _grad_of(fun, i)
     args = list(args)
-    args[i] = _float(args[i])
+    args[i] = _as_float(args[i])
     return c.fn(*args, *[f.read() for f in c.free], g)[1]
 
 
 def recurse_jvp(fun, i, t, *args):
     """Tangent of a recursive call `fun(*args)` from argument i's tangent t: fun's generated JVP."""
-    c = _compiled("jvp", fun, i)
+    from .api import _as_float
+    from .family import compiled_jvp
+    c = compiled_jvp(fun, (i,))
     args = list(args)
-    args[i] = _float(args[i])
+    args[i] = _as_float(args[i])
     return c.fn(*args, t, *[f.read() for f in c.free])[1]
-
-
-def _float(x):
-    if type(x) in (int, bool):
-        return float(x)
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "fc":
-        return x.astype(np.float64)
-    return x
 
 
 # --- scalar cotangents standing for whole arrays ------------------------------------------------
