@@ -97,13 +97,19 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
                   lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name, value))
 
 
+def _keyed(fn, options: dict):
+    """(source, the user functions it reaches, the cache key) of `fn` under `options`."""
+    src = frontend.load(fn)
+    deps = dependencies(src)
+    # which functions have custom rules changes the code: part of the key
+    return src, deps, cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
+
+
 def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy") -> str:
     """The text of the gradient file for `backend`, generated without writing or importing it (so the
     CuPy version can be read, and checked, on a machine without CuPy)."""
-    src = frontend.load(fn)
-    deps = dependencies(src)
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
-    key = cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
+    src, _, key = _keyed(fn, options)
     with _deep_recursion():
         text, _, _ = _generate(src, argnums, has_aux, backend, key, f"{src.tree.name}_grad")
     return text
@@ -114,9 +120,7 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
 
     A file is written atomically; when it cannot be written the function lives in memory only.
     """
-    src = frontend.load(fn)
-    deps = dependencies(src)
-    key = cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
+    src, deps, key = _keyed(fn, options)
     name = f"{src.tree.name}_{suffix}"
     hit = cache.memory_get(key)
     if hit is not None:
