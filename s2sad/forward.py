@@ -195,14 +195,11 @@ def stacks_carrying_tangents(fn: CoreFunction, act: Activity) -> set[str]:
 def _only_a_stack(fn: CoreFunction, name: str) -> bool:
     """Whether list `name` is only appended to and popped from (as s2sad's own tape is): then its
     tangents can ride along, pushed after each value."""
-    for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
-        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
-            parent_ok = any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.value is node
-                            and c.func.attr in ("append", "pop") for c in ast.walk(ast.Module(body=fn.body, type_ignores=[]))
-                            if isinstance(c, ast.Call))
-            if not parent_ok:
-                return False
-    return True
+    nodes = list(ast.walk(ast.Module(body=fn.body, type_ignores=[])))
+    receivers = {id(c.func.value) for c in nodes if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                 and c.func.attr in ("append", "pop")}
+    return all(id(n) in receivers for n in nodes
+               if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
 
 
 def forward(fn: CoreFunction, wrt: list[str]) -> tuple[tuple, dict]:
