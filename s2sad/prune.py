@@ -115,6 +115,10 @@ def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
                 and s.targets[0].id not in live and not _has_effect(s):
             changed = True
             continue
+        if isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body + s.orelse) \
+                and not any(isinstance(n, ast.Call) for n in ast.walk(s.test)):
+            changed = True          # both branches left with nothing to do (the test is kept if read later)
+            continue
         if isinstance(s, ast.For) and all(isinstance(b, ast.Pass) for b in s.body) and not s.orelse \
                 and not (isinstance(s.target, ast.Name) and s.target.id in live):
             changed = True          # a loop left with nothing to do (its range is kept for the reverse sweep)
