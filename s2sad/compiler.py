@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, cache, custom, frontend
+from .fuse import fuse
+from .names import all_names
 from .emit import Sections, function_source, module_source
 from .errors import DifferentiationError
 from .normalize import FreeVar, local_names, normalize, param_names, rule_key
@@ -161,6 +163,8 @@ def _generate(src, argnums, has_aux, backend, key, name, value=True):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     wrt = [params[i] for i in nums]
     (pre, fwd, rev, ret), facts = reverse(core, wrt, single=isinstance(argnums, int), value=value)
+    pre, fwd, rev = fuse([pre, fwd, rev], ret, params + ["out_bar"], all_names(src.tree),
+                         scalars={"out_bar"} if facts["scalar_output"] else set(), as_written=1)
     blocks = [("", pre), ("forward sweep: the original computation", fwd),
               ("reverse sweep: cotangents flow back from the output", rev)]
     for _, b in blocks:

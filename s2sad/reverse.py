@@ -689,7 +689,8 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
         fwd = _drop_recomputed(fwd, rev, ret, recomputed)
     rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
-             "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None}
+             "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None,
+             "scalar_output": rep == SCALAR}
     return (pre, fwd, rev, ret), facts
 
 

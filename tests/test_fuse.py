@@ -1,0 +1,143 @@
+"""Expression fusion (s2sad/fuse.py): what it makes of generated code, and the cases where moving an
+expression would change what it reads. Gradients are checked against central differences."""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.fuse import Fuser, fuse
+
+from reference import central
+
+rng = np.random.default_rng(7)
+
+
+def _expr(text: str, scalars=()) -> str:
+    f = Fuser(set(), set(scalars))
+    f.scalars = set(scalars)
+    return ast.unparse(f.reassociate(ast.parse(text, mode="eval").body))
+
+
+@pytest.mark.parametrize("text, scalars, expected", [
+    ("g * 2 * t4 * -1", {"g"}, "-2 * g * t4"),          # numbers, then scalars, then arrays
+    ("t4 * g * 2", {"g"}, "2 * g * t4"),
+    ("-t4_bar * 2 * t2", set(), "-2 * t4_bar * t2"),
+    ("g_bar / 2 * 2 * t4", {"g_bar"}, "g_bar * t4"),     # exact: dividing by 2 is multiplying by 0.5
+    ("g / 3 * 3 * t4", {"g"}, "3 * (g / 3) * t4"),       # not exact: the division stays
+    ("x * 0", set(), "x * 0"),                           # x * 0 keeps x's shape and dtype
+    ("x * 0.5 * 2", set(), "1.0 * x"),                   # x may be an int: 1.0 * x is a float
+    ("x_bar * 0.5 * 2", set(), "x_bar"),                 # a cotangent is a float already
+    ("a * b", set(), "a * b"),                           # nothing to move: as written
+])
+def test_products_are_reassociated(text, scalars, expected):
+    assert _expr(text, scalars) == expected
+
+
+def _body(g) -> str:
+    return g.source.split("def ", 1)[1]
+
+
+def linreg(t0, t1, X, Y):
+    return np.mean((t0 + t1 * X - Y) ** 2 / 2)
+
+
+def test_single_use_temporaries_go_back_into_one_expression():
+    g = s2sad.grad(linreg, argnums=(0, 1))
+    X = rng.normal(size=50)
+    Y = 2 * X + 1
+    got = g(0.5, 1.5, X, Y)
+    want = [central(lambda a: linreg(a, 1.5, X, Y), [0.5], 0), central(lambda b: linreg(0.5, b, X, Y), [1.5], 0)]
+    np.testing.assert_allclose(got, want, rtol=1e-7)
+    body = _body(g)
+    assert "t4 = t0 + t1 * X - Y" in body                    # NumPy can reuse the temporaries in place
+    assert "t2 =" not in body and "t3 =" not in body
+    assert "t4_bar" not in body                              # scalar * t4 read only by sums: never formed
+    assert body.count("_rt.mean_scale(result_bar, t4) * _rt.unbroadcast(") == 2
+
+
+def rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def test_constants_are_multiplied_first_and_copies_disappear():
+    g = s2sad.grad(rosenbrock)
+    x = rng.uniform(-1, 1, 30)
+    np.testing.assert_allclose(g(x), central(rosenbrock, [x], 0), rtol=1e-6, atol=1e-8)
+    body = _body(g)
+    assert "200 * result_bar *" in body                      # 100 * 2 folded, with the scalar seed
+    assert "t3_bar" not in body and "t7_bar" not in body     # negations folded into the products
+    assert "_rt.unbroadcast" not in body
+
+
+def test_user_names_and_the_forward_sweep_stay_as_written():
+    def loss(w, X):
+        z = np.tanh(X @ w)
+        h = z * 2.0
+        return np.sum(h * h)
+    g = s2sad.grad(loss)
+    w, X = rng.normal(size=3), rng.normal(size=(5, 3))
+    np.testing.assert_allclose(g(w, X), central(loss, [w, X], 0), rtol=1e-6)
+    body = _body(g)
+    assert "z = np.tanh(X @ w)" in body and "h = z * 2.0" in body
+    assert "h_bar" in body and "z_bar" in body
+
+
+def write_between(x):
+    y = x * 1.0
+    a = np.sin(y[0]) * 3.0            # reads y[0] before the write below
+    y[0] = x[1] ** 2
+    return a * y[0] + np.sum(y * y)
+
+
+def loop_writes(x):
+    y = x * 1.0
+    s = 0.0
+    for i in range(len(x) - 1):
+        t = y[i] * y[i + 1]
+        y[i + 1] = np.cos(t)
+        s = s + t * y[i]
+    return s
+
+
+def reset_in_loop(x, n):
+    z = x
+    for i in range(n):
+        z = z * (1.5 - z)
+        z = z + 0.1 * z * z
+    return z
+
+
+@pytest.mark.parametrize("fun, args", [
+    (write_between, (rng.normal(size=4),)),
+    (loop_writes, (rng.normal(size=6),)),
+    (reset_in_loop, (0.3, 6)),
+])
+def test_nothing_moves_past_a_write_to_what_it_reads(fun, args):
+    got = s2sad.grad(fun)(*args)
+    np.testing.assert_allclose(got, central(fun, list(args), 0), rtol=1e-6, atol=1e-9)
+
+
+def test_float32_stays_float32_through_the_reassociated_products():
+    x = rng.normal(size=8).astype(np.float32)
+    g = s2sad.grad(rosenbrock)(x)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, central(rosenbrock, [x.astype(np.float64)], 0), rtol=2e-3, atol=2e-3)
+
+
+def test_fuse_keeps_a_temporary_read_twice_by_non_sums():
+    src = "t1 = x * 2\ny = t1 + t1\n"
+    body = ast.parse(src).body
+    ret = ast.parse("return y").body[0]
+    (out,) = fuse([body], ret, ["x"], {"x", "y"})
+    assert [ast.unparse(s) for s in out] == ["t1 = 2 * x", "y = t1 + t1"]
+
+
+def test_fuse_does_not_move_a_read_past_a_call_with_effects():
+    src = "t1 = x[0]\nmutate(x)\ny = t1 + 1\n"
+    body = ast.parse(src).body
+    ret = ast.parse("return y").body[0]
+    (out,) = fuse([body], ret, ["x"], {"x", "y", "mutate"})
+    assert [ast.unparse(s) for s in out] == ["t1 = x[0]", "mutate(x)", "y = t1 + 1"]
