@@ -386,6 +386,16 @@ class _Algebra:
     def __init__(self, fuser: Fuser):
         self.f = fuser
 
+    @staticmethod
+    def _dot(e: ast.Call) -> ast.expr:
+        """`unbroadcast(a * b, x)` -> `sum_product(a, b, x)`: a dot product where it sums onto a number."""
+        if _module(e) == "_rt.unbroadcast" and len(e.args) == 2 and isinstance(e.args[0], ast.BinOp) \
+                and isinstance(e.args[0].op, ast.Mult) and not _products(e.args[0].left) \
+                and not _products(e.args[0].right):
+            e.func = ast.Attribute(value=ast.Name(id="_rt", ctx=ast.Load()), attr="sum_product", ctx=ast.Load())
+            e.args = [e.args[0].left, e.args[0].right, e.args[1]]
+        return e
+
     def stmt(self, s: ast.stmt) -> None:
         for field in ("value", "test", "iter"):
             e = getattr(s, field, None)
@@ -415,12 +425,13 @@ class _Algebra:
             e.args = [self.expr(a) for a in e.args]
             for k in e.keywords:
                 k.value = self.expr(k.value)
-            if _module(e) in _LINEAR and e.args and not (_module(e) == "np.sum" and len(e.args) > 1):
+            key = _module(e)
+            if key in _LINEAR and e.args and not (key == "np.sum" and len(e.args) > 1):
                 sc, rest = self.f.split_scalar(e.args[0])
                 if sc is not None:
                     e.args[0] = rest
-                    return self.f.reassociate(ast.BinOp(left=sc, op=ast.Mult(), right=e))
-            return e
+                    return self.f.reassociate(ast.BinOp(left=sc, op=ast.Mult(), right=self._dot(e)))
+            return self._dot(e)
         for field in e._fields:
             v = getattr(e, field)
             if isinstance(v, ast.expr):

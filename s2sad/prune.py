@@ -13,7 +13,7 @@ from .core import names_read
 from .shapes import ShapeClasses
 
 SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0, "_rt.full": 1,
-             "_rt.mean_scale": 1}
+             "_rt.mean_scale": 1, "_rt.sum_product": 2}
 
 
 def shape_arg(node: ast.AST) -> ast.Name | None:

@@ -22,19 +22,33 @@ def unbroadcast(g, x):
     """Sum the cotangent `g` of a broadcast result back to the shape of operand `x`."""
     if isinstance(g, float):      # a Python or NumPy scalar: nothing was broadcast
         return g
-    shape = np.shape(x)
+    tx = type(x)
+    if tx is float or tx is int:  # a Python number: everything was broadcast (the common fast case)
+        return g.sum() if type(g) is np.ndarray else np.sum(g)
+    shape = x.shape if tx is np.ndarray else np.shape(x)
     gshape = np.shape(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
     if lead < 0:
         return np.broadcast_to(g, shape)
+    if not shape:
+        return np.sum(g)
     if lead:
         g = np.sum(g, axis=tuple(range(lead)))
     keep = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
     if keep:
         g = np.sum(g, axis=keep, keepdims=True)
     return g
+
+
+def sum_product(a, b, x):
+    """`unbroadcast(a * b, x)` without forming `a * b` where it sums everything of two arrays of one
+    shape onto a number: then it is a dot product."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.ndim \
+            and a.dtype == b.dtype and a.dtype.kind == "f" and (type(x) is float or np.ndim(x) == 0):
+        return np.dot(a.ravel(), b.ravel())
+    return unbroadcast(a * b, x)
 
 
 def _expand(g, ndim: int, axis, keepdims: bool):
@@ -449,4 +463,4 @@ def full(g, x):
 
 def mean_scale(g, a):
     """Cotangent of each element of `a` in np.mean(a): g / a.size, as a scalar that broadcasts."""
-    return g / max(np.size(a), 1)
+    return g / max(a.size if type(a) is np.ndarray else np.size(a), 1)

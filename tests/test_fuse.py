@@ -55,7 +55,24 @@ def test_single_use_temporaries_go_back_into_one_expression():
     assert "t4 = t0 + t1 * X - Y" in body                    # NumPy can reuse the temporaries in place
     assert "t2 =" not in body and "t3 =" not in body
     assert "t4_bar" not in body                              # scalar * t4 read only by sums: never formed
-    assert body.count("_rt.mean_scale(result_bar, t4) * _rt.unbroadcast(") == 2
+    assert "_rt.mean_scale(result_bar, t4) * _rt.unbroadcast(t4, t0)" in body
+    assert "_rt.mean_scale(result_bar, t4) * _rt.sum_product(t4, X, t1)" in body   # a dot product
+
+
+@pytest.mark.parametrize("a, b, x", [
+    (rng.normal(size=5), rng.normal(size=5), 0.5),                 # a dot product
+    (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), np.float64(1.0)),
+    (rng.normal(size=(2, 3)), rng.normal(size=3), 2.0),            # broadcast: summed the long way
+    (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=3)),
+    (rng.normal(size=4).astype(np.float32), rng.normal(size=4).astype(np.float32), 1.0),
+    (3.0, rng.normal(size=4), 1.0),
+])
+def test_sum_product_is_the_unbroadcast_of_the_product(a, b, x):
+    from s2sad import runtime as rt
+    got = rt.sum_product(a, b, x)
+    want = rt.unbroadcast(a * b, x)
+    assert np.shape(got) == np.shape(want) and np.result_type(got) == np.result_type(want)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 def rosenbrock(x):

@@ -55,6 +55,9 @@ rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (revers
      forward={"c": "_rt.solve_grad_a(t, y, a)", "y": "_rt.solve_grad_a(c, t, a)",
               "a": "_rt.solve_grad_a_da(c, y, a, t)"})
 
+rule("_rt.sum_product", "a, b, x", a="_rt.unbroadcast(_rt.rebroadcast(g, a * b) * b, a)",
+     b="_rt.unbroadcast(_rt.rebroadcast(g, a * b) * a, b)",
+     forward={"a": "_rt.sum_product(t, b, x)", "b": "_rt.sum_product(a, t, x)"})
 rule("_rt.full", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
 rule("_rt.mean_scale", "c, a", c="_rt.mean_grad(g, a)", linear=True)
 
