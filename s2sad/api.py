@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, family, frontend
+from . import compiler, entry, family, frontend
 from .errors import DifferentiationError, NonScalarOutputError
 from .runtime import stop_gradient
 
@@ -237,6 +237,9 @@ class _Transformed:
                 return value, grads
         return None
 
+    def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
+        """grad only: calls go straight into an entry built from the generated body (see entry.py)."""
+
     def _run(self, args, kwargs):
         if self._inner is not None:
             return self._run_higher(args, kwargs)
@@ -256,12 +259,14 @@ class _Transformed:
                 "cotangent, for non-scalar outputs.")
         if self._single:
             i = self._nums[0]
-            if type(grads) is float and (out is None or type(out) is float) and type(originals[0]) is float \
-                    and not c.free and not self._has_aux and not kwargs \
+            if isinstance(grads, float) and (out is None or isinstance(out, float)) \
+                    and type(originals[0]) is float and not c.free and not self._has_aux and not kwargs \
                     and c.facts.get("scalar_if") in (None, c.params[i]):
                 # a Python float in, a float out: next time skip the conversions (other arguments pass as
                 # they are, as they do here)
-                self._fast = (c.fn, len(c.params), i)
+                if type(grads) is float and (out is None or type(out) is float):
+                    self._fast = (c.fn, len(c.params), i)
+                self._enter_fast(c, i)
             grads = _like(grads, originals[0])
         else:
             grads = tuple(_like(g, x) for g, x in zip(grads, originals))
@@ -270,6 +275,26 @@ class _Transformed:
 
 class GradFunction(_Transformed):
     """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
+
+    def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
+        user = frontend.unwrap(self.__wrapped__)
+        code = getattr(user, "__code__", None)
+        if type(self).__call__ is not GradFunction.__call__ or code is None \
+                or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount \
+                or list(code.co_varnames[:code.co_argcount]) != c.params:
+            return
+        try:
+            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self))
+            if fast is not None:
+                fast.__defaults__ = user.__defaults__
+        except Exception:           # no faster way in; the full path still works
+            fast = None
+        if fast is not None:
+            # Python calls an object through its type: a subclass of one instance's own
+            cls = type(self)
+            self.__class__ = type(cls.__name__, (cls,), {"__call__": staticmethod(fast), "__slots__": (),
+                                                        "__module__": cls.__module__,
+                                                        "__qualname__": cls.__qualname__})
 
     def __call__(self, *args, **kwargs):
         hit = self._fast_call(args, kwargs)

@@ -158,3 +158,48 @@ def test_fuse_does_not_move_a_read_past_a_call_with_effects():
     ret = ast.parse("return y").body[0]
     (out,) = fuse([body], ret, ["x"], {"x", "y", "mutate"})
     assert [ast.unparse(s) for s in out] == ["t1 = x[0]", "mutate(x)", "y = t1 + 1"]
+
+
+# ------------------------------------------------------------------ the fast way in for Python floats
+def cubic(x, c=2.0):
+    return c * x ** 3 - np.sin(x)
+
+
+def scaled(x, v):
+    return x * v                      # an array when v is one
+
+
+def test_float_calls_take_the_entry_and_give_what_the_full_path_gives():
+    g = s2sad.grad(cubic)
+    first = g(0.7)                    # the full path; installs the entry
+    assert isinstance(g, s2sad.api.GradFunction) and repr(g).startswith("<s2sad.grad of")
+    assert type(g).__call__ is not s2sad.api.GradFunction.__call__
+    want = 3 * 2.0 * 0.7 ** 2 - np.cos(0.7)
+    for got in (g(0.7), g(x=0.7), g(0.7, 2.0), g(0.7, c=2.0), first):
+        assert type(got) is float and got == pytest.approx(want, rel=1e-14)
+    assert g(0.7, 3.0) == pytest.approx(9.0 * 0.49 - np.cos(0.7))
+    assert type(g(1)) is float and g(1) == pytest.approx(6.0 - np.cos(1.0))       # an int: full path
+    got = g(np.float64(0.7))                                                       # a NumPy scalar: full path
+    assert type(got) is np.float64 and got == pytest.approx(want, rel=1e-14)
+    assert np.isnan(g(float("nan")))
+    assert "def cubic_grad" in g.source and g.path is not None
+
+
+def test_the_entry_hands_a_non_scalar_output_to_the_full_path_and_its_error():
+    g = s2sad.grad(scaled)
+    assert g(2.0, 3.0) == 3.0
+    with pytest.raises(s2sad.NonScalarOutputError):
+        g(2.0, np.ones(3))
+    assert g(2.0, 5.0) == 5.0
+
+
+def test_the_entry_keeps_the_arguments_other_than_the_float_as_they_are():
+    def power_loop(x, n):
+        for i in range(n):
+            x = x * 0.5 + 1.0
+        return x
+    g = s2sad.grad(power_loop)
+    assert g(0.3, 4) == 0.5 ** 4
+    assert g(0.3, 0) == 1.0 and g(0.3, n=2) == 0.25
+    with pytest.raises(TypeError):
+        g(0.3)                         # missing n, as for the function itself
