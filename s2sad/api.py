@@ -73,10 +73,15 @@ def _like(g, x):
         return float(g)
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-        if type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape and g.flags.writeable:
-            return g
-        out = np.array(np.broadcast_to(g, x.shape), dtype=dtype)
-        return out
+        if type(g) is np.ndarray and g.shape == x.shape:
+            if g.dtype == dtype and g.flags.writeable:
+                return g
+            return np.array(g, dtype=dtype)          # a read-only view, or another dtype: a copy
+        if np.ndim(g) == 0:                          # a scalar standing for every element
+            out = np.empty(x.shape, dtype)
+            out.fill(g)
+            return out
+        return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
     if isinstance(x, np.generic):
         return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
     return g

@@ -263,8 +263,12 @@ class Reverse:
             need |= self.contributed(block) & self.exposed(block)
         out = []
         for v in sorted(need - state.live):
-            # shaped like v: the block may not run, and a rule that is not elementwise needs the shape
-            out.append(_assign(self.bar(v), _call("_rt.zeros", _name(v))))
+            # 0.0 stands for zeros shaped like v (the block may not run): a rule that is not elementwise
+            # and the gradient returned spread it with _rt.full; element writes need the array
+            zero = self.zero(v)
+            if isinstance(zero, ast.Constant):
+                self.lazy.add(self.bar(v))
+            out.append(_assign(self.bar(v), zero))
             state.live.add(v)
         return out
 
@@ -418,7 +422,7 @@ class Reverse:
         mapping = dict(prim.bound)
         g = self.bar(target)
         mapping["g"] = _name(g)
-        if g in self.lazy and not rule.elementwise and not _full_reduction(prim):
+        if g in self.lazy and not rule.elementwise and not _full_reduction(prim) and prim.key != "copy":
             mapping["g"] = _call("_rt.full", _name(g), _name(_ANS))    # shaped like this statement's result
         mapping["ans"] = _name(_ANS)            # resolved by the caller: the new value may need keeping aside
         seq_parts: dict[str, ast.expr] = {}

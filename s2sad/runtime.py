@@ -454,10 +454,17 @@ def recurse_jvp(fun, i, t, *args):
 
 # --- scalar cotangents standing for whole arrays ------------------------------------------------
 def full(g, x):
-    """`g` with the shape of `x`: a scalar cotangent (of a full sum, or a zero) spread over x."""
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    """`g` with the shape of `x`: a scalar cotangent (of a full sum, or a zero) spread over x. A small
+    array is filled (quicker than a broadcast view and writeable); a large one is a broadcast view."""
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    if (g.shape if type(g) is np.ndarray else np.shape(g)) == shape:
         return g
+    if type(x) is np.ndarray and x.size <= 4096 and np.ndim(g) == 0:
+        kind = x.dtype.kind
+        dtype = x.dtype if type(g) is float and kind in "fc" else np.result_type(g, x.dtype if kind in "fc" else 1.0)
+        out = np.empty(shape, dtype)
+        out.fill(g)
+        return out
     return np.broadcast_to(g, shape)
 
 
