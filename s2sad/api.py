@@ -227,9 +227,26 @@ class _Transformed:
         originals = [args[i] for i in self._nums]
         for i in self._nums:
             args[i] = _as_float(args[i])
+        indexed = c.facts.get("indexed")
+        if indexed and backend == "numpy":
+            # parameters read element by element (x[i]) that are 1-D here: the variant whose code knows
+            # their elements are scalars
+            vectors = tuple(p for p in indexed if type(args[params.index(p)]) is np.ndarray
+                            and args[params.index(p)].ndim == 1)
+            if vectors:
+                c = self._compiled.get((backend, vectors)) or self._compile_vectors(backend, vectors)
         for f in c.free:
             args.append(f.read())
         return c, args, originals
+
+    def _compile_vectors(self, backend: str, vectors: tuple[str, ...]) -> compiler.Compiled:
+        c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
+                                  value=self._mode != "grad", vectors=vectors)
+        fn = frontend.unwrap(self.__wrapped__)
+        if c.free and hasattr(fn, "__code__"):
+            c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
+        self._compiled[(backend, vectors)] = c
+        return c
 
     def _fast_call(self, args, kwargs):
         """(value, gradient) straight from the generated function when its Python-float argument comes
@@ -281,7 +298,18 @@ class _Transformed:
 class GradFunction(_Transformed):
     """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
 
+    _pending = None            # (compiled, index) of an entry to build on the next float call
+
     def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
+        # the first such call only notes it (building costs a few ms, which a function called once
+        # should not pay); the next one builds the entry
+        if self._pending is None:
+            self._pending = (c, i)
+        elif self._pending:
+            self._build_entry(*self._pending)
+
+    def _build_entry(self, c: compiler.Compiled, i: int) -> None:
+        self._pending = False
         user = frontend.unwrap(self.__wrapped__)
         code = getattr(user, "__code__", None)
         if type(self).__call__ is not GradFunction.__call__ or code is None \
@@ -304,6 +332,8 @@ class GradFunction(_Transformed):
     def __call__(self, *args, **kwargs):
         hit = self._fast_call(args, kwargs)
         if hit is not None:
+            if self._pending:
+                self._build_entry(*self._pending)
             return hit[1]
         value, grads = self._run(args, kwargs)
         if self._has_aux:

@@ -680,6 +680,95 @@ def _substitute(stmt: ast.stmt, load: ast.Name, value: ast.expr) -> None:
     R().visit(stmt)
 
 
+def _cse(fuser: Fuser, block: list[ast.stmt], alias: dict[str, str]) -> bool:
+    """A temporary computed again from unchanged values (`t8 = x[i]` after `t2 = x[i]`) reads the first."""
+    avail: dict[str, tuple[str, set[str]]] = {}      # expression -> (name holding it, names it reads)
+    changed = False
+    for s in block:
+        d = _def(s)
+        key = None
+        if d and fuser.temporary(d[0]) and not isinstance(d[1], (ast.Name, ast.Constant)) and _pure(d[1]):
+            key = ast.dump(d[1])
+            if key in avail:
+                s.value = ast.Name(id=avail[key][0], ctx=ast.Load())
+                changed = True
+                key = None
+        w = _writes(s)
+        if w is None:
+            avail.clear()
+        else:
+            rebinds, mutates = w
+            hit = rebinds | {alias.get(v, v) for v in mutates}
+            avail = {k: (n, r) for k, (n, r) in avail.items()
+                     if n not in rebinds and not (r & rebinds) and not ({alias.get(v, v) for v in r} & hit)}
+        if key is not None and d[0] not in _reads(d[1]):
+            avail[key] = (d[0], _reads(d[1]))
+    return changed
+
+
+def _sink_resets(block: list[ast.stmt]) -> bool:
+    """`v = 0.0`, then, with nothing reading v in between, `v = v + e` -> just `v = e` there."""
+    changed = False
+    i = 0
+    while i < len(block):
+        d = _def(block[i])
+        if d is None or not (isinstance(d[1], ast.Constant) and d[1].value == 0.0 and type(d[1].value) is float):
+            i += 1
+            continue
+        v = d[0]
+        for j in range(i + 1, len(block)):
+            s = block[j]
+            e = _def(s)
+            if e and e[0] == v and isinstance(e[1], ast.BinOp) and isinstance(e[1].op, ast.Add) \
+                    and isinstance(e[1].left, ast.Name) and e[1].left.id == v and v not in _reads(e[1].right):
+                s.value = e[1].right
+                del block[i]
+                changed = True
+                i -= 1
+                break
+            w = _writes(s)
+            if v in _reads(s) or w is None or v in w[0]:
+                break
+        i += 1
+    return changed
+
+
+def _local_copies(fuser: Fuser, block: list[ast.stmt], local: set[str]) -> bool:
+    """`a = b` in a block (a a temporary read only after it): read b for a until b changes; the copy
+    goes when no read of a is left. `v = v` goes."""
+    changed = False
+    i = 0
+    while i < len(block):
+        d = _def(block[i])
+        if d and isinstance(d[1], ast.Name) and d[1].id == d[0]:
+            del block[i]
+            changed = True
+            continue
+        if d is None or not isinstance(d[1], ast.Name) or d[0] not in local or not fuser.temporary(d[0]):
+            i += 1
+            continue
+        a, b = d[0], d[1].id
+        left = False
+        for j in range(i + 1, len(block)):
+            s = block[j]
+            loads = _loads_of(s, a)
+            for m in loads:
+                m.id = b
+                changed = True
+            w = _writes(s)
+            if a in _top_defs(s) or a in _nested_defs(s):
+                break
+            if w is None or b in w[0] or b in _nested_defs(s):
+                left = any(_loads_of(t, a) for t in block[j + 1:])
+                break
+        if not left:
+            del block[i]
+            changed = True
+            continue
+        i += 1
+    return changed
+
+
 def _merge_resets(block: list[ast.stmt]) -> bool:
     """`v = e1` then `v = v + e2` (e2 not reading v) -> `v = e1 + e2`."""
     changed = False
@@ -732,6 +821,10 @@ def fuse(blocks: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_na
     alias = _aliases(stmts)
     local = _reads(ast.Module(body=stmts + [ret], type_ignores=[])) - _uncovered(stmts + [ret])
     for b in list(_blocks(stmts)):
+        if b is not stmts:          # loop and branch bodies (the top level had its copies propagated)
+            _cse(fuser, b, alias)
+            _sink_resets(b)
+            _local_copies(fuser, b, local)
         while _inline_block(fuser, b, local, ret if b is stmts else None, alias) and _merge_resets(b):
             pass                    # a merged reset can read a temporary once more: inline again
     alg = _Algebra(fuser)

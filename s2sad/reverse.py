@@ -124,7 +124,7 @@ class Reverse:
 
     def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
                  loop_assigned: set[str], lazy: set[str] = frozenset(), remat: dict | None = None,
-                 after_pop: dict | None = None):
+                 after_pop: dict | None = None, vectors=frozenset()):
         self.fn = fn
         self.wrt = wrt
         self.act = act
@@ -132,7 +132,7 @@ class Reverse:
         self.loop_assigned = loop_assigned
         self.namer = fn.namer
         self.bars: dict[str, str] = {}
-        self.shapes = ShapeClasses(fn)
+        self.shapes = ShapeClasses(fn, vectors)
         # adjoints that may hold a scalar standing for an array of their variable's shape (the cotangent
         # of a full sum or mean, a reset to 0.0): elementwise rules broadcast it; the others get _rt.full
         self.lazy: set[str] = set(lazy)
@@ -639,21 +639,23 @@ class Reverse:
         return fwd, seed + rev, grads
 
 
-def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool = True) -> tuple[tuple, dict]:
+def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool = True,
+            vectors=frozenset()) -> tuple[tuple, dict]:
     """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it.
 
     With `value=False` and an output that is certainly a scalar, the value is not returned (None) and
-    what only computed it is removed."""
+    what only computed it is removed. `vectors`: parameters the code may assume 1-D (the caller
+    checks it on every call), so that their elements are scalars."""
     info = analyze(fn, wrt)
     act = info.activity
     _reject_active_lists(fn, act)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
-    remat = _rematerializable(fn)
+    remat = _rematerializable(fn, vectors)
     recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
     overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
-    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state)
-    carried = _carried_remat(fn, remat)
+    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors)
+    carried = _carried_remat(fn, remat, vectors)
     after_pop = {}
     for sid, (v, stmts) in carried.items():
         temps = {st.targets[0].id for st in stmts}
@@ -662,10 +664,11 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     if after_pop:
         moved = {st.targets[0].id for _, stmts in after_pop.values() for st in stmts}
         forced = {v for v, _ in after_pop.values()}
-        restore, lazy = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state)
+        restore, lazy = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state,
+                               vectors)
         recomputed |= moved
     fn.namer = namer_state
-    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop)
+    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
     fwd, rev, grads = gen.run()
     rev = peephole(rev)
     pre = []
@@ -694,7 +697,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
     facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
              "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None,
-             "scalar_output": rep == SCALAR}
+             "scalar_output": rep == SCALAR, "indexed": sorted(gen.shapes.indexed & _read_in_loops(fn)), "vectors": sorted(vectors)}
     return (pre, fwd, rev, ret), facts
 
 
@@ -739,20 +742,26 @@ def _loop_index(loop: ast.stmt) -> str | None:
     return loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
 
 
-def _cheap_temporary(st: ast.stmt, counts: dict[str, int]) -> str | None:
+def _cheap_temporary(st: ast.stmt, counts: dict[str, int], vectors=frozenset()) -> str | None:
     """The name `st` binds when it is a temporary worth recomputing rather than saving: assigned once in
-    the whole function by cheap arithmetic (not indexing, which costs more than saving the element), with
-    no effect (the tape, a user's function with rules, recursion)."""
+    the whole function by cheap arithmetic (not indexing, which costs more than saving the element, but
+    for an element of a 1-D parameter), with no effect (the tape, a user's function with rules,
+    recursion)."""
     if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st) or _has_effect(st):
         return None
     t = st.targets[0].id
     prim = primitive(st.value)
-    if counts.get(t) != 1 or prim.rule is None or prim.key == "getitem":
+    if counts.get(t) != 1 or prim.rule is None:
         return None
+    if prim.key == "getitem":
+        x, index = prim.bound.get("x"), prim.bound.get("index")
+        if not (isinstance(x, ast.Name) and x.id in vectors and counts.get(x.id) == 1
+                and not isinstance(index, (ast.Slice, ast.Tuple, ast.List))):
+            return None
     return t
 
 
-def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
+def _rematerializable(fn: CoreFunction, vectors=frozenset()) -> dict[int, list[ast.stmt]]:
     """Per loop, the temporaries of its body that the reverse loop can recompute instead of saving: cheap
     temporaries at the top of the body computed from constants, the loop's index, values the loop does
     not change and other such temporaries (`t1 = x * i; t2 = t1 * 1e-6`)."""
@@ -765,7 +774,7 @@ def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
         index = _loop_index(loop)
         names, stmts = set(), []
         for st in loop.body:
-            t = _cheap_temporary(st, counts)
+            t = _cheap_temporary(st, counts, vectors)
             if t is None or t == index:
                 continue
             if all(r == index or r not in changed or r in names for r in names_read(st.value)):
@@ -776,7 +785,8 @@ def _rematerializable(fn: CoreFunction) -> dict[int, list[ast.stmt]]:
     return out
 
 
-def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_state) -> tuple[set[str], set[str]]:
+def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_state,
+           vectors=frozenset()) -> tuple[set[str], set[str]]:
     """What the forward sweep must save (and which adjoints may be scalar stand-ins): what the reverse
     sweep reads after it was overwritten. Saving a value can make the sweep read more (the test of an
     `if` that now has work to do), so iterate to a fixed point."""
@@ -784,14 +794,15 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
     lazy: set[str] = set()
     for _ in range(20):
         fn.namer = copy.deepcopy(namer_state)
-        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop)
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
         _, rev, _ = probe.run()
         grown = probe.lazy - lazy
         lazy |= probe.lazy
         generated = set(probe.bars.values())
         read = set()
+        strict = {fn.result, fn.aux} & info.multi_assigned - info.loop_assigned
         for s in rev:
-            read |= _value_reads(s)
+            read |= _value_reads(s, strict)
         new = ((read - generated) & overwritten) | restore
         if new == restore and not grown:
             break
@@ -800,7 +811,7 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
     return restore, lazy
 
 
-def _carried_remat(fn: CoreFunction, remat: dict) -> dict[int, tuple[str, list[ast.stmt]]]:
+def _carried_remat(fn: CoreFunction, remat: dict, vectors=frozenset()) -> dict[int, tuple[str, list[ast.stmt]]]:
     """Per statement `v = ...` that is the only assignment of a loop-carried v in its loop body: the cheap
     temporaries before it computed from v's value at the start of the iteration (and the index, values
     the loop does not change, other such temporaries): `t1 = 4 * l; t2 = 1 - l; l = t1 * t2`. Saving v
@@ -822,7 +833,7 @@ def _carried_remat(fn: CoreFunction, remat: dict) -> dict[int, tuple[str, list[a
                 continue
             names, stmts = set(), []
             for st in loop.body[:k]:
-                t = _cheap_temporary(st, counts)
+                t = _cheap_temporary(st, counts, vectors)
                 if t is None or t in already or t == index:
                     continue
                 reads = names_read(st.value)
@@ -848,16 +859,29 @@ def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
                 "in reverse mode: fill an array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
 
 
-def _value_reads(node: ast.AST) -> set[str]:
+def _read_in_loops(fn: CoreFunction) -> set[str]:
+    """Arrays indexed (`x[i]`) inside a loop body: where knowing that an element is a number pays."""
+    out = set()
+    for loop in walk_stmts(fn.body):
+        if isinstance(loop, (ast.For, ast.While)):
+            for st in walk_stmts(loop.body):
+                if is_assign(st) and isinstance(st.value, ast.Subscript) and isinstance(st.value.value, ast.Name):
+                    out.add(st.value.value.id)
+    return out
+
+
+def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
     """Names whose values the reverse sweep reads. The runtime helpers of SHAPE_ARG read only a shape
     (`_rt.unbroadcast(g, x)`, `_rt.zeros(x)`), which s2sad takes to be the same in every iteration of a
-    loop and across the assignments of one variable: x is not saved for them."""
+    loop and across the assignments of one variable: x is not saved for them, unless it is in `strict`
+    (a returned variable assigned again in straight-line code, which SSA does not rename:
+    `v0 = np.sin(x); v1 = np.mean(v0); v0 = np.sin(v1)`)."""
     out = set()
     todo = [node]
     while todo:
         n = todo.pop()
         skip = shape_arg(n)
-        if skip is not None:
+        if skip is not None and skip.id not in strict:
             todo.extend(a for a in n.args if a is not skip)
             todo.extend(k.value for k in n.keywords)
             continue

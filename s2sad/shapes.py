@@ -29,9 +29,15 @@ def _is_none(node: ast.expr | None) -> bool:
 
 
 class ShapeClasses:
-    """`same(a, b)`: variables `a` and `b` have the same shape whenever the reverse sweep reads them."""
+    """`same(a, b)`: variables `a` and `b` have the same shape whenever the reverse sweep reads them.
 
-    def __init__(self, fn: CoreFunction):
+    `vectors`: parameters the code may assume 1-D (the caller checks), so that `x[i]` is a scalar.
+    `indexed`: the parameters read as `x[i]` with a scalar index (candidates for that assumption)."""
+
+    def __init__(self, fn: CoreFunction, vectors=frozenset()):
+        self.vectors = {"#" + p for p in vectors}
+        self.indexed: set[str] = set()
+        self._params = set(fn.params)
         self.rep: dict[str, str | None] = {p: "#" + p for p in fn.params}
         counts = assignment_counts(fn.params, fn.body)
         for s in walk_stmts(fn.body):
@@ -79,6 +85,10 @@ class ShapeClasses:
             x, index = prim.bound.get("x"), prim.bound.get("index")
             rx = self._name(x) if isinstance(x, ast.Name) else None
             if rx not in (None, "?", SCALAR) and index is not None and self._scalar(index):
+                if rx[1:] in self._params and self.rep[rx[1:]] == rx:
+                    self.indexed.add(rx[1:])
+                if rx in self.vectors:
+                    return SCALAR            # an element of a 1-D array
                 return rx + "[]"
             k = _shift(index)
             if rx not in (None, "?", SCALAR) and k:

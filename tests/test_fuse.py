@@ -171,7 +171,9 @@ def scaled(x, v):
 
 def test_float_calls_take_the_entry_and_give_what_the_full_path_gives():
     g = s2sad.grad(cubic)
-    first = g(0.7)                    # the full path; installs the entry
+    first = g(0.7)                    # the full path
+    assert type(g).__call__ is s2sad.api.GradFunction.__call__     # a function called once builds nothing
+    g(0.7)                            # the second float call builds the entry
     assert isinstance(g, s2sad.api.GradFunction) and repr(g).startswith("<s2sad.grad of")
     assert type(g).__call__ is not s2sad.api.GradFunction.__call__
     want = 3 * 2.0 * 0.7 ** 2 - np.cos(0.7)
