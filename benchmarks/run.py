@@ -8,6 +8,8 @@ For each case in benchmarks/cases.py it
   2. times the hand-written gradient and the whole call through s2sad's grad callable (after one
      warm-up call, which generates and compiles the code), timeit-style: Timer.autorange() picks
      the number of calls per run, then the median of `--repeats` runs (7 by default), per call;
+     s2sad's runs alternate with the hand-written gradient's, and its ratio is the median of the
+     paired ratios (both see the same state of a shared machine);
   3. does the same for autograd, PyTorch (CPU, float64, torch.autograd.grad) and JAX (jax.grad, and
      jax.jit(jax.grad) where it can be jitted) when they import, and checks their gradients too.
 
@@ -89,6 +91,19 @@ def median_time(fn, repeats: int) -> float:
     number, _ = timer.autorange()
     runs = timer.repeat(repeat=repeats, number=number)
     return statistics.median(runs) / number
+
+
+def paired_times(fa, fb, repeats: int) -> tuple[float, float, float]:
+    """(per-call seconds of fa, of fb, median ratio fb / fa), the runs of the two interleaved (a, b, a,
+    b, ...) so that both see the same state of a shared machine; each run's call count from autorange."""
+    ta, tb = timeit.Timer(fa), timeit.Timer(fb)
+    na, _ = ta.autorange()
+    nb, _ = tb.autorange()
+    ra, rb = [], []
+    for _ in range(repeats):
+        ra.append(ta.timeit(na) / na)
+        rb.append(tb.timeit(nb) / nb)
+    return statistics.median(ra), statistics.median(rb), statistics.median(b / a for a, b in zip(ra, rb))
 
 
 def fmt_time(t) -> str:
@@ -256,8 +271,6 @@ def run_case(case, quick, repeats, peers, peer_cap, log):
            "hand_s": None, "s2sad_s": None, "ratio": None, "status": "ok", "error": None, "peers": {}}
 
     want = case.hand(*args)
-    res["hand_s"] = median_time(lambda: case.hand(*args), repeats)
-    log(f"  hand-written  {fmt_time(res['hand_s'])}")
 
     try:
         g = s2sad.grad(case.fn, argnums=case.argnums)
@@ -276,9 +289,13 @@ def run_case(case, quick, repeats, peers, peer_cap, log):
             res["status"] = "WRONG"
             res["error"] = bad
             log(f"  s2sad WRONG GRADIENT: {bad}\n  s2sad:        {got!r}\n  hand-written: {want!r}")
-        res["s2sad_s"] = median_time(lambda: g(*args), repeats)
-        res["ratio"] = res["s2sad_s"] / res["hand_s"]
+        res["hand_s"], res["s2sad_s"], res["ratio"] = paired_times(lambda: case.hand(*args), lambda: g(*args),
+                                                                   repeats)
+        log(f"  hand-written  {fmt_time(res['hand_s'])}")
         log(f"  s2sad         {fmt_time(res['s2sad_s'])}  ({res['ratio']:.2f}x hand)")
+    if res["hand_s"] is None:
+        res["hand_s"] = median_time(lambda: case.hand(*args), repeats)
+        log(f"  hand-written  {fmt_time(res['hand_s'])}")
 
     cap = peer_cap if case.long_loop else None
     if case.long_loop and quick:
