@@ -422,7 +422,7 @@ class Reverse:
         mapping = dict(prim.bound)
         g = self.bar(target)
         mapping["g"] = _name(g)
-        if g in self.lazy and not rule.elementwise and not _full_reduction(prim) and prim.key != "copy":
+        if g in self.lazy and not rule.elementwise and not _full_reduction(prim) and prim.key not in ("copy", "np.sum"):
             mapping["g"] = _call("_rt.full", _name(g), _name(_ANS))    # shaped like this statement's result
         mapping["ans"] = _name(_ANS)            # resolved by the caller: the new value may need keeping aside
         seq_parts: dict[str, ast.expr] = {}
@@ -451,7 +451,12 @@ class Reverse:
         return out
 
     def _lazy_reduction(self, prim: Prim, expr: ast.expr, g: ast.expr) -> ast.expr:
-        """The cotangent of x in a full sum (mean) is g (g / x.size) standing for the whole array."""
+        """The cotangent of x in a full sum (mean) is g (g / x.size) standing for the whole array; in a
+        sum along axes, a g that stands for a whole array of the result's shape stands for x's too."""
+        if prim.key == "np.sum" and isinstance(g, ast.Name) and g.id in self.lazy and not _full_reduction(prim):
+            new = clone(g)
+            new.s2sad_lazy = True
+            return new
         if not _full_reduction(prim) or not isinstance(expr, ast.Call) or len(expr.args) != 2 or expr.keywords:
             return expr
         new = clone(g) if prim.key == "np.sum" else _call("_rt.mean_scale", g, expr.args[1])
