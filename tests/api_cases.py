@@ -109,3 +109,19 @@ from s2sad import stop_gradient as stop_gradient_alias  # noqa: E402
 def write_into_global(x):
     COEFFS[0] = x
     return np.sum(COEFFS)
+
+
+def write_through_view(x):
+    y = x * 2.0
+    v = y[1:]                      # shares y's memory
+    s = np.sum(v * v)
+    y[1] = 7.0 * x[0]              # v sees this write
+    return s + np.sum(v * x[1:])
+
+
+def write_after_copy(x):
+    y = x * 2.0
+    v = y[1:].copy()
+    s = np.sum(v * v)
+    y[1] = 7.0 * x[0]
+    return s + np.sum(v * x[1:]) + np.sum(y)

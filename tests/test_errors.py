@@ -107,3 +107,14 @@ def test_a_list_collecting_differentiated_values_is_rejected_not_silently_wrong(
             s2sad.grad(C.list_of_values)(2.0)
         else:
             s2sad.jvp(C.list_of_values, (2.0,), (1.0,))
+
+
+def test_a_write_seen_through_a_view_is_rejected_not_silently_wrong():
+    x = np.array([0.3, -0.5, 0.9, 0.2])
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        s2sad.grad(C.write_through_view)(x)
+    msg = str(info.value)
+    assert CASES_FILE in msg and "y[1] = 7.0 * x[0]" in msg and "v = y[1:].copy()" in msg
+    from reference import central
+    np.testing.assert_allclose(s2sad.grad(C.write_after_copy)(x), central(C.write_after_copy, [x], 0),
+                               rtol=1e-6)
