@@ -99,9 +99,11 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable) -> Callab
             or any(isinstance(n, ast.Return) for s in body for n in ast.walk(s)):
         return None
     value, grad = ret.value.elts
-    body = _fold_constants([_Seed().visit(s) for s in body] + [ast.Return(value=_Seed().visit(grad))])
+    pair = ast.Tuple(elts=[value, _Seed().visit(grad)], ctx=ast.Load())
+    body = _fold_constants([_Seed().visit(s) for s in body] + [ast.Return(value=pair)])
     tail = body.pop()
     (body,) = fuse([body], tail, params, set(params))
+    value, grad = tail.value.elts
     call = f"{SLOW}({', '.join(params)})"
     cupy = f" or 'cupy' in {MODULES}" if len(params) > 1 else ""    # another argument could be a CuPy array
     lines = [f"def entry({', '.join(params)}):",
@@ -110,7 +112,6 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable) -> Callab
     lines += ["    " + line for s in body for line in ast.unparse(s).splitlines()]
     if not (isinstance(value, ast.Constant) and value.value is None):     # a value: it must be a number
         lines += [f"    if not isinstance({ast.unparse(value)}, float):", f"        return {call}"]
-    grad = tail.value
     if not isinstance(grad, ast.Name):
         name = "grad_" if "grad_" not in all_names(gen) else "grad_1_"
         lines.append(f"    {name} = {ast.unparse(grad)}")

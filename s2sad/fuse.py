@@ -769,6 +769,70 @@ def _local_copies(fuser: Fuser, block: list[ast.stmt], local: set[str]) -> bool:
     return changed
 
 
+def _dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> None:
+    """Drop `v = e` (e pure, v not a user variable) that nothing reads afterwards: no read later in the
+    function and, inside a loop, none in that loop (its next iteration). `c_bar = 0.0` at the end of a
+    branch goes."""
+    order: dict[int, int] = {}
+    outer: dict[int, ast.stmt | None] = {}         # statement -> the outermost loop around it
+    arms: dict[int, dict[int, str]] = {}           # statement -> {if: the branch it is in}
+    reads: dict[str, list[tuple[int, dict]]] = {}
+    todo = [(s, None, {}) for s in reversed(stmts)]
+    while todo:
+        st, loop, arm = todo.pop()
+        order[id(st)] = len(order)
+        outer[id(st)] = loop
+        arms[id(st)] = arm
+        here = loop if loop is not None else (st if isinstance(st, (ast.For, ast.While)) else None)
+        for field in ("orelse", "body"):
+            inner_arm = dict(arm, **{str(id(st)): field}) if isinstance(st, ast.If) else arm
+            todo.extend((c, here, inner_arm) for c in reversed(getattr(st, field, []) or []))
+        for n in _reads(_header_part(st)):
+            reads.setdefault(n, []).append((order[id(st)], arm))
+    order[id(ret)] = len(order)
+    for n in _reads(ret):
+        reads.setdefault(n, []).append((order[id(ret)], {}))
+    span: dict[int, tuple[int, int]] = {}
+    for b in _blocks(stmts):
+        for st in b:
+            if isinstance(st, (ast.For, ast.While)):
+                inner = [order[id(c)] for c in _walk_stmts(st)]
+                span[id(st)] = (min(inner), max(inner))
+
+    def dead(st: ast.stmt) -> bool:
+        d = _def(st)
+        if d is None or d[0] in user or d[0] == "tape" or not _pure(d[1]):
+            return False
+        at, arm = order[id(st)], arms[id(st)]
+        loop = outer[id(st)]
+        lo = span[id(loop)][0] if loop is not None else at
+        for r, rarm in reads.get(d[0], []):
+            other_branch = any(k in arm and arm[k] != b for k, b in rarm.items())
+            if (r > at and not other_branch) or (loop is not None and r >= lo):
+                return False
+        return True
+
+    for b in _blocks(stmts):
+        b[:] = [st for st in b if not dead(st)] or ([ast.Pass()] if b is not stmts else [])
+
+
+def _header_part(st: ast.stmt) -> ast.AST:
+    if isinstance(st, (ast.If, ast.While)):
+        return st.test
+    if isinstance(st, ast.For):
+        return st.iter
+    return st
+
+
+def _walk_stmts(st: ast.stmt):
+    todo = [st]
+    while todo:
+        s = todo.pop()
+        yield s
+        for field in ("body", "orelse"):
+            todo.extend(getattr(s, field, []) or [])
+
+
 def _merge_resets(block: list[ast.stmt]) -> bool:
     """`v = e1` then `v = v + e2` (e2 not reading v) -> `v = e1 + e2`."""
     changed = False
@@ -831,6 +895,7 @@ def fuse(blocks: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_na
     for t in stmts + [ret]:
         if as_written is None or owner.get(id(t)) != as_written:
             alg.stmt(t)
+    _dead_stores(stmts, ret, user_names)
     for t in stmts + [ret]:
         ast.fix_missing_locations(t)
     out: list[list[ast.stmt]] = [[] for _ in blocks]

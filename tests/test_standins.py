@@ -29,6 +29,7 @@ def test_the_seed_keeps_its_cotangent_a_number_through_the_branch_and_the_loop(s
     assert got.shape == a.shape and got.dtype == a.dtype and got.flags.writeable
     src = g.source
     assert "_rt.zeros" not in src and "b_bar = 0.0" in src and "_rt.full(a_bar, a)" in src
+    assert "c_bar = 0.0" not in src              # resets nothing reads afterwards are gone
 
 
 @pytest.mark.parametrize("n", [0, 1, 4])
