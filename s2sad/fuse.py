@@ -34,19 +34,60 @@ _LINEAR = {"_rt.unbroadcast", "np.sum"}        # linear in their first argument
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
+_SKIP = frozenset({"ctx", "op", "type_comment"})
+
+
 def _walk(node: ast.AST):
-    """Every node under `node` (like ast.walk, without its generators: this pass walks a lot)."""
+    """Every node under `node` but contexts and operators (like ast.walk, quicker: this pass walks a lot)."""
     stack = [node]
     AST = ast.AST
     while stack:
         n = stack.pop()
         yield n
         for f in n._fields:
+            if f in _SKIP:
+                continue
             v = getattr(n, f, None)
             if type(v) is list:
                 stack.extend(x for x in v if isinstance(x, AST))
             elif isinstance(v, AST):
                 stack.append(v)
+
+
+def _statements(trees):
+    """Every statement in `trees`, nested ones included (expressions are not entered)."""
+    stack = list(reversed(trees))
+    while stack:
+        st = stack.pop()
+        yield st
+        for field in ("orelse", "body"):
+            inner = getattr(st, field, None)
+            if type(inner) is list:
+                stack.extend(reversed(inner))
+
+
+def _names(node: ast.AST, loads_only: bool) -> set[str]:
+    """The names under `node` (read ones only, or all), without building a generator per node."""
+    out: set[str] = set()
+    stack = [node]
+    Name, Load, AST = ast.Name, ast.Load, ast.AST
+    while stack:
+        n = stack.pop()
+        if type(n) is Name:
+            if not loads_only or type(n.ctx) is Load:
+                out.add(n.id)
+            continue
+        for f in n._fields:
+            if f in _SKIP:
+                continue
+            v = getattr(n, f, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, AST):
+                        stack.append(x)
+            elif isinstance(v, AST):
+                stack.append(v)
+    return out
 
 
 def _module(call: ast.Call) -> str:
@@ -81,7 +122,7 @@ def _pure(e: ast.expr) -> bool:
 
 
 def _reads(node: ast.AST) -> set[str]:
-    return {n.id for n in _walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return _names(node, True)
 
 
 def _writes(node: ast.AST) -> tuple[set[str], set[str]] | None:
@@ -135,10 +176,8 @@ def _aliases(trees) -> dict[str, str]:
             v = root[v]
         return v
 
-    for t in trees:
-        for n in _walk(t):
-            if not isinstance(n, ast.Assign):
-                continue
+    for n in _statements(trees):
+        if isinstance(n, ast.Assign):
             base = n.value
             while True:
                 if isinstance(base, (ast.Subscript, ast.Attribute)):
@@ -217,8 +256,8 @@ class Fuser:
         """Names certainly holding a Python number or a 0-d value wherever they are read: every
         assignment to them is built from numbers, such names and full reductions (greatest fixpoint)."""
         defs: dict[str, list[ast.expr | None]] = {}
-        for t in trees:
-            for n in _walk(t):
+        for t in [trees]:
+            for n in _statements(t):
                 if isinstance(n, ast.Assign):
                     for tgt in n.targets:
                         if isinstance(tgt, ast.Name):
@@ -235,8 +274,6 @@ class Fuser:
                     for m in _walk(n.target):
                         if isinstance(m, ast.Name):
                             defs.setdefault(m.id, []).append(ast.Constant(0) if ranged else None)
-                elif isinstance(n, (ast.arg,)):
-                    defs.setdefault(n.arg, []).append(None)
         self.scalars = {v for v, ds in defs.items() if all(d is not None for d in ds)} | self.known_scalars
         changed = True
         while changed:
@@ -622,7 +659,7 @@ def _inline_block(fuser: Fuser, block: list[ast.stmt], local: set[str], tail: as
     seq = block + ([tail] if tail is not None else [])
     where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
     for j, s in enumerate(seq):
-        for v in {m.id for m in _walk(s) if isinstance(m, ast.Name)}:
+        for v in _names(s, False):
             where_read.setdefault(v, []).append(j)
     writes: dict[int, object] = {}
     gone: set[int] = set()
@@ -877,11 +914,13 @@ def fuse(blocks: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_na
         trees = stmts + [ret]
         fuser.infer_scalars(trees)
         _, stores = _counts(trees, params)
-        defs = {d[0]: d[1] for t in trees for n in _walk(t) if isinstance(n, ast.Assign) for d in [_def(n)] if d}
+        defs = {d[0]: d[1] for n in _statements(trees) if isinstance(n, ast.Assign) for d in [_def(n)] if d}
         opened = _drop_unbroadcasts(fuser, stmts, trees, defs, stores)
-        if not (_propagate(stmts, ret, stores, set(keep)) and opened):
+        copied = _propagate(stmts, ret, stores, set(keep))
+        if not (opened and copied):
             break
-    fuser.infer_scalars(stmts + [ret])
+    if opened or copied:
+        fuser.infer_scalars(stmts + [ret])
     alias = _aliases(stmts)
     local = _reads(ast.Module(body=stmts + [ret], type_ignores=[])) - _uncovered(stmts + [ret])
     for b in list(_blocks(stmts)):
@@ -896,8 +935,6 @@ def fuse(blocks: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_na
         if as_written is None or owner.get(id(t)) != as_written:
             alg.stmt(t)
     _dead_stores(stmts, ret, user_names)
-    for t in stmts + [ret]:
-        ast.fix_missing_locations(t)
     out: list[list[ast.stmt]] = [[] for _ in blocks]
     last = 0
     for s in stmts:
