@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad.fuse import Fuser, fuse
+from s2sad.algebra import Algebra
+from s2sad.fuse import fuse
 
 from reference import central
 
@@ -16,7 +17,7 @@ rng = np.random.default_rng(7)
 
 
 def _expr(text: str, scalars=()) -> str:
-    f = Fuser(set(), set(scalars))
+    f = Algebra(set(), set(scalars))
     f.scalars = set(scalars)
     return ast.unparse(f.reassociate(ast.parse(text, mode="eval").body))
 
