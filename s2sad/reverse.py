@@ -157,7 +157,8 @@ class Reverse:
         out = set()
         for s in walk_stmts(self.fn.body):
             if is_assign(s) and isinstance(s.value, ast.Subscript) \
-                    and isinstance(s.value.value, ast.Name) and self.active(s.targets[0].id):
+                    and isinstance(s.value.value, ast.Name) and (self.active(s.targets[0].id)
+                                                                 or self.active(s.value.value.id)):
                 out.add(s.value.value.id)
             elif is_setitem(s) and self.active(s.targets[0].value.id):
                 out.add(s.targets[0].value.id)
@@ -392,6 +393,8 @@ class Reverse:
                 it = ast.Subscript(value=seq, slice=ast.Slice(step=ast.UnaryOp(op=ast.USub(), operand=ast.Constant(1))),
                                    ctx=ast.Load())
                 target = clone(s.target)
+            for v in sorted(self.indexed & state.live):
+                out.extend(self._materialize(v, where))     # once, not in every iteration
             out.extend(self.inits([s.body], state))
             inner = _State(set(state.live), carried=set(state.live))
             before = set(self.lazy)
@@ -559,6 +562,7 @@ class Reverse:
         out: list[ast.stmt] = []
         if self.active(x) and x in state.live:
             b = self.bar(x)
+            out.extend(self._materialize(x, where))
             part = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Load())
             v = s.value
             if isinstance(v, ast.Name) and self.active(v.id):
@@ -579,8 +583,17 @@ class Reverse:
             return [_assign(b, ast.BinOp(left=_name(b), op=ast.Add(), right=expr), where)]
         state.live.add(n)
         if n in self.indexed:
+            self.lazy.discard(b)              # an array of its own: element writes can go into it
             return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=expr), where)]
         return [_assign(b, expr, where)]
+
+    def _materialize(self, n: str, where) -> list[ast.stmt]:
+        """Before element writes into n's adjoint: an array of its own, if it may be a scalar stand-in."""
+        b = self.bar(n)
+        if b not in self.lazy:
+            return []
+        self.lazy.discard(b)
+        return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=_name(b)), where)]
 
     def scatter(self, prim: Prim, v: str, state: _State, where) -> list[ast.stmt]:
         """x[index] -> add the cotangent into the elements of x's adjoint."""
@@ -593,6 +606,8 @@ class Reverse:
         if n not in state.live:
             out.append(_assign(b, _call("_rt.zeros", _name(n)), where))
             state.live.add(n)
+        else:
+            out.extend(self._materialize(n, where))
         idx = prim.bound["index"]
         g = _name(self.bar(v))
         if self._simple_index(idx):
@@ -806,7 +821,10 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
         lazy |= probe.lazy
         generated = set(probe.bars.values())
         read = set()
-        strict = {fn.result, fn.aux} & info.multi_assigned - info.loop_assigned
+        # a shape-only read takes any value of the variable to do, unless its assignments may differ in
+        # shape (v2 = np.sin(v1) then v2 += np.sin(v0)) or it is the returned variable, which SSA keeps
+        strict = ({fn.result, fn.aux} & info.multi_assigned - info.loop_assigned) \
+            | {v for v in info.multi_assigned if probe.shapes.rep.get(v, "?") is None}
         for s in rev:
             read |= _value_reads(s, strict)
         new = ((read - generated) & overwritten) | restore
@@ -966,8 +984,8 @@ def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
     """Names whose values the reverse sweep reads. The runtime helpers of SHAPE_ARG read only a shape
     (`_rt.unbroadcast(g, x)`, `_rt.zeros(x)`), which s2sad takes to be the same in every iteration of a
     loop and across the assignments of one variable: x is not saved for them, unless it is in `strict`
-    (a returned variable assigned again in straight-line code, which SSA does not rename:
-    `v0 = np.sin(x); v1 = np.mean(v0); v0 = np.sin(v1)`)."""
+    (a variable whose assignments may differ in shape, or a returned variable assigned again in
+    straight-line code, which SSA does not rename: `v0 = np.sin(x); v1 = np.mean(v0); v0 = np.sin(v1)`)."""
     out = set()
     todo = [node]
     while todo:

@@ -99,3 +99,44 @@ def test_a_sum_along_an_axis_passes_a_standin_through():
     g = s2sad.grad(sum_of_column_sums)
     np.testing.assert_allclose(g(x), central(sum_of_column_sums, [x], 0), rtol=1e-6)
     assert "_rt.sum_grad" not in g.source        # a number standing for the column sums' cotangent
+
+
+def mean_then_element(x):
+    v = np.sin(x)
+    y = v[-1] * 3.0
+    return np.mean(v) + y
+
+
+def mean_then_elements_in_a_loop(x):
+    v = np.sin(x)
+    y = 0.0
+    for i in range(3):
+        y = y + v[i] * 0.5
+    return np.mean(v) + y
+
+
+@pytest.mark.parametrize("fun", [mean_then_element, mean_then_elements_in_a_loop])
+def test_element_writes_into_an_adjoint_that_was_a_number_get_an_array(fun):
+    # found by the random-program test: v_bar was mean's scalar stand-in, then v_bar[-1] += ...
+    x = rng.normal(size=5)
+    np.testing.assert_allclose(s2sad.grad(fun)(x), central(fun, [x], 0), rtol=1e-6, atol=1e-9)
+    rev = s2sad.grad(fun).source.split("# reverse sweep")[1]
+    assert rev.count("_rt.zeros(v) +") == 1                  # made an array once
+    if "    for i in " in rev:
+        assert "_rt.zeros(v)" not in rev.split("    for i in ", 1)[1]   # before the loop, not in it
+
+
+def grows_from_a_number(x):
+    v0 = np.sin(x)
+    v2 = np.sin(np.sum(v0))       # a number ...
+    for i in range(0):
+        v2 = 0.5 * v2
+    v2 += np.sin(v0)              # ... then an array: its earlier reads need the earlier shape
+    return np.sum(v2)
+
+
+def test_a_variable_whose_assignments_differ_in_shape_keeps_each_shape():
+    # found by the random-program test: the reverse sweep summed v2's cotangent to the final v2's shape
+    x = rng.normal(size=3)
+    np.testing.assert_allclose(s2sad.grad(grows_from_a_number)(x), central(grows_from_a_number, [x], 0),
+                               rtol=1e-6)
