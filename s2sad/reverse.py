@@ -16,6 +16,7 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
+from . import aliasing
 from .analysis import Activity, analyze
 from .core import Prim, assigned, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
@@ -670,6 +671,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     act = info.activity
     _reject_active_lists(fn, act)
     _reject_writes_through_views(fn, act)
+    aliasing.check(fn.src.tree, fn.src.filename)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     remat = _rematerializable(fn, vectors)

@@ -125,3 +125,16 @@ def write_after_copy(x):
     s = np.sum(v * v)
     y[1] = 7.0 * x[0]
     return s + np.sum(v * x[1:]) + np.sum(y)
+
+
+def add_into_a_viewed_array(x):
+    v1 = np.sin(x)
+    v2 = np.reshape(np.ravel(v1), np.shape(x))      # shares v1's memory
+    v1 += np.cos(x)                                  # NumPy writes into v1: v2 changes too
+    return np.sum(v1) + np.sum(v2)
+
+
+def add_into_an_alias_of_the_input(x):
+    v0 = x
+    v0 += np.sin(v0)                                 # writes into the caller's x; x is not read again
+    return np.sum(v0)

@@ -118,3 +118,15 @@ def test_a_write_seen_through_a_view_is_rejected_not_silently_wrong():
     from reference import central
     np.testing.assert_allclose(s2sad.grad(C.write_after_copy)(x), central(C.write_after_copy, [x], 0),
                                rtol=1e-6)
+
+
+def test_an_in_place_update_another_name_sees_is_rejected_not_silently_wrong():
+    x = np.array([0.3, -0.5, 0.9])
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        s2sad.grad(C.add_into_a_viewed_array)(x)
+    msg = str(info.value)
+    assert CASES_FILE in msg and "v1 += np.cos(x)" in msg and "`v1 = v1 + ...`" in msg
+    from reference import central
+    g = s2sad.grad(C.add_into_an_alias_of_the_input)(x.copy())      # nothing reads x again: fine
+    np.testing.assert_allclose(g, central(lambda a: C.add_into_an_alias_of_the_input(a.copy()), [x], 0),
+                               rtol=1e-6)
