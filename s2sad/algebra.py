@@ -10,7 +10,8 @@ import ast
 import math
 import re
 
-from .effects import module, statements, walk
+from .core import walk_stmts
+from .effects import module, walk
 from .frontend import dotted
 
 _TEMP = re.compile(r"t\d+(_bar(_\d+)?)?")
@@ -36,24 +37,23 @@ class Algebra:
         """Names certainly holding a Python number or a 0-d value wherever they are read: every
         assignment to them is built from numbers, such names and full reductions (greatest fixpoint)."""
         defs: dict[str, list[ast.expr | None]] = {}
-        for t in [trees]:
-            for n in statements(t):
-                if isinstance(n, ast.Assign):
-                    for tgt in n.targets:
-                        if isinstance(tgt, ast.Name):
-                            defs.setdefault(tgt.id, []).append(n.value)
-                        else:
-                            for m in walk(tgt):
-                                if isinstance(m, ast.Name) and isinstance(m.ctx, ast.Store):
-                                    defs.setdefault(m.id, []).append(None)
-                elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
-                    defs.setdefault(n.target.id, []).append(
-                        ast.BinOp(left=ast.Name(id=n.target.id, ctx=ast.Load()), op=n.op, right=n.value))
-                elif isinstance(n, ast.For):
-                    ranged = isinstance(n.iter, ast.Call) and dotted(n.iter.func) == ["range"]
-                    for m in walk(n.target):
-                        if isinstance(m, ast.Name):
-                            defs.setdefault(m.id, []).append(ast.Constant(0) if ranged else None)
+        for n in walk_stmts(trees):
+            if isinstance(n, ast.Assign):
+                for tgt in n.targets:
+                    if isinstance(tgt, ast.Name):
+                        defs.setdefault(tgt.id, []).append(n.value)
+                    else:
+                        for m in walk(tgt):
+                            if isinstance(m, ast.Name) and isinstance(m.ctx, ast.Store):
+                                defs.setdefault(m.id, []).append(None)
+            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+                defs.setdefault(n.target.id, []).append(
+                    ast.BinOp(left=ast.Name(id=n.target.id, ctx=ast.Load()), op=n.op, right=n.value))
+            elif isinstance(n, ast.For):
+                ranged = isinstance(n.iter, ast.Call) and dotted(n.iter.func) == ["range"]
+                for m in walk(n.target):
+                    if isinstance(m, ast.Name):
+                        defs.setdefault(m.id, []).append(ast.Constant(0) if ranged else None)
         self.scalars = {v for v, ds in defs.items() if all(d is not None for d in ds)} | self.known_scalars
         changed = True
         while changed:

@@ -163,25 +163,27 @@ class _Transformed:
             return value, _like(grads[0], originals[0])
         return value, tuple(_like(g, x) for g, x in zip(grads, originals))
 
-    def _compile(self, backend: str) -> compiler.Compiled:
+    def _compile(self, backend: str, vectors: tuple[str, ...] = ()) -> compiler.Compiled:
+        """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters)."""
         if self._inner is not None:
             # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
             inner = self._inner._as_target()
             return family.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
-        c = self._compiled.get(backend)
+        key = (backend, vectors) if vectors else backend
+        c = self._compiled.get(key)
         if c is None:
             if backend == "cupy":
                 from . import backends
                 backends.require_cupy()
             c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
-                                      value=self._mode != "grad")
+                                      value=self._mode != "grad", vectors=vectors)
             fn = frontend.unwrap(self.__wrapped__)
             if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
                 c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
-            if not c.active_output:
+            if not c.active_output and not vectors:  # (said once, for the general code)
                 warnings.warn(f"s2sad: the output of {self.__wrapped__.__qualname__} does not depend on the "
                               "differentiated argument(s); the gradient is zero", stacklevel=4)
-            self._compiled[backend] = c
+            self._compiled[key] = c
         return c
 
     @property
@@ -234,19 +236,10 @@ class _Transformed:
             vectors = tuple(p for p in indexed if type(args[params.index(p)]) is np.ndarray
                             and args[params.index(p)].ndim == 1)
             if vectors:
-                c = self._compiled.get((backend, vectors)) or self._compile_vectors(backend, vectors)
+                c = self._compiled.get((backend, vectors)) or self._compile(backend, vectors)
         for f in c.free:
             args.append(f.read())
         return c, args, originals
-
-    def _compile_vectors(self, backend: str, vectors: tuple[str, ...]) -> compiler.Compiled:
-        c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
-                                  value=self._mode != "grad", vectors=vectors)
-        fn = frontend.unwrap(self.__wrapped__)
-        if c.free and hasattr(fn, "__code__"):
-            c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
-        self._compiled[(backend, vectors)] = c
-        return c
 
     def _fast_call(self, args, kwargs):
         """(value, gradient) straight from the generated function when its Python-float argument comes

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 
+from .aliasing import VIEWS
+from .core import walk_stmts
 from .frontend import dotted
 
 _IMPURE_RT = {"custom_vjp", "custom_jvp", "recurse_vjp", "recurse_jvp", "_custom", "second_order"}
@@ -29,18 +31,6 @@ def walk(node: ast.AST):
                 stack.extend(x for x in v if isinstance(x, AST))
             elif isinstance(v, AST):
                 stack.append(v)
-
-
-def statements(trees):
-    """Every statement in `trees`, nested ones included (expressions are not entered)."""
-    stack = list(reversed(trees))
-    while stack:
-        st = stack.pop()
-        yield st
-        for field in ("orelse", "body"):
-            inner = getattr(st, field, None)
-            if type(inner) is list:
-                stack.extend(reversed(inner))
 
 
 def names(node: ast.AST, loads_only: bool) -> set[str]:
@@ -140,8 +130,7 @@ def interferes(s: ast.stmt, needs: set[str], alias: dict[str, str], memo: dict) 
     return bool(rebinds & needs) or bool({alias.get(v, v) for v in mutates} & {alias.get(v, v) for v in needs})
 
 
-_VIEWS = {"np.reshape", "np.ravel", "np.transpose", "np.swapaxes", "np.squeeze", "np.expand_dims",
-          "np.broadcast_to", "np.asarray", "np.atleast_1d", "np.atleast_2d", "np.moveaxis", "np.flip"}
+_VIEWS = {f"np.{v}" for v in VIEWS}     # calls whose result may share their argument's memory
 
 
 def aliases(trees) -> dict[str, str]:
@@ -153,7 +142,7 @@ def aliases(trees) -> dict[str, str]:
             v = root[v]
         return v
 
-    for n in statements(trees):
+    for n in walk_stmts(trees):
         if isinstance(n, ast.Assign):
             base = n.value
             while True:
@@ -207,18 +196,6 @@ def blocks(stmts: list[ast.stmt]):
                     todo.append(inner)
 
 
-def header_reads(s: ast.stmt) -> set[str] | None:
-    """What a statement reads where it runs once: all of a simple statement; an if's test or a for's
-    iterable (not their bodies). None for a while (its test runs again and again)."""
-    if isinstance(s, ast.If):
-        return reads(s.test)
-    if isinstance(s, ast.For):
-        return reads(s.iter)
-    if isinstance(s, (ast.Assign, ast.AugAssign, ast.Expr, ast.Return)):
-        return reads(s)
-    return None
-
-
 def top_defs(s: ast.stmt) -> set[str]:
     """Names a statement binds at its own level (not inside its nested blocks)."""
     if isinstance(s, ast.Assign):
@@ -245,10 +222,7 @@ def uncovered(block: list[ast.stmt]) -> set[str]:
     defined: set[str] = set()
     out: set[str] = set()
     for s in block:
-        head = header_reads(s)
-        if head is None:                          # a while: its test runs after its body too
-            head = reads(s.test) if isinstance(s, ast.While) else reads(s)
-        out |= head - defined
+        out |= reads(header_part(s)) - defined
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
@@ -259,31 +233,17 @@ def uncovered(block: list[ast.stmt]) -> set[str]:
 
 
 def loads_of(s: ast.stmt, name: str) -> list[ast.Name]:
-    """The reads of `name` where statement `s` runs once: all of a simple statement; an if's test,
-    a for's iterable, a while's test (the caller refuses those)."""
-    if isinstance(s, ast.If):
-        part = s.test
-    elif isinstance(s, ast.For):
-        part = s.iter
-    elif isinstance(s, ast.While):
-        part = s.test
-    else:
-        part = s
-    return [m for m in walk(part) if isinstance(m, ast.Name) and m.id == name and isinstance(m.ctx, ast.Load)]
+    """The reads of `name` in the part of statement `s` that header_part names (the caller refuses a
+    while's test, which runs again and again)."""
+    return [m for m in walk(header_part(s)) if isinstance(m, ast.Name) and m.id == name
+            and isinstance(m.ctx, ast.Load)]
 
 
 def header_part(st: ast.stmt) -> ast.AST:
+    """The part of a statement that is not a nested block: all of a simple statement, an if's or a
+    while's test, a for's iterable."""
     if isinstance(st, (ast.If, ast.While)):
         return st.test
     if isinstance(st, ast.For):
         return st.iter
     return st
-
-
-def walk_stmts(st: ast.stmt):
-    todo = [st]
-    while todo:
-        s = todo.pop()
-        yield s
-        for field in ("body", "orelse"):
-            todo.extend(getattr(s, field, []) or [])

@@ -24,8 +24,9 @@ import ast
 
 from .algebra import LINEAR, Algebra, Rewriter
 from .astcopy import clone
+from .core import walk_stmts
 from .effects import (aliases, blocks, counts, definition, header_part, interferes, loads_of, module, names,
-                      nested_defs, pure, reads, statements, top_defs, uncovered, walk, walk_stmts, writes)
+                      nested_defs, pure, reads, top_defs, uncovered, walk, writes)
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
@@ -332,7 +333,7 @@ def _dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> None:
     for b in blocks(stmts):
         for st in b:
             if isinstance(st, (ast.For, ast.While)):
-                inner = [order[id(c)] for c in walk_stmts(st)]
+                inner = [order[id(c)] for c in walk_stmts([st])]
                 span[id(st)] = (min(inner), max(inner))
 
     def dead(st: ast.stmt) -> bool:
@@ -382,7 +383,7 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
         trees = stmts + [ret]
         fuser.infer_scalars(trees)
         _, stores = counts(trees, params)
-        defs = {d[0]: d[1] for n in statements(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
+        defs = {d[0]: d[1] for n in walk_stmts(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
         opened = _drop_unbroadcasts(fuser, stmts, trees, defs, stores)
         copied = _propagate(stmts, ret, stores, set(keep))
         if not (opened and copied):

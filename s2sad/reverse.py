@@ -670,8 +670,8 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     info = analyze(fn, wrt)
     act = info.activity
     _reject_active_lists(fn, act)
-    _reject_writes_through_views(fn, act)
-    aliasing.check(fn.src.tree, fn.src.filename)
+    aliasing.check_writes(fn.body, act.active, fn.src.filename, origin)
+    aliasing.check_in_place(fn.src.tree, fn.src.filename)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     remat = _rematerializable(fn, vectors)
@@ -883,92 +883,6 @@ def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
                 where[0], where[1], None,
                 f"appending a differentiated value to a Python list ({ast.unparse(s.value.func)}) is not supported "
                 "in reverse mode: fill an array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
-
-
-_VIEW_CALLS = {"np.reshape", "np.ravel", "np.transpose", "np.swapaxes", "np.squeeze", "np.expand_dims",
-               "np.broadcast_to", "np.asarray", "np.moveaxis", "np.flip", "np.atleast_1d", "np.atleast_2d"}
-
-
-def _view_of(value: ast.expr) -> str | None:
-    """The array that `value` may share memory with: `y[1:]`, `y.T`, `np.reshape(y, ...)`, `y`."""
-    if isinstance(value, ast.Name):
-        return value.id
-    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
-        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
-        if any(isinstance(p, ast.Slice) or isinstance(p, ast.Constant) and p.value in (None, Ellipsis)
-               for p in parts):
-            return value.value.id
-        return None
-    if isinstance(value, ast.Attribute) and value.attr == "T" and isinstance(value.value, ast.Name):
-        return value.value.id
-    if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
-        prim = primitive(value)
-        if prim.key in _VIEW_CALLS:
-            return value.args[0].id
-    return None
-
-
-def _reject_writes_through_views(fn: CoreFunction, act: Activity) -> None:
-    """`v = y[1:]`, then `y[1] = ...`, then v read: NumPy's v sees the write, the reverse sweep would
-    not. Say so (with the fix: a copy) rather than give a wrong gradient."""
-    order = {}
-    loops: dict[int, set[int]] = {}          # statement id -> ids of the loops around it
-    todo = [(s, frozenset()) for s in reversed(fn.body)]
-    while todo:
-        st, around = todo.pop()
-        order[id(st)] = len(order)
-        loops[id(st)] = around
-        inner = around | {id(st)} if isinstance(st, (ast.For, ast.While)) else around
-        for field in ("orelse", "body"):
-            todo.extend((c, inner) for c in reversed(getattr(st, field, []) or []))
-    views = []                               # (statement, view name, base name)
-    for st in walk_stmts(fn.body):
-        if is_assign(st):
-            base = _view_of(st.value)
-            if base is not None and base != st.targets[0].id and act.active(base):
-                views.append((st, st.targets[0].id, base))
-    if not views:
-        return
-    reads: dict[str, list[ast.stmt]] = {}
-    for st in walk_stmts(fn.body):
-        if not isinstance(st, (ast.For, ast.While, ast.If)):
-            for n in names_read(st):
-                reads.setdefault(n, []).append(st)
-        elif isinstance(st, (ast.While, ast.If)):
-            for n in names_read(st.test):
-                reads.setdefault(n, []).append(st)
-
-    assigns: dict[str, list[ast.stmt]] = {}
-    for st in walk_stmts(fn.body):
-        for v in assigned(st):
-            if not is_setitem(st):
-                assigns.setdefault(v, []).append(st)
-
-    def stale(p, r, other) -> bool:
-        """A read r of `other` sees the write p made after `other` was bound: p runs between its binding
-        and r (in order, or r in the next iteration of a loop around both), with no new binding between."""
-        o = order
-        if o[id(p)] < o[id(r)]:
-            return not any(o[id(p)] < o[id(a)] < o[id(r)] for a in assigns.get(other, []))
-        common = loops[id(p)] & loops[id(r)]
-        return bool(common) and not any(loops[id(a)] & common and o[id(a)] < o[id(r)]
-                                        for a in assigns.get(other, []))
-
-    for st in walk_stmts(fn.body):
-        if not is_setitem(st):
-            continue
-        written = st.targets[0].value.id
-        for vst, view, base in views:
-            if written not in (view, base):
-                continue
-            other = base if written == view else view
-            if any(r is not st and stale(st, r, other) for r in reads.get(other, [])):
-                where = origin(st) or (fn.src.filename, None)
-                raise UnsupportedSyntaxError(located(
-                    where[0], where[1], None,
-                    f"this writes into {written} while {other} shares its memory ({ast.unparse(vst)}) and is "
-                    f"read afterwards; s2sad does not follow writes through views: make a copy "
-                    f"(`{view} = {ast.unparse(vst.value)}.copy()`)"))
 
 
 def _read_in_loops(fn: CoreFunction) -> set[str]:
