@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, entry, family, frontend
+from . import backends, compiler, entry, family, frontend
 from .errors import DifferentiationError, NonScalarOutputError
 from .runtime import stop_gradient
 
@@ -46,10 +46,6 @@ def _check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
     return out
 
 
-def _is_cupy(x) -> bool:
-    return type(x).__module__.split(".")[0] == "cupy"
-
-
 def _as_float(x):
     """Differentiated arguments: ints become float64, lists become arrays."""
     t = type(x)
@@ -63,6 +59,8 @@ def _as_float(x):
         return x if x.dtype.kind in "fc" else np.float64(x)
     if isinstance(x, (list, tuple)):
         return np.asarray(x, dtype=np.float64)
+    if backends.is_cupy(x):
+        return x if x.dtype.kind in "fc" else x.astype(np.float64)
     return x
 
 
@@ -70,7 +68,9 @@ def _like(g, x):
     """The gradient in the argument's type: Python float for a Python number, the same dtype and shape."""
     t = type(x)
     if t is float or t is int or t is bool:
-        return float(g)
+        if type(g) is float:
+            return g
+        return g if backends.is_cupy(g) else float(g)   # CuPy: a 0-d array, left on the device
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
         if type(g) is np.ndarray and g.shape == x.shape:
@@ -84,7 +84,22 @@ def _like(g, x):
         return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
     if isinstance(x, np.generic):
         return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
+    if backends.is_cupy(x):
+        return _like_device(g, x)
     return g
+
+
+def _like_device(g, x):
+    """`_like` for a CuPy argument: a CuPy array of its shape and (float) dtype, made on the device."""
+    cp = sys.modules["cupy"]
+    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+    if type(g) is not cp.ndarray:                    # a number standing for every element
+        return cp.full(x.shape, g, dtype=dtype)
+    if g.shape != x.shape:
+        g = cp.broadcast_to(g, x.shape)
+    elif g.dtype == dtype and (g.size <= 1 or 0 not in g.strides):
+        return g
+    return cp.ascontiguousarray(g, dtype=dtype)     # a broadcast view, or another dtype: a copy
 
 
 class _Transformed:
@@ -97,6 +112,12 @@ class _Transformed:
             raise TypeError(f"{type(self).__name__.lower()} expects a function, not {fun!r}")
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, not {backend!r}")
+        if backend == "cupy":
+            why = backends.missing_cupy()
+            if why:     # said now, raised at the first call; the CuPy source can still be read (.source)
+                warnings.warn(f"s2sad: {why}. Calling {getattr(fun, '__qualname__', fun)}'s gradient will "
+                              "raise DifferentiationError; its CuPy source can still be read (.source).",
+                              backends.BackendWarning, stacklevel=3)
         functools.update_wrapper(self, fun)
         self.__wrapped__ = fun
         self._nums = _check_argnums(fun, argnums)
@@ -173,7 +194,6 @@ class _Transformed:
         c = self._compiled.get(key)
         if c is None:
             if backend == "cupy":
-                from . import backends
                 backends.require_cupy()
             c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
                                       value=self._mode != "grad", vectors=vectors)
@@ -192,7 +212,6 @@ class _Transformed:
         on a machine without CuPy, the CuPy source is generated (not loaded) so it can still be read."""
         backend = self._default_backend()
         if backend == "cupy" and backend not in self._compiled and self._inner is None:
-            from . import backends
             if not backends.has_cupy():
                 return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, "cupy")
         return self._compile(backend).source
@@ -219,13 +238,15 @@ class _Transformed:
         if backend is None:
             backend = self._backend
             if backend == "auto":
-                backend = "cupy" if "cupy" in sys.modules and any(_is_cupy(a) for a in args) else "numpy"
+                backend = backends.backend_of((*args, *kwargs.values()) if kwargs else args)
         c = self._compiled.get(backend) or self._compile(backend)
         params = c.params
         if kwargs or len(args) != len(params):
             args = self._bind(args, kwargs, len(params))
         else:
             args = list(args)
+        if backend == "cupy":                         # NumPy arrays among the arguments: copied to the GPU
+            args = backends.to_device(args)
         originals = [args[i] for i in self._nums]
         for i in self._nums:
             args[i] = _as_float(args[i])
@@ -239,6 +260,8 @@ class _Transformed:
                 c = self._compiled.get((backend, vectors)) or self._compile(backend, vectors)
         for f in c.free:
             args.append(f.read())
+        if backend == "cupy" and c.free:
+            args[len(params):] = backends.to_device(args[len(params):])
         return c, args, originals
 
     def _fast_call(self, args, kwargs):

@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import backends
+
 __all__ = ["compare", "Report", "code_lines", "APPROACHES"]
 
 APPROACHES = ("automatic (reverse)", "automatic (forward)", "symbolic",
@@ -46,14 +48,15 @@ def code_lines(source: str) -> int:
 def _flat(g: Any) -> np.ndarray:
     """A gradient (number, array or tuple of them) as one flat float64 array."""
     parts = g if isinstance(g, tuple) else (g,)
-    return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts]) if parts else np.zeros(0)
+    return np.concatenate([np.asarray(backends.to_host(p), dtype=np.float64).ravel() for p in parts]) \
+        if parts else np.zeros(0)
 
 
 def short(g: Any, width: int = 36) -> str:
     """A gradient shortened for a table cell: 12 significant digits for a number, a few for arrays."""
     if isinstance(g, tuple):
         return "(" + ", ".join(short(p, width) for p in g) + ")"
-    a = np.asarray(g)
+    a = np.asarray(backends.to_host(g))
     if a.ndim == 0:
         return f"{float(a):.12g}"
     text = np.array2string(a.ravel() if a.ndim > 1 else a, precision=4, threshold=4, edgeitems=2,
@@ -128,7 +131,7 @@ def _automatic_forward(fun: Callable, argnums) -> tuple[Callable, Callable[[], d
                 raise NonScalarOutputError(f"{getattr(fun, '__name__', fun)} returned an array, but a "
                                            f"gradient needs a scalar output (its Jacobian has shape {np.shape(d)})")
             d = np.reshape(d, np.shape(args[i]))
-            out.append(float(d) if not isinstance(args[i], np.ndarray) else d)
+            out.append(d if isinstance(args[i], np.ndarray) or backends.is_cupy(args[i]) else float(d))
         return out[0] if isinstance(argnums, int) else tuple(out)
 
     def size() -> dict:
@@ -196,7 +199,9 @@ def _run(name: str, fun: Callable, args: tuple, argnums, timing: bool, min_time:
         if timing:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                row["seconds_per_call"] = time_per_call(lambda: d(*args), min_time, repeat)
+                call = (lambda: d(*args)) if backends.backend_of(args) == "numpy" else \
+                    backends.synchronized(lambda: d(*args))    # GPU work is asynchronous: wait for it
+                row["seconds_per_call"] = time_per_call(call, min_time, repeat)
     except Exception as exc:           # a row that says why, never a crash
         row["gradient"] = None
         row["error"] = f"{type(exc).__name__}: {exc}" if not _is_s2sad_error(exc) else str(exc)

@@ -11,7 +11,7 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, cache, custom, frontend
+from . import __version__, backends, cache, custom, frontend
 from .fuse import fuse
 from .names import all_names
 from .emit import Sections, function_source, module_source
@@ -77,16 +77,6 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
 
 def _array_module(backend: str) -> str:
     return "cupy" if backend == "cupy" else "numpy"
-
-
-def _rename_np(stmts, backend: str):
-    if backend != "cupy":
-        return stmts
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Name) and n.id == "np":
-                n.id = "cp"
-    return stmts
 
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
@@ -172,9 +162,7 @@ def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=())
                          scalars={"out_bar"} if facts["scalar_output"] else set(), as_written=1)
     blocks = [("", pre), ("forward sweep: the original computation", fwd),
               ("reverse sweep: cotangents flow back from the output", rev)]
-    for _, b in blocks:
-        _rename_np(b, backend)
-    _rename_np([ret], backend)
+    backends.for_backend([s for _, b in blocks for s in b] + [ret], backend, all_names(src.tree))
     free = core.free
     sig = params + [f.name for f in free] + ["out_bar"]
     wrt_text = ", ".join(wrt)
@@ -277,8 +265,7 @@ def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux):
     params = core.params
     wrt = [params[i] for i in wrt_nums]
     (body, ret), facts = forward(core, wrt)
-    _rename_np(body, backend)
-    _rename_np([ret], backend)
+    backends.for_backend(body + [ret], backend, all_names(src.tree))
     free = core.free
     sig = params + facts["tangents"] + [f.name for f in free]
     doc = (f"Forward mode (JVP) of {src.qualname}: given tangents {', '.join(facts['tangents'])} of "

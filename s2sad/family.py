@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import compiler, custom
+from . import backends, compiler, custom
 from .errors import DifferentiationError
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
@@ -70,7 +70,10 @@ def _as_float(x):
 def ones_like(x):
     if isinstance(x, (float, int)):
         return 1.0
-    return np.ones_like(x, dtype=np.result_type(x, np.float32) if np.asarray(x).dtype.kind == "f" else float)
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(x).dtype
+    return np.ones_like(x, dtype=np.result_type(dtype, np.float32) if dtype.kind == "f" else float)
 
 
 _MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -89,20 +92,25 @@ def _memo(fn, key: tuple, build):
     return table[key]
 
 
-def _grad_of(fun, nums):
-    return _memo(fun, ("grad", nums), lambda: compiler.compile_grad(fun, nums, False, "numpy"))
+def _grad_of(fun, nums, backend: str = "numpy"):
+    return _memo(fun, ("grad", nums, backend), lambda: compiler.compile_grad(fun, nums, False, backend))
 
 
-def compiled_jvp(fn, wrt: tuple[int, ...], select=None) -> compiler.Compiled:
+def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy") -> compiler.Compiled:
     """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`."""
-    return _memo(fn, ("jvp", wrt, select), lambda: compiler.compile_jvp(fn, wrt, select=select))
+    return _memo(fn, ("jvp", wrt, select, backend),
+                 lambda: compiler.compile_jvp(fn, wrt, backend, select=select))
 
 
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
-    """Run the JVP of target `t` at the full argument list `full`."""
-    c = compiled_jvp(t.fn, wrt, t.select)
+    """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
+    it: the tangent code is generated for CuPy, whatever code `t` is)."""
+    backend = backends.backend_of((*full, *tangents))
+    c = compiled_jvp(t.fn, wrt, t.select, backend)
     register_source(c)
     extra = [f.read() for f in c.free]
+    if backend == "cupy":
+        full, tangents, extra = backends.to_device(full), backends.to_device(tangents), backends.to_device(extra)
     return c.fn(*full, *tangents, *extra)
 
 
@@ -130,10 +138,13 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     nums = tuple(range(len(primals)))
-    c = _grad_of(fun, nums)
+    backend = backends.backend_of(primals)
+    c = _grad_of(fun, nums, backend)
     args = [_as_float(p) for p in primals]
     full = _bind_all(fun)(tuple(args), {})
     extra = [f.read() for f in c.free]
+    if backend == "cupy":
+        extra = backends.to_device(extra)
     out = fun(*primals)
 
     def vjp_fun(cotangent):
@@ -145,10 +156,10 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     return out, vjp_fun
 
 
-def _basis(shape, dtype):
+def _basis(shape, dtype, xp=np):
     n = int(np.prod(shape)) if shape else 1
     for k in range(n):
-        e = np.zeros(n, dtype=dtype)
+        e = xp.zeros(n, dtype=dtype)
         e[k] = 1.0
         yield e.reshape(shape) if shape else dtype.type(1.0) if hasattr(dtype, "type") else 1.0
 
@@ -170,7 +181,9 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         i = argnums % len(args) if args else argnums
         x = _as_float(full[i])
         full[i] = x
-        dtype = np.result_type(np.asarray(x).dtype, np.float32)
+        backend = backends.backend_of(full)
+        xp = backends.module(backend)
+        dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
         xshape = np.shape(x)
         from .api import _Transformed
         use, out = mode, None
@@ -185,27 +198,29 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         if use == "forward":
             cols = []
             value = None
-            for e in _basis(xshape, np.dtype(dtype)):
+            for e in _basis(xshape, np.dtype(dtype), xp):
                 tangent = e if xshape else 1.0
                 value, d = jvp_call(t, list(full), (i,), [tangent])
-                cols.append(np.asarray(d, dtype=dtype))
+                cols.append(xp.asarray(d, dtype=dtype))
             oshape = np.shape(value)
             if not cols:
-                return np.zeros(oshape + xshape, dtype=dtype)
-            J = np.stack(cols, axis=-1)
+                return xp.zeros(oshape + xshape, dtype=dtype)
+            J = xp.stack(cols, axis=-1)
             return J.reshape(oshape + xshape)
-        c = _grad_of(fun, i)
+        c = _grad_of(fun, i, backend)
         extra = [f.read() for f in c.free]
+        if backend == "cupy":
+            full, extra = backends.to_device(full), backends.to_device(extra)
         if out is None:
             out = fun(*args, **kwargs)
         oshape = np.shape(out)
         rows = []
-        for e in _basis(oshape, np.dtype(dtype)):
+        for e in _basis(oshape, np.dtype(dtype), xp):
             _, g = c.fn(*full, *extra, e if oshape else 1.0)
-            rows.append(np.asarray(np.broadcast_to(g, xshape), dtype=dtype))
+            rows.append(xp.asarray(xp.broadcast_to(xp.asarray(g), xshape), dtype=dtype))
         if not rows:
-            return np.zeros(oshape + xshape, dtype=dtype)
-        return np.stack(rows).reshape(oshape + xshape)
+            return xp.zeros(oshape + xshape, dtype=dtype)
+        return xp.stack(rows).reshape(oshape + xshape)
 
     jac.__wrapped__ = fun
     jac._s2sad_derivative = "jacobian"

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import backends
 from .api import _check_argnums, _like
 from .errors import DifferentiationError, NonScalarOutputError
 
@@ -55,7 +56,13 @@ def _name(fun: Callable) -> str:
 
 
 def _to_float64(x: Any, fun: Callable) -> np.ndarray:
-    """A differentiated argument as a float64 array (a copy); ints and float32 are promoted."""
+    """A differentiated argument as a float64 array (a copy); ints and float32 are promoted. A CuPy
+    array stays on the GPU: its perturbed copies are made, and the function evaluated, there."""
+    if backends.is_cupy(x):
+        if x.dtype.kind == "c":
+            raise DifferentiationError(f"{_where(fun)}s2sad.numerical differentiates real arguments, "
+                                       f"but argument of {_name(fun)} is complex ({x.dtype})")
+        return x.astype(np.float64, copy=True)
     arr = np.asarray(x)
     if arr.dtype.kind == "c":
         raise DifferentiationError(f"{_where(fun)}s2sad.numerical differentiates real arguments, "
@@ -68,12 +75,17 @@ def _to_float64(x: Any, fun: Callable) -> np.ndarray:
 
 def _rebuild(original: Any, arr: np.ndarray) -> Any:
     """The perturbed argument in the caller's kind: Python scalar, NumPy scalar or array."""
-    if isinstance(original, np.ndarray) or isinstance(original, (list, tuple)):
+    if isinstance(original, np.ndarray) or isinstance(original, (list, tuple)) or backends.is_cupy(original):
         return arr
     v = arr[()]
     if isinstance(original, np.generic):
         return v                                  # np.float64 / np.complex128
     return complex(v) if arr.dtype.kind == "c" else float(v)
+
+
+def _array(v: Any) -> Any:
+    """`v` as an array: NumPy scalars become 0-d arrays; CuPy arrays stay where they are."""
+    return v if backends.is_cupy(v) else np.asarray(v)
 
 
 def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -148,7 +160,7 @@ class _Numerical:
         a = list(args)
         a[i] = value
         out = self.__wrapped__(*a, **kwargs)
-        arr = np.asarray(out)
+        arr = out if backends.is_cupy(out) else np.asarray(out)
         if self._kind == "grad":
             if arr.size != 1:
                 raise NonScalarOutputError(
@@ -181,10 +193,11 @@ class _Numerical:
         original = args[i]
         x = _to_float64(original, self.__wrapped__)
         if x.size == 0:
+            zeros = backends.module(backends.backend_of([x])).zeros
             if self._kind == "grad":
-                return _like(np.zeros(x.shape), original)
+                return _like(zeros(x.shape), original)
             f0 = self._evaluate(args, kwargs, i, _rebuild(original, x))
-            return self._finish(np.zeros(f0.shape + x.shape), original, f0.shape)
+            return self._finish(zeros(f0.shape + x.shape), original, f0.shape)
         f0 = None
         if self.method == "forward":
             f0 = self._evaluate(args, kwargs, i, _rebuild(original, x))
@@ -225,7 +238,7 @@ class _Numerical:
                 if np.any(varies):
                     unsafe.append(idx)
                     d = np.where(varies, c, d)
-            return np.asarray(d, dtype=np.float64)
+            return _array(d).astype(np.float64, copy=False)
         if self.method == "central":
             return self._central(args, kwargs, i, original, x, idx)
         h = self._step(xi)
@@ -235,7 +248,7 @@ class _Numerical:
         self._check_step(hp, xi)
         fp = self._evaluate(args, kwargs, i, _rebuild(original, xp))
         with np.errstate(all="ignore"):
-            return np.asarray(_difference(fp, f0) / hp)
+            return _array(_difference(fp, f0) / hp)
 
     def _central(self, args, kwargs, i, original, x, idx) -> np.ndarray:
         xi = float(x[idx])
@@ -249,14 +262,14 @@ class _Numerical:
         fp = self._evaluate(args, kwargs, i, _rebuild(original, xp))
         fm = self._evaluate(args, kwargs, i, _rebuild(original, xm))
         with np.errstate(all="ignore"):
-            return np.asarray(_difference(fp, fm) / width)
+            return _array(_difference(fp, fm) / width)
 
     def _check_step(self, h: float, x: float) -> None:
         if h == 0 and np.isfinite(x):
             raise DifferentiationError(f"the step {self.step!r} is too small to change x = {x!r} in float64")
 
     def _finish(self, result: np.ndarray, original: Any, out_shape: tuple) -> Any:
-        if np.iscomplexobj(result):
+        if result.dtype.kind == "c":
             result = result.real
         if self._kind == "grad":
             return _like(result.reshape(np.shape(original)), original)

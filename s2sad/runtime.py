@@ -5,9 +5,27 @@ Every helper works on NumPy arrays and Python numbers; CuPy arrays go through Nu
 """
 from __future__ import annotations
 
+import itertools
 import math  # noqa: F401  (generated code for `math.*` functions reads it from here too)
+import sys
 
 import numpy as np
+
+
+def _xp(x):
+    """The array module of `x`: NumPy, or CuPy for a CuPy array (the helpers that make arrays make them
+    where `x` lives)."""
+    if type(x).__module__.split(".")[0] == "cupy":
+        return sys.modules["cupy"]
+    return np
+
+
+def _spread(g, shape: tuple, like):
+    """`g` (a scalar or a smaller array) broadcast to `shape`, on the device of `like`."""
+    xp = _xp(like)
+    if xp is not np and type(g) is not xp.ndarray:
+        g = xp.asarray(g)
+    return xp.broadcast_to(g, shape)
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -31,7 +49,7 @@ def unbroadcast(g, x):
         return g
     lead = len(gshape) - len(shape)
     if lead < 0:
-        return np.broadcast_to(g, shape)
+        return _spread(g, shape, x)
     if not shape:
         return np.sum(g)
     if lead:
@@ -53,7 +71,7 @@ def sum_product(a, b, x):
 
 def _expand(g, ndim: int, axis, keepdims: bool):
     """Re-insert the reduced axes into `g` so that it broadcasts against the reduced operand."""
-    if axis is None or keepdims:
+    if axis is None or keepdims or type(g) is float or type(g) is int:   # a number broadcasts as it is
         return g
     return np.expand_dims(g, _axes(axis, ndim))
 
@@ -64,7 +82,7 @@ def _count(shape: tuple, axis) -> int:
 
 def sum_grad(g, a, axis=None, keepdims=False):
     shape = np.shape(a)
-    return np.broadcast_to(_expand(g, len(shape), axis, keepdims), shape)
+    return _spread(_expand(g, len(shape), axis, keepdims), shape, a)
 
 
 def mean_grad(g, a, axis=None, keepdims=False):
@@ -74,14 +92,15 @@ def mean_grad(g, a, axis=None, keepdims=False):
 
 def _others_product(a, axis):
     """For each element, the product of the other elements reduced with it (exact with zeros)."""
-    a = np.asarray(a)
+    xp = _xp(a)
+    a = xp.asarray(a)
     axes = _axes(axis, a.ndim)
     if not axes:
         return np.ones_like(a)
     dest = tuple(range(a.ndim - len(axes), a.ndim))
     moved = np.moveaxis(a, axes, dest)
     flat = moved.reshape(moved.shape[: a.ndim - len(axes)] + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     return np.moveaxis((left * right).reshape(moved.shape), dest, axes)
@@ -267,7 +286,8 @@ def solve_grad_a_da(g, y, a, t):
 def transpose_grad(g, axes=None):
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))   # negative axes too
+    n = np.ndim(g)
+    return np.transpose(g, tuple(sorted(range(n), key=lambda i: axes[i] % n)))   # the inverse permutation
 
 
 def tile_grad(g, A, reps):
@@ -282,7 +302,7 @@ def tile_grad(g, A, reps):
 
 
 def _split(g, sizes, axis):
-    bounds = np.cumsum(sizes)[:-1]
+    bounds = list(itertools.accumulate(sizes))[:-1]
     return np.split(g, bounds, axis=axis)
 
 
@@ -322,12 +342,12 @@ def zeros(x):
 def getitem_grad(g, x, index):
     """Cotangent of x in x[index], repeated integer indices included."""
     z = zeros(x)
-    np.add.at(z, index, g)
+    _xp(z).add.at(z, index, g)
     return z
 
 
 def clip_inside(a, lo, hi):
-    inside = np.ones(np.shape(a), dtype=bool)
+    inside = _xp(a).ones(np.shape(a), dtype=bool)
     if lo is not None:
         inside &= a >= lo
     if hi is not None:
@@ -353,7 +373,7 @@ def rebroadcast(g, c):
     if np.shape(g) == np.shape(c):
         return g
     try:
-        return np.broadcast_to(g, np.shape(c))
+        return _spread(g, np.shape(c), c)
     except ValueError:
         return unbroadcast(g, c)
 
@@ -364,13 +384,13 @@ def tangent_like(t, x):
         return t
     if np.shape(t) == np.shape(x):
         return t
-    return np.broadcast_to(t, np.shape(x))
+    return _spread(t, np.shape(x), x)
 
 
 def owned(t, x):
     """A fresh, writable tangent with the shape of `x` (its elements are written in place later)."""
-    dtype = np.result_type(t, getattr(x, "dtype", float), np.float32)
-    return np.array(np.broadcast_to(t, np.shape(x)), dtype=dtype)
+    dtype = np.result_type(getattr(t, "dtype", type(t)), getattr(x, "dtype", float), np.float32)
+    return _spread(t, np.shape(x), x).astype(dtype)
 
 
 def transpose_back(g, axes=None):
@@ -435,8 +455,9 @@ recurse1 = recurse2 = recurse3 = recurse4 = recurse5 = recurse6 = _custom
 def recurse_vjp(fun, i, g, *args):
     """Cotangent of argument i of a recursive call `fun(*args)`: fun's generated gradient, seeded with g."""
     from .api import _as_float
+    from .backends import backend_of
     from .family import _grad_of
-    c = _grad_of(fun, i)
+    c = _grad_of(fun, i, backend_of(args))
     args = list(args)
     args[i] = _as_float(args[i])
     return c.fn(*args, *[f.read() for f in c.free], g)[1]
@@ -445,8 +466,9 @@ def recurse_vjp(fun, i, g, *args):
 def recurse_jvp(fun, i, t, *args):
     """Tangent of a recursive call `fun(*args)` from argument i's tangent t: fun's generated JVP."""
     from .api import _as_float
+    from .backends import backend_of
     from .family import compiled_jvp
-    c = compiled_jvp(fun, (i,))
+    c = compiled_jvp(fun, (i,), backend=backend_of(args))
     args = list(args)
     args[i] = _as_float(args[i])
     return c.fn(*args, t, *[f.read() for f in c.free])[1]
@@ -465,7 +487,7 @@ def full(g, x):
         out = np.empty(shape, dtype)
         out.fill(g)
         return out
-    return np.broadcast_to(g, shape)
+    return _spread(g, shape, x)
 
 
 def mean_scale(g, a):

@@ -35,6 +35,7 @@ from sympy.codegen import cfunctions
 from sympy.printing.numpy import CuPyPrinter, NumPyPrinter
 
 from . import cache
+from .backends import is_cupy
 from .api import _check_argnums, _like
 from .errors import (DifferentiationError, NonDifferentiableError, NonScalarOutputError,
                      UnsupportedSyntaxError, error_at)
@@ -1222,10 +1223,6 @@ class _Evaluator:
 
 # --- arguments, generation, compilation -----------------------------------------------------------
 
-def _is_cupy(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "cupy"
-
-
 @dataclass
 class _Arg:
     """One parameter of the function at one call: how it is represented symbolically."""
@@ -1253,13 +1250,13 @@ def _classify(name: str, value: Any, differentiated: bool) -> _Arg:
         return _Arg(name, "const", value=_norm(value))
     if isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
         return _Arg(name, "scalar")
-    if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) or _is_cupy(value):
+    if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) or is_cupy(value):
         kind = np.dtype(value.dtype).kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind
-        shape = tuple(np.shape(value)) if not _is_cupy(value) else tuple(value.shape)
+        shape = tuple(np.shape(value)) if not is_cupy(value) else tuple(value.shape)
         if kind == "c" or isinstance(value, complex):
             raise DifferentiationError(f"symbolic differentiation does not support complex argument {name!r}")
         if kind in "biu" and not differentiated:
-            return _Arg(name, "const", value=np.asarray(value if not _is_cupy(value) else value.get()))
+            return _Arg(name, "const", value=np.asarray(value if not is_cupy(value) else value.get()))
         if kind not in "biuf":
             raise DifferentiationError(f"argument {name!r} of dtype {kind!r} is not supported")
         return _Arg(name, "scalar" if shape == () else "array", shape=shape)
@@ -1586,7 +1583,7 @@ class SymbolicGrad:
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         diff = {positional[i] for i in self._nums}
         specs = [_classify(name, value, i in diff) for i, (name, value) in enumerate(bound)]
-        backend = "cupy" if any(_is_cupy(v) for _, v in bound) else "numpy"
+        backend = "cupy" if any(is_cupy(v) for _, v in bound) else "numpy"
         key = (backend, tuple(a.descriptor() for a in specs))
         entry = self._cache.get(key)
         if entry is None or not all(r.holds() for r in entry.reads):
@@ -1624,7 +1621,7 @@ class SymbolicGrad:
 
     @staticmethod
     def _like(g: Any, original: Any, backend: str) -> Any:
-        if backend == "cupy" and _is_cupy(original):
+        if backend == "cupy" and is_cupy(original):
             import cupy
             dtype = original.dtype if original.dtype.kind == "f" else cupy.float64
             return cupy.asarray(g, dtype=dtype).reshape(original.shape)
