@@ -258,6 +258,8 @@ def inner_grad_a(g, a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
     lead = np.ndim(b) - 1
+    if lead == 0:                  # b is a vector: the outer product of g and b (g may be a number)
+        return g * b if np.ndim(g) == 0 else np.expand_dims(g, -1) * b
     return np.tensordot(g, b, axes=(list(range(np.ndim(g) - lead, np.ndim(g))), list(range(lead))))
 
 
@@ -266,6 +268,8 @@ def inner_grad_b(g, a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
     lead = np.ndim(a) - 1
+    if lead == 0:                  # a is a vector: the outer product of g and a
+        return g * a if np.ndim(g) == 0 else np.expand_dims(g, -1) * a
     return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
 
 

@@ -57,8 +57,32 @@ def _wrap(r):
     return r
 
 
-def _lift(fn, name: str):
+# Where an array goes, CuPy's ufuncs take Python numbers too, and so do the constructors and a few
+# functions that convert (atleast_1d, concatenate, ...); its other functions want a cupy.ndarray
+# (`cp.sum(0.5)` fails: "'float' object has no attribute 'sum'"), and `cp.stack` a sequence of them.
+# tests/test_backends.py checks this against the real cupy module where it imports.
+TAKES_NUMBERS = frozenset("""asarray array shape ndim result_type zeros ones empty full eye arange linspace
+atleast_1d atleast_2d broadcast_arrays concatenate hstack vstack real imag round""".split())
+SEQUENCES = frozenset({"stack"})
+
+
+def _operands(name: str, args: tuple) -> tuple:
+    if name in TAKES_NUMBERS or not args:
+        return ()
+    if name == "einsum":
+        return args[1:]
+    if name in SEQUENCES and isinstance(args[0], (list, tuple)):
+        return tuple(args[0])
+    return args[:1]
+
+
+def _lift(fn, name: str, strict: bool = True):
     def call(*args, **kwargs):
+        if strict:
+            for a in _operands(name, args):
+                if type(a) is not ndarray:
+                    raise TypeError(f"cupy.{name}: argument 'a' has incorrect type (expected cupy.ndarray, "
+                                    f"got {type(a).__name__})")
         return _wrap(fn(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
     call.__name__ = call.__qualname__ = name
     return call
@@ -88,13 +112,13 @@ class _Ufunc:
         self._uf.at(a._a, _unwrap(indices), *(() if b is None else (_unwrap(b),)))
 
     def reduce(self, *args, **kwargs):
-        return _lift(self._uf.reduce, "reduce")(*args, **kwargs)
+        return _lift(self._uf.reduce, "reduce", strict=False)(*args, **kwargs)
 
     def accumulate(self, *args, **kwargs):
-        return _lift(self._uf.accumulate, "accumulate")(*args, **kwargs)
+        return _lift(self._uf.accumulate, "accumulate", strict=False)(*args, **kwargs)
 
     def outer(self, *args, **kwargs):
-        return _lift(self._uf.outer, "outer")(*args, **kwargs)
+        return _lift(self._uf.outer, "outer", strict=False)(*args, **kwargs)
 
 
 class ndarray(NDArrayOperatorsMixin):
@@ -220,7 +244,7 @@ class ndarray(NDArrayOperatorsMixin):
             raise AttributeError(name)
         attr = getattr(self._a, name)
         if callable(attr):
-            return _lift(attr, name)
+            return _lift(attr, name, strict=False)
         return _wrap(attr)
 
     def __len__(self):

@@ -74,6 +74,41 @@ def test_the_name_list_matches_cupy_where_it_imports():
     assert {n for n in backends.CUPY_NAMES if not _has(cupy, n)} == set()
 
 
+def _takes_a_number(fn, name: str) -> bool | None:
+    """Whether `fn(0.5, ...)` (for joining functions, `fn([0.5, 0.25])`) gets past the type checks
+    (None: the probe cannot tell)."""
+    args = ([0.5, 0.25],) if name in ("stack", "hstack", "vstack", "concatenate") else \
+        (0.5,) * getattr(fn, "nin", 1)
+    try:
+        fn(*args)
+    except (TypeError, AttributeError) as exc:
+        return False if "float" in str(exc) else None
+    except Exception as exc:           # real CuPy without a GPU fails later, at the device
+        return True if "cuda" in f"{type(exc).__name__} {exc}".lower() else None
+    return True
+
+
+def test_the_fake_refuses_numbers_where_cupy_does():
+    """tests/fake_cupy.py takes a Python float where an array goes exactly where real CuPy does (its
+    ufuncs), so a gradient that passes on the fake does not call `cp.sum(0.5)` on a GPU."""
+    try:
+        import cupy
+    except ImportError:
+        pytest.skip("CuPy is not installed: the fake's rule is checked against it where it is")
+    import fake_cupy
+    disagree = {}
+    for name in sorted(backends.CUPY_NAMES):
+        real, fake = cupy, fake_cupy.MODULE
+        for part in name.split("."):
+            real, fake = getattr(real, part), getattr(fake, part)
+        if not callable(real) or isinstance(real, type) or name.endswith(".at"):
+            continue
+        r, f = _takes_a_number(real, name), _takes_a_number(fake, name)
+        if r is not None and f is not None and r != f:
+            disagree[name] = f"cupy {'takes' if r else 'refuses'} 0.5, the fake {'takes' if f else 'refuses'} it"
+    assert not disagree, "\n".join(f"{k}: {v}" for k, v in disagree.items())
+
+
 def test_cupy_source_is_readable_without_cupy():
     """`.source` of a backend="cupy" gradient works on a machine without a usable CuPy (it is not
     loaded); making it says what is missing, and calling it raises that, with how to install."""
