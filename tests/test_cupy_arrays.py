@@ -9,10 +9,12 @@ back (for Python `if`/`while` tests) no more often than the function itself does
 """
 from __future__ import annotations
 
+import types
 import zlib
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, note, strategies as st
 
 import control_cases as C
 import fake_cupy
@@ -22,6 +24,7 @@ import s2sad
 import s2sad.numerical
 import s2sad.symbolic
 import symbolic_cases as S
+import test_random_programs as RP
 from s2sad import backends, cache, family
 from test_control_flow import CASES as FLOW_CASES
 from test_higher_order import NO_SECOND
@@ -73,13 +76,25 @@ class Traffic:
         self.to_host, self.syncs = fake_cupy.TRAFFIC["to_host"], fake_cupy.TRAFFIC["syncs"]
 
 
-def run_on_device(cp, fn, args) -> tuple[int, TypeError | None]:
-    """(how often `fn` itself reads the device back, the TypeError CuPy raised if it cannot run on
-    these arrays: np.asarray of a CuPy array, np.dot of a Python float and one, ...)."""
+REFUSALS = (TypeError, AttributeError, ValueError)   # CuPy's: wrong types, missing names, in-place shapes
+
+
+def as_cupy_code(cp, fn):
+    """`fn` with `np` rebound to the CuPy module: the user's function as its CuPy file spells it."""
+    if not isinstance(fn, types.FunctionType) or "np" not in fn.__globals__:
+        return fn
+    return types.FunctionType(fn.__code__, {**fn.__globals__, "np": cp}, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+
+
+def run_on_device(cp, fn, args) -> tuple[int, Exception | None]:
+    """(how often `fn`, written with `cp.` for `np.`, reads the device back; the error CuPy raised if
+    it refuses that code on these arguments: `cp.dot(0.5, v)`, `cp.where` of Python numbers, ...).
+    The gradient's CuPy file calls what that code calls, and may fail only where it does."""
     with Traffic(cp) as t:
         try:
-            fn(*args)
-        except TypeError as exc:
+            as_cupy_code(cp, fn)(*args)
+        except REFUSALS as exc:
             return 0, exc
     return t.syncs, None
 
@@ -101,7 +116,7 @@ def check_on_device(cp, fn, args, nums, rtol=1e-10, atol=1e-12):
     g = s2sad.grad(fn, argnums=nums)
     try:
         got = g(*dev)                               # compiles: not counted
-    except TypeError:
+    except REFUSALS:
         if refused is None:
             raise
         return g      # CuPy refuses the function itself on these arguments, and so its gradient
@@ -142,7 +157,7 @@ def _check_jvp(cp, fn, args, tangents, rtol=1e-10, atol=1e-12):
     _, refused = run_on_device(cp, fn, dev)
     try:
         s2sad.jvp(fn, tuple(dev), tuple(tdev))
-    except TypeError:
+    except REFUSALS:
         if refused is None:
             raise
         return        # CuPy refuses the function itself on these arguments, and so its derivative
@@ -276,3 +291,35 @@ def test_gpu_benchmark_runs_and_checks_its_gradients(cp):
     assert [r["case"] for r in rows] == ["rosenbrock", "mlp_mse", "mlp_xent"]
     assert all(r["s2sad_s"] > 0 and r["hand_s"] > 0 for r in rows)
     assert "rosenbrock" in gpu_run.table(rows)
+
+
+# --- random programs (tests/test_random_programs.py's generator) on CuPy arrays -----------------
+@RP.SETTINGS
+@given(st.data())
+def test_random_programs_on_device(cp, tmp_path_factory, data):
+    """Randomly composed programs with if / for / while / break: the CuPy gradient equals the NumPy
+    one (itself checked against central differences in test_random_programs.py)."""
+    prog, shape, y_arr = RP.setup(data)
+    prog.prefix(data.draw(st.integers(1, 3)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        kind = data.draw(st.sampled_from(["if_block", "for_loop", "while_loop", "break_loop"]))
+        getattr(prog, kind)(1, 0) if kind == "if_block" else getattr(prog, kind)(1)
+    prog.finish()
+    x, y = RP.inputs(data, shape, y_arr)
+    mod = RP.load(tmp_path_factory.mktemp("device_programs"), prog.source())
+    note(prog.source())
+    try:
+        ref = s2sad.grad(mod.f, argnums=(0, 1))(x.copy(), y)
+    except (ValueError, s2sad.UnsupportedSyntaxError):
+        assume(False)          # refused on NumPy too (see test_random_programs.py)
+    dev = device(cp, [x, y])
+    _, refused = run_on_device(cp, mod.f, [dev[0].copy(), dev[1]])
+    try:
+        got = s2sad.grad(mod.f, argnums=(0, 1))(dev[0].copy(), dev[1])
+    except REFUSALS:
+        if refused is None:
+            raise
+        return
+    assert_on_device(cp, got, dev)
+    for a, r in zip(host(cp, got), ref):
+        np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-11)
