@@ -1,4 +1,6 @@
-"""Array backends as data: the module generated code imports, and how to tell its arrays apart."""
+"""Array backends as data: the module generated code imports (and its alias), the CuPy names s2sad
+relies on, the pass that turns generated NumPy statements into CuPy ones, and how to tell arrays apart
+and move them."""
 from __future__ import annotations
 
 import ast
@@ -24,11 +26,12 @@ def for_backend(stmts: list, backend: str, user_names: set[str] = frozenset()) -
     once, as a Python bool, where it is computed (`cond1 = bool(cp.sum(b) > 0)`)."""
     if backend != "cupy":
         return stmts
+    alias = BACKENDS[backend]["alias"]
     tested = set()
     for s in stmts:
         for n in ast.walk(s):
             if isinstance(n, ast.Name) and n.id == "np":
-                n.id = "cp"
+                n.id = alias
             elif isinstance(n, ast.If):
                 test = n.test.operand if isinstance(n.test, ast.UnaryOp) else n.test
                 if isinstance(test, ast.Name) and _CONDITION.fullmatch(test.id) and test.id not in user_names:
@@ -137,15 +140,15 @@ def has_cupy() -> bool:
 # on machines without a GPU, and the list against the cupy module where it imports; tests/fake_cupy.py
 # offers exactly these names.
 CUPY_NAMES = frozenset("""
-abs absolute add add.at all any amax amin arange ascontiguousarray arccos arccosh arcsin arcsinh arctan arctan2 arctanh
-argmax argmin array asarray broadcast_to cbrt ceil clip concatenate copy cos cosh cumprod cumsum deg2rad
-diag diagonal divide dot einsum equal exp exp2 expand_dims expm1 eye fabs flip float32 float64 floor
-full full_like greater greater_equal hstack hypot inner isfinite isinf isnan less less_equal linalg.det
-linalg.inv linalg.norm linalg.solve linspace log log10 log1p log2 logaddexp logical_and logical_not
-logical_or matmul max maximum mean min minimum moveaxis multiply negative not_equal ones ones_like outer
-power prod rad2deg ravel reciprocal reshape round s_ sign sin sinh sqrt square squeeze stack std subtract
-sum swapaxes take tan tanh tile trace transpose var vstack where zeros zeros_like
-float_power fmax fmin pi e degrees radians positive real imag shape size ndim
-remainder mod fmod floor_divide true_divide bitwise_and bitwise_or logical_xor linalg.svd split
-array_split tensordot atleast_1d atleast_2d result_type argsort sort empty empty_like broadcast_arrays
+abs absolute add add.at all amax amin any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh
+argmax argmin argsort array array_split asarray ascontiguousarray atleast_1d atleast_2d bitwise_and
+bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cumprod cumsum deg2rad
+degrees diag diagonal divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs
+flip float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal
+hstack hypot imag inner isfinite isinf isnan less less_equal linalg.det linalg.inv linalg.norm
+linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or
+logical_xor matmul max maximum mean min minimum mod moveaxis multiply ndim negative not_equal ones
+ones_like outer pi positive power prod rad2deg radians ravel real reciprocal remainder reshape
+result_type round s_ shape sign sin sinh size sort split sqrt square squeeze stack std subtract sum
+swapaxes take tan tanh tensordot tile trace transpose true_divide var vstack where zeros zeros_like
 """.split())

@@ -76,7 +76,7 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
 
 
 def _array_module(backend: str) -> str:
-    return "cupy" if backend == "cupy" else "numpy"
+    return backends.BACKENDS[backend]["module"]
 
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
