@@ -60,6 +60,9 @@ def _configure_show(p: argparse.ArgumentParser) -> None:
                    help="the positional argument(s) to differentiate with respect to (default: 0)")
     p.add_argument("--has-aux", action="store_true",
                    help="FUNC returns (value, aux); differentiate the value only")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="the array module of the source shown (cupy: the file CuPy arrays run; CuPy "
+                        "need not be installed to read it)")
 
 
 def _import_file(path: Path):
@@ -133,7 +136,15 @@ def _run_show(args: argparse.Namespace) -> int:
             transformed = s2sad.grad(fn, argnums=nums, has_aux=args.has_aux, backend="numpy")
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-    sys.stdout.write(transformed.source)
+    if args.backend == "cupy":
+        if transformed._inner is not None:
+            raise UsageError(f"{file}:{func} is a derivative of a derivative: --backend cupy shows "
+                             "first-order gradients")
+        from s2sad import compiler          # the CuPy file's text: generated, not loaded
+        source = compiler.grad_source(transformed.__wrapped__, transformed._argnums, transformed._has_aux, "cupy")
+    else:
+        source = transformed.source
+    sys.stdout.write(source)
     return 0
 
 
