@@ -233,6 +233,20 @@ def test_vjp_value_and_grad_has_aux_and_grad_of_grad(cp):
     np.testing.assert_allclose(cp.asnumpy(g), s2sad.grad(H.detach)(x), rtol=1e-14)
 
 
+WEIGHTS = np.array([0.5, -1.0, 2.0])     # a NumPy global read by a function differentiated on the GPU
+
+
+def weighted(x, data):
+    return np.sum(WEIGHTS * np.sin(x) * data)
+
+
+def test_numpy_globals_and_arguments_beside_cupy_ones_go_to_the_device(cp):
+    x, data = np.array([0.1, 0.7, -0.4]), np.array([1.0, 2.0, 3.0])
+    g = s2sad.grad(weighted)(cp.asarray(x), data)          # data stays a NumPy array here
+    assert isinstance(g, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(g), WEIGHTS * np.cos(x) * data, rtol=1e-15)
+
+
 def test_numpy_arguments_go_to_the_device_when_cupy_is_forced(cp):
     """backend="cupy" with NumPy arrays in: they are copied to the GPU and the gradient is a CuPy array."""
     x = np.array([0.3, -1.2, 2.0])
@@ -323,3 +337,22 @@ def test_random_programs_on_device(cp, tmp_path_factory, data):
     assert_on_device(cp, got, dev)
     for a, r in zip(host(cp, got), ref):
         np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-11)
+
+
+def test_dtypes_and_shapes_on_device(cp):
+    """float32 stays float32, ints become float64, 0-d and empty arrays keep their shapes (as on NumPy)."""
+    x32 = np.array([0.3, -0.2, 0.9], dtype=np.float32)
+    g = s2sad.grad(H.rosen)(cp.asarray(x32))
+    assert isinstance(g, cp.ndarray) and g.dtype == np.float32
+    np.testing.assert_allclose(cp.asnumpy(g), s2sad.grad(H.rosen)(x32), rtol=1e-6)
+    gi = s2sad.grad(H.rosen)(cp.asarray(np.array([1, 2, 0])))
+    assert isinstance(gi, cp.ndarray) and gi.dtype == np.float64
+    np.testing.assert_allclose(cp.asnumpy(gi), s2sad.grad(H.rosen)(np.array([1.0, 2.0, 0.0])))
+    g0 = s2sad.grad(H.square)(cp.asarray(np.array(1.5)))
+    assert isinstance(g0, cp.ndarray) and g0.shape == () and float(g0) == 3.0
+    ge = s2sad.grad(sum_of_sines)(cp.asarray(np.zeros((3, 0))))
+    assert isinstance(ge, cp.ndarray) and ge.shape == (3, 0)
+
+
+def sum_of_sines(x):
+    return np.sum(np.sin(x))
