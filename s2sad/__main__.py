@@ -141,7 +141,8 @@ def _run_show(args: argparse.Namespace) -> int:
             raise UsageError(f"{file}:{func} is a derivative of a derivative: --backend cupy shows "
                              "first-order gradients")
         from s2sad import compiler          # the CuPy file's text: generated, not loaded
-        source = compiler.grad_source(transformed.__wrapped__, transformed._argnums, transformed._has_aux, "cupy")
+        source = compiler.grad_source(transformed.__wrapped__, transformed._argnums, transformed._has_aux, "cupy",
+                                      value=transformed._mode != "grad")
     else:
         source = transformed.source
     sys.stdout.write(source)

@@ -213,7 +213,8 @@ class _Transformed:
         backend = self._default_backend()
         if backend == "cupy" and backend not in self._compiled and self._inner is None:
             if not backends.has_cupy():
-                return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, "cupy")
+                return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, "cupy",
+                                            value=self._mode != "grad")
         return self._compile(backend).source
 
     @property

@@ -101,13 +101,15 @@ def _keyed(fn, options: dict):
     return src, deps, cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
 
 
-def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy") -> str:
-    """The text of the gradient file for `backend`, generated without writing or importing it (so the
-    CuPy version can be read, and checked, on a machine without CuPy)."""
+def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy", value: bool = True) -> str:
+    """The text of the gradient file for `backend` that compile_grad would write, generated without
+    writing or importing it (so the CuPy version can be read, and checked, on a machine without CuPy)."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    if not value:
+        options["value"] = False
     src, _, key = _keyed(fn, options)
     with _deep_recursion():
-        text, _, _ = _generate(src, argnums, has_aux, backend, key, f"{src.tree.name}_grad")
+        text, _, _ = _generate(src, argnums, has_aux, backend, key, f"{src.tree.name}_grad", value)
     return text
 
 

@@ -25,7 +25,7 @@ import s2sad.numerical
 import s2sad.symbolic
 import symbolic_cases as S
 import test_random_programs as RP
-from s2sad import backends, cache, family
+from s2sad import backends, cache, compiler, family
 from test_control_flow import CASES as FLOW_CASES
 from test_higher_order import NO_SECOND
 from test_rules import weights
@@ -356,3 +356,14 @@ def test_dtypes_and_shapes_on_device(cp):
 
 def sum_of_sines(x):
     return np.sum(np.sin(x))
+
+
+@pytest.mark.parametrize("make", [s2sad.grad, s2sad.value_and_grad], ids=["grad", "value_and_grad"])
+def test_the_cupy_source_shown_without_a_gpu_is_the_file_that_runs(cp, make):
+    """`.source` of backend="cupy" on a machine without CuPy (and `show --backend cupy`) generate the
+    text without loading it: it is the very file that runs on CuPy arrays."""
+    g = make(H.rosen)
+    g(cp.asarray(np.array([0.3, -0.2, 0.9])))
+    shown = compiler.grad_source(H.rosen, 0, False, "cupy", value=make is s2sad.value_and_grad)
+    assert g._compiled["cupy"].source == shown
+    assert ("(None, x_bar)" in shown) == (make is s2sad.grad)      # grad does not compute the value
