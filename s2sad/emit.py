@@ -5,6 +5,7 @@ import ast
 import hashlib
 import linecache
 import os
+import re
 from dataclasses import dataclass
 
 from .normalize import origin
@@ -95,11 +96,15 @@ def function_source(sec: Sections, home: str) -> str:
 
 def module_source(header: list[str], meta: list[str], array_module: str, functions: list[str],
                   uses_math: bool) -> str:
-    """A whole generated file: header comments (with the body's hash), imports, functions."""
-    imports = [f"import {array_module} as {'np' if array_module == 'numpy' else 'cp'}"]
+    """A whole generated file: header comments (with the body's hash), the imports its functions use,
+    the functions."""
+    code = "\n".join(line for f in functions for line in f.splitlines() if not line.lstrip().startswith("#"))
+    alias = "np" if array_module == "numpy" else "cp"
+    imports = [f"import {array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
     if uses_math:
         imports.append("import math")
-    imports.append("from s2sad import runtime as _rt")
+    if "_rt." in code:
+        imports.append("from s2sad import runtime as _rt")
     body = "\n".join(meta + [""] + imports) + "\n\n\n" + "\n\n".join(functions)
     digest = hashlib.sha256(body.encode()).hexdigest()
     head = "\n".join("# " + h if h else "#" for h in header)

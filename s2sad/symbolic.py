@@ -1448,7 +1448,8 @@ def _generate(src: Source, specs: list[_Arg], wrt: list[_Arg], grads: list[Any],
         else:
             lines.append(f"    {gname} = {_alias(p.doprint(next(it)), backend)}")
     lines.append(f"    return {', '.join(names)}")
-    imports = ["import cupy as cp" if backend == "cupy" else "import numpy as np"]
+    code = "\n".join(lines)
+    imports = [f"import {'cupy' if mod == 'cp' else 'numpy'} as {mod}"] if re.search(rf"\b{mod}\.", code) else []
     for m in sorted(p.module_imports):
         if m not in ("numpy", "cupy", "np", "cp"):
             imports.append(f"import {m}")
