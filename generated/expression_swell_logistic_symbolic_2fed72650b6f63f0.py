@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 2, after CSE: 2
 # s2sad-key: 2fed72650b6f63f0
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

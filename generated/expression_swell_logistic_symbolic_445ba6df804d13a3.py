@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 21, after CSE: 12
 # s2sad-key: 445ba6df804d13a3
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

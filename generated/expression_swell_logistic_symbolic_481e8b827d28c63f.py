@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 264, after CSE: 45
 # s2sad-key: 481e8b827d28c63f
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 82, after CSE: 27
 # s2sad-key: 4ba655ddd0146900
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 5472, after CSE: 123
 # s2sad-key: 4f526f35727a23ab
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 13824, after CSE: 157
 # s2sad-key: 8cd315f6706c3393
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 2096, after CSE: 93
 # s2sad-key: ac1cc6b5183f1cd9
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

@@ -2,7 +2,6 @@
 # with respect to l scalar
 # ops before CSE: 768, after CSE: 67
 # s2sad-key: f08c7204ea490136
-import numpy as np
 
 
 def logistic_symbolic_grad(l, n):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, backends, cache, custom, frontend
-from .fuse import fuse
+from .fuse import dead_stores, fuse
 from .names import all_names
 from .emit import Sections, function_source, module_source
 from .errors import DifferentiationError
@@ -267,6 +267,9 @@ def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux):
     params = core.params
     wrt = [params[i] for i in wrt_nums]
     (body, ret), facts = forward(core, wrt)
+    if select is not None:   # generated code, of which one part is differentiated: what the rest computes goes
+        while dead_stores(body, ret, set()):
+            pass
     backends.for_backend(body + [ret], backend, all_names(src.tree))
     free = core.free
     sig = params + facts["tangents"] + [f.name for f in free]

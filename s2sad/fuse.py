@@ -306,7 +306,7 @@ def _local_copies(fuser: Algebra, block: list[ast.stmt], local: set[str]) -> boo
     return changed
 
 
-def _dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> None:
+def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
     """Drop `v = e` (e pure, v not a user variable) that nothing reads afterwards: no read later in the
     function and, inside a loop, none in that loop (its next iteration). `c_bar = 0.0` at the end of a
     branch goes."""
@@ -349,8 +349,12 @@ def _dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> None:
                 return False
         return True
 
+    dropped = False
     for b in blocks(stmts):
-        b[:] = [st for st in b if not dead(st)] or ([ast.Pass()] if b is not stmts else [])
+        kept = [st for st in b if not dead(st)]
+        dropped = dropped or len(kept) < len(b)
+        b[:] = kept or ([ast.Pass()] if b is not stmts else [])
+    return dropped
 
 
 def _merge_resets(block: list[ast.stmt]) -> bool:
@@ -403,7 +407,7 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
     for t in stmts + [ret]:
         if as_written is None or owner.get(id(t)) != as_written:
             alg.stmt(t)
-    _dead_stores(stmts, ret, user_names)
+    dead_stores(stmts, ret, user_names)
     out: list[list[ast.stmt]] = [[] for _ in parts]
     last = 0
     for s in stmts:

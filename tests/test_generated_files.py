@@ -6,6 +6,7 @@ import ast
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ import pytest
 import control_cases as C
 import rule_cases as rc
 import s2sad
+import s2sad.compiler
+import s2sad.family
 from test_control_flow import CASES as FLOW_CASES
 from test_rules import weights
 
@@ -52,3 +55,41 @@ def test_a_generated_file_runs_in_a_fresh_process(tmp_path):
             f"print(repr(m.rosen_loop_grad(np.array({x.tolist()!r}))[1].tolist()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     np.testing.assert_allclose(eval(out.stdout), g(x), rtol=1e-15)
+
+
+def _flakes(text: str, name: str) -> list[str]:
+    """pyflakes' complaints about a generated file (unused imports and variables, undefined names)."""
+    import io
+
+    from pyflakes.api import check
+    from pyflakes.reporter import Reporter
+    out, err = io.StringIO(), io.StringIO()
+    check(text, name, Reporter(out, err))
+    return (out.getvalue() + err.getvalue()).splitlines()
+
+
+@pytest.mark.parametrize("cid, fn, args, diff", CASES, ids=[c[0] for c in CASES])
+def test_generated_files_are_clean_for_pyflakes(cid, fn, args, diff):
+    """No unused import, no dead variable, no undefined name: in the gradient (NumPy and CuPy files),
+    and in the forward-mode file of that gradient (a Hessian-vector product)."""
+    g = s2sad.grad(fn, argnums=diff)
+    g(*args)
+    texts = {"grad": g.source, "cupy": s2sad.compiler.grad_source(fn, diff, False, "cupy", value=False)}
+    i = diff[0]
+    if type(args[i]) is float or isinstance(args[i], np.ndarray):
+        g1 = s2sad.grad(fn, argnums=i)
+        tangents = [np.ones_like(a) if j == i else None for j, a in enumerate(args)]
+        try:
+            s2sad.jvp(g1, tuple(args), tuple(tangents))
+        except s2sad.NonDifferentiableError:
+            pass                                  # no second derivative through this rule
+        else:
+            texts["hvp"] = s2sad.family.compiled_jvp(g1._compile("numpy").fn, (i,), (1,)).source
+    for kind, text in texts.items():
+        assert _flakes(text, f"<{kind} {cid}>") == [], f"{kind}:\n{text}"
+
+
+def test_the_example_files_are_clean_for_pyflakes():
+    files = sorted((Path(__file__).resolve().parents[1] / "generated").glob("*.py"))
+    assert files
+    assert [m for p in files for m in _flakes(p.read_text(), p.name)] == []
