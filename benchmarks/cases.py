@@ -91,8 +91,8 @@ def rosenbrock_torch(x):
     return torch.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
 
-def rosenbrock_args(quick):
-    n = 100_000 if quick else 1_000_000
+def rosenbrock_args(quick, n=None):
+    n = n or (100_000 if quick else 1_000_000)
     return (np.random.default_rng(1).uniform(-1.0, 1.0, n),)
 
 
@@ -153,9 +153,9 @@ def mlp_xent_torch(W1, b1, W2, b2, X, T):
     return -torch.mean(torch.sum(T * (z - lse), dim=1))
 
 
-def mlp_args(quick):
+def mlp_args(quick, batch=256):
     rng = np.random.default_rng(2)
-    batch, n_in, n_hidden, n_out = 256, 784, 128, 10
+    n_in, n_hidden, n_out = 784, 128, 10
     W1 = rng.standard_normal((n_in, n_hidden)) / np.sqrt(n_in)
     b1 = 0.1 * rng.standard_normal(n_hidden)
     W2 = rng.standard_normal((n_hidden, n_out)) / np.sqrt(n_hidden)

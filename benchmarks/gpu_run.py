@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import cases  # noqa: E402
-from run import fmt_time, mismatch, rebind  # noqa: E402
+from run import as_tuple, fmt_time, mismatch, rebind  # noqa: E402
 
 import s2sad  # noqa: E402
 
@@ -37,61 +37,43 @@ def sizes(quick: bool) -> dict:
     return {"rosenbrock": 1_000_000 if quick else 10_000_000, "batch": 1_024 if quick else 8_192}
 
 
-def rosenbrock_args(n: int):
-    return (np.random.default_rng(1).uniform(-1.0, 1.0, n),)
-
-
-def mlp_args(batch: int):
-    rng = np.random.default_rng(2)
-    n_in, n_hidden, n_out = 784, 128, 10
-    W1 = rng.standard_normal((n_in, n_hidden)) / np.sqrt(n_in)
-    b1 = 0.1 * rng.standard_normal(n_hidden)
-    W2 = rng.standard_normal((n_hidden, n_out)) / np.sqrt(n_hidden)
-    b2 = 0.1 * rng.standard_normal(n_out)
-    X = rng.standard_normal((batch, n_in))
-    T = np.eye(n_out)[rng.integers(0, n_out, batch)]
-    return (W1, b1, W2, b2, X, T)
-
-
 def gpu_cases(size: dict) -> list[dict]:
     n, b = size["rosenbrock"], size["batch"]
     return [
         {"name": "rosenbrock", "what": f"vectorised Rosenbrock, n={n:,}", "fn": cases.rosenbrock,
-         "argnums": 0, "args": rosenbrock_args(n), "hand": cases.rosenbrock_hand, "torch": cases.rosenbrock_torch},
+         "argnums": 0, "args": cases.rosenbrock_args(False, n), "hand": cases.rosenbrock_hand, "torch": cases.rosenbrock_torch},
         {"name": "mlp_mse", "what": f"MLP 784-128-10 (tanh), MSE, batch {b:,}", "fn": cases.mlp_mse,
-         "argnums": (0, 1, 2, 3), "args": mlp_args(b), "hand": cases.mlp_mse_hand, "torch": cases.mlp_mse_torch},
+         "argnums": (0, 1, 2, 3), "args": cases.mlp_args(False, b), "hand": cases.mlp_mse_hand, "torch": cases.mlp_mse_torch},
         {"name": "mlp_xent", "what": f"same MLP, softmax cross-entropy, batch {b:,}", "fn": cases.mlp_xent,
-         "argnums": (0, 1, 2, 3), "args": mlp_args(b), "hand": cases.mlp_xent_hand,
+         "argnums": (0, 1, 2, 3), "args": cases.mlp_args(False, b), "hand": cases.mlp_xent_hand,
          "torch": cases.mlp_xent_torch},
     ]
 
 
-def _per_call(fn, sync, min_time: float) -> tuple[int, float]:
-    """Calls per run (1, 2, 5, 10, ... until a run takes min_time) and that run's seconds per call."""
+def _seconds(fn, n: int, sync) -> float:
+    """Seconds per call of n calls of fn, the device's queue drained at the end."""
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / n
+
+
+def _calls(fn, sync, min_time: float) -> int:
+    """Calls per run: 1, 2, 5, 10, ... until a run takes min_time."""
     n = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        t = time.perf_counter() - start
-        if t >= min_time or n >= 10 ** 5:
-            return n, t / n
+    while _seconds(fn, n, sync) * n < min_time and n < 10 ** 5:
         n = n * 5 // 2 if str(n)[0] == "2" else n * 2
+    return n
 
 
 def paired(fa, fb, sync, repeats: int, min_time: float) -> tuple[float, float, float]:
     """(seconds per call of fa, of fb, median of the paired ratios fb / fa), runs interleaved."""
-    na, _ = _per_call(fa, sync, min_time)
-    nb, _ = _per_call(fb, sync, min_time)
+    na, nb = _calls(fa, sync, min_time), _calls(fb, sync, min_time)
     ra, rb = [], []
     for _ in range(repeats):
-        for fn, n, out in ((fa, na, ra), (fb, nb, rb)):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            sync()
-            out.append((time.perf_counter() - start) / n)
+        ra.append(_seconds(fa, na, sync))
+        rb.append(_seconds(fb, nb, sync))
     return statistics.median(ra), statistics.median(rb), statistics.median(b / a for a, b in zip(ra, rb))
 
 
@@ -134,11 +116,7 @@ def _jax_peer(case, args):
     def sync():
         if last:
             jax.block_until_ready(last[0])
-    return step, sync, lambda out: tuple(np.asarray(o) for o in cases_tuple(out))
-
-
-def cases_tuple(g):
-    return tuple(g) if isinstance(g, (tuple, list)) else (g,)
+    return step, sync, lambda out: tuple(np.asarray(o) for o in as_tuple(out))
 
 
 def run(cp, size: dict, peers: bool = True, repeats: int = 9, min_time: float = 0.05) -> list[dict]:
@@ -149,11 +127,11 @@ def run(cp, size: dict, peers: bool = True, repeats: int = 9, min_time: float = 
         args = [cp.asarray(a) for a in case["args"]]
         hand = rebind(case["hand"], cp)
         g = s2sad.grad(case["fn"], argnums=case["argnums"])
-        want = tuple(cp.asnumpy(v) for v in cases_tuple(hand(*args)))
+        want = tuple(cp.asnumpy(v) for v in as_tuple(hand(*args)))
         got = g(*args)
-        if not all(isinstance(v, cp.ndarray) for v in cases_tuple(got)):
+        if not all(isinstance(v, cp.ndarray) for v in as_tuple(got)):
             raise AssertionError(f"{case['name']}: s2sad's gradient left the GPU")
-        bad = mismatch(tuple(cp.asnumpy(v) for v in cases_tuple(got)), want)
+        bad = mismatch(tuple(cp.asnumpy(v) for v in as_tuple(got)), want)
         if bad:
             raise AssertionError(f"{case['name']}: s2sad disagrees with the hand-written gradient: {bad}")
         t_hand, t_s2sad, ratio = paired(lambda: hand(*args), lambda: g(*args), sync, repeats, min_time)
@@ -169,17 +147,8 @@ def run(cp, size: dict, peers: bool = True, repeats: int = 9, min_time: float = 
             if bad:
                 row[peer] = f"wrong: {bad}"
                 continue
-            step()
-            peer_sync()
-            n, _ = _per_call(step, peer_sync, min_time)
-            runs = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                for _ in range(n):
-                    step()
-                peer_sync()
-                runs.append((time.perf_counter() - start) / n)
-            row[peer] = statistics.median(runs) / t_hand
+            n = _calls(step, peer_sync, min_time)
+            row[peer] = statistics.median(_seconds(step, n, peer_sync) for _ in range(repeats)) / t_hand
         rows.append(row)
     return rows
 

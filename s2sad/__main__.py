@@ -140,9 +140,7 @@ def _run_show(args: argparse.Namespace) -> int:
         if transformed._inner is not None:
             raise UsageError(f"{file}:{func} is a derivative of a derivative: --backend cupy shows "
                              "first-order gradients")
-        from s2sad import compiler          # the CuPy file's text: generated, not loaded
-        source = compiler.grad_source(transformed.__wrapped__, transformed._argnums, transformed._has_aux, "cupy",
-                                      value=transformed._mode != "grad")
+        source = transformed._unloaded_source("cupy")    # generated, not loaded: no CuPy needed
     else:
         source = transformed.source
     sys.stdout.write(source)

@@ -213,9 +213,14 @@ class _Transformed:
         backend = self._default_backend()
         if backend == "cupy" and backend not in self._compiled and self._inner is None:
             if not backends.has_cupy():
-                return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, "cupy",
-                                            value=self._mode != "grad")
+                return self._unloaded_source("cupy")
         return self._compile(backend).source
+
+    def _unloaded_source(self, backend: str) -> str:
+        """The text of the file this gradient runs for `backend`, generated but neither written nor
+        loaded (so that the CuPy file can be read on a machine without CuPy). First order only."""
+        return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, backend,
+                                    value=self._mode != "grad")
 
     @property
     def path(self) -> Path | None:

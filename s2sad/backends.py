@@ -91,11 +91,13 @@ def is_cupy(x) -> bool:
 
 def backend_of(args) -> str:
     """"cupy" when a CuPy array is among `args` (CuPy imported), else "numpy"."""
-    if "cupy" in sys.modules:
-        for a in args:
-            if type(a).__module__.split(".")[0] == "cupy":
-                return "cupy"
-    return "numpy"
+    return "cupy" if "cupy" in sys.modules and any(is_cupy(a) for a in args) else "numpy"
+
+
+def module_of(x):
+    """The array module of `x`: NumPy, or CuPy for a CuPy array (so that arrays made for `x` are made
+    where it lives)."""
+    return sys.modules["cupy"] if is_cupy(x) else np
 
 
 def module(backend: str):

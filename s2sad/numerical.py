@@ -58,19 +58,14 @@ def _name(fun: Callable) -> str:
 def _to_float64(x: Any, fun: Callable) -> np.ndarray:
     """A differentiated argument as a float64 array (a copy); ints and float32 are promoted. A CuPy
     array stays on the GPU: its perturbed copies are made, and the function evaluated, there."""
-    if backends.is_cupy(x):
-        if x.dtype.kind == "c":
-            raise DifferentiationError(f"{_where(fun)}s2sad.numerical differentiates real arguments, "
-                                       f"but argument of {_name(fun)} is complex ({x.dtype})")
-        return x.astype(np.float64, copy=True)
-    arr = np.asarray(x)
+    arr = x if backends.is_cupy(x) else np.asarray(x)
     if arr.dtype.kind == "c":
         raise DifferentiationError(f"{_where(fun)}s2sad.numerical differentiates real arguments, "
                                    f"but argument of {_name(fun)} is complex ({arr.dtype})")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"s2sad.numerical cannot differentiate with respect to an argument of type "
                         f"{type(x).__name__} (dtype {arr.dtype})")
-    return np.array(arr, dtype=np.float64, copy=True)
+    return arr.astype(np.float64)              # a copy, on the array's device
 
 
 def _rebuild(original: Any, arr: np.ndarray) -> Any:
@@ -160,7 +155,7 @@ class _Numerical:
         a = list(args)
         a[i] = value
         out = self.__wrapped__(*a, **kwargs)
-        arr = out if backends.is_cupy(out) else np.asarray(out)
+        arr = _array(out)
         if self._kind == "grad":
             if arr.size != 1:
                 raise NonScalarOutputError(
@@ -193,7 +188,7 @@ class _Numerical:
         original = args[i]
         x = _to_float64(original, self.__wrapped__)
         if x.size == 0:
-            zeros = backends.module(backends.backend_of([x])).zeros
+            zeros = backends.module_of(x).zeros
             if self._kind == "grad":
                 return _like(zeros(x.shape), original)
             f0 = self._evaluate(args, kwargs, i, _rebuild(original, x))

@@ -7,17 +7,10 @@ from __future__ import annotations
 
 import itertools
 import math  # noqa: F401  (generated code for `math.*` functions reads it from here too)
-import sys
 
 import numpy as np
 
-
-def _xp(x):
-    """The array module of `x`: NumPy, or CuPy for a CuPy array (the helpers that make arrays make them
-    where `x` lives)."""
-    if type(x).__module__.split(".")[0] == "cupy":
-        return sys.modules["cupy"]
-    return np
+from .backends import module_of as _xp   # helpers that make arrays make them where their operand lives
 
 
 def _spread(g, shape: tuple, like):

@@ -339,9 +339,6 @@ class _Device:
         pass
 
 
-_SPECIAL = {"asarray", "array", "s_", "pi", "e", "shape", "size", "ndim"}
-
-
 def _build() -> types.ModuleType:
     mod = types.ModuleType("cupy", "fake_cupy: NumPy pretending to be CuPy (tests only)")
     mod.__fake__ = True
@@ -349,24 +346,18 @@ def _build() -> types.ModuleType:
     linalg = types.ModuleType("cupy.linalg")
     for dotted in sorted(CUPY_NAMES):
         parts = dotted.split(".")
-        if parts[-1] == "at":
+        if parts[-1] == "at" or dotted in ("asarray", "array"):     # ufunc methods; built below
             continue
         obj = np
         for p in parts:
             obj = getattr(obj, p)
-        owner = linalg if parts[0] == "linalg" else mod
-        name = parts[-1]
-        if dotted in ("asarray", "array"):
-            continue
         if isinstance(obj, np.ufunc):
             value = _Ufunc(obj)
-        elif isinstance(obj, type) or isinstance(obj, (float, int)) or dotted == "s_":
-            value = obj                               # dtypes, pi, e, s_
-        elif callable(obj):
-            value = _lift(obj, name)
+        elif callable(obj) and not isinstance(obj, type) and dotted != "s_":
+            value = _lift(obj, parts[-1])
         else:
-            value = obj
-        setattr(owner, name, value)
+            value = obj                                   # dtypes, pi, e, s_
+        setattr(linalg if parts[0] == "linalg" else mod, parts[-1], value)
     mod.linalg = linalg
     for name in ("float16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32",
                  "int64", "uint8", "bool_", "intp", "dtype", "newaxis", "inf", "nan", "pi", "e"):
