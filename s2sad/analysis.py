@@ -51,9 +51,11 @@ def _edges(body):
             if call.func.attr == "append" and isinstance(call.func.value, ast.Name) and args:
                 # stack.append(x): the stack holds x (generated code saves values this way)
                 out.append((call.func.value.id, args, primitive(call.args[0]), s))
-            elif ast.unparse(call.func) == "np.add.at" and len(args) >= 1:
-                out.append((args[0], [args[0]] + args[2:] if len(call.args) > 2 else args,
-                            primitive(call.args[0]), s))
+            elif ast.unparse(call.func) == "np.add.at" and len(call.args) == 3 \
+                    and isinstance(call.args[0], ast.Name):
+                # np.add.at(a, index, v): a's new value depends on its old one and on v
+                a, v = call.args[0].id, call.args[2]
+                out.append((a, [a] + ([v.id] if isinstance(v, ast.Name) else []), primitive(call.args[0]), s))
     return out
 
 

@@ -5,6 +5,7 @@ compiler logic.
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -47,21 +48,62 @@ def _check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
 
 
 def _as_float(x):
-    """Differentiated arguments: ints become float64, lists become arrays."""
+    """Differentiated arguments: ints become float64, lists of numbers become arrays. Complex numbers,
+    dicts and other containers are refused (DifferentiationError) rather than differentiated wrongly."""
     t = type(x)
     if t is float:
         return x
     if t is int or t is bool:
         return float(x)
-    if isinstance(x, np.ndarray):
-        return x if x.dtype.kind in "fc" else x.astype(np.float64)
-    if isinstance(x, np.generic):
-        return x if x.dtype.kind in "fc" else np.float64(x)
+    if isinstance(x, (np.ndarray, np.generic)) or backends.is_cupy(x):
+        kind = x.dtype.kind
+        if kind == "f":
+            return x
+        if kind == "c":
+            if complex_step.get():
+                return x
+            raise DifferentiationError(_COMPLEX)
+        if kind not in "iub":
+            raise DifferentiationError(f"cannot differentiate with respect to an array of dtype {x.dtype}")
+        return np.float64(x) if isinstance(x, np.generic) else x.astype(np.float64)
+    if t is complex:
+        if complex_step.get():
+            return x
+        raise DifferentiationError(_COMPLEX)
     if isinstance(x, (list, tuple)):
-        return np.asarray(x, dtype=np.float64)
-    if backends.is_cupy(x):
-        return x if x.dtype.kind in "fc" else x.astype(np.float64)
-    return x
+        try:
+            arr = np.asarray(x)
+        except ValueError:
+            arr = None
+        if arr is None or arr.dtype.kind not in "iubf":
+            raise DifferentiationError(
+                f"cannot differentiate with respect to this {t.__name__}: s2sad takes a list or tuple of numbers "
+                "(read as an array) as a differentiated argument; pass arrays as separate arguments")
+        return arr.astype(np.float64)
+    if isinstance(x, dict):
+        raise DifferentiationError(
+            "cannot differentiate with respect to a dict yet: pass its arrays as separate arguments "
+            "(`grad(f, argnums=(0, 1))(W, b)`)")
+    raise DifferentiationError(f"cannot differentiate with respect to a value of type {t.__name__}: "
+                               "s2sad differentiates Python numbers and NumPy (or CuPy) float arrays")
+
+
+# set by the numerical route while it evaluates at x + ih (the complex step): a generated derivative of
+# analytic code computes its analytic extension there, which the route checks against the real value
+complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_complex_step", default=False)
+
+_COMPLEX = ("complex numbers are not supported yet: s2sad differentiates real-valued functions of real "
+            "arguments (pass the real and imaginary parts as separate real arrays)")
+
+
+def _check_real(values) -> None:
+    """Refuse complex values among the arguments that are not differentiated (and the globals the code
+    reads): a complex intermediate would be differentiated with real rules."""
+    if complex_step.get():
+        return
+    for v in values:
+        if type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c":
+            raise DifferentiationError(_COMPLEX)
 
 
 def _like(g, x):
@@ -266,6 +308,7 @@ class _Transformed:
                 c = self._compiled.get((backend, vectors)) or self._compile(backend, vectors)
         for f in c.free:
             args.append(f.read())
+        _check_real(args)
         if backend == "cupy" and c.free:
             args[len(params):] = backends.to_device(args[len(params):])
         return c, args, originals

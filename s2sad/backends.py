@@ -147,10 +147,10 @@ argmax argmin argsort array array_split asarray ascontiguousarray atleast_1d atl
 bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cumprod cumsum deg2rad
 degrees diag diagonal divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs
 flip float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal
-hstack hypot imag inner isfinite isinf isnan less less_equal linalg.det linalg.inv linalg.norm
+hstack hypot imag inner int32 int64 isfinite isinf isnan less less_equal linalg.det linalg.inv linalg.norm
 linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or
 logical_xor matmul max maximum mean min minimum mod moveaxis multiply ndim negative not_equal ones
 ones_like outer pi positive power prod rad2deg radians ravel real reciprocal remainder reshape
 result_type round s_ shape sign sin sinh size sort split sqrt square squeeze stack std subtract sum
-swapaxes take tan tanh tensordot tile trace transpose true_divide var vstack where zeros zeros_like
+swapaxes take take_along_axis tan tanh tensordot tile trace transpose true_divide var vstack where zeros zeros_like
 """.split())

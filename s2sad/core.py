@@ -114,6 +114,13 @@ def is_setitem(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
 
 
+def is_add_at(stmt: ast.stmt) -> bool:
+    """`np.add.at(a, index, v)`: an in-place addition into array a."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+        and ast.unparse(stmt.value.func) == "np.add.at" and len(stmt.value.args) == 3 \
+        and isinstance(stmt.value.args[0], ast.Name)
+
+
 def assigned(stmt: ast.stmt) -> list[str]:
     """Names a core statement (not its nested blocks) assigns or writes into."""
     if is_assign(stmt):

@@ -105,10 +105,12 @@ def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy") 
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
     """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
     it: the tangent code is generated for CuPy, whatever code `t` is)."""
+    from .api import _check_real
     backend = backends.backend_of((*full, *tangents))
     c = compiled_jvp(t.fn, wrt, t.select, backend)
     register_source(c)
     extra = [f.read() for f in c.free]
+    _check_real((*full, *extra))
     if backend == "cupy":
         full, tangents, extra = backends.to_device(full), backends.to_device(tangents), backends.to_device(extra)
     return c.fn(*full, *tangents, *extra)
@@ -133,7 +135,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
 
 def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     """Reverse mode: `(fun(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one gradient per primal."""
-    from .api import _Transformed, _like
+    from .api import _Transformed, _check_real, _like
     if isinstance(fun, _Transformed):
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
@@ -143,6 +145,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     args = [_as_float(p) for p in primals]
     full = _bind_all(fun)(tuple(args), {})
     extra = [f.read() for f in c.free]
+    _check_real((*full, *extra))
     if backend == "cupy":
         extra = backends.to_device(extra)
     out = fun(*primals)
@@ -185,7 +188,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         xp = backends.module(backend)
         dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
         xshape = np.shape(x)
-        from .api import _Transformed
+        from .api import _Transformed, _check_real
         use, out = mode, None
         if isinstance(fun, _Transformed):          # its code is differentiated again in forward mode only
             if mode == "reverse":
@@ -209,6 +212,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
             return J.reshape(oshape + xshape)
         c = _grad_of(fun, i, backend)
         extra = [f.read() for f in c.free]
+        _check_real((*full, *extra))
         if backend == "cupy":
             full, extra = backends.to_device(full), backends.to_device(extra)
         if out is None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import ast
 
 from .analysis import Activity, activity
-from .core import Prim, is_assign, is_setitem, primitive, walk_stmts
+from .core import Prim, is_add_at, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
 from .errors import UnsupportedSyntaxError, located
 from .optimize import simplify
 from .shapes import ShapeClasses
-from .reverse import _call, _drop_defaults, _name, _substitute
+from .reverse import _ANS, _call, _drop_defaults, _name, _substitute
 
 
 def _assign(target, value, where):
@@ -82,6 +82,11 @@ class Forward:
                 arg = s.value.args[0]
                 push = _call(f"{stack}.append", self.tangent_of(arg))
                 return [s, set_origin(ast.Expr(value=push), where)]
+            if is_add_at(s):               # np.add.at(a, index, v): a's tangent gets v's at index
+                a, index, v = s.value.args
+                if self.active(a.id) and isinstance(v, ast.Name) and self.active(v.id):
+                    add = _call("np.add.at", _name(self.dot(a.id)), clone(index), _name(self.dot(v.id)))
+                    return [s, set_origin(ast.Expr(value=add), where)]
             return [s]
         if is_setitem(s):
             x = s.targets[0].value.id
@@ -104,16 +109,17 @@ class Forward:
         if not self.active(v):
             return [s]
         prim = primitive(s.value)
-        expr = self.tangent(prim, v)
+        reads_self = v in names_read(s.value)
+        # v = f(..., v, ...): the tangent reads the old v (as an operand) and the new one (as `ans`)
+        expr = self.tangent(prim, _ANS if reads_self else v)
         if expr is None:
             zero = _call("_rt.zeros", _name(v))
             return [s, _assign(self.dot(v), zero, where)]
         own = v in self.written
         operands = {n for _, _, n in prim.diff_args()} if prim.rule is not None else set()
-        if v in operands:
-            # v = f(..., v, ...): the tangent reads the old v; keep it aside
+        if reads_self:
             old = self.namer.fresh("old")
-            expr = _substitute(expr, {v: _name(old)})
+            expr = _substitute(_substitute(expr, {v: _name(old)}), {_ANS: _name(v)})
             pre = [_assign(old, _name(v), where), s]
         else:
             pre = [s]
@@ -125,7 +131,7 @@ class Forward:
         return pre + [_assign(self.dot(v), expr, where)]
 
     def tangent(self, prim: Prim, v: str) -> ast.expr | None:
-        """The tangent of `v = prim(...)`, or None when it is zero."""
+        """The tangent of `v = prim(...)`, or None when it is zero; `ans` is read as `v`."""
         if not prim.differentiable:
             return None
         rule = prim.rule
@@ -135,6 +141,8 @@ class Forward:
         mapping = dict(prim.bound)
         mapping["ans"] = _name(v)
         if rule.linear and not rule.forward:
+            if rule.cast:       # to an integer type: zero
+                return _call("_rt.cast_grad", self.linear(prim), _name(v))
             return self.linear(prim)
         terms = []
         for param in dict.fromkeys(p for p, _, _ in args):
@@ -204,7 +212,7 @@ def _only_a_stack(fn: CoreFunction, name: str) -> bool:
 
 def forward(fn: CoreFunction, wrt: list[str]) -> tuple[tuple, dict]:
     """The JVP function of `fn`: (value, tangent of the value) given tangents of `wrt`."""
-    act = activity(fn, wrt)
+    act = activity(fn, wrt, stacks=True)
     stacks = stacks_carrying_tangents(fn, act)
     for name in sorted(stacks):
         if not _only_a_stack(fn, name):

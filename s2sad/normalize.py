@@ -43,6 +43,11 @@ _METHODS = {"sum": "np.sum", "mean": "np.mean", "prod": "np.prod", "max": "np.ma
             "argmax": "np.argmax", "argmin": "np.argmin", "any": "np.any", "all": "np.all"}
 _VARARG_METHODS = {"reshape": "np.reshape", "transpose": "np.transpose"}   # x.reshape(2, 3)
 _INACTIVE_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+# methods that change an array in place, and what to write instead
+_IN_PLACE = {"sort": "write `{x} = np.sort({x})`", "fill": "write `{x} = np.full_like({x}, value)`",
+             "clip": "write `{x} = np.clip({x}, lo, hi)`", "put": "write `{x}[index] = values` on a copy",
+             "resize": "write `{x} = np.resize({x}, shape)`", "partition": "write `{x} = np.sort({x})`",
+             "copyto": "write `dst = src.copy()` (or `dst[...] = src`)"}
 
 # statements and expressions the compiler knows; anything else is rejected with its location
 _STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While, ast.For, ast.Break,
@@ -137,9 +142,28 @@ def check_syntax(src: Source) -> None:
             continue
         what = _WHAT.get(type(node), f"`{type(node).__name__}`")
         raise src.error(UnsupportedSyntaxError, node, f"{what} is not supported inside a differentiated function")
+    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+        if _complex(node):
+            raise src.error(NonDifferentiableError, node, "complex numbers are not supported yet: s2sad "
+                            "differentiates real-valued code (write the real and imaginary parts as real arrays)")
     args = src.tree.args
     if args.vararg or args.kwarg:
         raise src.error(UnsupportedSyntaxError, src.tree, "*args and **kwargs parameters are not supported")
+
+
+_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "csingle", "cdouble", "clongdouble",
+                  "complexfloating", "emath"}
+
+
+def _complex(node: ast.AST) -> bool:
+    """A complex literal (`1j`), a complex type (`complex`, `np.complex128`) or np.emath."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, complex)
+    if isinstance(node, ast.Name):
+        return node.id == "complex"
+    if isinstance(node, ast.Attribute):
+        return node.attr in _COMPLEX_NAMES
+    return False
 
 
 def _check_target(src: Source, t: ast.expr) -> None:
@@ -334,7 +358,9 @@ class Normalizer:
             if isinstance(s.value, ast.Constant):
                 return            # docstring or bare constant
             if isinstance(s.value, ast.Call):
-                self.emit(ast.Expr(value=self.effect(s.value)))
+                call = self.effect(s.value)
+                if call is not None:
+                    self.emit(ast.Expr(value=call))
                 return
             raise self.error(UnsupportedSyntaxError, s, "an expression statement that is not a call")
         elif isinstance(s, ast.If):
@@ -361,18 +387,42 @@ class Normalizer:
         else:
             raise self.error(UnsupportedSyntaxError, s, f"`{type(s).__name__}` statement")
 
-    def effect(self, call: ast.Call) -> ast.Call:
-        """A call made for its effect. Writing into an array (`stack.append(x)`, `np.add.at(a, i, x)`)
-        carries derivatives: its value arguments become atoms. Anything else is kept whole."""
+    def effect(self, call: ast.Call) -> ast.Call | None:
+        """A call made for its effect (None: emitted already). A list used as a stack (`stack.append(x)`,
+        `stack.pop()`) and `np.add.at(a, i, x)` carry derivatives: their value arguments become atoms. A
+        user function is inlined, its result unused. A function of the rules table computes a value
+        nobody reads: kept whole. Any other call that receives a local variable may change it in place,
+        which s2sad cannot follow: refused, with the rewrite."""
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "append" and isinstance(func.value, ast.Name) \
-                and func.value.id in self.resolver.locals and len(call.args) == 1 and not call.keywords:
-            return ast.Call(func=ast.Attribute(value=_name(self.local(func.value.id)), attr="append", ctx=ast.Load()),
+        receiver = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id in self.resolver.locals else None
+        if receiver and func.attr == "append" and len(call.args) == 1 and not call.keywords:
+            return ast.Call(func=ast.Attribute(value=_name(self.local(receiver)), attr="append", ctx=ast.Load()),
                             args=[self.atom(call.args[0])], keywords=[])
-        ref = self.reference(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
-        if ref is not None and ast.unparse(ref) == "np.add.at" and len(call.args) == 3:
-            return ast.Call(func=ref, args=[self.atom(call.args[0]), self.inactive(call.args[1]),
-                                            self.atom(call.args[2])], keywords=[])
+        if receiver and func.attr == "pop" and not call.args and not call.keywords:
+            return self.inactive(call)
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            raise self.error(UnsupportedSyntaxError, call, "*args or **kwargs in a call")
+        if receiver is None and (self._is_user_call(call) or custom.registered(self._value_of(func))):
+            self.compute(call, self.fresh("unused"))
+            return None
+        parts = dotted(func)
+        if parts and parts[1:] == ["add", "at"] and parts[0] not in self.resolver.locals \
+                and self.resolver.lookup(parts[0]) is numpy and len(call.args) == 3 and not call.keywords:
+            return ast.Call(func=_spell(["np", "add", "at"]), args=[
+                self.atom(call.args[0]), self.inactive(call.args[1]), self.atom(call.args[2])], keywords=[])
+        ref = self.reference(func) if isinstance(func, (ast.Name, ast.Attribute)) and receiver is None else None
+        spelled = ast.unparse(ref) if ref is not None else None
+        if spelled is not None and spelled in RULES:
+            return self.inactive(call)
+        touched = sorted({n.id for n in ast.walk(call) if isinstance(n, ast.Name) and n.id in self.resolver.locals})
+        if touched:
+            what = ast.unparse(call)
+            hint = _IN_PLACE.get(func.attr if isinstance(func, ast.Attribute) else "", "").format(x=touched[0])
+            raise self.error(UnsupportedSyntaxError, call,
+                             f"`{what}` is called for its effect, which may change {', '.join(touched)} in place; "
+                             "s2sad differentiates values, not changes made in place by a call: "
+                             + (hint or "assign the call's result to a new name instead"))
         return self.inactive(call)
 
     def condition(self, test: ast.expr, changed: set[str] = frozenset()) -> ast.expr:
@@ -718,10 +768,14 @@ class Normalizer:
         for p in params:
             inner.where = (callee.filename, callee.tree.lineno)
             inner.emit(_assign(rename[p], values[p], inner.where))
-        body, _ = jumps.lower(callee.tree.body, self.namer, target)
+        # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
+        # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
+        returned = self.namer.fresh("returned")
+        body, _ = jumps.lower(callee.tree.body, self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
+        inner.rename[returned] = target
         self.shared.stack.append(fn)
         try:
             for s in body[:-1]:

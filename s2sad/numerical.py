@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import backends
-from .api import _check_argnums, _like
+from .api import _check_argnums, _like, complex_step
 from .errors import DifferentiationError, NonScalarOutputError
 
 __all__ = ["grad", "jacobian", "default_step", "ComplexStepWarning", "METHODS"]
@@ -170,6 +170,7 @@ class _Numerical:
 
     def _evaluate_complex(self, args: list, kwargs: dict, i: int, value: Any) -> np.ndarray:
         """Evaluate at a complex argument; errors that say the function is not complex-safe are explained."""
+        token = complex_step.set(True)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", np.exceptions.ComplexWarning)
@@ -180,6 +181,8 @@ class _Numerical:
                 f"{_name(self.__wrapped__)} failed on a complex argument ({type(exc).__name__}: {exc}). "
                 "Functions that call abs, np.maximum/np.minimum, math.*, float() or compare values "
                 "are not complex-safe; use method='central' instead.") from exc
+        finally:
+            complex_step.reset(token)
 
     def _step(self, x: float) -> float:
         return self.step if self.step is not None else default_step(self.method, x)
@@ -194,7 +197,7 @@ class _Numerical:
             f0 = self._evaluate(args, kwargs, i, _rebuild(original, x))
             return self._finish(zeros(f0.shape + x.shape), original, f0.shape)
         f0 = None
-        if self.method == "forward":
+        if self.method in ("forward", "complex"):   # complex: the real value checks each complex one
             f0 = self._evaluate(args, kwargs, i, _rebuild(original, x))
         rows: list[np.ndarray] = []
         unsafe: list[tuple] = []
@@ -223,8 +226,22 @@ class _Numerical:
             xc = x.astype(np.complex128)
             xc[idx] += 1j * h
             out = self._evaluate_complex(args, kwargs, i, _rebuild(original, xc))
+            xp = backends.module_of(out)
             with np.errstate(all="ignore"):
-                d = np.imag(out) / h
+                d = xp.imag(out) / h
+                real = xp.real(out)
+                # where f itself is NaN the derivative is NaN (a complex branch may be finite there); where,
+                # at the default tiny step, the real part at x + ih is not f(x), f is not real-analytic at x
+                # (another branch): central differences, with the warning below. A step chosen by the
+                # caller moves the real part by O(h^2): not checked.
+                nan = xp.isnan(f0)
+                off = xp.logical_and(xp.logical_not(nan), xp.abs(real - f0) > 1e-10 * xp.maximum(xp.abs(f0), 1e-300)) \
+                    if self.step is None else xp.zeros(xp.shape(f0), dtype=bool)
+            d = xp.where(nan, xp.nan, d)
+            if bool(xp.any(off)):
+                c = self._central(args, kwargs, i, original, x, idx)
+                unsafe.append(idx)
+                d = xp.where(off, c, d)
             if np.all(np.imag(out) == 0):
                 c = self._central(args, kwargs, i, original, x, idx)
                 with np.errstate(all="ignore"):

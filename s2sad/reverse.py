@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from . import aliasing
 from .analysis import Activity, analyze
-from .core import Prim, assigned, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
+from .core import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
 from .astcopy import clone
 from .errors import UnsupportedSyntaxError, located
@@ -568,8 +568,9 @@ class Reverse:
             v = s.value
             if isinstance(v, ast.Name) and self.active(v.id):
                 expr = _call("_rt.unbroadcast", part, _name(v.id))
-                if v.id not in state.live and not self._is_int_expr(idx, self.int_like):
-                    expr = _call("np.copy", expr)     # x_bar's elements are zeroed next: no view
+                if v.id not in state.live and self.shapes.rep.get(v.id) != SCALAR:
+                    # x_bar's elements are zeroed next: a row (x_bar[1] of a 2-D x) must not stay a view
+                    expr = _call("np.copy", expr)
                 out.extend(self.accumulate(v.id, expr, state, where))
             zero = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
             out.append(_assign(zero, ast.Constant(0.0), where))
@@ -670,6 +671,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     info = analyze(fn, wrt)
     act = info.activity
     _reject_active_lists(fn, act)
+    _reject_add_at(fn)
     aliasing.check_writes(fn.body, act.active, fn.src.filename, origin)
     aliasing.check_in_place(fn.src.tree, fn.src.filename)
     namer_state = copy.deepcopy(fn.namer)
@@ -869,6 +871,18 @@ def _carried_remat(fn: CoreFunction, remat: dict, vectors=frozenset()) -> dict[i
             if len(stmts) >= 2:
                 out[id(sv)] = (v, stmts)
     return out
+
+
+def _reject_add_at(fn: CoreFunction) -> None:
+    """np.add.at changes an array in place, which the reverse sweep cannot undo: refused in reverse mode
+    (forward mode, over generated gradients, differentiates it)."""
+    for s in walk_stmts(fn.body):
+        if is_add_at(s):
+            where = origin(s) or (fn.src.filename, None)
+            raise UnsupportedSyntaxError(located(
+                where[0], where[1], None,
+                "np.add.at changes an array in place, which s2sad does not differentiate in reverse mode: "
+                "add in a loop on a copy (`a = a.copy()` then `for k in range(len(i)): a[i[k]] += v[k]`)"))
 
 
 def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:

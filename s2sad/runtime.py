@@ -343,6 +343,57 @@ def getitem_grad(g, x, index):
     return z
 
 
+def _order(a, axis):
+    """The permutation np.sort applies along `axis` (None: of the flattened array)."""
+    return _xp(a).argsort(a, axis=axis, kind="stable")
+
+
+def sort_jvp(t, a, axis=-1):
+    """Tangent of np.sort(a, axis): the tangent follows the permutation that sorts a."""
+    xp = _xp(a)
+    t = xp.broadcast_to(t, np.shape(a))
+    if axis is None:
+        return xp.ravel(t)[_order(a, None)]
+    return xp.take_along_axis(t, _order(a, axis), axis)
+
+
+def sort_grad(g, a, axis=-1):
+    """Cotangent of a in np.sort(a, axis): g put back where each sorted element came from."""
+    xp = _xp(a)
+    order = _order(a, axis)
+    if axis is None:
+        return xp.reshape(xp.ravel(g)[xp.argsort(order, kind="stable")], np.shape(a))
+    return xp.take_along_axis(g, xp.argsort(order, axis=axis, kind="stable"), axis)
+
+
+def linspace_grad(g, x, num=50, endpoint=True, which=1):
+    """Cotangent of the start (which=0) or the stop (which=1) `x` of np.linspace(start, stop, num):
+    element k is start + w_k (stop - start), with w the linspace of 0 to 1."""
+    xp = _xp(g)
+    w = xp.linspace(0.0, 1.0, num, endpoint=endpoint)
+    if which == 0:
+        w = 1.0 - w
+    g = xp.asarray(g)
+    w = xp.reshape(w, (-1,) + (1,) * (g.ndim - 1))
+    return unbroadcast(xp.sum(g * w, axis=0), x)
+
+
+def fill_grad(g, fill, ans):
+    """Cotangent of the fill value of np.full / np.full_like: the sum over every element it fills (zero
+    when the array holds integers, which truncate it)."""
+    if getattr(ans, "dtype", np.dtype(float)).kind not in "fc":
+        return 0.0 * unbroadcast(g, fill)
+    return unbroadcast(g, fill)
+
+
+def cast_grad(g, ans):
+    """A cast's cotangent (or tangent): itself for a float result, zero for an integer or boolean one."""
+    dtype = getattr(ans, "dtype", None)
+    if dtype is not None and dtype.kind not in "fc":
+        return g * 0.0
+    return g
+
+
 def clip_inside(a, lo, hi):
     inside = _xp(a).ones(np.shape(a), dtype=bool)
     if lo is not None:

@@ -838,6 +838,49 @@ add("assign-v", s_assign, [val("v")], "copy")
 add("assign-f", s_assign, [val("f")], "copy")
 
 
+
+def s_sort(x, axis, w):
+    return np.sum(w * np.sort(x, axis=axis))
+
+
+def s_sort_default(x, w):
+    return np.sum(w * np.sort(x))
+
+
+def s_linspace(a, b, w):
+    return np.sum(w * np.linspace(a, b, 5))
+
+
+def s_linspace_open(a, b, w):
+    return np.sum(w * np.linspace(a, b, num=4, endpoint=False))
+
+
+def s_full(v, w):
+    return np.sum(w * np.full((3, 4), v))
+
+
+def s_full_like(x, v, w):
+    return np.sum(w * np.full_like(x, v))
+
+
+def s_asarray_int(x, w):
+    return np.sum(w * np.asarray(x, dtype=np.int64)) + np.sum(w * x)
+
+
+add("sort-v", s_sort_default, [val("v")], "np.sort", cs=False)
+add("sort-m-0", s_sort, [val("m"), 0], "np.sort", cs=False)
+add("sort-m-1", s_sort, [val("m"), -1], "np.sort", cs=False)
+add("sort-m-None", s_sort, [val("m"), None], "np.sort", cs=False)
+add("linspace-f", s_linspace, [val("f"), val("f")], "np.linspace")
+add("linspace-v", s_linspace, [val("v"), val("v")], "np.linspace")
+add("linspace-v-f", s_linspace, [val("v"), val("f")], "np.linspace")
+add("linspace-open", s_linspace_open, [val("f"), val("f")], "np.linspace")
+add("full-f", s_full, [val("f")], "np.full")
+add("full-r", s_full, [val("r")], "np.full")
+add("full_like-f", s_full_like, [val("m"), val("f")], "np.full_like", diff=(1,), cs=False)   # x is real: full_like drops the imaginary part
+add("full_like-c", s_full_like, [val("m"), val("c")], "np.full_like", diff=(1,), cs=False)
+add("asarray-int", s_asarray_int, [val("m", -3, 3)], "np.asarray", cs=False)
+
 # --- indexing ------------------------------------------------------------------------------------
 def ix_int(x, w):
     return np.sum(w * x[1])

@@ -105,21 +105,29 @@ rule("np.concatenate", "*arrays, axis=0", arrays="_rt.concatenate_grad(g, arrays
 rule("np.stack", "*arrays, axis=0", arrays="_rt.stack_grad(g, arrays, axis)", linear=True)
 rule("np.hstack", "*tup", tup="_rt.hstack_grad(g, tup)", linear=True)
 rule("np.vstack", "*tup", tup="_rt.vstack_grad(g, tup)", linear=True)
-rule("np.array", "*object, dtype=None", object="g", linear=True)
-rule("np.asarray", "a, dtype=None", a="g", linear=True)
+rule("np.array", "*object, dtype=None", object="_rt.cast_grad(g, ans)", linear=True, cast=True)
+rule("np.asarray", "a, dtype=None", a="_rt.cast_grad(g, ans)", linear=True, cast=True)
 rule("np.copy", "a", a="g", linear=True)
 rule("getitem", "x, index", x="_rt.getitem_grad(g, x, np.s_[index])", linear=True)
 alias("astype", "np.asarray")   # x.astype(dtype) is normalized to np.asarray(x, dtype=dtype)
 
-# outputs that carry no derivative
-for _name in ("sign", "floor", "ceil", "round", "rint", "trunc", "fix", "argmax", "argmin", "argsort",
-              "isnan", "isinf", "isfinite", "shape", "size", "ndim", "floor_divide", "heaviside",
-              "greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "logical_and",
-              "logical_or", "logical_not", "logical_xor", "any", "all", "nonzero", "count_nonzero",
-              "zeros", "ones", "empty", "full", "arange", "linspace", "logspace", "eye", "identity",
-              "zeros_like", "ones_like", "empty_like", "full_like", "isclose", "allclose",
-              "array_equal", "searchsorted", "sort", "unique"):
-    nondiff(f"np.{_name}")
+rule("np.sort", "a, axis=-1", a="_rt.sort_grad(g, a, axis)", forward={"a": "_rt.sort_jvp(t, a, axis)"})
+# linear in start and stop together: the tangent is linspace of the tangents
+rule("np.linspace", "start, stop, num=50, endpoint=True", start="_rt.linspace_grad(g, start, num, endpoint, 0)",
+     stop="_rt.linspace_grad(g, stop, num, endpoint, 1)", linear=True)
+rule("np.full", "shape, fill_value, dtype=None", fill_value="_rt.fill_grad(g, fill_value, ans)", linear=True)
+rule("np.full_like", "a, fill_value, dtype=None", fill_value="_rt.fill_grad(g, fill_value, ans)", linear=True)
 
-nondiff("_rt.stop_gradient", "x")
+# outputs that carry no derivative, each for a stated reason
+for _name in ("argmax", "argmin", "argsort", "isnan", "isinf", "isfinite", "greater", "greater_equal", "less",
+              "less_equal", "equal", "not_equal", "logical_and", "logical_or", "logical_not", "logical_xor",
+              "any", "all", "nonzero", "count_nonzero", "isclose", "allclose", "array_equal", "searchsorted",
+              "shape", "size", "ndim"):
+    nondiff(f"np.{_name}", why="integer or boolean output")
+for _name in ("sign", "floor", "ceil", "round", "around", "rint", "trunc", "fix", "floor_divide", "heaviside"):
+    nondiff(f"np.{_name}", why="piecewise constant: the derivative is zero wherever it exists")
+for _name in ("zeros", "ones", "empty", "arange", "eye", "identity", "zeros_like", "ones_like", "empty_like"):
+    nondiff(f"np.{_name}", why="its value depends on shapes and sizes only (arange: piecewise constant)")
+
+nondiff("_rt.stop_gradient", "x", why="stop_gradient: no derivative flows through it, by definition")
 rule("np.real", "val", val="np.real(g)", linear=True)

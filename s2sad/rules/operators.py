@@ -12,6 +12,6 @@ rule("pow", "x, y", x="g * y * x ** (y - 1)", y="g * ans * np.log(x)", elementwi
 rule("mod", "x, y", x="g", y="-g * np.floor_divide(x, y)", elementwise=True)
 rule("matmul", "x, y", x="_rt.matmul_grad_x(g, x, y)", y="_rt.matmul_grad_y(g, x, y)",
      forward={"x": "t @ y", "y": "x @ t"})
-nondiff("floordiv", "x, y")
-nondiff("not", "x")
-nondiff("compare", "*args")
+nondiff("floordiv", "x, y", why="piecewise constant: the derivative is zero wherever it exists")
+nondiff("not", "x", why="boolean output")
+nondiff("compare", "*args", why="boolean output (comparisons, `and`/`or` of them, .shape and like attributes)")

@@ -67,8 +67,18 @@ rule("_rt.extremum_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_g
 rule("_rt.var_jvp", "c, a, axis=None, ddof=0, keepdims=False", c="_rt.var_grad(g, a, axis, ddof, keepdims)",
      forward={"c": "_rt.var_jvp(t, a, axis, ddof, keepdims)", "a": "_rt.var_jvp(c, t, axis, ddof, keepdims)"})
 
-for _name in ("zeros", "clip_inside", "clip_below", "clip_above", "stop_gradient", "second_order"):
-    nondiff(f"_rt.{_name}")
+nondiff("_rt.zeros", why="zeros shaped like its argument")
+for _name in ("clip_inside", "clip_below", "clip_above"):
+    nondiff(f"_rt.{_name}", why="boolean output")
+nondiff("_rt.second_order", why="raises: says which second derivative is not supported")
+
+# the rules' own helpers for sort, linspace, full and casts
+rule("_rt.sort_grad", "c, a, axis=-1", c="_rt.sort_jvp(g, a, axis)", linear=True)
+rule("_rt.sort_jvp", "c, a, axis=-1", c="_rt.sort_grad(g, a, axis)", linear=True)
+rule("_rt.linspace_grad", "c, x, num=50, endpoint=True, which=1",
+     c="_rt.second_order('np.linspace (reverse over reverse)')", linear=True)
+rule("_rt.fill_grad", "c, fill, out", c="_rt.second_order('np.full (reverse over reverse)')", linear=True)
+rule("_rt.cast_grad", "c, out", c="_rt.cast_grad(g, out)", linear=True)
 
 # calls of functions with user rules (s2sad.defvjp / defjvp): _rt.customN(fun, a1, ..., aN)
 for _n in range(1, 7):

@@ -26,7 +26,8 @@ rule("math.erfc", "x", x="-g * 1.1283791670955126 * math.exp(-x ** 2)", elementw
 
 rule("abs", "x", x="g * np.sign(x)", elementwise=True)
 rule("float", "x", x="g", linear=True)
-for _name in ("len", "int", "bool", "round", "range", "math.floor", "math.ceil", "math.trunc",
-              "math.isnan", "math.isinf", "math.isfinite", "isinstance", "print"):
-    nondiff(_name)
+for _name in ("len", "int", "bool", "round", "range", "math.floor", "math.ceil", "math.trunc", "math.isnan",
+              "math.isinf", "math.isfinite", "isinstance"):
+    nondiff(_name, why="integer or boolean output")
+nondiff("print", why="prints; its result is None")
 rule("math.copysign", "x, y", x="g * math.copysign(1.0, x) * math.copysign(1.0, y)", elementwise=True)

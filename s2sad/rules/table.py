@@ -36,6 +36,8 @@ class Rule:
     elementwise: bool = False    # elementwise with NumPy broadcasting: cotangents are unbroadcast
     linear: bool = False         # linear in its differentiable parameters
     differentiable: bool = True  # False: the output carries no derivative (sign, comparisons, shapes)
+    why: str = ""                # for a rule that is not differentiable: why its derivative is zero
+    cast: bool = False           # may cast to an integer type (a dtype argument): its tangent is then zero
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -84,7 +86,7 @@ def parse_signature(sig: str) -> tuple[Param, ...]:
     return tuple(params)
 
 
-def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False,
+def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False, cast: bool = False,
          forward: dict | None = None, **reverse: str) -> Rule:
     """Register the rule of primitive `key` with signature `sig` and reverse templates `reverse`."""
     params = parse_signature(sig)
@@ -100,14 +102,18 @@ def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False,
     reverse = dict(reverse)
     for name in forward or {}:     # differentiable in forward mode only: reverse mode says so when it runs
         reverse.setdefault(name, f"_rt.second_order('{key} in reverse mode over reverse mode')")
-    r = Rule(key, params, reverse, dict(forward or {}), elementwise, linear)
+    r = Rule(key, params, reverse, dict(forward or {}), elementwise, linear, cast=cast)
     RULES[key] = r
     return r
 
 
-def nondiff(key: str, sig: str = "*args") -> Rule:
-    """Register a primitive whose output carries no derivative (shapes, signs, comparisons)."""
-    r = Rule(key, parse_signature(sig), differentiable=False)
+def nondiff(key: str, sig: str = "*args", *, why: str) -> Rule:
+    """Register a primitive whose output carries no derivative, and why: an integer or boolean output,
+    a piecewise constant function, a value that depends on shapes only. A function that is differentiable
+    never goes here: without a rule it is refused (NonDifferentiableError), never taken as a constant."""
+    if not why:
+        raise ValueError(f"nondiff {key}: say why its derivative is zero")
+    r = Rule(key, parse_signature(sig), differentiable=False, why=why)
     RULES[key] = r
     return r
 

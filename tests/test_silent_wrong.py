@@ -1,0 +1,266 @@
+"""The cases of "no silent wrong derivative": each was a wrong number with no error, and is now correct
+(against analytic derivatives or central differences) or refused with a located DifferentiationError.
+Every case runs in reverse mode, forward mode and to second order."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import numerical
+from s2sad import DifferentiationError, NonDifferentiableError, UnsupportedSyntaxError
+from reference import central
+
+
+def mul(a, b):
+    return a * b
+
+
+def rebinds_its_parameter(a):
+    a = mul(a, a)
+    return a
+
+
+def new_name_spelled_like_a_helper_parameter(a):
+    b = mul(a, a)
+    return b
+
+
+def layer(x, w):
+    return np.tanh(x * w)
+
+
+def two_layers(x, w):
+    x = layer(x, w)
+    x = layer(x, w)
+    return np.sum(x)
+
+
+def row_write(x):
+    h = np.zeros((2, 3))
+    h[1] = x
+    return np.sum(h * np.arange(6.0).reshape(2, 3))
+
+
+def rows_in_a_loop(X):
+    out = np.zeros_like(X)
+    for i in range(X.shape[0]):
+        out[i] = X[i] * 2.0
+    return np.sum(out * X)
+
+
+def rnn(x, W):
+    H = np.zeros((3, 2))
+    h = x
+    for t in range(3):
+        h = np.tanh(W @ h + 0.5)
+        H[t] = h
+    return np.sum(H ** 2)
+
+
+def scale_a_row(Y):
+    Y = Y * 1.0
+    Y[0] *= 2
+    return np.sum(Y ** 2)
+
+
+def column_write(x):
+    M = np.ones((3, 2))
+    M[:, 1] = x
+    return np.sum(np.sin(M))
+
+
+def power_in_place(a, b):
+    a = a ** b
+    return a
+
+
+def square_in_place(a):
+    a = a * a
+    return a
+
+
+def sin_then_square(a):
+    x = np.sin(a)
+    x = x * x
+    return x
+
+
+def augmented_on_a_parameter(y, z):
+    y += y
+    y *= np.cos(z)
+    y -= z * 0.5
+    return y
+
+
+def sort_weighted(x):
+    return np.sum(np.sort(x) * np.arange(3))
+
+
+def linspace_stop(x):
+    return np.sum(np.linspace(0, x, 5) ** 2)
+
+
+def full_fill(x):
+    return np.sum(np.full(3, x) * np.arange(3.0))
+
+
+def full_like_fill(v, x):
+    return np.sum(np.full_like(v, x) ** 2)
+
+
+def sorts_in_place(x):
+    y = x * 1.0
+    y.sort()
+    return np.sum(y * np.arange(3))
+
+
+def complex_intermediate(x):
+    return np.sum(np.abs(x * (1 + 2j)) ** 2)
+
+
+def dict_argument(d):
+    return d["a"] * d["b"]
+
+
+def squire_trapp(x):
+    return np.exp(x) / np.sqrt(np.sin(x) ** 3 + np.cos(x) ** 3)
+
+
+def cast_to_int(x):
+    return np.sum(np.asarray(x, dtype=np.int64) * x)
+
+
+def fancy_index(x):
+    return np.sum(x[np.array([0, 0, 2])] ** 3)
+
+
+X3 = np.array([0.3, -1.2, 2.0])
+M23 = np.array([[0.1, 0.5, -0.3], [0.7, -0.2, 0.4]])
+
+
+def grad_by_all_modes(f, args, i=0):
+    """(reverse, forward, reference) gradients of f w.r.t. args[i]; forward by one jvp per element."""
+    rev = s2sad.grad(f, argnums=i)(*args)
+    x = np.asarray(args[i], dtype=float)
+    fwd = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        tangents = [np.zeros(np.shape(a)) if isinstance(a, np.ndarray) else 0.0 for a in args]
+        if x.ndim:
+            tangents[i][idx] = 1.0
+        else:
+            tangents[i] = 1.0
+        _, d = s2sad.jvp(f, tuple(args), tuple(tangents))
+        fwd[idx] = d
+    return rev, (fwd if x.ndim else float(fwd)), central(f, args, i)
+
+
+CASES = [
+    (rebinds_its_parameter, (3.0,), 0),
+    (new_name_spelled_like_a_helper_parameter, (3.0,), 0),
+    (two_layers, (X3, 0.7), 0),
+    (two_layers, (X3, 0.7), 1),
+    (row_write, (X3,), 0),
+    (rows_in_a_loop, (M23,), 0),
+    (rnn, (np.array([0.2, -0.4]), np.array([[0.5, -0.3], [0.2, 0.8]])), 0),
+    (rnn, (np.array([0.2, -0.4]), np.array([[0.5, -0.3], [0.2, 0.8]])), 1),
+    (scale_a_row, (M23,), 0),
+    (column_write, (X3,), 0),
+    (power_in_place, (2.0, 3.0), 0),
+    (power_in_place, (2.0, 3.0), 1),
+    (square_in_place, (0.7,), 0),
+    (sin_then_square, (0.7,), 0),
+    (augmented_on_a_parameter, (0.8, 0.3), 0),
+    (augmented_on_a_parameter, (0.8, 0.3), 1),
+    (sort_weighted, (X3,), 0),
+    (linspace_stop, (2.0,), 0),
+    (full_fill, (2.0,), 0),
+    (full_like_fill, (np.zeros(3), 2.0), 1),
+    (cast_to_int, (np.array([0.3, 1.7, -2.2]),), 0),
+    (fancy_index, (X3,), 0),
+]
+
+
+@pytest.mark.parametrize("f, args, i", CASES, ids=[f"{c[0].__name__}-{c[2]}" for c in CASES])
+def test_first_order_in_both_modes(f, args, i):
+    rev, fwd, ref = grad_by_all_modes(f, args, i)
+    np.testing.assert_allclose(rev, ref, rtol=1e-6, atol=1e-8, err_msg="reverse mode")
+    np.testing.assert_allclose(fwd, ref, rtol=1e-6, atol=1e-8, err_msg="forward mode")
+
+
+@pytest.mark.parametrize("f, args, i", CASES, ids=[f"{c[0].__name__}-{c[2]}" for c in CASES])
+def test_second_order(f, args, i):
+    """hessian (forward over the generated gradient) against central differences of the gradient, which
+    the test above checks against central differences of f."""
+    H = s2sad.hessian(f, argnums=i)(*args)
+    g = s2sad.grad(f, argnums=i)
+
+    def gi(*a):
+        return g(*a)
+
+    x = np.asarray(args[i], dtype=float)
+    ref = np.zeros(x.shape + x.shape)
+    for idx in np.ndindex(x.shape):
+        h = 1e-5 * max(1.0, abs(float(x[idx])))
+        plus, minus = [list(args), list(args)]
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        plus[i] = xp if x.ndim else float(xp)
+        minus[i] = xm if x.ndim else float(xm)
+        ref[(Ellipsis,) + idx] = (np.asarray(gi(*plus)) - np.asarray(gi(*minus))) / (2 * h)
+    np.testing.assert_allclose(H, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_the_numbers_the_issue_names():
+    assert s2sad.grad(rebinds_its_parameter)(3.0) == 6.0
+    assert s2sad.value_and_grad(rebinds_its_parameter)(3.0) == (9.0, 6.0)
+    assert s2sad.jvp(rebinds_its_parameter, (3.0,), (1.0,)) == (9.0, 6.0)
+    assert s2sad.grad(new_name_spelled_like_a_helper_parameter)(3.0) == 6.0
+    np.testing.assert_allclose(s2sad.grad(row_write)(X3), [3.0, 4.0, 5.0])
+    assert s2sad.jvp(power_in_place, (2.0, 3.0), (0.0, 1.0))[1] == pytest.approx(8 * math.log(2))
+    assert s2sad.hessian(square_in_place)(0.7) == pytest.approx(2.0)
+    assert s2sad.hessian(sin_then_square)(0.7) == pytest.approx(2 * math.cos(1.4))
+    np.testing.assert_allclose(s2sad.grad(sort_weighted)(X3), [1.0, 0.0, 2.0])
+
+
+def test_an_in_place_method_is_refused_with_the_rewrite():
+    with pytest.raises(UnsupportedSyntaxError, match=r"y\.sort\(\).*write `y = np.sort\(y\)`") as e:
+        s2sad.grad(sorts_in_place)(X3)
+    assert "test_silent_wrong.py:" in str(e.value)
+
+
+def test_complex_numbers_are_refused():
+    with pytest.raises(NonDifferentiableError, match="complex") as e:
+        s2sad.grad(complex_intermediate)(X3)
+    assert "test_silent_wrong.py:" in str(e.value) and "(1 + 2j)" in str(e.value)
+    with pytest.raises(DifferentiationError, match="complex"):
+        s2sad.grad(sort_weighted)(X3 + 0j)
+    with pytest.raises(DifferentiationError, match="complex"):
+        s2sad.grad(mul)(2.0, 1j)
+
+
+def test_a_dict_argument_is_refused():
+    with pytest.raises(DifferentiationError, match="dict"):
+        s2sad.grad(dict_argument)({"a": 2.0, "b": 3.0})
+
+
+def test_complex_step_keeps_nan_where_the_function_is_nan():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert math.isnan(numerical.grad(squire_trapp, method="complex")(2.5))
+        assert math.isnan(squire_trapp(2.5))
+    assert numerical.grad(squire_trapp, method="complex")(1.5) == pytest.approx(4.053427893898621, rel=1e-12)
+
+
+def test_np_add_at_is_refused_in_reverse_mode():
+    def scatter(x):
+        a = np.zeros(3)
+        np.add.at(a, np.array([0, 0, 1]), x)
+        return np.sum(a ** 2)
+
+    with pytest.raises(UnsupportedSyntaxError, match="np.add.at"):
+        s2sad.grad(scatter)(X3)
