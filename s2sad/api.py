@@ -287,7 +287,11 @@ class _Transformed:
             backend = self._backend
             if backend == "auto":
                 backend = backends.backend_of((*args, *kwargs.values()) if kwargs else args)
-        c = self._compiled.get(backend) or self._compile(backend)
+        c = self._compiled.get(backend)
+        if c is None or not c.fresh():
+            if c is not None:      # a helper redefined, a global rebound: transform again
+                self._forget()
+            c = self._compile(backend)
         params = c.params
         if kwargs or len(args) != len(params):
             args = self._bind(args, kwargs, len(params))
@@ -313,12 +317,21 @@ class _Transformed:
             args[len(params):] = backends.to_device(args[len(params):])
         return c, args, originals
 
+    def _forget(self) -> None:
+        """Drop what was compiled (the names it resolved now refer to other functions or modules)."""
+        self._compiled.clear()
+        self._fast = None
+        if getattr(type(self), "_s2sad_entry", False):
+            self.__class__ = type(self).__mro__[1]      # the fast entry was built from the old code
+        if isinstance(self, GradFunction):
+            self._pending = None
+
     def _fast_call(self, args, kwargs):
         """(value, gradient) straight from the generated function when its Python-float argument comes
         in again (see _run), or None: take the full path."""
         fast = self._fast
         if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
-                and "cupy" not in sys.modules:
+                and "cupy" not in sys.modules and fast[3]():
             value, grads = fast[0](*args)
             if type(grads) is float and (value is None or type(value) is float):
                 return value, grads
@@ -352,7 +365,7 @@ class _Transformed:
                 # a Python float in, a float out: next time skip the conversions (other arguments pass as
                 # they are, as they do here)
                 if type(grads) is float and (out is None or type(out) is float):
-                    self._fast = (c.fn, len(c.params), i)
+                    self._fast = (c.fn, len(c.params), i, c.fresh)
                 self._enter_fast(c, i)
             grads = _like(grads, originals[0])
         else:
@@ -382,7 +395,7 @@ class GradFunction(_Transformed):
                 or list(code.co_varnames[:code.co_argcount]) != c.params:
             return
         try:
-            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self))
+            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds)
             if fast is not None:
                 fast.__defaults__ = user.__defaults__
         except Exception:           # no faster way in; the full path still works
@@ -391,7 +404,7 @@ class GradFunction(_Transformed):
             # Python calls an object through its type: a subclass of one instance's own
             cls = type(self)
             self.__class__ = type(cls.__name__, (cls,), {"__call__": staticmethod(fast), "__slots__": (),
-                                                        "__module__": cls.__module__,
+                                                        "__module__": cls.__module__, "_s2sad_entry": True,
                                                         "__qualname__": cls.__qualname__})
 
     def __call__(self, *args, **kwargs):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from . import __version__, backends, cache, custom, frontend
+from . import __version__, backends, bindings, cache, custom, frontend
 from .fuse import dead_stores, fuse
 from .names import all_names
 from .emit import Sections, function_source, module_source
@@ -37,6 +39,9 @@ class Compiled:
     transformed: bool = True       # False when it came from the disk cache
     key: str = ""
     facts: dict = field(default_factory=dict)
+    # the functions and modules the code resolved, and whether the names still refer to them
+    binds: tuple = ()
+    fresh: Callable[[], bool] = bindings.checker([])
 
 
 @contextlib.contextmanager
@@ -94,11 +99,17 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
 
 
 def _keyed(fn, options: dict):
-    """(source, the user functions it reaches, the cache key) of `fn` under `options`."""
+    """(source, the user functions it reaches, the cache key, the bindings to check) of `fn` under
+    `options`. The key covers the code of the function and its helpers, the helpers' default values
+    (written into the code), what each function or module name resolved to, and which functions have
+    custom rules."""
     src = frontend.load(fn)
     deps = dependencies(src)
-    # which functions have custom rules changes the code: part of the key
-    return src, deps, cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint()))
+    resolved, binds = bindings.resolve([src] + deps, rule_key, custom.registered)
+    defaults = [repr((getattr(d.fn, "__defaults__", None), getattr(d.fn, "__kwdefaults__", None))) for d in deps]
+    key = cache.make_key([src] + deps, dict(options, custom_rules=custom.fingerprint(), resolved=resolved,
+                                            defaults=defaults))
+    return src, deps, key, binds
 
 
 def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy", value: bool = True) -> str:
@@ -107,7 +118,7 @@ def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy", valu
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
     if not value:
         options["value"] = False
-    src, _, key = _keyed(fn, options)
+    src, _, key, _ = _keyed(fn, options)
     with _deep_recursion():
         text, _, _ = _generate(src, argnums, has_aux, backend, key, f"{src.tree.name}_grad", value)
     return text
@@ -118,23 +129,23 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
 
     A file is written atomically; when it cannot be written the function lives in memory only.
     """
-    src, deps, key = _keyed(fn, options)
+    src, deps, key, binds = _keyed(fn, options)
+    fresh = bindings.checker(binds)
     name = f"{src.tree.name}_{suffix}"
     hit = cache.memory_get(key)
     if hit is not None:
         if not hit.free:
-            return hit
+            return dataclasses.replace(hit, binds=tuple(binds), fresh=fresh)
         # the same code may read other globals/closure cells (a helper's closure): bind them to `fn`'s
         rebound = _from_text(hit.source, hit.path, name, src, deps, key, func=hit.fn)
         if rebound is not None:
-            import dataclasses
-            return dataclasses.replace(hit, free=rebound.free)
+            return dataclasses.replace(hit, free=rebound.free, binds=tuple(binds), fresh=fresh)
     path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
     text = cache.read(path, key)
     if text is not None:
         compiled = _from_text(text, path, name, src, deps, key)
         if compiled is not None:
-            return cache.memory_put(key, compiled)
+            return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
     try:
         with _deep_recursion():
             text, free, facts = generate(src, key, name)
@@ -150,7 +161,7 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc
     compiled = Compiled(func, text, written, param_names(src.tree), free, facts["active_output"], True, key, facts)
-    return cache.memory_put(key, compiled)
+    return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
 
 
 def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=()):

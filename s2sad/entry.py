@@ -14,6 +14,7 @@ import ast
 import sys
 from typing import Callable
 
+from . import bindings
 from .fuse import fuse
 from .names import all_names
 
@@ -78,7 +79,7 @@ def _floats(body: list[ast.stmt], x: str) -> dict[str, str]:
     return kinds
 
 
-def float_entry(fn: Callable, source: str, index: int, slow: Callable) -> Callable | None:
+def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=()) -> Callable | None:
     """`entry(...)`, with the parameters of the generated function `fn` but `out_bar`: the gradient
     with respect to parameter `index` when it is a Python float (and a float comes out), else
     `slow(...)` with the same arguments. None when the generated function does not have the
@@ -106,8 +107,11 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable) -> Callab
     value, grad = tail.value.elts
     call = f"{SLOW}({', '.join(params)})"
     cupy = f" or 'cupy' in {MODULES}" if len(params) > 1 else ""    # another argument could be a CuPy array
+    namespace = dict(fn.__globals__)
+    # a helper redefined or a global rebound since: the full path transforms again
+    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
     lines = [f"def entry({', '.join(params)}):",
-             f"    if type({params[index]}) is not float{cupy}:",
+             f"    if type({params[index]}) is not float{cupy}{stale}:",
              f"        return {call}"]
     lines += ["    " + line for s in body for line in ast.unparse(s).splitlines()]
     if not (isinstance(value, ast.Constant) and value.value is None):     # a value: it must be a number
@@ -124,7 +128,6 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable) -> Callab
                   f"    if isinstance({g}, float):", f"        return float({g})",
                   f"    return {call}"]
     src = "\n".join(lines) + "\n"
-    namespace = dict(fn.__globals__)
     namespace[SLOW] = slow
     namespace[MODULES] = sys.modules
     exec(compile(src, f"<s2sad entry of {fn.__name__}>", "exec"), namespace)

@@ -87,9 +87,11 @@ def _memo(fn, key: tuple, build):
     except TypeError:                       # not weak-referenceable: no memo
         return build()
     key = key + (custom.fingerprint(),)     # registering a rule changes the code
-    if key not in table:
-        table[key] = build()
-    return table[key]
+    found = table.get(key)
+    # a helper redefined or a global rebound since it was compiled: compile again
+    if found is None or (isinstance(found, compiler.Compiled) and not found.fresh()):
+        found = table[key] = build()
+    return found
 
 
 def _grad_of(fun, nums, backend: str = "numpy"):
