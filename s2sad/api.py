@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backends, compiler, entry, family, frontend
+from . import aliasing, backends, compiler, entry, family, frontend
 from .errors import DifferentiationError, NonScalarOutputError
 from .runtime import stop_gradient
 
@@ -167,7 +167,8 @@ class _Transformed:
         self._single = isinstance(argnums, int)
         self._has_aux = has_aux
         self._backend = backend
-        self._compiled: dict[str, compiler.Compiled] = {}
+        self._compiled: dict = {}
+        self._needs_kinds: set[str] = set()   # backends whose code depends on the arguments' kinds
         self._fast = None          # (generated function, arity, float argument's index): see _fast_call
         self._signature = None
         self._inner = fun if isinstance(fun, _Transformed) else None
@@ -180,11 +181,12 @@ class _Transformed:
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 
-    def _as_target(self) -> "family.Target":
-        """This transformation's generated code, as something to differentiate again."""
+    def _as_target(self, args=(), kwargs=None) -> "family.Target":
+        """This transformation's generated code, as something to differentiate again (at `args`: the
+        code may depend on their kinds, see aliasing.py)."""
         if self._inner is not None and self._single:
             # a higher-order derivative: its code is the JVP of the inner transformation's code
-            inner = self._inner._as_target()
+            inner = self._inner._as_target(args, kwargs)
             i = self._nums[0]
             c = family.compiled_jvp(inner.fn, (i,), inner.select)
             family.register_source(c)
@@ -199,15 +201,16 @@ class _Transformed:
             raise DifferentiationError(
                 "differentiating this transformation again is supported for grad/value_and_grad of one "
                 "argument (argnums an int); use jacobian or hessian for several arguments")
-        c = self._compile("numpy")
+        c = self._general("numpy")
+        if c is None:
+            c = self._for_kinds("numpy", self._bind(args, kwargs or {}, 0))
         family.register_source(c)
         select = (1,)
-        return family.Target(c.fn, lambda args, kwargs: self._prepare(args, kwargs, "numpy")[1] + [1.0], select,
-                             str(self))
+        return family.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self))
 
     def _run_higher(self, args, kwargs):
         """grad of a transformed function: forward mode over its generated code, one sweep per argument."""
-        target = self._inner._as_target()
+        target = self._inner._as_target(args, kwargs)
         full = target.expand(args, kwargs)
         grads = []
         value = None
@@ -226,19 +229,21 @@ class _Transformed:
             return value, _like(grads[0], originals[0])
         return value, tuple(_like(g, x) for g, x in zip(grads, originals))
 
-    def _compile(self, backend: str, vectors: tuple[str, ...] = ()) -> compiler.Compiled:
-        """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters)."""
+    def _compile(self, backend: str, vectors: tuple[str, ...] = (), kinds=None) -> compiler.Compiled:
+        """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters; with
+        `kinds`: the variant for arguments of those kinds). Raises aliasing.NeedsArgKinds when the
+        function writes in place into what an argument may share, and `kinds` is not given."""
         if self._inner is not None:
             # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
             inner = self._inner._as_target()
             return family.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
-        key = (backend, vectors) if vectors else backend
+        key = (backend, kinds) if kinds is not None else (backend, vectors) if vectors else backend
         c = self._compiled.get(key)
         if c is None:
             if backend == "cupy":
                 backends.require_cupy()
             c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
-                                      value=self._mode != "grad", vectors=vectors)
+                                      value=self._mode != "grad", vectors=vectors, kinds=kinds)
             fn = frontend.unwrap(self.__wrapped__)
             if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
                 c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
@@ -256,7 +261,18 @@ class _Transformed:
         if backend == "cupy" and backend not in self._compiled and self._inner is None:
             if not backends.has_cupy():
                 return self._unloaded_source("cupy")
-        return self._compile(backend).source
+        return self._shown(backend).source
+
+    def _shown(self, backend: str) -> compiler.Compiled:
+        """The code .source and .path show: the general one, else the last one made for some arguments'
+        kinds (a function that writes in place into what an argument may share)."""
+        try:
+            return self._compile(backend)
+        except aliasing.NeedsArgKinds:
+            made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[0] == backend]
+            if made:
+                return made[-1]
+            raise
 
     def _unloaded_source(self, backend: str) -> str:
         """The text of the file this gradient runs for `backend`, generated but neither written nor
@@ -267,7 +283,7 @@ class _Transformed:
     @property
     def path(self) -> Path | None:
         """The generated file, or None when it could not be written."""
-        return self._compile(self._default_backend()).path
+        return self._shown(self._default_backend()).path
 
     def _default_backend(self) -> str:
         if self._backend != "auto":
@@ -287,23 +303,21 @@ class _Transformed:
             backend = self._backend
             if backend == "auto":
                 backend = backends.backend_of((*args, *kwargs.values()) if kwargs else args)
-        c = self._compiled.get(backend)
-        if c is None or not c.fresh():
-            if c is not None:      # a helper redefined, a global rebound: transform again
-                self._forget()
-            c = self._compile(backend)
-        params = c.params
-        if kwargs or len(args) != len(params):
-            args = self._bind(args, kwargs, len(params))
+        c = self._general(backend)
+        if c is None or kwargs or len(args) != len(c.params):
+            args = self._bind(args, kwargs, 0)
         else:
             args = list(args)
+        if c is None:                 # the code depends on the arguments' kinds
+            c = self._for_kinds(backend, args)
+        params = c.params
         if backend == "cupy":                         # NumPy arrays among the arguments: copied to the GPU
             args = backends.to_device(args)
         originals = [args[i] for i in self._nums]
         for i in self._nums:
             args[i] = _as_float(args[i])
         indexed = c.facts.get("indexed")
-        if indexed and backend == "numpy":
+        if indexed and backend == "numpy" and not self._needs_kinds:
             # parameters read element by element (x[i]) that are 1-D here: the variant whose code knows
             # their elements are scalars
             vectors = tuple(p for p in indexed if type(args[params.index(p)]) is np.ndarray
@@ -317,9 +331,34 @@ class _Transformed:
             args[len(params):] = backends.to_device(args[len(params):])
         return c, args, originals
 
+    def _general(self, backend: str) -> compiler.Compiled | None:
+        """The generated gradient for arguments of any kind, or None when the code depends on their
+        kinds (see aliasing.py). Transformed again when a name it resolved now means something else."""
+        c = self._compiled.get(backend)
+        if c is not None and not c.fresh():      # a helper redefined, a global rebound: transform again
+            self._forget()
+            c = None
+        if c is None and backend not in self._needs_kinds:
+            try:
+                c = self._compile(backend)
+            except aliasing.NeedsArgKinds:
+                self._needs_kinds.add(backend)
+        return c
+
+    def _for_kinds(self, backend: str, args: list) -> compiler.Compiled:
+        """The generated gradient for arguments of the kinds of `args` (numbers, 1-D arrays); a refusal
+        when the in-place write it has is seen through shared memory even so."""
+        kinds = compiler.arg_kinds(self.__wrapped__, args)
+        c = self._compiled.get((backend, kinds))
+        if c is not None and not c.fresh():
+            self._forget()
+            c = None
+        return c if c is not None else self._compile(backend, kinds=kinds)
+
     def _forget(self) -> None:
         """Drop what was compiled (the names it resolved now refer to other functions or modules)."""
         self._compiled.clear()
+        self._needs_kinds.clear()
         self._fast = None
         if getattr(type(self), "_s2sad_entry", False):
             self.__class__ = type(self).__mro__[1]      # the fast entry was built from the old code
@@ -359,7 +398,7 @@ class _Transformed:
                 "cotangent, for non-scalar outputs.")
         if self._single:
             i = self._nums[0]
-            if isinstance(grads, float) and (out is None or isinstance(out, float)) \
+            if isinstance(grads, float) and (out is None or isinstance(out, float)) and not self._needs_kinds \
                     and type(originals[0]) is float and not c.free and not self._has_aux and not kwargs \
                     and c.facts.get("scalar_if") in (None, c.params[i]):
                 # a Python float in, a float out: next time skip the conversions (other arguments pass as

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, backends, bindings, cache, custom, frontend
+import numpy as np
+
+from . import __version__, aliasing, backends, bindings, cache, custom, frontend
 from .fuse import dead_stores, fuse
 from .names import all_names
 from .emit import Sections, function_source, module_source
@@ -85,17 +87,21 @@ def _array_module(backend: str) -> str:
 
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
-                 vectors: tuple[str, ...] = ()) -> Compiled:
+                 vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None) -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
     function may return None for the value (when the output is certainly a scalar) and skip computing it.
-    `vectors`: parameters the code may assume 1-D (the caller checks), so their elements are scalars."""
+    `vectors`: parameters the code may assume 1-D (the caller checks), so their elements are scalars.
+    `kinds`: the arguments' kinds, for a function that writes in place into what an argument may share
+    (it raised aliasing.NeedsArgKinds without them); the caller checks them at every call."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
     if not value:
         options["value"] = False
     if vectors:
         options["vectors"] = list(vectors)
+    if kinds is not None:
+        options["kinds"] = kinds.spelled()
     return cached(fn, options, "grad",
-                  lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name, value, vectors))
+                  lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name, value, vectors, kinds))
 
 
 def _keyed(fn, options: dict):
@@ -164,13 +170,13 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
 
 
-def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=()):
+def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=(), kinds=None):
     core = normalize(src, has_aux=has_aux)
     params = core.params
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     wrt = [params[i] for i in nums]
     (pre, fwd, rev, ret), facts = reverse(core, wrt, single=isinstance(argnums, int), value=value,
-                                          vectors=frozenset(vectors))
+                                          vectors=frozenset(vectors), kinds=kinds)
     pre, fwd, rev = fuse([pre, fwd, rev], ret, params + ["out_bar"], all_names(src.tree),
                          scalars={"out_bar"} if facts["scalar_output"] else set(), as_written=1)
     blocks = [("", pre), ("forward sweep: the original computation", fwd),
@@ -191,7 +197,8 @@ def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=())
         "s2sad regenerates this file when the function changes and refuses it when edited.",
         f"gradient of {src.qualname} with respect to {wrt_text} (argnums={argnums!r}), reverse mode, "
         f"{_array_module(backend)} backend" + (", has_aux" if has_aux else "")
-        + (f"; for 1-D {', '.join(vectors)} (elements are scalars)" if vectors else ""),
+        + (f"; for 1-D {', '.join(vectors)} (elements are scalars)" if vectors else "")
+        + (f"; for arguments {_kinds_text(kinds)}" if kinds is not None else ""),
         f"call: {name}({', '.join(sig[:-1])})" + (f"  # {', '.join(f.name for f in free)}: globals/closure values"
                                                   if free else ""),
     ]
@@ -263,21 +270,38 @@ def _from_text(text, path, name, src, deps, key, func=None):
 
 
 def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[int, ...] | None = None,
-                has_aux: bool = False) -> Compiled:
+                has_aux: bool = False, kinds: aliasing.ArgKinds | None = None) -> Compiled:
     """Generate, write and load the forward-mode (JVP) function of `fn` for the parameters `wrt`.
 
     `select` differentiates one element of a returned tuple (a generated gradient's gradient part).
+    `kinds`: see compile_grad.
     """
     options = {"mode": "forward", "wrt": tuple(wrt), "backend": backend, "select": select, "has_aux": has_aux}
+    if kinds is not None:
+        options["kinds"] = kinds.spelled()
     return cached(fn, options, "jvp",
-                  lambda src, key, name: _generate_jvp(src, wrt, backend, key, name, select, has_aux))
+                  lambda src, key, name: _generate_jvp(src, wrt, backend, key, name, select, has_aux, kinds))
 
 
-def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux):
+def _kinds_text(kinds: aliasing.ArgKinds) -> str:
+    parts = [f"{', '.join(sorted(kinds.numbers))} numbers" if kinds.numbers else "",
+             f"{', '.join(sorted(kinds.vectors))} 1-D arrays" if kinds.vectors else ""]
+    return "; ".join(p for p in parts if p) or "neither numbers nor 1-D arrays"
+
+
+def arg_kinds(fn, args: list) -> aliasing.ArgKinds:
+    """The kinds of the arguments `args` (positional, all of `fn`'s parameters) of a call of `fn`."""
+    params = param_names(frontend.load(fn).tree)
+    numbers = frozenset(p for p, a in zip(params, args) if type(a) in (float, int, bool) or isinstance(a, np.generic))
+    vectors = frozenset(p for p, a in zip(params, args) if getattr(a, "ndim", None) == 1)
+    return aliasing.ArgKinds(numbers, vectors)
+
+
+def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux, kinds=None):
     core = normalize(src, has_aux=has_aux, select=select)
     params = core.params
     wrt = [params[i] for i in wrt_nums]
-    (body, ret), facts = forward(core, wrt)
+    (body, ret), facts = forward(core, wrt, kinds)
     if select is not None:   # generated code, of which one part is differentiated: what the rest computes goes
         while dead_stores(body, ret, set()):
             pass
@@ -293,7 +317,8 @@ def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux):
         f"Generated by s2sad {__version__} from {_shown(src.filename)}:{src.lineno} ({src.qualname}). Do not edit:",
         "s2sad regenerates this file when the function changes and refuses it when edited.",
         f"forward mode (JVP) of {src.qualname} with respect to {', '.join(wrt)}, {_array_module(backend)} backend"
-        + (f", output element {select}" if select else ""),
+        + (f", output element {select}" if select else "")
+        + (f"; for arguments {_kinds_text(kinds)}" if kinds is not None else ""),
         f"call: {name}({', '.join(sig)})",
     ]
     meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"]

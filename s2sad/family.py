@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backends, compiler, custom
+from . import aliasing, backends, compiler, custom
 from .errors import DifferentiationError
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
@@ -53,10 +53,10 @@ def _bind_all(fn):
     return expand
 
 
-def target(fun: Callable) -> Target:
+def target(fun: Callable, args=(), kwargs=None) -> Target:
     from .api import _Transformed
     if isinstance(fun, _Transformed):
-        return fun._as_target()
+        return fun._as_target(args, kwargs)
     if not callable(fun):
         raise TypeError(f"expected a function, not {fun!r}")
     return _memo(fun, ("target",), lambda: Target(fun, _bind_all(fun), None, getattr(fun, "__qualname__", repr(fun))))
@@ -88,20 +88,41 @@ def _memo(fn, key: tuple, build):
         return build()
     key = key + (custom.fingerprint(),)     # registering a rule changes the code
     found = table.get(key)
+    if isinstance(found, aliasing.NeedsArgKinds):    # known to depend on the arguments' kinds
+        raise found
     # a helper redefined or a global rebound since it was compiled: compile again
     if found is None or (isinstance(found, compiler.Compiled) and not found.fresh()):
-        found = table[key] = build()
+        try:
+            found = table[key] = build()
+        except aliasing.NeedsArgKinds as exc:
+            table[key] = exc
+            raise
     return found
 
 
-def _grad_of(fun, nums, backend: str = "numpy"):
-    return _memo(fun, ("grad", nums, backend), lambda: compiler.compile_grad(fun, nums, False, backend))
+def _grad_of(fun, nums, backend: str = "numpy", full=None):
+    """The reverse-mode code of `fun`; for the arguments `full` when it depends on their kinds."""
+    try:
+        return _memo(fun, ("grad", nums, backend), lambda: compiler.compile_grad(fun, nums, False, backend))
+    except aliasing.NeedsArgKinds:
+        if full is None:
+            raise
+        kinds = compiler.arg_kinds(fun, full)
+        return _memo(fun, ("grad", nums, backend, kinds),
+                     lambda: compiler.compile_grad(fun, nums, False, backend, kinds=kinds))
 
 
-def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy") -> compiler.Compiled:
-    """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`."""
-    return _memo(fn, ("jvp", wrt, select, backend),
-                 lambda: compiler.compile_jvp(fn, wrt, backend, select=select))
+def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None) -> compiler.Compiled:
+    """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`; for
+    the arguments `full` when it depends on their kinds."""
+    try:
+        return _memo(fn, ("jvp", wrt, select, backend), lambda: compiler.compile_jvp(fn, wrt, backend, select=select))
+    except aliasing.NeedsArgKinds:
+        if full is None:
+            raise
+        kinds = compiler.arg_kinds(fn, full)
+        return _memo(fn, ("jvp", wrt, select, backend, kinds),
+                     lambda: compiler.compile_jvp(fn, wrt, backend, select=select, kinds=kinds))
 
 
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
@@ -109,7 +130,7 @@ def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
     it: the tangent code is generated for CuPy, whatever code `t` is)."""
     from .api import _check_real
     backend = backends.backend_of((*full, *tangents))
-    c = compiled_jvp(t.fn, wrt, t.select, backend)
+    c = compiled_jvp(t.fn, wrt, t.select, backend, full)
     register_source(c)
     extra = [f.read() for f in c.free]
     _check_real((*full, *extra))
@@ -124,7 +145,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    t = target(fun)
+    t = target(fun, tuple(primals))
     full = t.expand(tuple(primals), {})
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
     for i in wrt:
@@ -143,9 +164,9 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     nums = tuple(range(len(primals)))
     backend = backends.backend_of(primals)
-    c = _grad_of(fun, nums, backend)
     args = [_as_float(p) for p in primals]
     full = _bind_all(fun)(tuple(args), {})
+    c = _grad_of(fun, nums, backend, full)
     extra = [f.read() for f in c.free]
     _check_real((*full, *extra))
     if backend == "cupy":
@@ -181,7 +202,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         raise TypeError(f"jacobian: argnums must be an int, not {argnums!r}")
 
     def jac(*args, **kwargs):
-        t = target(fun)
+        t = target(fun, args, kwargs)
         full = t.expand(args, kwargs)
         i = argnums % len(args) if args else argnums
         x = _as_float(full[i])
@@ -212,7 +233,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
                 return xp.zeros(oshape + xshape, dtype=dtype)
             J = xp.stack(cols, axis=-1)
             return J.reshape(oshape + xshape)
-        c = _grad_of(fun, i, backend)
+        c = _grad_of(fun, i, backend, full)
         extra = [f.read() for f in c.free]
         _check_real((*full, *extra))
         if backend == "cupy":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 
+from . import aliasing
 from .analysis import Activity, activity
 from .core import Prim, is_add_at, is_assign, is_setitem, names_read, primitive, walk_stmts
 from .normalize import CoreFunction, _is_const, origin, set_origin
@@ -210,9 +211,12 @@ def _only_a_stack(fn: CoreFunction, name: str) -> bool:
                if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
 
 
-def forward(fn: CoreFunction, wrt: list[str]) -> tuple[tuple, dict]:
-    """The JVP function of `fn`: (value, tangent of the value) given tangents of `wrt`."""
+def forward(fn: CoreFunction, wrt: list[str], kinds: aliasing.ArgKinds | None = None) -> tuple[tuple, dict]:
+    """The JVP function of `fn`: (value, tangent of the value) given tangents of `wrt`. `kinds`: see
+    reverse()."""
     act = activity(fn, wrt, stacks=True)
+    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin)
+    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=True)
     stacks = stacks_carrying_tangents(fn, act)
     for name in sorted(stacks):
         if not _only_a_stack(fn, name):

@@ -166,6 +166,22 @@ def _complex(node: ast.AST) -> bool:
     return False
 
 
+def _boolean(e: ast.expr) -> bool:
+    """An expression whose value is a truth value (a comparison, `not`, `and`/`or` of them), so that
+    `and`/`or` of it is one too."""
+    if isinstance(e, ast.BoolOp):
+        return all(_boolean(v) for v in e.values)
+    if isinstance(e, ast.UnaryOp):
+        return isinstance(e.op, ast.Not)
+    if isinstance(e, ast.Constant):
+        return type(e.value) is bool
+    if isinstance(e, ast.Call):
+        parts = dotted(e.func) or []
+        return parts[-1:] in (["bool"], ["isinstance"], ["isnan"], ["isinf"], ["isfinite"], ["any"], ["all"],
+                              ["allclose"], ["array_equal"])
+    return isinstance(e, ast.Compare)
+
+
 def _check_target(src: Source, t: ast.expr) -> None:
     if isinstance(t, ast.Name):
         return
@@ -354,6 +370,10 @@ class Normalizer:
                 if hasattr(n, "ctx"):
                     n.ctx = ast.Load()
             self.assign_to(s.target, ast.copy_location(ast.BinOp(left=target, op=s.op, right=s.value), s))
+            last = self.out[-1] if self.out else None
+            if isinstance(s.target, ast.Name) and isinstance(last, ast.Assign) \
+                    and isinstance(last.targets[0], ast.Name) and last.targets[0].id == self.local(s.target.id):
+                last.s2sad_inplace = True     # `a += e` changes a's object in place (an array): aliasing.py
         elif isinstance(s, ast.Expr):
             if isinstance(s.value, ast.Constant):
                 return            # docstring or bare constant
@@ -521,7 +541,8 @@ class Normalizer:
                                     and ref.attr in _INACTIVE_ATTRS):
             if isinstance(ref, ast.Name) or not callable(self._value_of(e)):
                 return ref
-        if isinstance(e, ast.IfExp) or (isinstance(e, ast.Call) and self._is_user_call(e)):
+        if isinstance(e, ast.IfExp) or (isinstance(e, ast.Call) and self._is_user_call(e)) \
+                or (isinstance(e, ast.BoolOp) and not _boolean(e)):
             name = self.fresh("t")
             self.compute(e, name)
             return _name(name)
@@ -544,6 +565,15 @@ class Normalizer:
 
     def compute(self, e: ast.expr, target: str) -> None:
         """Emit statements that compute `e` into `target`; the last one is a single primitive."""
+        if isinstance(e, ast.BoolOp) and not _boolean(e):
+            # `a or b` on numbers is a or b itself, not a truth value: `a if a else b`, a evaluated once
+            first = self.atom(e.values[0])
+            rest = e.values[1:]
+            other = rest[0] if len(rest) == 1 else ast.copy_location(ast.BoolOp(op=e.op, values=rest), e)
+            chosen = (ast.IfExp(test=first, body=first, orelse=other) if isinstance(e.op, ast.Or)
+                      else ast.IfExp(test=first, body=other, orelse=first))
+            self.compute(ast.copy_location(chosen, e), target)
+            return
         if isinstance(e, ast.IfExp):
             test = self.condition(e.test)
             body = self.block([ast.copy_location(ast.Assign(targets=[_name(target, True)], value=e.body), e)])

@@ -662,24 +662,26 @@ class Reverse:
 
 
 def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool = True,
-            vectors=frozenset()) -> tuple[tuple, dict]:
+            vectors=frozenset(), kinds: aliasing.ArgKinds | None = None) -> tuple[tuple, dict]:
     """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it.
 
     With `value=False` and an output that is certainly a scalar, the value is not returned (None) and
     what only computed it is removed. `vectors`: parameters the code may assume 1-D (the caller
-    checks it on every call), so that their elements are scalars."""
+    checks it on every call), so that their elements are scalars. `kinds`: what the arguments are, when
+    the function writes in place into a value it may share with one (aliasing.py)."""
     info = analyze(fn, wrt)
     act = info.activity
     _reject_active_lists(fn, act)
     _reject_add_at(fn)
-    aliasing.check_writes(fn.body, act.active, fn.src.filename, origin)
-    aliasing.check_in_place(fn.src.tree, fn.src.filename)
+    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin)
+    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     remat = _rematerializable(fn, vectors)
     recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
     overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
-    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors)
+    views = aliasing.view_bases(fn.body, fn.params, kinds)
+    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors, views)
     carried = _carried_remat(fn, remat, vectors)
     after_pop = {}
     for sid, (v, stmts) in carried.items():
@@ -690,7 +692,7 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
         moved = {st.targets[0].id for _, stmts in after_pop.values() for st in stmts}
         forced = {v for v, _ in after_pop.values()}
         restore, lazy = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state,
-                               vectors)
+                               vectors, views)
         recomputed |= moved
     fn.namer = namer_state
     gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
@@ -811,10 +813,13 @@ def _rematerializable(fn: CoreFunction, vectors=frozenset()) -> dict[int, list[a
 
 
 def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_state,
-           vectors=frozenset()) -> tuple[set[str], set[str]]:
+           vectors=frozenset(), views=None) -> tuple[set[str], set[str]]:
     """What the forward sweep must save (and which adjoints may be scalar stand-ins): what the reverse
-    sweep reads after it was overwritten. Saving a value can make the sweep read more (the test of an
-    `if` that now has work to do), so iterate to a fixed point."""
+    sweep reads after it was overwritten, and the arrays that a view it reads shares (`t = H[i]`, then
+    `H[i] = ...`: H's overwritten elements are saved and put back, so that t reads as it was). Saving a
+    value can make the sweep read more (the test of an `if` that now has work to do), so iterate to a
+    fixed point."""
+    views = views or {}
     restore: set[str] = set(forced)
     lazy: set[str] = set()
     for _ in range(20):
@@ -831,6 +836,7 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
             | {v for v in info.multi_assigned if probe.shapes.rep.get(v, "?") is None}
         for s in rev:
             read |= _value_reads(s, strict)
+        read |= {b for r in read for b in views.get(r, ())}
         new = ((read - generated) & overwritten) | restore
         if new == restore and not grown:
             break

@@ -99,6 +99,47 @@ def _others_product(a, axis):
     return np.moveaxis((left * right).reshape(moved.shape), dest, axes)
 
 
+def _others_product_jvp(a, t, axis):
+    """The tangent of _others_product(a, axis) along t: for each element, the sum over the other
+    elements j of t_j times the product of the rest (exact with zeros: prefix and suffix products with
+    their tangents, one step per element of the reduced axes)."""
+    xp = _xp(a)
+    a = xp.asarray(a)
+    t = xp.broadcast_to(xp.asarray(t), a.shape)
+    axes = _axes(axis, a.ndim)
+    if not axes:
+        return xp.zeros_like(a)
+    dest = tuple(range(a.ndim - len(axes), a.ndim))
+    moved, tmoved = np.moveaxis(a, axes, dest), np.moveaxis(t, axes, dest)
+    flat = moved.reshape(moved.shape[: a.ndim - len(axes)] + (-1,))
+    tflat = tmoved.reshape(flat.shape)
+    n = flat.shape[-1]
+    p, dp = xp.ones(flat.shape[:-1], dtype=flat.dtype), xp.zeros(flat.shape[:-1], dtype=flat.dtype)
+    left, dleft = [], []
+    for m in range(n):                      # prefix products: of the elements before m
+        left.append(p)
+        dleft.append(dp)
+        p, dp = p * flat[..., m], dp * flat[..., m] + p * tflat[..., m]
+    p, dp = xp.ones_like(p), xp.zeros_like(dp)
+    right, dright = [None] * n, [None] * n
+    for m in range(n - 1, -1, -1):          # suffix products: of the elements after m
+        right[m], dright[m] = p, dp
+        p, dp = p * flat[..., m], dp * flat[..., m] + p * tflat[..., m]
+    out = xp.stack([dl * r + lf * dr for lf, dl, r, dr in zip(left, dleft, right, dright)], axis=-1) \
+        if n else xp.zeros_like(flat)
+    return np.moveaxis(out.reshape(moved.shape), dest, axes)
+
+
+def prod_grad_da(g, a, t, axis=None, keepdims=False):
+    """The tangent of prod_grad(g, ans, a, axis, keepdims) along a tangent t of a (second derivatives)."""
+    return sum_grad(g, a, axis, keepdims) * _others_product_jvp(a, t, axis)
+
+
+def prod_jvp_da(c, a, t, axis=None, keepdims=False):
+    """The tangent of prod_jvp(c, ans, a, axis, keepdims) along a tangent t of a."""
+    return np.sum(c * _others_product_jvp(a, t, axis), axis=axis, keepdims=keepdims)
+
+
 def prod_grad(g, ans, a, axis=None, keepdims=False):
     return sum_grad(g, a, axis, keepdims) * _others_product(a, axis)
 

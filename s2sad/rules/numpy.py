@@ -43,7 +43,9 @@ alias("np.true_divide", "np.divide")
 rule("np.power", "x, y", x="g * y * x ** (y - 1)", y="g * ans * np.log(x)", elementwise=True)
 alias("np.float_power", "np.power")
 rule("np.arctan2", "y, x", y="g * x / (x ** 2 + y ** 2)", x="-g * y / (x ** 2 + y ** 2)", elementwise=True)
-rule("np.hypot", "x, y", x="g * x / ans", y="g * y / ans", elementwise=True)
+# at the origin, where hypot has a kink, the derivative is taken to be 0 (as abs'(0) = sign(0) = 0)
+rule("np.hypot", "x, y", x="g * x / np.where(ans == 0, 1.0, ans)", y="g * y / np.where(ans == 0, 1.0, ans)",
+     elementwise=True)
 rule("np.logaddexp", "x, y", x="g * np.exp(x - ans)", y="g * np.exp(y - ans)", elementwise=True)
 # ties split the cotangent evenly (autograd's balanced_eq): a subgradient, symmetric in x and y
 rule("np.maximum", "x, y", x="g * ((x > y) + 0.5 * (x == y))", y="g * ((y > x) + 0.5 * (x == y))", elementwise=True)

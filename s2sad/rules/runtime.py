@@ -49,8 +49,11 @@ rule("_rt.norm_grad", "c, y, x, ord=None, axis=None, keepdims=False",
               "y": "_rt.norm_grad_dy(c, y, x, t, ord, axis, keepdims)",
               "x": "_rt.norm_grad_dx(c, y, x, t, ord, axis, keepdims)"})
 rule("_rt.prod_grad", "c, y, a, axis=None, keepdims=False", c="_rt.prod_jvp(g, y, a, axis, keepdims)",
-     a="_rt.second_order('np.prod')",
-     forward={"c": "_rt.prod_grad(t, y, a, axis, keepdims)", "a": "_rt.second_order('np.prod')"})
+     a="_rt.second_order('np.prod (reverse over reverse)')",
+     forward={"c": "_rt.prod_grad(t, y, a, axis, keepdims)", "a": "_rt.prod_grad_da(c, a, t, axis, keepdims)"})
+rule("_rt.prod_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.prod_grad(g, y, a, axis, keepdims)",
+     a="_rt.second_order('np.prod (reverse over forward)')",
+     forward={"c": "_rt.prod_jvp(t, y, a, axis, keepdims)", "a": "_rt.prod_jvp_da(c, a, t, axis, keepdims)"})
 rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (reverse over reverse)')",
      forward={"c": "_rt.solve_grad_a(t, y, a)", "y": "_rt.solve_grad_a(c, t, a)",
               "a": "_rt.solve_grad_a_da(c, y, a, t)"})

@@ -20,7 +20,7 @@ rule("math.log1p", "x", x="g / (1 + x)", elementwise=True)
 rule("math.sqrt", "x", x="0.5 * g / ans if ans else g * math.inf", elementwise=True)   # inf at 0, as np.sqrt
 rule("math.pow", "x, y", x="g * y * x ** (y - 1)", y="g * ans * math.log(x)", elementwise=True)
 rule("math.fabs", "x", x="g * math.copysign(1.0, x) if x != 0 else 0.0", elementwise=True)
-rule("math.hypot", "x, y", x="g * x / ans", y="g * y / ans", elementwise=True)
+rule("math.hypot", "x, y", x="g * x / (ans or 1.0)", y="g * y / (ans or 1.0)", elementwise=True)   # 0 at the origin
 rule("math.erf", "x", x="g * 1.1283791670955126 * math.exp(-x ** 2)", elementwise=True)
 rule("math.erfc", "x", x="-g * 1.1283791670955126 * math.exp(-x ** 2)", elementwise=True)
 

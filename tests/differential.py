@@ -1,0 +1,213 @@
+"""Differential checks of s2sad on a program it did not see before: every mode against central differences.
+
+`check(program, workdir)` writes the program's module, imports it, and runs
+
+- reverse: `value_and_grad(f, argnums=diff)` against the function's value and central differences;
+- forward: `jvp(f, primals, tangents)` along a random direction against the directional difference;
+- second: `hessian(f, argnums=i)` against central differences of the (checked) reverse gradient, and
+  its symmetry; `grad(grad(f))` too when the argument is a Python float.
+
+Each mode ends `ok`, `wrong` (a number off), `crash` (any exception that is not a DifferentiationError
+about the user's code, or s2sad's "generated invalid code"), or `refused` (a DifferentiationError: a
+clear refusal, counted by reason). A program whose own value is not finite, that raises, or whose
+finite differences at two step sizes disagree (a branch or a kink within a step of the point) is
+`discarded`: it says nothing about s2sad.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import s2sad
+from s2sad import DifferentiationError
+
+ORDER = {"ok": 0, "refused": 1, "crash": 2, "wrong": 3}
+
+
+@dataclass
+class Outcome:
+    status: str                         # ok / wrong / crash / refused / discarded
+    modes: dict = field(default_factory=dict)     # mode -> (status, detail)
+    detail: str = ""
+
+    def worst(self) -> str:
+        return max((s for s, _ in self.modes.values()), key=ORDER.get, default="ok")
+
+
+class Discard(Exception):
+    pass
+
+
+def _copy(args):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _load(program, workdir: Path):
+    name = f"prog_{program.seed}"
+    path = workdir / f"{name}.py"
+    path.write_text(program.source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _value(f, args) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            try:
+                out = f(*_copy(args))
+            except Exception as exc:       # the program itself fails here: it says nothing about s2sad
+                raise Discard(f"the function raises {type(exc).__name__}: {exc}") from None
+    if np.size(out) != 1 or not np.all(np.isfinite(out)) or abs(float(np.sum(out))) > 1e8:
+        raise Discard("the value is not a finite scalar")
+    return float(np.sum(out))
+
+
+def _central(fun, args, i, h):
+    """Central differences of scalar fun w.r.t. args[i] with relative step h."""
+    x = np.asarray(args[i], dtype=float)
+    g = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        step = h * max(1.0, abs(float(x[idx])))
+        plus, minus = list(_copy(args)), list(_copy(args))
+        if x.ndim:
+            plus[i] = x.copy()
+            minus[i] = x.copy()
+            plus[i][idx] += step
+            minus[i][idx] -= step
+        else:
+            plus[i] = float(x) + step
+            minus[i] = float(x) - step
+        g[idx] = (float(np.sum(fun(*plus))) - float(np.sum(fun(*minus)))) / (2 * step)
+    return g
+
+
+def _reference(f, args, i):
+    """Central differences at two steps; Discard when they disagree (a branch or kink near the point)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            a = _central(f, args, i, 1e-6)
+            b = _central(f, args, i, 1e-5)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise Discard("finite differences are not finite")
+    if np.any(np.abs(a - b) > 1e-4 * (1 + np.abs(a))):
+        raise Discard("finite differences disagree at two steps (a branch or a kink near the point)")
+    return a
+
+
+def _close(got, want, rtol=1e-5) -> bool:
+    got = np.asarray(got, dtype=float)
+    want = np.asarray(want, dtype=float)
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= rtol * (1 + np.abs(want))))
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, DifferentiationError) and "generated invalid code" not in str(exc):
+        return "refused", reason(str(exc))
+    return "crash", f"{type(exc).__name__}: {exc}\n{''.join(traceback.format_exception(exc)[-6:])}"
+
+
+def reason(message: str) -> str:
+    """A refusal's message without the file, line and quoted source: its reason, for counting."""
+    text = message.splitlines()[0]
+    text = re.sub(r"^\S+:\d+(:\d+)?: ", "", text)
+    text = re.sub(r"`[^`]*`", "`...`", text)
+    text = re.sub(r"'[^']*'", "'...'", text)
+    return text[:110]
+
+
+def _mode(outcome: Outcome, name: str, run) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ok, detail = run()
+        outcome.modes[name] = ("ok" if ok else "wrong", detail)
+    except Discard:
+        raise
+    except Exception as exc:           # noqa: BLE001 (sorted into refusals and crashes)
+        outcome.modes[name] = _classify(exc)
+
+
+def check(program, workdir: Path, modes=("reverse", "forward", "second")) -> Outcome:
+    mod = _load(program, workdir)
+    f = mod.f
+    args = program.args
+    out = Outcome("ok")
+    try:
+        value = _value(f, args)
+        refs = {i: _reference(f, args, i) for i in program.diff}
+    except Discard as d:
+        return Outcome("discarded", detail=str(d))
+    originals = _copy(args)
+
+    def reverse():
+        v, grads = s2sad.value_and_grad(f, argnums=program.diff)(*_copy(args))
+        if not all(np.array_equal(a, b) for a, b in zip(args, originals)):
+            return False, "the gradient changed its arguments"
+        if not np.isclose(float(np.sum(v)), value, rtol=1e-12, atol=1e-12):
+            return False, f"value {v} != {value}"
+        for g, i in zip(grads, program.diff):
+            if np.shape(g) != np.shape(args[i]) or (type(args[i]) is float and not isinstance(g, float)):
+                return False, f"gradient {i}: {type(g).__name__} of shape {np.shape(g)}, argument {np.shape(args[i])}"
+            if not _close(g, refs[i]):
+                return False, f"gradient {i}: {g} != {refs[i]}"
+        return True, ""
+
+    def forward():
+        rng = np.random.default_rng(program.seed + 1)
+        tangents, want = [], 0.0
+        for k, a in enumerate(args):
+            if k not in program.diff:
+                tangents.append(None)
+                continue
+            t = rng.uniform(-1, 1, np.shape(a)) if isinstance(a, np.ndarray) else float(rng.uniform(-1, 1))
+            tangents.append(t)
+            want += float(np.sum(refs[k] * t))
+        v, d = s2sad.jvp(f, _copy(args), tuple(tangents))
+        if not np.isclose(float(np.sum(v)), value, rtol=1e-12, atol=1e-12):
+            return False, f"value {v} != {value}"
+        return _close(d, want), f"tangent {d} != {want}"
+
+    def second():
+        i = program.diff[0]
+        H = np.asarray(s2sad.hessian(f, argnums=i)(*_copy(args)), dtype=float)
+        g = s2sad.grad(f, argnums=i)
+        x = args[i]
+        n = int(np.size(x))
+        ref = np.zeros((n, n))
+        for k in range(n):
+            def gk(*p, k=k):
+                return float(np.asarray(g(*p), dtype=float).ravel()[k])
+            r1 = _central(gk, args, i, 1e-6).ravel()
+            r2 = _central(gk, args, i, 1e-5).ravel()
+            if np.any(np.abs(r1 - r2) > 1e-3 * (1 + np.abs(r1))):
+                raise Discard("second differences disagree at two steps")
+            ref[k] = r1
+        H2 = H.reshape(n, n)
+        if not _close(H2, ref, rtol=1e-4):
+            return False, f"hessian {H2.tolist()} != {ref.tolist()}"
+        if type(x) is float:
+            gg = s2sad.grad(s2sad.grad(f, argnums=i), argnums=i)(*_copy(args))
+            if not _close(gg, H2[0, 0], rtol=1e-8):
+                return False, f"grad(grad(f)) {gg} != hessian {H2[0, 0]}"
+        return True, ""
+
+    runs = {"reverse": reverse, "forward": forward, "second": second}
+    try:
+        for name in modes:
+            _mode(out, name, runs[name])
+    except Discard as d:
+        return Outcome("discarded", detail=str(d))
+    out.status = out.worst()
+    return out
