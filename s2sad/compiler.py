@@ -160,8 +160,9 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     except RecursionError:
         raise DifferentiationError(f"{src.filename}:{src.lineno}: {src.qualname} is too deeply nested for "
                                    "s2sad to transform") from None
-    written = cache.write(path, text)
     try:
+        compile(text, str(path), "exec")        # invalid code is never written: it would be read again
+        written = cache.write(path, text)
         func = cache.load_function(text, str(written or path), name)
     except Exception as exc:   # a bug in s2sad, not in the user's code: say so, with the source
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"

@@ -357,6 +357,32 @@ def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
     return dropped
 
 
+def no_empty_blocks(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """The passes above may empty a block (a copy `v = v` gone): an `if` with an empty body tests the
+    opposite and keeps its `else`; one with nothing left in either goes (its test is a name); an empty
+    loop body gets `pass`."""
+    out = []
+    for st in stmts:
+        if isinstance(st, ast.If):
+            st.body, st.orelse = no_empty_blocks(st.body), no_empty_blocks(st.orelse)
+            if not st.body and not st.orelse and not _calls(st.test):
+                continue
+            if not st.body and st.orelse:
+                test = st.test
+                st.test = test.operand if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) \
+                    else ast.UnaryOp(op=ast.Not(), operand=test)
+                st.body, st.orelse = st.orelse, []
+            st.body = st.body or [ast.Pass()]
+        elif isinstance(st, (ast.For, ast.While)):
+            st.body = no_empty_blocks(st.body) or [ast.Pass()]
+        out.append(st)
+    return out
+
+
+def _calls(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(node))
+
+
 def _merge_resets(block: list[ast.stmt]) -> bool:
     """`v = e1` then `v = v + e2` (e2 not reading v) -> `v = e1 + e2`."""
     changed = False
@@ -408,6 +434,7 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
         if as_written is None or owner.get(id(t)) != as_written:
             alg.stmt(t)
     dead_stores(stmts, ret, user_names)
+    stmts[:] = no_empty_blocks(stmts)
     out: list[list[ast.stmt]] = [[] for _ in parts]
     last = 0
     for s in stmts:

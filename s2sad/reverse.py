@@ -542,7 +542,13 @@ class Reverse:
             out.extend(self.accumulate(n, combined[n], state, where))
         if v in combined:
             self._mark(v, combined[v], v, new=True)
-            out.append(_assign(g, combined[v], where))
+            value = combined[v]
+            if v in self.indexed and not isinstance(value, ast.BinOp):
+                # its elements are written in place later: an array of its own, not one another adjoint
+                # may still be (`_rt.unbroadcast(x_bar, x)` is x_bar itself, which t_bar may hold)
+                value = ast.BinOp(left=_call("_rt.zeros", _name(v)), op=ast.Add(), right=value)
+                self.lazy.discard(g)
+            out.append(_assign(g, value, where))
         elif v in state.carried:
             zero = self.zero(v)
             if isinstance(zero, ast.Constant):

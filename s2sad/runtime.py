@@ -510,7 +510,9 @@ def norm_grad_dy(c, y, x, t, ord=None, axis=None, keepdims=False):
     """Tangent of norm_grad(c, y, x) from y's tangent t: x / y scaled by -t / y for the 2-norm."""
     if _norm_kind(np.ndim(x), ord, axis) != "smooth":
         return zeros(x)
-    return norm_grad(-c * t / y, y, x, ord, axis, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = _xp(x).where(y == 0, 0.0, -c * t / y)      # 0 where the norm is 0, as norm_grad there
+    return norm_grad(scale, y, x, ord, axis, keepdims)
 
 
 def second_order(what: str):

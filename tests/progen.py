@@ -312,6 +312,8 @@ class _Gen:
             return self.for_block(scope, indent, depth)
         if depth > 0 and r < 0.22 and not in_loop:
             return self.while_block(scope, indent, depth)
+        if r < 0.28 and self.helper_sigs:
+            return self.call_rebind(scope, indent)
         if r < 0.34:
             return self.element_write(scope, indent, loop_var)
         if r < 0.46:
@@ -336,6 +338,30 @@ class _Gen:
         scope[name] = Var(k, b, fresh=viewed is None)     # a view shares its base's memory
         if viewed in scope:
             scope[viewed].fresh = False
+
+    def call_rebind(self, scope, indent):
+        """x = h(x, w): a helper's result bound to a name, often one the helper uses for a parameter, with
+        that name among the arguments."""
+        name, kinds, result = self.pick(self.helper_sigs)
+        targets = [k for k, v in scope.items() if v.kind == result]
+        target = self.pick(targets) if targets and self.chance(0.7) else self.fresh_name()
+        args = []
+        for pk in kinds:
+            own = target if target in scope and scope[target].kind == pk and scope[target].bound <= 3.0 else None
+            names = [k for k, v in scope.items() if v.kind == pk and v.bound <= 3.0]
+            if own and self.chance(0.6):
+                args.append(own)
+            elif names:
+                args.append(self.pick(names))
+            else:
+                text, _, _ = self.expr(scope, pk, 0)
+                args.append(f"np.tanh({text})")
+        if len(set(args)) < len(args):
+            self.features.add("repeated-argument")
+        self.emit(indent, f"{target} = {name}({', '.join(args)})")
+        self.features.add("helper-result-rebinds" if target in scope else "helper")
+        old = scope.get(target)
+        scope[target] = Var(result, 2.0, fresh=True, param=bool(old and old.param))
 
     def rebind(self, scope, indent, loop_var):
         """x = <expression reading x>: self-assignment, on parameters too."""

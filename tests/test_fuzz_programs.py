@@ -49,7 +49,7 @@ def test_the_generator_writes_what_people_write():
     features = set()
     for s in range(200):
         features |= progen.generate(s).features
-    for wanted in ("helper-rebinds-parameter", "repeated-argument", "self-assignment-parameter",
+    for wanted in ("helper-rebinds-parameter", "helper-result-rebinds", "repeated-argument", "self-assignment-parameter",
                    "augmented-parameter", "float-copy-then-augment", "row-write", "column-write",
                    "row-augmented", "element-write", "if", "elif", "for", "while", "break/continue",
                    "early-return"):
