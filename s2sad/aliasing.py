@@ -33,13 +33,22 @@ VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", 
 @dataclass(frozen=True)
 class ArgKinds:
     """What the call's arguments are: parameters holding numbers (Python or NumPy scalars, which share
-    no memory) and parameters holding 1-D arrays (whose elements are numbers)."""
+    no memory) and the number of dimensions of those holding arrays."""
 
     numbers: frozenset = frozenset()
-    vectors: frozenset = frozenset()
+    ranks: tuple = ()              # ((parameter, ndim), ...), sorted
 
     def spelled(self) -> str:
-        return f"numbers={sorted(self.numbers)} vectors={sorted(self.vectors)}"
+        return f"numbers={sorted(self.numbers)} ranks={list(self.ranks)}"
+
+    def text(self) -> str:
+        """For the generated file's header: `x, y numbers; W 2-D`."""
+        by_rank: dict[int, list[str]] = {}
+        for p, n in self.ranks:
+            by_rank.setdefault(n, []).append(p)
+        parts = [f"{', '.join(sorted(self.numbers))} numbers"] if self.numbers else []
+        parts += [f"{', '.join(ps)} {n}-D" for n, ps in sorted(by_rank.items())]
+        return "; ".join(parts) or "no numbers, no arrays"
 
 
 class NeedsArgKinds(UnsupportedSyntaxError):
@@ -90,7 +99,7 @@ def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> 
     arrays. Ranks: np.zeros(n) and the like, *_like, elementwise arithmetic (the largest rank), indexing
     (one rank per integer index), reductions along an axis, `@`, transposes."""
     nums = set(kinds.numbers) if kinds else set()
-    ranks = {p: 1 for p in (kinds.vectors if kinds else ())}
+    ranks = dict(kinds.ranks) if kinds else {}
     ranks.update({p: 0 for p in nums})
     values: dict[str, list[ast.expr]] = {}
     written: set[str] = set()

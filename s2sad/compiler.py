@@ -199,7 +199,7 @@ def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=(),
         f"gradient of {src.qualname} with respect to {wrt_text} (argnums={argnums!r}), reverse mode, "
         f"{_array_module(backend)} backend" + (", has_aux" if has_aux else "")
         + (f"; for 1-D {', '.join(vectors)} (elements are scalars)" if vectors else "")
-        + (f"; for arguments {_kinds_text(kinds)}" if kinds is not None else ""),
+        + (f"; for arguments {kinds.text()}" if kinds is not None else ""),
         f"call: {name}({', '.join(sig[:-1])})" + (f"  # {', '.join(f.name for f in free)}: globals/closure values"
                                                   if free else ""),
     ]
@@ -284,18 +284,13 @@ def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[
                   lambda src, key, name: _generate_jvp(src, wrt, backend, key, name, select, has_aux, kinds))
 
 
-def _kinds_text(kinds: aliasing.ArgKinds) -> str:
-    parts = [f"{', '.join(sorted(kinds.numbers))} numbers" if kinds.numbers else "",
-             f"{', '.join(sorted(kinds.vectors))} 1-D arrays" if kinds.vectors else ""]
-    return "; ".join(p for p in parts if p) or "neither numbers nor 1-D arrays"
-
-
 def arg_kinds(fn, args: list) -> aliasing.ArgKinds:
     """The kinds of the arguments `args` (positional, all of `fn`'s parameters) of a call of `fn`."""
     params = param_names(frontend.load(fn).tree)
     numbers = frozenset(p for p, a in zip(params, args) if type(a) in (float, int, bool) or isinstance(a, np.generic))
-    vectors = frozenset(p for p, a in zip(params, args) if getattr(a, "ndim", None) == 1)
-    return aliasing.ArgKinds(numbers, vectors)
+    ranks = tuple(sorted((p, a.ndim) for p, a in zip(params, args)
+                         if isinstance(getattr(a, "ndim", None), int) and not isinstance(a, np.generic)))
+    return aliasing.ArgKinds(numbers, ranks)
 
 
 def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux, kinds=None):
@@ -319,7 +314,7 @@ def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux, kinds=None
         "s2sad regenerates this file when the function changes and refuses it when edited.",
         f"forward mode (JVP) of {src.qualname} with respect to {', '.join(wrt)}, {_array_module(backend)} backend"
         + (f", output element {select}" if select else "")
-        + (f"; for arguments {_kinds_text(kinds)}" if kinds is not None else ""),
+        + (f"; for arguments {kinds.text()}" if kinds is not None else ""),
         f"call: {name}({', '.join(sig)})",
     ]
     meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"]
