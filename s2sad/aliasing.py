@@ -259,15 +259,20 @@ class _Program:
         self.binds: dict[str, list[ast.stmt]] = {}
         self.reads: dict[str, list[ast.stmt]] = {}
         self.shared: list[tuple[ast.stmt, str, str]] = []     # (binding, name bound, name it shares with)
-        todo = [(s, frozenset()) for s in reversed(body)]
+        self.place: dict[int, tuple[list, int]] = {}            # statement -> (its block, its index there)
+        self.parent: dict[int, ast.stmt | None] = {}           # statement -> the compound statement around it
+        todo = [(s, frozenset(), body, i, None) for i, s in reversed(list(enumerate(body)))]
         while todo:
-            st, around = todo.pop()
+            st, around, block, index, parent = todo.pop()
             self.order[id(st)] = len(self.order)
             self.loops[id(st)] = around
+            self.place[id(st)] = (block, index)
+            self.parent[id(st)] = parent
             self.stmts.append(st)
             inner = around | {id(st)} if isinstance(st, (ast.For, ast.While)) else around
             for field in ("orelse", "body"):
-                todo.extend((c, inner) for c in reversed(getattr(st, field, []) or []))
+                child = getattr(st, field, []) or []
+                todo.extend((c, inner, child, i, st) for i, c in reversed(list(enumerate(child))))
             self._note(st)
 
     def _note(self, st: ast.stmt) -> None:
@@ -303,6 +308,31 @@ class _Program:
                     return True
         return False
 
+    def dominates(self, first: ast.stmt, then: ast.stmt) -> bool:
+        """Whether `first` runs before `then` on every path from the block they share: `then` is, or is
+        nested in, a later statement of `first`'s block."""
+        block, index = self.place[id(first)]
+        node = then
+        while node is not None:
+            b, i = self.place[id(node)]
+            if b is block:
+                return i > index
+            node = self.parent[id(node)]
+        return False
+
+    def broken(self, bind: ast.stmt, names, write: ast.stmt) -> bool:
+        """Whether a new binding of one of `names` (the two that `bind` makes share memory) always runs
+        between `bind` and `write`: then they no longer share at the write (`u_new = u.copy()` before
+        `u_new[1:] = ...`, after `u = u_new` in the last iteration)."""
+        o = self.order
+        for name in names:
+            for r in self.binds.get(name, []):
+                if r is bind or not self.dominates(r, write):
+                    continue
+                if o[id(bind)] < o[id(r)] or self.loops[id(r)] & self.loops[id(bind)]:
+                    return True
+        return False
+
     def sharers(self, written: str, write: ast.stmt, bound_before: bool):
         """(binding, the other name) for each name that may share memory with `written`, through a chain
         of bindings (`t1 = np.ravel(v1)`, `v2 = np.reshape(t1, ...)`) that may have run before `write`
@@ -316,6 +346,8 @@ class _Program:
                     continue
                 if bound_before and self.order[id(bind)] > self.order[id(write)] \
                         and not self.loops[id(bind)] & self.loops[id(write)]:
+                    continue
+                if self.broken(bind, (x, y), write):
                     continue
                 group[y if x in group else x] = bind
                 grown = True

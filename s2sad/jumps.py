@@ -138,9 +138,8 @@ def _stmt(s: ast.stmt, ctx: _Ctx) -> tuple[list[ast.stmt], list[str], bool]:
 
 
 def _loop(s, ctx: _Ctx):
-    if s.orelse:
-        from .errors import UnsupportedSyntaxError
-        raise UnsupportedSyntaxError(f"line {s.lineno}: `else` on a loop")
+    """A loop with its jumps lowered; its `else` runs after it unless it was left by `break` (or an
+    early `return`)."""
     loop = _Loop()
     if _has(s.body, (ast.Break,)):
         loop.brk = ctx.namer.fresh("broke")
@@ -158,7 +157,14 @@ def _loop(s, ctx: _Ctx):
     if exits:
         body.append(ast.copy_location(ast.If(test=_any(exits), body=[ast.copy_location(ast.Break(), s)],
                                              orelse=[]), s))
-    new = type(s)(**{**{f: getattr(s, f) for f in s._fields}, "body": body})
+    new = type(s)(**{**{f: getattr(s, f) for f in s._fields}, "body": body, "orelse": []})
     ast.copy_location(new, s)
     outer = [f for f in flags if f not in (loop.brk, loop.cont)]
-    return pre + [new], outer, False
+    after = []
+    if s.orelse:
+        orelse, more = _block(s.orelse, ctx)
+        stop = ([loop.brk] if loop.brk else []) + outer
+        after = [ast.copy_location(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_any(stop)), body=orelse or
+                                          [ast.Pass()], orelse=[]), s.orelse[0])] if stop else orelse
+        outer = sorted(set(outer) | set(more))
+    return pre + [new] + after, outer, False

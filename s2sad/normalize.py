@@ -135,8 +135,6 @@ def check_syntax(src: Source) -> None:
             elif isinstance(node, ast.For):
                 if not isinstance(node.target, (ast.Name, ast.Tuple)):
                     raise src.error(UnsupportedSyntaxError, node, "a `for` target that is not a name or tuple of names")
-            if isinstance(node, (ast.While, ast.For)) and node.orelse:
-                raise src.error(UnsupportedSyntaxError, node.orelse[0], "`else` on a loop is not supported")
             if isinstance(node, ast.Starred) and not isinstance(getattr(node, "value", None), ast.AST):
                 raise src.error(UnsupportedSyntaxError, node, "starred expression")
             continue
