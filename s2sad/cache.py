@@ -143,6 +143,16 @@ def make_key(sources: list, options: dict) -> str:
     return h.hexdigest()[:16]
 
 
+def shown_path(filename: str) -> str:
+    """A source path as generated files show it: relative to the working directory when inside it (a
+    generated file names no machine's folders: another clone writes the same text)."""
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
 def file_name(module: str, qualname: str, suffix: str, key: str, filename: str = "") -> str:
     """`<module>_<function>_<suffix>_<key>.py`; a script (`__main__`) is named after its file.
 
