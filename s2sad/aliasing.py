@@ -24,6 +24,7 @@ import linecache
 from dataclasses import dataclass
 
 from .core import is_assign, primitive, walk_stmts
+from .frontend import dotted
 from .errors import UnsupportedSyntaxError, located
 
 VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "broadcast_to", "asarray",
@@ -115,17 +116,26 @@ def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> 
     candidates = sorted(v for v in values if v not in params)
     # ranks: optimistic (a name's rank is what its known assignments agree on, so that `v = v * 2` after
     # `v = np.zeros(3)` is 1-D), then every assignment checked, until nothing changes
-    for _ in range(50):
-        before = dict(ranks)
+    conflict: set[str] = set()
+    changed = True
+    while changed:                       # optimistic: what the assignments known so far agree on
+        changed = False
         for v in candidates:
+            if v in ranks or v in conflict:
+                continue
             found = {_rank(e, nums, ranks) for e in values[v]} - {None}
-            if len(found) == 1:
+            if len(found) > 1:
+                conflict.add(v)
+            elif found:
                 ranks[v] = found.pop()
+                changed = True
+    changed = True
+    while changed:                       # then every assignment must agree
+        changed = False
         for v in candidates:
             if v in ranks and any(_rank(e, set(), ranks) != ranks[v] for e in values[v]):
                 del ranks[v]
-        if ranks == before:
-            break
+                changed = True
     # numbers: the greatest set in which every assignment of each name gives a number
     nums |= {v for v in candidates if v not in written}
     changed = True
@@ -158,15 +168,20 @@ def _number(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> bool:
         return False                       # may be a boolean array
     if isinstance(e, ast.Subscript):       # x[i, j] indexing every axis: an element
         return _rank(e, nums, ranks) == 0
-    key = primitive(e).key
+    prim = primitive(e)
+    key = prim.key
     if key in _SCALAR_MADE:
         return False                       # may be a 0-d array (mutable)
-    return _rank(e, nums, ranks) == 0 and (key in _NUMBER_CALLS or key.startswith("math.") or key in _REDUCTIONS
-                                           or key in ("matmul", "np.dot", "np.inner", "np.trace")
-                                           or all(_number(a, nums, ranks) for a in primitive(e).bound.values()
-                                                  if not isinstance(a, (ast.List, ast.Tuple))))
+    if _rank(e, nums, ranks) != 0:
+        return False
+    if key in _NUMBER_CALLS or key.startswith("math.") or key in _REDUCTIONS \
+            or key in ("matmul", "np.dot", "np.inner", "np.trace"):
+        return True
+    # NumPy's ufuncs and Python's operators give a scalar for 0-d operands (0-d arrays included)
+    return prim.rule is not None and prim.rule.elementwise
 
 
+_METHOD_REDUCTIONS = {"sum", "mean", "max", "min", "prod", "var", "std", "item"}
 _MAKERS = {"np.zeros", "np.ones", "np.empty", "np.full"}
 _LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.full_like", "np.copy", "np.sort", "np.cumsum",
          "np.flip", "np.asarray", "_rt.zeros"}
@@ -187,14 +202,23 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
                                for p in parts):
             return None                    # fancy or boolean indexing, None, Ellipsis
         return base - sum(not isinstance(p, ast.Slice) for p in parts) if len(parts) <= base else None
-    if isinstance(e, (ast.Compare, ast.BoolOp, ast.List, ast.Tuple, ast.Dict, ast.IfExp)):
+    if isinstance(e, ast.Compare):               # broadcasts its operands
+        found = [_rank(x, nums, ranks) for x in [e.left] + e.comparators]
+        return None if None in found else max(found)
+    if isinstance(e, (ast.BoolOp, ast.List, ast.Tuple, ast.Dict, ast.IfExp)):
         return None
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _METHOD_REDUCTIONS \
+            and not e.args and not e.keywords and dotted(e.func.value) is not None:
+        return 0                                 # x.mean() kept whole in a condition: a full reduction
     prim = primitive(e)
     key = prim.key
     args = e.args if isinstance(e, ast.Call) else []
     kw = {k.arg: k.value for k in getattr(e, "keywords", [])}
     if key in _NUMBER_CALLS or key.startswith("math."):
         return 0
+    if key in ("min", "max") and len(args) >= 2:      # Python's min/max of numbers (as kept in a condition)
+        found = [_rank(a, nums, ranks) for a in args]
+        return 0 if found and all(r == 0 for r in found) else None
     if key in _REDUCTIONS or key in ("np.sum", "np.mean"):
         axis = kw.get("axis", args[1] if len(args) > 1 and key != "np.linalg.norm" else None)
         if _none(kw.get("keepdims"), False) and _none(axis):
@@ -210,6 +234,8 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
         return 1 if _rank(shape, nums, ranks) == 0 or _is_len(shape) else None
     if key in ("np.arange", "np.linspace"):
         return 1
+    if key in ("np.eye", "np.identity", "np.outer"):
+        return 2
     if key in ("np.array", "np.stack") and args and isinstance(args[0], (ast.List, ast.Tuple)):
         inner = {_rank(x, nums, ranks) for x in args[0].elts}     # np.array([a, b, c]): one rank more
         return 1 + inner.pop() if len(inner) == 1 and None not in inner else None
@@ -218,8 +244,6 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
     if key in ("np.transpose", "np.ravel") and args:
         r = _rank(args[0], nums, ranks)
         return 1 if key == "np.ravel" and r is not None else r
-    if key == "np.outer":
-        return 2
     if key in ("matmul", "np.dot", "np.matmul"):
         a, b = (_rank(x, nums, ranks) for x in list(prim.bound.values())[:2])
         if a is None or b is None or a == 0 or b == 0:
@@ -228,7 +252,7 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
             return a + b - 2
         return None
     rule = prim.rule
-    if rule is not None and rule.elementwise and key != "np.where":
+    if rule is not None and rule.elementwise:
         found = [_rank(a, nums, ranks) for a in prim.bound.values()]
         return None if None in found else max(found, default=0)
     return None
