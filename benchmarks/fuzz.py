@@ -1,11 +1,11 @@
 """Random programs at scale: s2sad on thousands of functions it never saw, in every mode.
 
-    python benchmarks/fuzz.py [--count N] [--start SEED] [--jobs J] [--modes reverse,forward,second]
+    python benchmarks/fuzz.py [--count N] [--start SEED] [--jobs J] [--modes reverse,forward,second,family]
                               [--show wrong,crash] [--json PATH]
 
 Each seed makes one program (tests/progen.py: helpers that rebind their parameters, row and column
 writes, self- and augmented assignment, control flow on data, ...) that tests/differential.py checks in
-reverse mode, forward mode and to second order against central differences. The report counts, over
+reverse mode, forward mode, to second order and through vjp and jacobian against central differences. The report counts, over
 the programs that were not discarded (a NaN, a branch within a finite-difference step of the point),
 how many gave a wrong number, crashed, or were refused, the refusals by reason, and the first few
 wrong and crashing programs with their source. CI runs a few dozen fixed seeds
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--start", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--modes", default="reverse,forward,second")
+    ap.add_argument("--modes", default="reverse,forward,second,family")
     ap.add_argument("--show", default="wrong,crash", help="print the programs with these outcomes (up to 5 each)")
     ap.add_argument("--json", type=Path, help="write every outcome here")
     args = ap.parse_args(argv)

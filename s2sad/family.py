@@ -67,6 +67,12 @@ def _as_float(x):
     return convert(x)
 
 
+def fresh(args) -> list:
+    """The arguments with each array copied: the user's function may write into its arguments (`x *= 2`
+    changes the caller's x), which must not move the point that derivatives are then taken at."""
+    return [a.copy() if isinstance(a, np.ndarray) or backends.is_cupy(a) else a for a in args]
+
+
 def ones_like(x):
     if isinstance(x, (float, int)):
         return 1.0
@@ -171,7 +177,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     _check_real((*full, *extra))
     if backend == "cupy":
         extra = backends.to_device(extra)
-    out = fun(*primals)
+    out = fun(*fresh(primals))
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != np.shape(out):
@@ -219,7 +225,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
                                            "supported; use mode='forward'")
             use = "forward"
         elif mode == "auto":                        # the fewer sweeps: inputs or outputs
-            out = fun(*args, **kwargs)
+            out = fun(*fresh(args), **kwargs)
             use = "forward" if np.size(x) <= np.size(out) else "reverse"
         if use == "forward":
             cols = []
@@ -239,7 +245,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         if backend == "cupy":
             full, extra = backends.to_device(full), backends.to_device(extra)
         if out is None:
-            out = fun(*args, **kwargs)
+            out = fun(*fresh(args), **kwargs)
         oshape = np.shape(out)
         rows = []
         for e in _basis(oshape, np.dtype(dtype), xp):

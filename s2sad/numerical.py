@@ -152,8 +152,8 @@ class _Numerical:
         return out[0] if self._single else tuple(out)
 
     def _evaluate(self, args: list, kwargs: dict, i: int, value: Any) -> np.ndarray:
-        a = list(args)
-        a[i] = value
+        a = [x.copy() if isinstance(x, np.ndarray) or backends.is_cupy(x) else x for x in args]
+        a[i] = value                # the perturbed copy; the others copied too (f may write into them)
         out = self.__wrapped__(*a, **kwargs)
         arr = _array(out)
         if self._kind == "grad":

@@ -17,6 +17,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .family import fresh
+
 __all__ = ["check_grads", "assert_equivalent"]
 
 _EXACT = (1e-7, 1e-9)         # (rtol, atol) between exact-to-rounding approaches
@@ -220,7 +222,7 @@ def assert_equivalent(fun: Callable, args: Any, *, argnums: int | Sequence[int] 
     args = _as_args(args)
     nums = _argnums(fun, args, argnums)
     names = _arg_names(fun, len(args))
-    out = fun(*args)
+    out = fun(*fresh(args))
     scalar = np.size(out) == 1
     out_shape = () if scalar else np.shape(out)
     float32 = any(np.asarray(args[i]).dtype == np.float32 for i in nums)

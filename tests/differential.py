@@ -4,8 +4,9 @@
 
 - reverse: `value_and_grad(f, argnums=diff)` against the function's value and central differences;
 - forward: `jvp(f, primals, tangents)` along a random direction against the directional difference;
-- second: `hessian(f, argnums=i)` against central differences of the (checked) reverse gradient, and
-  its symmetry; `grad(grad(f))` too when the argument is a Python float.
+- second: `hessian(f, argnums=i)` against central differences of the (checked) reverse gradient;
+  `grad(grad(f))` too when the argument is a Python float;
+- family: `vjp` with a cotangent of 2 (twice the gradient), `jacobian(f, mode="forward")`.
 
 Each mode ends `ok`, `wrong` (a number off), `crash` (any exception that is not a DifferentiationError
 about the user's code, or s2sad's "generated invalid code"), or `refused` (a DifferentiationError: a
@@ -139,7 +140,7 @@ def _mode(outcome: Outcome, name: str, run) -> None:
         outcome.modes[name] = _classify(exc)
 
 
-def check(program, workdir: Path, modes=("reverse", "forward", "second")) -> Outcome:
+def check(program, workdir: Path, modes=("reverse", "forward", "second", "family")) -> Outcome:
     mod = _load(program, workdir)
     f = mod.f
     args = program.args
@@ -203,7 +204,18 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second")) -> Out
                 return False, f"grad(grad(f)) {gg} != hessian {H2[0, 0]}"
         return True, ""
 
-    runs = {"reverse": reverse, "forward": forward, "second": second}
+    def family():
+        """vjp with a cotangent (linear in it) and the forward-mode Jacobian (one sweep per element)."""
+        out, pullback = s2sad.vjp(f, *_copy(args))
+        grads = pullback(2.0)
+        for i in program.diff:
+            if not _close(grads[i], 2.0 * refs[i]):
+                return False, f"vjp(2.0) {i}: {grads[i]} != 2 * {refs[i]}"
+        i = program.diff[0]
+        J = s2sad.jacobian(f, argnums=i, mode="forward")(*_copy(args))
+        return _close(np.reshape(J, np.shape(refs[i])), refs[i]), f"jacobian {J} != {refs[i]}"
+
+    runs = {"reverse": reverse, "forward": forward, "second": second, "family": family}
     try:
         for name in modes:
             _mode(out, name, runs[name])

@@ -264,3 +264,20 @@ def test_np_add_at_is_refused_in_reverse_mode():
 
     with pytest.raises(UnsupportedSyntaxError, match="np.add.at"):
         s2sad.grad(scatter)(X3)
+
+
+def scales_its_argument(y):
+    y *= 2.0                      # writes into the caller's array, as NumPy does
+    return np.sum(np.sin(y))
+
+
+def test_a_function_that_writes_into_its_argument_does_not_move_the_point():
+    """vjp, jacobian and the numerical route call the function itself: on copies, so that the derivative
+    is taken where the caller asked."""
+    y = np.array([0.3, -0.4])
+    want = 2.0 * np.cos(2.0 * y)
+    out, pullback = s2sad.vjp(scales_its_argument, y.copy())
+    np.testing.assert_allclose(pullback(1.0)[0], want)
+    np.testing.assert_allclose(s2sad.jacobian(scales_its_argument)(y.copy()), want)
+    np.testing.assert_allclose(numerical.grad(scales_its_argument)(y.copy()), want, rtol=1e-7)
+    np.testing.assert_allclose(s2sad.grad(scales_its_argument)(y.copy()), want)
