@@ -46,7 +46,9 @@ class Forward:
         self.stacks = stacks            # stacks whose values carry tangents
         self.namer = fn.namer
         self.dots: dict[str, str] = {}
-        self.written = {s.targets[0].value.id for s in walk_stmts(fn.body) if is_setitem(s)}
+        # names whose tangents are written in place (x[i] = v, np.add.at(x, i, v)): arrays of their own
+        self.written = {s.targets[0].value.id for s in walk_stmts(fn.body) if is_setitem(s)} \
+            | {s.value.args[0].id for s in walk_stmts(fn.body) if is_add_at(s)}
         self.shapes = ShapeClasses(fn)
 
     def dot(self, v: str) -> str:

@@ -573,10 +573,14 @@ class Reverse:
             part = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Load())
             v = s.value
             if isinstance(v, ast.Name) and self.active(v.id):
-                expr = _call("_rt.unbroadcast", part, _name(v.id))
-                if v.id not in state.live and self.shapes.rep.get(v.id) != SCALAR:
-                    # x_bar's elements are zeroed next: a row (x_bar[1] of a 2-D x) must not stay a view
-                    expr = _call("np.copy", expr)
+                if self._simple_index(idx):
+                    expr = _call("_rt.unbroadcast", part, _name(v.id))
+                    if v.id not in state.live and self.shapes.rep.get(v.id) != SCALAR:
+                        # x_bar's elements are zeroed next: a row (x_bar[1] of a 2-D x) must not stay a view
+                        expr = _call("np.copy", expr)
+                else:
+                    # an index that may repeat an element (x[[0, 0, 1]] = v): only the write that landed counts
+                    expr = _call("_rt.assigned_grad", _name(b), _name(x), _index_expr(idx), _name(v.id))
                 out.extend(self.accumulate(v.id, expr, state, where))
             zero = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
             out.append(_assign(zero, ast.Constant(0.0), where))

@@ -377,6 +377,18 @@ def zeros(x):
     return np.zeros_like(x, dtype=dtype)
 
 
+def assigned_grad(g, x, index, v):
+    """Cotangent of v in `x[index] = v` (g: x's cotangent): g[index], but where the index repeats an
+    element only the write that landed (NumPy's own assignment decides which) receives it."""
+    xp = _xp(g)
+    part = g[index]
+    shape = np.shape(part)
+    ids = xp.arange(int(np.prod(shape))).reshape(shape)
+    landed = xp.full(np.shape(x), -1)
+    landed[index] = ids
+    return unbroadcast(xp.where(landed[index] == ids, part, 0.0), v)
+
+
 def getitem_grad(g, x, index):
     """Cotangent of x in x[index], repeated integer indices included."""
     z = zeros(x)

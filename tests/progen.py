@@ -179,7 +179,9 @@ class _Gen:
             ops.append(("np.prod({a})", 1.0))
         if k == "v":
             i = self.r.randrange(-self.n, self.n)
-            ops += [(f"{{a}}[{i}]", b), ("{a} @ {a}", b * b * size), ("np.dot({a}, {a})", b * b * size)]
+            many = ", ".join(str(self.r.randrange(-self.n, self.n)) for _ in range(3))
+            ops += [(f"{{a}}[{i}]", b), ("{a} @ {a}", b * b * size), ("np.dot({a}, {a})", b * b * size),
+                    (f"np.sum({{a}}[[{many}]])", 3 * b)]
             other = [n for n, v in scope.items() if v.kind == "v"]
             if other:
                 o = self.pick(other)
@@ -453,6 +455,13 @@ class _Gen:
                 self.emit(indent, f"{target}[{idx}] *= np.tanh({text})")
                 self.features.add("row-augmented")
                 b = 0
+        elif self.chance(0.2):              # several elements at once, an index possibly repeated
+            text, k, b = self._loop_expr(scope, "s", loop_var)
+            many = [str(self.r.randrange(-n, n)) for _ in range(self.r.randint(2, 4))]
+            op = self.pick(["=", "+="])
+            self.emit(indent, f"{target}[[{', '.join(many)}]] {op} {text}")
+            self.features.add("fancy-index-write")
+            b = var.bound + b * len(many)
         else:
             text, k, b = self._loop_expr(scope, "s", loop_var)
             op = self.pick(["=", "=", "+="])
@@ -489,7 +498,7 @@ class _Gen:
         for b in branches[1:]:
             names &= set(b)
         out = {}
-        for n in names:
+        for n in sorted(names, key=list(branches[0]).index):
             vs = [b[n] for b in branches]
             if len({v.kind for v in vs}) != 1:
                 continue

@@ -1191,3 +1191,12 @@ def e_clip(x):
 
 def e_pow_zero(x):
     return np.sum(x ** 2.0)
+
+
+def ix_assign_repeated(x, v, w):
+    y = x * 1.0
+    y[np.array([0, 0, 2])] = v           # repeated: the last write lands, the first gets no cotangent
+    return np.sum(w * y)
+
+
+add("assign-repeated-index", ix_assign_repeated, [val("v"), val("v3")], "mul", cs=False)

@@ -281,3 +281,19 @@ def test_a_function_that_writes_into_its_argument_does_not_move_the_point():
     np.testing.assert_allclose(s2sad.jacobian(scales_its_argument)(y.copy()), want)
     np.testing.assert_allclose(numerical.grad(scales_its_argument)(y.copy()), want, rtol=1e-7)
     np.testing.assert_allclose(s2sad.grad(scales_its_argument)(y.copy()), want)
+
+
+def scatter_twice(x, y):
+    a = x * 1.0
+    a[np.array([0, 0, 1])] += y ** 2
+    return np.sum(np.sin(a) * x)
+
+
+def test_second_order_through_a_scatter_into_an_adjoint():
+    """The gradient of x[idx] += ... adds into its adjoint with np.add.at; forward mode over that
+    gradient (a Hessian) adds into the adjoint's tangent, an array of its own."""
+    x, y = np.array([0.3, -0.7, 1.1]), np.array([0.5, 0.2, -0.4])
+    H = s2sad.hessian(scatter_twice, argnums=1)(x, y)
+    g = s2sad.grad(scatter_twice, argnums=1)
+    ref = np.array([(g(x, y + 1e-6 * e) - g(x, y - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(H, ref, rtol=1e-6, atol=1e-8)

@@ -17,6 +17,8 @@ rule("_rt.cumsum_grad", "c, a, axis=None", c="np.cumsum(g, axis=axis)", linear=T
 rule("_rt.transpose_grad", "c, axes=None", c="_rt.transpose_back(g, axes)", linear=True)
 rule("_rt.tile_grad", "c, A, reps", c="np.tile(g, reps)", linear=True)
 rule("_rt.getitem_grad", "c, x, index", c="g[index]", linear=True)
+rule("_rt.assigned_grad", "c, x, index, v", c="_rt.second_order('x[index] = v (reverse over reverse)')",
+     linear=True)
 rule("_rt.concatenate_grad", "c, arrays, axis=0", c="np.concatenate(g, axis=axis)", linear=True)
 rule("_rt.stack_grad", "c, arrays, axis=0", c="np.stack(g, axis=axis)", linear=True)
 rule("_rt.hstack_grad", "c, tup", c="np.hstack(g)", linear=True)
