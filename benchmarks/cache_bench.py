@@ -84,7 +84,7 @@ def child(case_dir: str, expect: str, profile: bool) -> None:
     sys.path.insert(0, case_dir)
     import numpy  # noqa: F401  (imports excluded from the timing)
     import s2sad
-    import s2sad.api, s2sad.cache, s2sad.compiler  # noqa: E401,F401
+    import s2sad.api.transforms, s2sad.codegen.cache, s2sad.codegen.pipeline  # noqa: E401,F401
     import cache_bench_case as case
 
     if profile:

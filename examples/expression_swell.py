@@ -14,7 +14,7 @@ from pathlib import Path
 
 import s2sad
 from s2sad import symbolic
-from s2sad.compare import code_lines
+from s2sad.approaches.compare import code_lines
 
 OUT = Path(os.environ.get("S2SAD_EXAMPLES_OUT", Path(__file__).parent / "out"))
 

@@ -3,20 +3,27 @@
 `grad(f)` reads f's source, writes a new Python function that computes its gradient (readable, under
 `generated/`), compiles it and returns it. See README.md and the public contract (API.md).
 """
-__version__ = "0.1.0"
-
-from .api import grad, stop_gradient, value_and_grad  # noqa: E402
-from .family import hessian, jacobian, jvp, vjp  # noqa: E402
-from .custom import defjvp, defvjp  # noqa: E402
-from .compare import compare  # noqa: E402  (SymPy is imported only when compare runs)
-from .errors import (  # noqa: E402
-    DifferentiationError,
-    NonDifferentiableError,
-    NonScalarOutputError,
-    UnsupportedSyntaxError,
-)
+from ._version import __version__
+from .api.family import hessian, jacobian, jvp, vjp
+from .api.transforms import grad, stop_gradient, value_and_grad
+from .approaches.compare import compare          # (SymPy is imported only when compare runs)
+from .errors import DifferentiationError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError
+from .rules.custom import defjvp, defvjp
 
 __all__ = [
     "grad", "value_and_grad", "stop_gradient", "jvp", "vjp", "jacobian", "hessian", "defvjp", "defjvp", "compare",
     "DifferentiationError", "UnsupportedSyntaxError", "NonDifferentiableError", "NonScalarOutputError",
+    "numerical", "symbolic", "testing", "__version__",
 ]
+
+# submodules a user reaches as attributes (`s2sad.symbolic.grad(f)`), loaded on first use (PEP 562)
+_LAZY = {"numerical": "approaches.numerical", "symbolic": "approaches.symbolic", "testing": "testing"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

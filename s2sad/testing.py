@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .family import fresh
+from .api.family import fresh
 
 __all__ = ["check_grads", "assert_equivalent"]
 
@@ -61,7 +61,7 @@ def _argnums(fun: Callable, args: tuple, argnums: int | Sequence[int] | None) ->
 
 
 def _arg_names(fun: Callable, n: int) -> list[str]:
-    from .compare import _names
+    from .approaches.compare import _names
     return _names(fun, n)
 
 
@@ -125,7 +125,7 @@ def _tolerances(rtol: float | None, atol: float | None, exact: bool, scale: floa
 def _numerical(fun: Callable, args: tuple, i: int) -> tuple[Any, str]:
     """(Jacobian of fun with respect to args[i] shaped out.shape + x.shape, the method's name): the
     complex step where fun is complex-safe, else central differences."""
-    from . import numerical
+    from .approaches import numerical
     from .errors import DifferentiationError
     try:
         with warnings.catch_warnings():
@@ -216,7 +216,7 @@ def assert_equivalent(fun: Callable, args: Any, *, argnums: int | Sequence[int] 
     atol=1e-6 * max(1, |f(x)|) against central differences). Returns the names of the approaches
     compared. Raises AssertionError listing the disagreeing pairs, the elements and the odd one out.
     """
-    from . import symbolic
+    from .approaches import symbolic
     from .errors import DifferentiationError
 
     args = _as_args(args)

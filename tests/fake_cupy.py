@@ -376,7 +376,7 @@ MODULE = _build()
 
 def install(monkeypatch) -> types.ModuleType:
     """Make `import cupy` give the fake for one test (and s2sad's memory cache forget CuPy modules)."""
-    from s2sad import cache
+    from s2sad.codegen import cache
     monkeypatch.setitem(sys.modules, "cupy", MODULE)
     cache.memory_clear()
     reset()

@@ -11,7 +11,8 @@ import pytest
 import control_cases as C
 import rule_cases as rc
 import s2sad
-from s2sad import backends, compiler
+from s2sad import backends
+from s2sad.codegen import pipeline as compiler
 from test_control_flow import CASES as FLOW_CASES
 
 FUNCTIONS = sorted({(n, getattr(C, n)) for n, _ in FLOW_CASES}, key=lambda p: p[0]) + \

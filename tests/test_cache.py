@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import cache, compiler
-from s2sad.emit import HEADER_MARK, verify
+from s2sad.codegen import cache, pipeline as compiler
+from s2sad.codegen.emit import HEADER_MARK, verify
 
 import cache_cases as cc
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import s2sad
-from s2sad import cache
+from s2sad.codegen import cache
 
 import cache_cases as cc
 

@@ -12,7 +12,7 @@ import pytest
 
 import cache_cases as cc
 import s2sad
-from s2sad import compiler
+from s2sad.codegen import pipeline as compiler
 
 
 def show(*args: str, gen: Path) -> subprocess.CompletedProcess:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad.compare import APPROACHES, Report, code_lines
+from s2sad.approaches.compare import APPROACHES, Report, code_lines
 
 
 def poly(x):

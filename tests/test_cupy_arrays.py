@@ -21,11 +21,13 @@ import fake_cupy
 import higher_cases as H
 import rule_cases as rc
 import s2sad
-import s2sad.numerical
-import s2sad.symbolic
+import s2sad
+from s2sad import symbolic  # noqa: F401
 import symbolic_cases as S
 import test_random_programs as RP
-from s2sad import backends, cache, compiler, family
+from s2sad import backends
+from s2sad.api import family
+from s2sad.codegen import cache, pipeline as compiler
 from test_control_flow import CASES as FLOW_CASES
 from test_higher_order import NO_SECOND
 from test_rules import weights

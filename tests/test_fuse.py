@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad.algebra import Algebra
-from s2sad.fuse import fuse
+from s2sad.passes.algebra import Algebra
+from s2sad.passes.fuse import fuse
 
 from reference import central
 
@@ -173,10 +173,10 @@ def scaled(x, v):
 def test_float_calls_take_the_entry_and_give_what_the_full_path_gives():
     g = s2sad.grad(cubic)
     first = g(0.7)                    # the full path
-    assert type(g).__call__ is s2sad.api.GradFunction.__call__     # a function called once builds nothing
+    assert type(g).__call__ is s2sad.api.transforms.GradFunction.__call__     # a function called once builds nothing
     g(0.7)                            # the second float call builds the entry
-    assert isinstance(g, s2sad.api.GradFunction) and repr(g).startswith("<s2sad.grad of")
-    assert type(g).__call__ is not s2sad.api.GradFunction.__call__
+    assert isinstance(g, s2sad.api.transforms.GradFunction) and repr(g).startswith("<s2sad.grad of")
+    assert type(g).__call__ is not s2sad.api.transforms.GradFunction.__call__
     want = 3 * 2.0 * 0.7 ** 2 - np.cos(0.7)
     for got in (g(0.7), g(x=0.7), g(0.7, 2.0), g(0.7, c=2.0), first):
         assert type(got) is float and got == pytest.approx(want, rel=1e-14)

@@ -14,8 +14,8 @@ import pytest
 import control_cases as C
 import rule_cases as rc
 import s2sad
-import s2sad.compiler
-import s2sad.family
+import s2sad.codegen.pipeline
+import s2sad.api.family
 from test_control_flow import CASES as FLOW_CASES
 from test_rules import weights
 
@@ -40,7 +40,7 @@ def test_generated_file_imports_alone_and_agrees(cid, fn, args, diff):
     mod = _import(path, cid.replace("-", "_").replace(".", "_"))
     func = getattr(mod, f"{fn.__name__}_grad")
     free = [f.read() for f in g._compile("numpy").free]
-    floats = [s2sad.api._as_float(a) if i in diff else a for i, a in enumerate(args)]
+    floats = [s2sad.api.transforms._as_float(a) if i in diff else a for i, a in enumerate(args)]
     _, got = func(*floats, *free)
     for e, r in zip(expected, got):
         np.testing.assert_allclose(r, e, rtol=1e-13, atol=1e-15)
@@ -74,7 +74,7 @@ def test_generated_files_are_clean_for_pyflakes(cid, fn, args, diff):
     and in the forward-mode file of that gradient (a Hessian-vector product)."""
     g = s2sad.grad(fn, argnums=diff)
     g(*args)
-    texts = {"grad": g.source, "cupy": s2sad.compiler.grad_source(fn, diff, False, "cupy", value=False)}
+    texts = {"grad": g.source, "cupy": s2sad.codegen.pipeline.grad_source(fn, diff, False, "cupy", value=False)}
     i = diff[0]
     if type(args[i]) is float or isinstance(args[i], np.ndarray):
         g1 = s2sad.grad(fn, argnums=i)
@@ -84,7 +84,7 @@ def test_generated_files_are_clean_for_pyflakes(cid, fn, args, diff):
         except s2sad.NonDifferentiableError:
             pass                                  # no second derivative through this rule
         else:
-            texts["hvp"] = s2sad.family.compiled_jvp(g1._compile("numpy").fn, (i,), (1,)).source
+            texts["hvp"] = s2sad.api.family.compiled_jvp(g1._compile("numpy").fn, (i,), (1,)).source
     for kind, text in texts.items():
         assert _flakes(text, f"<{kind} {cid}>") == [], f"{kind}:\n{text}"
 

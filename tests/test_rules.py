@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad.core import primitive, walk_stmts
-from s2sad.frontend import load
-from s2sad.normalize import normalize
+from s2sad.ir.prim import primitive, walk_stmts
+from s2sad.frontend.source import load
+from s2sad.frontend.normalize import normalize
 from s2sad.rules import RULES
 
 import rule_cases as rc

@@ -1,0 +1,128 @@
+"""Analysis: which variables are active, and what the reverse sweep must remember.
+
+A variable is *active* when it depends on a differentiated input (varied) and the output depends on
+it (useful); only active variables get adjoints. The reverse sweep reads some primal values (the
+operands and outputs that rules mention, branch conditions, indices); a value it reads that is
+overwritten later, in a loop or by a second assignment, must be saved before it is overwritten
+(`restore`). Everything else is recomputed by nothing and saved by nothing.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ..ir.prim import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
+from ..errors import NonDifferentiableError
+from ..ir.core import CoreFunction, origin
+from ..errors import located
+
+
+@dataclass
+class Activity:
+    varied: set[str]
+    useful: set[str]
+
+    def active(self, name: str) -> bool:
+        return name in self.varied and name in self.useful
+
+
+@dataclass
+class Analysis:
+    activity: Activity
+    loop_assigned: set[str] = field(default_factory=set)   # assigned inside some loop body
+    multi_assigned: set[str] = field(default_factory=set)  # assigned by more than one statement
+
+
+def _edges(body):
+    """(target, [names its derivative flows from], prim, stmt) for every assignment."""
+    out = []
+    for s in walk_stmts(body):
+        if is_assign(s):
+            prim = primitive(s.value)
+            srcs = [n for _, _, n in prim.diff_args()] if (prim.rule is None or prim.differentiable) else []
+            out.append((s.targets[0].id, srcs, prim, s))
+        elif is_setitem(s):    # x[i] = v: x's new value depends on its old one and on v
+            x = s.targets[0].value.id
+            srcs = [x] + ([s.value.id] if isinstance(s.value, ast.Name) else [])
+            out.append((x, srcs, primitive(ast.Name(id=x, ctx=ast.Load())), s))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute):
+            call = s.value
+            args = [a.id for a in call.args if isinstance(a, ast.Name)]
+            if call.func.attr == "append" and isinstance(call.func.value, ast.Name) and args:
+                # stack.append(x): the stack holds x (generated code saves values this way)
+                out.append((call.func.value.id, args, primitive(call.args[0]), s))
+            elif ast.unparse(call.func) == "np.add.at" and len(call.args) == 3 \
+                    and isinstance(call.args[0], ast.Name):
+                # np.add.at(a, index, v): a's new value depends on its old one and on v
+                a, v = call.args[0].id, call.args[2]
+                out.append((a, [a] + ([v.id] if isinstance(v, ast.Name) else []), primitive(call.args[0]), s))
+    return out
+
+
+def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity:
+    """Fixed points of varied (forward) and useful (backward) over the whole function.
+
+    With `stacks`, values popped from a list used as a stack carry the derivatives of the values
+    pushed onto it (forward mode over generated code); otherwise a pop has no derivative rule.
+    """
+    edges = _edges(fn.body)
+    if stacks:
+        stacks = {tgt for tgt, _, _, s in edges if isinstance(s, ast.Expr)}
+        edges = edges + [(tgt, [p.key[:-4]], p, s) for tgt, _, p, s in edges
+                         if p.rule is None and p.key.endswith(".pop") and p.key[:-4] in stacks]
+    varied = set(wrt)
+    changed = True
+    while changed:
+        changed = False
+        for tgt, srcs, _, _ in edges:
+            if tgt not in varied and any(s in varied for s in srcs):
+                varied.add(tgt)
+                changed = True
+    useful = {fn.result}
+    changed = True
+    while changed:
+        changed = False
+        for tgt, srcs, _, _ in edges:
+            if tgt in useful:
+                for s in srcs:
+                    if s not in useful:
+                        useful.add(s)
+                        changed = True
+    act = Activity(varied, useful)
+    for tgt, srcs, prim, stmt in edges:
+        if stacks and prim.key.endswith(".pop") and prim.key[:-4] in stacks:
+            continue
+        if prim.rule is None and act.active(tgt) and any(act.active(s) for s in srcs):
+            where = origin(stmt) or (fn.src.filename, getattr(stmt, "lineno", None))
+            raise NonDifferentiableError(located(
+                where[0], where[1], None,
+                f"s2sad has no derivative rule for {prim.key}(), which is called here on a value that "
+                f"depends on the input; register one with s2sad.defvjp({prim.key.split('.')[-1]}, ...)"
+                if prim.key != "tuple" else
+                "a tuple or list that holds a differentiated value is not supported here"))
+    return act
+
+
+def analyze(fn: CoreFunction, wrt: list[str]) -> Analysis:
+    act = activity(fn, wrt)
+    res = Analysis(act)
+    counts: dict[str, int] = {p: 1 for p in fn.params}
+
+    def visit(body, in_loop):
+        for s in body:
+            for v in assigned(s):
+                counts[v] = counts.get(v, 0) + 1
+                if in_loop and not isinstance(s, ast.For):
+                    res.loop_assigned.add(v)
+            if isinstance(s, (ast.While, ast.For)):
+                visit(s.body, True)
+            elif isinstance(s, ast.If):
+                visit(s.body, in_loop)
+                visit(s.orelse, in_loop)
+
+    visit(fn.body, False)
+    res.multi_assigned = {v for v, n in counts.items() if n > 1}
+    return res
+
+
+__all__ = ["Activity", "Analysis", "activity", "analyze", "Prim", "names_read"]

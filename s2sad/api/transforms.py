@@ -1,0 +1,496 @@
+"""The transformations users call: grad, value_and_grad, stop_gradient.
+
+This module composes the pipeline (compiler.py) and converts arguments and results; it holds no
+compiler logic.
+"""
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import functools
+import inspect
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..analysis import aliasing
+from .. import backends
+from ..codegen import pipeline as compiler
+from . import entry, family
+from ..frontend import source as frontend
+from ..errors import DifferentiationError, NonScalarOutputError
+from ..runtime import stop_gradient
+
+__all__ = ["grad", "value_and_grad", "stop_gradient"]
+
+_BACKENDS = ("auto", "numpy", "cupy")
+
+
+def _check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
+    """Validate argnums before any transformation: TypeError for a wrong type, ValueError out of range."""
+    nums = (argnums,) if isinstance(argnums, int) and not isinstance(argnums, bool) else argnums
+    if not isinstance(nums, tuple) or not nums or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                          for i in nums):
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, not {argnums!r}")
+    try:
+        params = [p for p in inspect.signature(fun).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return nums
+    n = len(params)
+    for i in nums:
+        if not -n <= i < n:
+            raise ValueError(f"argnums={argnums!r} is out of range: {getattr(fun, '__name__', fun)} has "
+                             f"{n} positional parameter{'s' if n != 1 else ''}")
+    out = tuple(i % n for i in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"argnums={argnums!r} names the same argument twice")
+    return out
+
+
+def _as_float(x):
+    """Differentiated arguments: ints become float64, lists of numbers become arrays. Complex numbers,
+    dicts and other containers are refused (DifferentiationError) rather than differentiated wrongly."""
+    t = type(x)
+    if t is float:
+        return x
+    if t is int or t is bool:
+        return float(x)
+    if isinstance(x, (np.ndarray, np.generic)) or backends.is_cupy(x):
+        kind = x.dtype.kind
+        if kind == "f":
+            return x
+        if kind == "c":
+            if complex_step.get():
+                return x
+            raise DifferentiationError(_COMPLEX)
+        if kind not in "iub":
+            raise DifferentiationError(f"cannot differentiate with respect to an array of dtype {x.dtype}")
+        return np.float64(x) if isinstance(x, np.generic) else x.astype(np.float64)
+    if t is complex:
+        if complex_step.get():
+            return x
+        raise DifferentiationError(_COMPLEX)
+    if isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x)
+        except ValueError:
+            arr = None
+        if arr is None or arr.dtype.kind not in "iubf":
+            raise DifferentiationError(
+                f"cannot differentiate with respect to this {t.__name__}: s2sad takes a list or tuple of numbers "
+                "(read as an array) as a differentiated argument; pass arrays as separate arguments")
+        return arr.astype(np.float64)
+    if isinstance(x, dict):
+        raise DifferentiationError(
+            "cannot differentiate with respect to a dict yet: pass its arrays as separate arguments "
+            "(`grad(f, argnums=(0, 1))(W, b)`)")
+    raise DifferentiationError(f"cannot differentiate with respect to a value of type {t.__name__}: "
+                               "s2sad differentiates Python numbers and NumPy (or CuPy) float arrays")
+
+
+# set by the numerical route while it evaluates at x + ih (the complex step): a generated derivative of
+# analytic code computes its analytic extension there, which the route checks against the real value
+complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_complex_step", default=False)
+
+_COMPLEX = ("complex numbers are not supported yet: s2sad differentiates real-valued functions of real "
+            "arguments (pass the real and imaginary parts as separate real arrays)")
+
+
+def _check_real(values) -> None:
+    """Refuse complex values among the arguments that are not differentiated (and the globals the code
+    reads): a complex intermediate would be differentiated with real rules."""
+    if complex_step.get():
+        return
+    for v in values:
+        if type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c":
+            raise DifferentiationError(_COMPLEX)
+
+
+def _like(g, x):
+    """The gradient in the argument's type: Python float for a Python number, the same dtype and shape."""
+    t = type(x)
+    if t is float or t is int or t is bool:
+        if type(g) is float:
+            return g
+        return g if backends.is_cupy(g) else float(g)   # CuPy: a 0-d array, left on the device
+    if isinstance(x, np.ndarray):
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if type(g) is np.ndarray and g.shape == x.shape:
+            if g.dtype == dtype and g.flags.writeable:
+                return g
+            return np.array(g, dtype=dtype)          # a read-only view, or another dtype: a copy
+        if np.ndim(g) == 0:                          # a scalar standing for every element
+            out = np.empty(x.shape, dtype)
+            out.fill(g)
+            return out
+        return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
+    if isinstance(x, np.generic):
+        return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
+    if backends.is_cupy(x):
+        return _like_device(g, x)
+    return g
+
+
+def _like_device(g, x):
+    """`_like` for a CuPy argument: a CuPy array of its shape and (float) dtype, made on the device."""
+    cp = sys.modules["cupy"]
+    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+    if type(g) is not cp.ndarray:                    # a number standing for every element
+        return cp.full(x.shape, g, dtype=dtype)
+    if g.shape != x.shape:
+        g = cp.broadcast_to(g, x.shape)
+    elif g.dtype == dtype and (g.size <= 1 or 0 not in g.strides):
+        return g
+    return cp.ascontiguousarray(g, dtype=dtype)     # a broadcast view, or another dtype: a copy
+
+
+class _Transformed:
+    """Common machinery of the callables returned by grad and value_and_grad."""
+
+    _mode = "grad"
+
+    def __init__(self, fun: Callable, argnums, has_aux: bool, backend: str):
+        if not callable(fun):
+            raise TypeError(f"{type(self).__name__.lower()} expects a function, not {fun!r}")
+        if backend not in _BACKENDS:
+            raise ValueError(f"backend must be one of {_BACKENDS}, not {backend!r}")
+        if backend == "cupy":
+            why = backends.missing_cupy()
+            if why:     # said now, raised at the first call; the CuPy source can still be read (.source)
+                warnings.warn(f"s2sad: {why}. Calling {getattr(fun, '__qualname__', fun)}'s gradient will "
+                              "raise DifferentiationError; its CuPy source can still be read (.source).",
+                              backends.BackendWarning, stacklevel=3)
+        functools.update_wrapper(self, fun)
+        self.__wrapped__ = fun
+        self._nums = _check_argnums(fun, argnums)
+        self._argnums = argnums if isinstance(argnums, int) else self._nums
+        self._single = isinstance(argnums, int)
+        self._has_aux = has_aux
+        self._backend = backend
+        self._compiled: dict = {}
+        self._needs_kinds: set[str] = set()   # backends whose code depends on the arguments' kinds
+        self._fast = None          # (generated function, arity, float argument's index): see _fast_call
+        self._signature = None
+        self._inner = fun if isinstance(fun, _Transformed) else None
+        if self._inner is not None and has_aux:
+            raise ValueError("has_aux=True is not supported on an already transformed function")
+
+    def __repr__(self) -> str:
+        return f"<s2sad.{self._mode} of {getattr(self.__wrapped__, '__qualname__', self.__wrapped__)}>"
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def _as_target(self, args=(), kwargs=None) -> "family.Target":
+        """This transformation's generated code, as something to differentiate again (at `args`: the
+        code may depend on their kinds, see aliasing.py)."""
+        if self._inner is not None and self._single:
+            # a higher-order derivative: its code is the JVP of the inner transformation's code
+            inner = self._inner._as_target(args, kwargs)
+            i = self._nums[0]
+            c = family.compiled_jvp(inner.fn, (i,), inner.select)
+            family.register_source(c)
+
+            def expand(args, kwargs):
+                full = inner.expand(args, kwargs)
+                full[i] = _as_float(full[i])
+                return full + [family.ones_like(full[i])] + [f.read() for f in c.free]
+
+            return family.Target(c.fn, expand, (1,), str(self))
+        if self._inner is not None or not self._single:
+            raise DifferentiationError(
+                "differentiating this transformation again is supported for grad/value_and_grad of one "
+                "argument (argnums an int); use jacobian or hessian for several arguments")
+        c = self._general("numpy")
+        if c is None:
+            c = self._for_kinds("numpy", self._bind(args, kwargs or {}, 0))
+        family.register_source(c)
+        select = (1,)
+        return family.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self))
+
+    def _run_higher(self, args, kwargs):
+        """grad of a transformed function: forward mode over its generated code, one sweep per argument."""
+        target = self._inner._as_target(args, kwargs)
+        full = target.expand(args, kwargs)
+        grads = []
+        value = None
+        for i in self._nums:
+            x = _as_float(full[i])
+            full[i] = x
+            value, d = family.jvp_call(target, full, (i,), [family.ones_like(x)])
+            grads.append(d)
+        out = value
+        if type(out) is not float and np.size(out) != 1:
+            raise NonScalarOutputError(
+                f"{self._inner!r} returns an array of shape {np.shape(out)}, but grad needs a scalar output; "
+                "use s2sad.jacobian or s2sad.hessian")
+        originals = [args[i] if i < len(args) else full[i] for i in self._nums]
+        if self._single:
+            return value, _like(grads[0], originals[0])
+        return value, tuple(_like(g, x) for g, x in zip(grads, originals))
+
+    def _compile(self, backend: str, vectors: tuple[str, ...] = (), kinds=None) -> compiler.Compiled:
+        """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters; with
+        `kinds`: the variant for arguments of those kinds). Raises aliasing.NeedsArgKinds when the
+        function writes in place into what an argument may share, and `kinds` is not given."""
+        if self._inner is not None:
+            # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
+            inner = self._inner._as_target()
+            return family.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
+        key = (backend, kinds) if kinds is not None else (backend, vectors) if vectors else backend
+        c = self._compiled.get(key)
+        if c is None:
+            if backend == "cupy":
+                backends.require_cupy()
+            c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
+                                      value=self._mode != "grad", vectors=vectors, kinds=kinds)
+            fn = frontend.unwrap(self.__wrapped__)
+            if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
+                c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
+            if not c.active_output and not vectors:  # (said once, for the general code)
+                warnings.warn(f"s2sad: the output of {self.__wrapped__.__qualname__} does not depend on the "
+                              "differentiated argument(s); the gradient is zero", stacklevel=4)
+            self._compiled[key] = c
+        return c
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (NumPy backend unless only CuPy was used). With backend="cupy"
+        on a machine without CuPy, the CuPy source is generated (not loaded) so it can still be read."""
+        backend = self._default_backend()
+        if backend == "cupy" and backend not in self._compiled and self._inner is None:
+            if not backends.has_cupy():
+                return self._unloaded_source("cupy")
+        return self._shown(backend).source
+
+    def _shown(self, backend: str) -> compiler.Compiled:
+        """The code .source and .path show: the general one, else the last one made for some arguments'
+        kinds (a function that writes in place into what an argument may share)."""
+        try:
+            return self._compile(backend)
+        except aliasing.NeedsArgKinds:
+            made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[0] == backend]
+            if made:
+                return made[-1]
+            raise
+
+    def _unloaded_source(self, backend: str) -> str:
+        """The text of the file this gradient runs for `backend`, generated but neither written nor
+        loaded (so that the CuPy file can be read on a machine without CuPy). First order only."""
+        return compiler.grad_source(self.__wrapped__, self._argnums, self._has_aux, backend,
+                                    value=self._mode != "grad")
+
+    @property
+    def path(self) -> Path | None:
+        """The generated file, or None when it could not be written."""
+        return self._shown(self._default_backend()).path
+
+    def _default_backend(self) -> str:
+        if self._backend != "auto":
+            return self._backend
+        return next(iter(self._compiled), "numpy")
+
+    def _bind(self, args, kwargs, nparams):
+        if self._signature is None:
+            self._signature = inspect.signature(self.__wrapped__)
+        ba = self._signature.bind(*args, **kwargs)
+        ba.apply_defaults()
+        return list(ba.arguments.values())
+
+    def _prepare(self, args, kwargs, backend: str | None = None):
+        """(compiled, full argument list of the generated function, the differentiated originals)."""
+        if backend is None:
+            backend = self._backend
+            if backend == "auto":
+                backend = backends.backend_of((*args, *kwargs.values()) if kwargs else args)
+        c = self._general(backend)
+        if c is None or kwargs or len(args) != len(c.params):
+            args = self._bind(args, kwargs, 0)
+        else:
+            args = list(args)
+        if c is None:                 # the code depends on the arguments' kinds
+            c = self._for_kinds(backend, args)
+        params = c.params
+        if backend == "cupy":                         # NumPy arrays among the arguments: copied to the GPU
+            args = backends.to_device(args)
+        originals = [args[i] for i in self._nums]
+        for i in self._nums:
+            args[i] = _as_float(args[i])
+        indexed = c.facts.get("indexed")
+        if indexed and backend == "numpy" and not self._needs_kinds:
+            # parameters read element by element (x[i]) that are 1-D here: the variant whose code knows
+            # their elements are scalars
+            vectors = tuple(p for p in indexed if type(args[params.index(p)]) is np.ndarray
+                            and args[params.index(p)].ndim == 1)
+            if vectors:
+                c = self._compiled.get((backend, vectors)) or self._compile(backend, vectors)
+        for f in c.free:
+            args.append(f.read())
+        _check_real(args)
+        if backend == "cupy" and c.free:
+            args[len(params):] = backends.to_device(args[len(params):])
+        return c, args, originals
+
+    def _general(self, backend: str) -> compiler.Compiled | None:
+        """The generated gradient for arguments of any kind, or None when the code depends on their
+        kinds (see aliasing.py). Transformed again when a name it resolved now means something else."""
+        c = self._compiled.get(backend)
+        if c is not None and not c.fresh():      # a helper redefined, a global rebound: transform again
+            self._forget()
+            c = None
+        if c is None and backend not in self._needs_kinds:
+            try:
+                c = self._compile(backend)
+            except aliasing.NeedsArgKinds:
+                self._needs_kinds.add(backend)
+        return c
+
+    def _for_kinds(self, backend: str, args: list) -> compiler.Compiled:
+        """The generated gradient for arguments of the kinds of `args` (numbers, 1-D arrays); a refusal
+        when the in-place write it has is seen through shared memory even so."""
+        kinds = compiler.arg_kinds(self.__wrapped__, args)
+        c = self._compiled.get((backend, kinds))
+        if c is not None and not c.fresh():
+            self._forget()
+            c = None
+        return c if c is not None else self._compile(backend, kinds=kinds)
+
+    def _forget(self) -> None:
+        """Drop what was compiled (the names it resolved now refer to other functions or modules)."""
+        self._compiled.clear()
+        self._needs_kinds.clear()
+        self._fast = None
+        if getattr(type(self), "_s2sad_entry", False):
+            self.__class__ = type(self).__mro__[1]      # the fast entry was built from the old code
+        if isinstance(self, GradFunction):
+            self._pending = None
+
+    def _fast_call(self, args, kwargs):
+        """(value, gradient) straight from the generated function when its Python-float argument comes
+        in again (see _run), or None: take the full path."""
+        fast = self._fast
+        if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
+                and "cupy" not in sys.modules and fast[3]():
+            value, grads = fast[0](*args)
+            if type(grads) is float and (value is None or type(value) is float):
+                return value, grads
+        return None
+
+    def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
+        """grad only: calls go straight into an entry built from the generated body (see entry.py)."""
+
+    def _run(self, args, kwargs):
+        if self._inner is not None:
+            return self._run_higher(args, kwargs)
+        c, args, originals = self._prepare(args, kwargs)
+        value, grads = c.fn(*args)
+        out = value[0] if self._has_aux else value
+        shaped_like = c.facts.get("scalar_if")   # value not computed: the output has this parameter's shape
+        if out is None and shaped_like is not None:
+            out = args[c.params.index(shaped_like)]
+        if out is not None and type(out) is not float and np.size(out) != 1:   # None: a scalar, not computed
+            src = self.__wrapped__
+            code = getattr(src, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}: " if code else ""
+            raise NonScalarOutputError(
+                f"{where}{src.__qualname__} returned an array of shape {np.shape(out)}, but grad needs a "
+                "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
+                "cotangent, for non-scalar outputs.")
+        if self._single:
+            i = self._nums[0]
+            if isinstance(grads, float) and (out is None or isinstance(out, float)) and not self._needs_kinds \
+                    and type(originals[0]) is float and not c.free and not self._has_aux and not kwargs \
+                    and c.facts.get("scalar_if") in (None, c.params[i]):
+                # a Python float in, a float out: next time skip the conversions (other arguments pass as
+                # they are, as they do here)
+                if type(grads) is float and (out is None or type(out) is float):
+                    self._fast = (c.fn, len(c.params), i, c.fresh)
+                self._enter_fast(c, i)
+            grads = _like(grads, originals[0])
+        else:
+            grads = tuple(_like(g, x) for g, x in zip(grads, originals))
+        return value, grads
+
+
+class GradFunction(_Transformed):
+    """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
+
+    _pending = None            # (compiled, index) of an entry to build on the next float call
+
+    def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
+        # the first such call only notes it (building costs a few ms, which a function called once
+        # should not pay); the next one builds the entry
+        if self._pending is None:
+            self._pending = (c, i)
+        elif self._pending:
+            self._build_entry(*self._pending)
+
+    def _build_entry(self, c: compiler.Compiled, i: int) -> None:
+        self._pending = False
+        user = frontend.unwrap(self.__wrapped__)
+        code = getattr(user, "__code__", None)
+        if type(self).__call__ is not GradFunction.__call__ or code is None \
+                or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount \
+                or list(code.co_varnames[:code.co_argcount]) != c.params:
+            return
+        try:
+            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds)
+            if fast is not None:
+                fast.__defaults__ = user.__defaults__
+        except Exception:           # no faster way in; the full path still works
+            fast = None
+        if fast is not None:
+            # Python calls an object through its type: a subclass of one instance's own
+            cls = type(self)
+            self.__class__ = type(cls.__name__, (cls,), {"__call__": staticmethod(fast), "__slots__": (),
+                                                        "__module__": cls.__module__, "_s2sad_entry": True,
+                                                        "__qualname__": cls.__qualname__})
+
+    def __call__(self, *args, **kwargs):
+        hit = self._fast_call(args, kwargs)
+        if hit is not None:
+            if self._pending:
+                self._build_entry(*self._pending)
+            return hit[1]
+        value, grads = self._run(args, kwargs)
+        if self._has_aux:
+            return grads, value[1]
+        return grads
+
+    def __str__(self) -> str:
+        return f"grad({getattr(self.__wrapped__, '__qualname__', self.__wrapped__)})"
+
+
+class ValueAndGradFunction(_Transformed):
+    """`value_and_grad(f)`: calling it returns (value, gradient) or ((value, aux), gradient)."""
+
+    _mode = "value_and_grad"
+
+    def __call__(self, *args, **kwargs):
+        return self._fast_call(args, kwargs) or self._run(args, kwargs)
+
+
+def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+         backend: str = "auto") -> Any:
+    """Gradient of a scalar-valued function, by source transformation (reverse mode).
+
+    Use as `grad(f)`, `@grad` or `@grad(argnums=(0, 1))`. The returned callable takes the same
+    arguments as `f` and returns the gradient with respect to argument `argnums` (a tuple of
+    gradients for a tuple), or `(gradient, aux)` with `has_aux=True`. `.source` and `.path` give
+    the generated code.
+    """
+    if fun is None:
+        return lambda f: GradFunction(f, argnums, has_aux, backend)
+    return GradFunction(fun, argnums, has_aux, backend)
+
+
+def value_and_grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0,
+                   has_aux: bool = False, backend: str = "auto") -> Any:
+    """Like `grad`, but the callable returns `(value, gradient)` (`((value, aux), gradient)` with has_aux)."""
+    if fun is None:
+        return lambda f: ValueAndGradFunction(f, argnums, has_aux, backend)
+    return ValueAndGradFunction(fun, argnums, has_aux, backend)

@@ -1,0 +1,906 @@
+"""Normalize: user AST -> the core language.
+
+The core language is Python with
+  * one primitive operation per assignment, on atoms (names and constants): `t3 = np.sin(x)`;
+  * canonical spellings: `np.*`, `np.linalg.*`, `math.*`; methods and operators as primitives
+    (`x.sum()` -> `np.sum(x)`, `x.T` -> `np.transpose(x)`);
+  * values that can never carry a derivative (conditions, shapes, axes, indices) kept as whole
+    expressions;
+  * `if` tests that are names, `while` and `for i in range(...)` loops, no jumps but a final return;
+  * calls to the user's own functions inlined (their locals renamed `helper_x`);
+  * top-level variables that are assigned several times renamed (`b`, `b_1`), so that straight-line
+    code never needs to save overwritten values;
+  * globals and closed-over values (`free` variables) read as parameters of the generated function.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import dataclasses
+import math
+import types
+from typing import Any
+
+import numpy
+
+from . import jumps
+from ..errors import NonDifferentiableError, UnsupportedSyntaxError
+from .source import Resolver, Source, canonical_module, dotted, load
+from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
+from ..ir.names import RESERVED, Namer, all_names
+from ..rules import custom
+from ..rules import RULES
+
+
+# methods of arrays, as the NumPy function they call (the array is the first argument)
+_METHODS = {"sum": "np.sum", "mean": "np.mean", "prod": "np.prod", "max": "np.max", "min": "np.min",
+            "cumsum": "np.cumsum", "var": "np.var", "std": "np.std", "dot": "np.dot",
+            "ravel": "np.ravel", "flatten": "np.ravel", "squeeze": "np.squeeze", "swapaxes": "np.swapaxes",
+            "copy": "np.copy", "clip": "np.clip", "trace": "np.trace", "round": "np.round",
+            "argmax": "np.argmax", "argmin": "np.argmin", "any": "np.any", "all": "np.all"}
+_VARARG_METHODS = {"reshape": "np.reshape", "transpose": "np.transpose"}   # x.reshape(2, 3)
+_INACTIVE_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+# methods that change an array in place, and what to write instead
+_IN_PLACE = {"sort": "write `{x} = np.sort({x})`", "fill": "write `{x} = np.full_like({x}, value)`",
+             "clip": "write `{x} = np.clip({x}, lo, hi)`", "put": "write `{x}[index] = values` on a copy",
+             "resize": "write `{x} = np.resize({x}, shape)`", "partition": "write `{x} = np.sort({x})`",
+             "copyto": "write `dst = src.copy()` (or `dst[...] = src`)"}
+
+# statements and expressions the compiler knows; anything else is rejected with its location
+_STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While, ast.For, ast.Break,
+          ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise)
+_EXPRS = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Constant,
+          ast.Attribute, ast.Subscript, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.keyword,
+          ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Dict)
+_CONTEXT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.arguments, ast.arg)
+_WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async with",
+         ast.AsyncFor: "async for", ast.FunctionDef: "a nested `def`", ast.AsyncFunctionDef: "async def",
+         ast.ClassDef: "a class definition", ast.Delete: "`del`", ast.Global: "a `global` statement",
+         ast.Nonlocal: "a `nonlocal` statement", ast.Import: "an import", ast.ImportFrom: "an import",
+         ast.Yield: "`yield`", ast.YieldFrom: "`yield from`", ast.Await: "`await`",
+         ast.NamedExpr: "the walrus operator `:=`", ast.Lambda: "a lambda", ast.ListComp: "a list comprehension",
+         ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
+         ast.GeneratorExp: "a generator expression", ast.Set: "a set literal",
+         ast.Match: "a match statement"}
+
+
+def check_syntax(src: Source) -> None:
+    """Reject, with file, line and the source line, every construct outside the allow-list."""
+    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+        if isinstance(node, ast.Module):
+            continue
+        if isinstance(node, _STMTS) or isinstance(node, _EXPRS) or isinstance(node, _CONTEXT) \
+                or isinstance(node, (ast.comprehension, ast.alias, ast.withitem, ast.excepthandler)):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    _check_target(src, t)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                _check_target(src, node.target)
+                if isinstance(node, ast.AnnAssign) and node.value is None:
+                    raise src.error(UnsupportedSyntaxError, node, "an annotation without a value")
+            elif isinstance(node, ast.For):
+                if not isinstance(node.target, (ast.Name, ast.Tuple)):
+                    raise src.error(UnsupportedSyntaxError, node, "a `for` target that is not a name or tuple of names")
+            if isinstance(node, ast.Starred) and not isinstance(getattr(node, "value", None), ast.AST):
+                raise src.error(UnsupportedSyntaxError, node, "starred expression")
+            continue
+        what = _WHAT.get(type(node), f"`{type(node).__name__}`")
+        raise src.error(UnsupportedSyntaxError, node, f"{what} is not supported inside a differentiated function")
+    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+        if _complex(node):
+            raise src.error(NonDifferentiableError, node, "complex numbers are not supported yet: s2sad "
+                            "differentiates real-valued code (write the real and imaginary parts as real arrays)")
+    args = src.tree.args
+    if args.vararg or args.kwarg:
+        raise src.error(UnsupportedSyntaxError, src.tree, "*args and **kwargs parameters are not supported")
+
+
+_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "csingle", "cdouble", "clongdouble",
+                  "complexfloating", "emath"}
+
+
+def _complex(node: ast.AST) -> bool:
+    """A complex literal (`1j`), a complex type (`complex`, `np.complex128`) or np.emath."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, complex)
+    if isinstance(node, ast.Name):
+        return node.id == "complex"
+    if isinstance(node, ast.Attribute):
+        return node.attr in _COMPLEX_NAMES
+    return False
+
+
+def _boolean(e: ast.expr) -> bool:
+    """An expression whose value is a truth value (a comparison, `not`, `and`/`or` of them), so that
+    `and`/`or` of it is one too."""
+    if isinstance(e, ast.BoolOp):
+        return all(_boolean(v) for v in e.values)
+    if isinstance(e, ast.UnaryOp):
+        return isinstance(e.op, ast.Not)
+    if isinstance(e, ast.Constant):
+        return type(e.value) is bool
+    if isinstance(e, ast.Call):
+        parts = dotted(e.func) or []
+        return parts[-1:] in (["bool"], ["isinstance"], ["isnan"], ["isinf"], ["isfinite"], ["any"], ["all"],
+                              ["allclose"], ["array_equal"])
+    return isinstance(e, ast.Compare)
+
+
+def _check_target(src: Source, t: ast.expr) -> None:
+    if isinstance(t, ast.Name):
+        return
+    if isinstance(t, (ast.Tuple, ast.List)):
+        for e in t.elts:
+            _check_target(src, e)
+        return
+    if isinstance(t, ast.Subscript):
+        if not isinstance(t.value, ast.Name):
+            raise src.error(UnsupportedSyntaxError, t, "assignment into a nested element (`x[i][j] = ...` or "
+                            "`obj.attr[i] = ...`); write `x[i, j] = ...`")
+        return
+    if isinstance(t, ast.Attribute):
+        raise src.error(UnsupportedSyntaxError, t, "assignment to an attribute is not supported")
+    raise src.error(UnsupportedSyntaxError, t, f"assignment target {type(t).__name__}")
+
+
+def local_names(fn: ast.FunctionDef) -> set[str]:
+    """Parameters and every name the function assigns."""
+    a = fn.args
+    out = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+    for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+    return out
+
+
+def param_names(fn: ast.FunctionDef) -> list[str]:
+    a = fn.args
+    return [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs]
+
+
+def _name(id_: str, store: bool = False) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def _assign(target: str, value: ast.expr, where) -> ast.Assign:
+    return set_origin(ast.Assign(targets=[_name(target, True)], value=value, lineno=where[1], col_offset=0), where)
+
+
+def _spell(parts: list[str]) -> ast.expr:
+    node: ast.expr = _name(parts[0])
+    for p in parts[1:]:
+        node = ast.Attribute(value=node, attr=p, ctx=ast.Load())
+    return node
+
+
+class _Shared:
+    """State shared by a function and every helper inlined into it."""
+
+    def __init__(self, namer: Namer):
+        self.namer = namer
+        self.free: dict[tuple[int, str], FreeVar] = {}
+        self.callees: list[Source] = []
+        self.stack: list[Any] = []
+        self.top_locals: set[str] = set()
+
+
+class Normalizer:
+    """Turns one user function (the top one, or a helper being inlined) into core statements."""
+
+    def __init__(self, src: Source, shared: _Shared, rename: dict[str, str], index: int = 0):
+        self.src = src
+        self.index = index
+        self.shared = shared
+        self.namer = shared.namer
+        self.rename = rename
+        self.resolver = Resolver(src, local_names(src.tree))
+        self.out: list[ast.stmt] = []
+        self.where = (src.filename, src.tree.lineno)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def error(self, cls, node, msg):
+        return self.src.error(cls, node, msg)
+
+    def emit(self, stmt: ast.stmt) -> None:
+        self.out.append(set_origin(stmt, self.where))
+
+    def fresh(self, prefix: str) -> str:
+        """A new core-level variable, known as a local from now on."""
+        name = self.namer.fresh(prefix)
+        self.resolver.locals.add(name)
+        return name
+
+    def temp(self, value: ast.expr, prefix: str = "t") -> ast.Name:
+        name = self.fresh(prefix)
+        self.emit(_assign(name, value, self.where))
+        return _name(name)
+
+    def local(self, name: str) -> str:
+        return self.rename.get(name, name)
+
+    def free_var(self, spelled: str) -> ast.Name:
+        src = self.src
+        owner = src.closure[spelled] if spelled in src.closure else src.globals
+        if owner is src.globals and spelled not in src.globals:
+            owner = vars(builtins)
+        key = (id(owner), spelled)
+        if key not in self.shared.free:
+            # a global's own name cannot clash with a local of the function that reads it; it can clash
+            # with a local of the top function when a helper reads it, or with another module's global
+            name = spelled if spelled not in RESERVED else spelled + "_"
+            clash = any(f.name == name for f in self.shared.free.values()) or name in RESERVED \
+                or (self.index and name in self.shared.top_locals)
+            name = self.namer.exact(name + "_") if clash else name
+            self.namer.reserve([name])
+            self.shared.free[key] = FreeVar(name, spelled, owner, self.index)
+        return _name(self.shared.free[key].name)
+
+    # --- names and inactive expressions ---------------------------------------------------------
+    def reference(self, node: ast.expr) -> ast.expr | None:
+        """Canonical spelling of a Name/Attribute chain, or None if `node` is not one."""
+        parts = dotted(node)
+        if parts is None:
+            return None
+        if parts[0] in self.resolver.locals:
+            if len(parts) > 1:
+                return None
+            return _name(self.local(parts[0]))
+        res = self.resolver.resolve(node)
+        if res is None:     # attribute of a free value: the root is the free value
+            return None
+        if res.kind == "module":
+            spelled = canonical_module(res.obj)
+            return _spell(spelled.split(".")) if spelled else self.free_var(parts[0])
+        return self.canonical_object(res.obj, parts, node)
+
+    def canonical_object(self, obj: Any, parts: list[str], node: ast.expr) -> ast.expr:
+        key = rule_key(obj)
+        if key is not None and key not in ("len", "range", "abs", "float", "int", "bool", "round", "print",
+                                             "isinstance"):
+            return _spell(key.split("."))
+        root = self.resolver.lookup(parts[0])
+        if isinstance(root, types.ModuleType):
+            spelled = canonical_module(root)
+            if spelled or root.__name__.startswith("numpy"):
+                mod = root.__name__.replace("numpy", "np", 1) if not spelled else spelled
+                return _spell(mod.split(".") + parts[1:])
+            return _spell([self.free_var(parts[0]).id] + parts[1:])
+        if len(parts) == 1 and getattr(builtins, parts[0], None) is obj and parts[0] not in self.src.globals:
+            return _name(parts[0])
+        if obj is getattr(numpy, getattr(obj, "__name__", ""), None):
+            return _spell(["np", obj.__name__])
+        if obj is getattr(math, getattr(obj, "__name__", ""), None) and callable(obj):
+            return _spell(["math", obj.__name__])
+        return self.free_var(parts[0]) if len(parts) == 1 else _spell([self.free_var(parts[0]).id] + parts[1:])
+
+    def inactive(self, node: ast.expr) -> ast.expr:
+        """Rewrite an expression that carries no derivative: names canonical, locals renamed."""
+        node = _copy(node)
+        return _Rewriter(self).visit(node)
+
+    # --- statements -----------------------------------------------------------------------------
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        saved, self.out = self.out, []
+        for s in stmts:
+            self.stmt(s)
+        out, self.out = self.out, saved
+        return out
+
+    def stmt(self, s: ast.stmt) -> None:
+        self.where = (self.src.filename, s.lineno)
+        if isinstance(s, ast.Assign):
+            value = s.value
+            if len(s.targets) > 1:     # a = b = expr
+                atom = self.atom(value)
+                for t in s.targets:
+                    self.assign_to(t, atom)
+                return
+            self.assign_to(s.targets[0], value)
+        elif isinstance(s, ast.AnnAssign):
+            self.assign_to(s.target, s.value)
+        elif isinstance(s, ast.AugAssign):
+            target = _copy(s.target)
+            for n in ast.walk(target):
+                if hasattr(n, "ctx"):
+                    n.ctx = ast.Load()
+            self.assign_to(s.target, ast.copy_location(ast.BinOp(left=target, op=s.op, right=s.value), s))
+            last = self.out[-1] if self.out else None
+            if isinstance(s.target, ast.Name) and isinstance(last, ast.Assign) \
+                    and isinstance(last.targets[0], ast.Name) and last.targets[0].id == self.local(s.target.id):
+                last.s2sad_inplace = True     # `a += e` changes a's object in place (an array): aliasing.py
+        elif isinstance(s, ast.Expr):
+            if isinstance(s.value, ast.Constant):
+                return            # docstring or bare constant
+            if isinstance(s.value, ast.Call):
+                call = self.effect(s.value)
+                if call is not None:
+                    self.emit(ast.Expr(value=call))
+                return
+            raise self.error(UnsupportedSyntaxError, s, "an expression statement that is not a call")
+        elif isinstance(s, ast.If):
+            test = self.condition(s.test, _stored(s.body + s.orelse))
+            body = self.block(s.body) or [ast.Pass()]
+            orelse = self.block(s.orelse)
+            self.where = (self.src.filename, s.lineno)
+            self.emit(ast.If(test=test, body=body, orelse=orelse))
+        elif isinstance(s, ast.While):
+            test = self.inactive(s.test)
+            body = self.block(s.body)
+            self.where = (self.src.filename, s.lineno)
+            self.emit(ast.While(test=test, body=body, orelse=[]))
+        elif isinstance(s, ast.For):
+            self.for_loop(s)
+        elif isinstance(s, ast.Break):
+            self.emit(ast.Break())
+        elif isinstance(s, ast.Pass):
+            return
+        elif isinstance(s, (ast.Assert, ast.Raise)):
+            self.emit(_Rewriter(self).visit(_copy(s)))
+        elif isinstance(s, ast.Return):
+            self.emit(ast.Return(value=self.atom(s.value)))
+        else:
+            raise self.error(UnsupportedSyntaxError, s, f"`{type(s).__name__}` statement")
+
+    def effect(self, call: ast.Call) -> ast.Call | None:
+        """A call made for its effect (None: emitted already). A list used as a stack (`stack.append(x)`,
+        `stack.pop()`) and `np.add.at(a, i, x)` carry derivatives: their value arguments become atoms. A
+        user function is inlined, its result unused. A function of the rules table computes a value
+        nobody reads: kept whole. Any other call that receives a local variable may change it in place,
+        which s2sad cannot follow: refused, with the rewrite."""
+        func = call.func
+        receiver = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id in self.resolver.locals else None
+        if receiver and func.attr == "append" and len(call.args) == 1 and not call.keywords:
+            return ast.Call(func=ast.Attribute(value=_name(self.local(receiver)), attr="append", ctx=ast.Load()),
+                            args=[self.atom(call.args[0])], keywords=[])
+        if receiver and func.attr == "pop" and not call.args and not call.keywords:
+            return self.inactive(call)
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            raise self.error(UnsupportedSyntaxError, call, "*args or **kwargs in a call")
+        if receiver is None and (self._is_user_call(call) or custom.registered(self._value_of(func))):
+            self.compute(call, self.fresh("unused"))
+            return None
+        parts = dotted(func)
+        if parts and parts[1:] == ["add", "at"] and parts[0] not in self.resolver.locals \
+                and self.resolver.lookup(parts[0]) is numpy and len(call.args) == 3 and not call.keywords:
+            return ast.Call(func=_spell(["np", "add", "at"]), args=[
+                self.atom(call.args[0]), self.inactive(call.args[1]), self.atom(call.args[2])], keywords=[])
+        ref = self.reference(func) if isinstance(func, (ast.Name, ast.Attribute)) and receiver is None else None
+        spelled = ast.unparse(ref) if ref is not None else None
+        if spelled is not None and spelled in RULES:
+            return self.inactive(call)
+        touched = sorted({n.id for n in ast.walk(call) if isinstance(n, ast.Name) and n.id in self.resolver.locals})
+        if touched:
+            what = ast.unparse(call)
+            hint = _IN_PLACE.get(func.attr if isinstance(func, ast.Attribute) else "", "").format(x=touched[0])
+            raise self.error(UnsupportedSyntaxError, call,
+                             f"`{what}` is called for its effect, which may change {', '.join(touched)} in place; "
+                             "s2sad differentiates values, not changes made in place by a call: "
+                             + (hint or "assign the call's result to a new name instead"))
+        return self.inactive(call)
+
+    def condition(self, test: ast.expr, changed: set[str] = frozenset()) -> ast.expr:
+        """An `if` test as a name (or `not name`), computing it first when needed.
+
+        The reverse sweep tests the same name again, so a name the branches assign is copied first.
+        """
+        plain = test.operand if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) else test
+        if isinstance(plain, ast.Name) and plain.id in self.resolver.locals and plain.id not in changed:
+            ref = _name(self.local(plain.id))
+            return ref if plain is test else ast.UnaryOp(op=ast.Not(), operand=ref)
+        return self.temp(self.inactive(test), "cond")
+
+    def for_loop(self, s: ast.For) -> None:
+        it = s.iter
+        target = s.target
+        if isinstance(it, ast.Call) and self._is_builtin(it.func, "range"):
+            if not isinstance(target, ast.Name):
+                raise self.error(UnsupportedSyntaxError, target, "unpacking a range() item")
+            rng = ast.Call(func=_name("range"), args=[self.inactive(a) for a in it.args], keywords=[])
+            body = self.block(s.body)
+            self.where = (self.src.filename, s.lineno)
+            self.emit(ast.For(target=_name(self.local(target.id), True), iter=rng, body=body, orelse=[]))
+            return
+        # iterate over arrays by index: for v in X / enumerate(X) / zip(A, B)
+        if isinstance(it, ast.Call) and self._is_builtin(it.func, "enumerate"):
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == 2 and len(it.args) == 1):
+                raise self.error(UnsupportedSyntaxError, s, "use `for i, v in enumerate(x)`")
+            index_target, seqs, targets = target.elts[0], [it.args[0]], [target.elts[1]]
+        elif isinstance(it, ast.Call) and self._is_builtin(it.func, "zip"):
+            if not (isinstance(target, ast.Tuple) and len(target.elts) == len(it.args)):
+                raise self.error(UnsupportedSyntaxError, s, "use `for a, b in zip(x, y)` with one name per sequence")
+            index_target, seqs, targets = None, list(it.args), list(target.elts)
+        else:
+            index_target, seqs, targets = None, [it], [target]
+        for t in targets + ([index_target] if index_target is not None else []):
+            if not isinstance(t, ast.Name):
+                raise self.error(UnsupportedSyntaxError, t, "nested unpacking in a `for` target")
+        atoms = [self.atom(q) for q in seqs]
+        if index_target is not None:
+            k = self.local(index_target.id)
+        else:
+            k = self.fresh("k")
+        lens = [ast.Call(func=_name("len"), args=[a], keywords=[]) for a in atoms]
+        n = lens[0] if len(lens) == 1 else ast.Call(func=_name("min"), args=lens, keywords=[])
+        rng = ast.Call(func=_name("range"), args=[n], keywords=[])
+        saved, self.out = self.out, []
+        for t, a in zip(targets, atoms):
+            self.emit(_assign(self.local(t.id), ast.Subscript(value=a, slice=_name(k), ctx=ast.Load()), self.where))
+        head = self.out
+        self.out = saved
+        body = head + self.block(s.body)
+        self.where = (self.src.filename, s.lineno)
+        self.emit(ast.For(target=_name(k, True), iter=rng, body=body, orelse=[]))
+
+    def _is_builtin(self, func: ast.expr, name: str) -> bool:
+        return isinstance(func, ast.Name) and func.id == name and func.id not in self.resolver.locals \
+            and self.resolver.lookup(name) is getattr(builtins, name)
+
+    def assign_to(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self.compute(value, self.local(target.id))
+            return
+        if isinstance(target, ast.Subscript):    # x[i] = value: an in-place write
+            if target.value.id not in self.resolver.locals:
+                raise self.error(UnsupportedSyntaxError, target, f"writing into {target.value.id!r}, which is not "
+                                 "a local variable of the function (a global or an argument's attribute)")
+            atom = self.atom(value)
+            sub = ast.Subscript(value=_name(self.local(target.value.id)), slice=self.inactive(target.slice),
+                                ctx=ast.Store())
+            self.emit(set_origin(ast.Assign(targets=[sub], value=atom, lineno=self.where[1], col_offset=0),
+                                 self.where))
+            return
+        # tuple unpacking: evaluate every right-hand element first (a, b = b, a)
+        elts = target.elts
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts):
+            atoms = [self.atom(v) if not is_const(v) else v for v in value.elts]
+            atoms = [self.temp(a) if isinstance(a, ast.Name) and a.id in {self.local(e.id) for e in elts
+                                                                           if isinstance(e, ast.Name)} else a
+                     for a in atoms]
+            for t, a in zip(elts, atoms):
+                self.assign_to(t, a)
+            return
+        whole = self.atom(value)
+        for i, t in enumerate(elts):
+            item = ast.Subscript(value=whole, slice=ast.Constant(i), ctx=ast.Load())
+            self.assign_to(t, item)
+
+    # --- expressions ----------------------------------------------------------------------------
+    def atom(self, e: ast.expr) -> ast.expr:
+        """An atom for `e`: a name or a constant, computing `e` into a temporary when needed."""
+        if is_const(e):
+            return e
+        ref = self.reference(e) if isinstance(e, (ast.Name, ast.Attribute)) else None
+        if ref is not None and not (isinstance(e, ast.Attribute) and isinstance(ref, ast.Attribute)
+                                    and ref.attr in _INACTIVE_ATTRS):
+            if isinstance(ref, ast.Name) or not callable(self._value_of(e)):
+                return ref
+        if isinstance(e, ast.IfExp) or (isinstance(e, ast.Call) and self._is_user_call(e)) \
+                or (isinstance(e, ast.BoolOp) and not _boolean(e)):
+            name = self.fresh("t")
+            self.compute(e, name)
+            return _name(name)
+        value = self.call(e, None) if isinstance(e, ast.Call) else self.primitive(e)
+        return self.temp(value)   # named after its operands: temporaries number in evaluation order
+
+    def _is_user_call(self, e: ast.Call) -> bool:
+        if isinstance(e.func, ast.Name) and e.func.id in self.resolver.locals:
+            return False
+        obj = self._value_of(e.func)
+        return isinstance(obj, types.FunctionType) and rule_key(obj) is None \
+            and not obj.__module__.startswith("numpy")
+
+    def _value_of(self, e):
+        try:
+            res = self.resolver.resolve(e)
+        except Exception:
+            return None
+        return res.obj if res is not None else None
+
+    def compute(self, e: ast.expr, target: str) -> None:
+        """Emit statements that compute `e` into `target`; the last one is a single primitive."""
+        if isinstance(e, ast.BoolOp) and not _boolean(e):
+            # `a or b` on numbers is a or b itself, not a truth value: `a if a else b`, a evaluated once
+            first = self.atom(e.values[0])
+            rest = e.values[1:]
+            other = rest[0] if len(rest) == 1 else ast.copy_location(ast.BoolOp(op=e.op, values=rest), e)
+            chosen = (ast.IfExp(test=first, body=first, orelse=other) if isinstance(e.op, ast.Or)
+                      else ast.IfExp(test=first, body=other, orelse=first))
+            self.compute(ast.copy_location(chosen, e), target)
+            return
+        if isinstance(e, ast.IfExp):
+            test = self.condition(e.test)
+            body = self.block([ast.copy_location(ast.Assign(targets=[_name(target, True)], value=e.body), e)])
+            orelse = self.block([ast.copy_location(ast.Assign(targets=[_name(target, True)], value=e.orelse), e)])
+            self.where = (self.src.filename, getattr(e, "lineno", self.where[1]))
+            self.emit(ast.If(test=test, body=body, orelse=orelse))
+            return
+        if isinstance(e, ast.Call):
+            value = self.call(e, target)
+            if value is None:
+                return
+        else:
+            value = self.primitive(e)
+        self.emit(_assign(target, value, self.where))
+
+    def primitive(self, e: ast.expr) -> ast.expr:
+        if is_const(e):
+            return e
+        if isinstance(e, ast.Name):
+            return self.atom(e)
+        if isinstance(e, ast.BinOp):
+            if type(e.op) not in OPS:
+                raise self.error(UnsupportedSyntaxError, e, f"the operator {type(e.op).__name__}")
+            return ast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
+        if isinstance(e, ast.UnaryOp):
+            if isinstance(e.op, ast.Not):
+                return self.inactive(e)
+            if type(e.op) not in UNARY:
+                raise self.error(UnsupportedSyntaxError, e, f"the operator {type(e.op).__name__}")
+            return ast.UnaryOp(op=e.op, operand=self.atom(e.operand))
+        if isinstance(e, (ast.Compare, ast.BoolOp, ast.JoinedStr)):
+            return self.inactive(e)
+        if isinstance(e, ast.Subscript):
+            return ast.Subscript(value=self.atom(e.value), slice=self.inactive(e.slice), ctx=ast.Load())
+        if isinstance(e, ast.Attribute):
+            ref = self.reference(e)
+            if ref is not None:
+                return ref
+            if e.attr in ("T", "mT"):
+                return ast.Call(func=_spell(["np", "transpose"]), args=[self.atom(e.value)], keywords=[])
+            if e.attr == "real":
+                return ast.Call(func=_spell(["np", "real"]), args=[self.atom(e.value)], keywords=[])
+            if e.attr in _INACTIVE_ATTRS:
+                return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
+            raise self.error(UnsupportedSyntaxError, e, f"the attribute .{e.attr}")
+        if isinstance(e, (ast.Tuple, ast.List)):
+            return type(e)(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
+        if isinstance(e, ast.Dict):
+            if any(k is None for k in e.keys):
+                raise self.error(UnsupportedSyntaxError, e, "`**` inside a dict literal")
+            return ast.Dict(keys=[self.inactive(k) for k in e.keys], values=[self.atom(v) for v in e.values])
+        raise self.error(UnsupportedSyntaxError, e, f"the expression {type(e).__name__}")
+
+    def call(self, e: ast.Call, target: str) -> ast.expr | None:
+        func = e.func
+        if any(isinstance(a, ast.Starred) for a in e.args) or any(k.arg is None for k in e.keywords):
+            raise self.error(UnsupportedSyntaxError, e, "*args or **kwargs in a call")
+        if isinstance(func, ast.Name) and func.id in self.resolver.locals:
+            raise self.error(UnsupportedSyntaxError, e, f"calling the local value {func.id!r}")
+        if custom.registered(self._value_of(func)):
+            return self.custom_call(e)
+        if self._value_of(func) in self.shared.stack and self._is_user_call(e):
+            return self.recursive_call(self._value_of(func), e)
+        if self._is_user_call(e):
+            self.inline(self._value_of(func), e, target)
+            return None
+        # methods of array values: x.sum(axis=0) -> np.sum(x, axis=0)
+        if isinstance(func, ast.Attribute) and self.reference(func) is None:
+            return self.method(e, target)
+        ref = self.reference(func)
+        if ref is None:
+            raise self.error(UnsupportedSyntaxError, func, "this kind of call")
+        key = ".".join(dotted(ref) or [])
+        rewritten = self.builtin_call(key, e)
+        if rewritten is not None:
+            return rewritten
+        return self.bind(key, ref, e.args, e.keywords, e)
+
+    def custom_call(self, e: ast.Call) -> ast.expr:
+        """A function with user rules (s2sad.defvjp/defjvp): called, not transformed."""
+        n = len(e.args)
+        if e.keywords or not 1 <= n <= custom.MAX_ARGS:
+            raise self.error(UnsupportedSyntaxError, e, "a function with custom rules must be called with "
+                             f"1 to {custom.MAX_ARGS} positional arguments")
+        key = f"_rt.custom{n}"
+        return self.bind(key, _spell(key.split(".")), [e.func] + list(e.args), [], e)
+
+    def recursive_call(self, fn, e: ast.Call) -> ast.expr:
+        """A recursive call: not inlined (its depth depends on the data) but a primitive whose derivative
+        runs the generated gradient (or JVP) of the function itself, `_rt.recurse_vjp(fn, i, g, ...)`."""
+        params = param_names(load(fn).tree)
+        defaults = _defaults(fn)
+        args: dict[str, ast.expr] = dict(zip(params, e.args))
+        for k in e.keywords:
+            if k.arg not in params:
+                raise self.error(UnsupportedSyntaxError, e, f"{fn.__name__}() has no parameter {k.arg!r}")
+            args[k.arg] = k.value
+        for p in params:
+            if p not in args:
+                if p not in defaults:
+                    raise self.error(UnsupportedSyntaxError, e, f"missing argument {p!r} for {fn.__name__}()")
+                args[p] = defaults[p]
+        if len(e.args) > len(params) or not 1 <= len(params) <= custom.MAX_ARGS:
+            raise self.error(UnsupportedSyntaxError, e, f"a recursive call with {len(e.args)} arguments "
+                             f"(s2sad differentiates recursion through 1 to {custom.MAX_ARGS} parameters)")
+        key = f"_rt.recurse{len(params)}"
+        return self.bind(key, _spell(key.split(".")), [e.func] + [args[p] for p in params], [], e)
+
+    def builtin_call(self, key: str, e: ast.Call) -> ast.expr | None:
+        """Python builtins on numbers and arrays, as NumPy primitives."""
+        if key == "sum" and len(e.args) == 1 and not e.keywords:
+            arg = e.args[0]
+            if isinstance(arg, (ast.List, ast.Tuple)):
+                return self.primitive(_chain(ast.Add(), arg.elts) if arg.elts else ast.Constant(0))
+            return ast.Call(func=_spell(["np", "sum"]), args=[self.atom(arg)], keywords=[_kw("axis", 0)])
+        if key in ("max", "min") and not e.keywords:
+            if len(e.args) == 1:
+                return ast.Call(func=_spell(["np", key]), args=[self.atom(e.args[0])], keywords=[_kw("axis", 0)])
+            fn = "maximum" if key == "max" else "minimum"
+            acc = self.atom(e.args[0])
+            for a in e.args[1:-1]:
+                acc = self.temp(ast.Call(func=_spell(["np", fn]), args=[acc, self.atom(a)], keywords=[]))
+            return ast.Call(func=_spell(["np", fn]), args=[acc, self.atom(e.args[-1])], keywords=[])
+        if key == "float" and len(e.args) == 1:
+            return ast.Call(func=_name("float"), args=[self.atom(e.args[0])], keywords=[])
+        if key == "abs" and len(e.args) == 1:
+            return ast.Call(func=_name("abs"), args=[self.atom(e.args[0])], keywords=[])
+        return None
+
+    def method(self, e: ast.Call, target: str) -> ast.expr:
+        func = e.func
+        name = func.attr
+        if name in _VARARG_METHODS:
+            args = list(e.args)
+            if len(args) > 1:
+                args = [ast.Tuple(elts=args, ctx=ast.Load())]
+            fn = _VARARG_METHODS[name]
+            if name == "transpose" and not args:
+                return ast.Call(func=_spell(fn.split(".")), args=[self.atom(func.value)], keywords=[])
+            return self.bind(fn, _spell(fn.split(".")), [func.value] + args, e.keywords, e)
+        if name == "astype":
+            return self.bind("astype", _spell(["np", "asarray"]), [func.value], [ast.keyword(arg="dtype", value=e.args[0])]
+                             if e.args else e.keywords, e)
+        if name == "item" and not e.args:
+            return ast.Call(func=_name("float"), args=[self.atom(func.value)], keywords=[])
+        if name in _METHODS:
+            fn = _METHODS[name]
+            return self.bind(fn, _spell(fn.split(".")), [func.value] + list(e.args), e.keywords, e)
+        if name == "pop" and not e.args and isinstance(func.value, ast.Name) and func.value.id in self.resolver.locals:
+            # a list used as a stack (s2sad's own generated code saves values this way)
+            return ast.Call(func=ast.Attribute(value=_name(self.local(func.value.id)), attr="pop", ctx=ast.Load()),
+                            args=[], keywords=[])
+        if name in ("append", "extend", "insert", "pop"):
+            raise self.error(UnsupportedSyntaxError, e, f"lists built with .{name}() are not supported: "
+                             "preallocate an array (np.zeros(n)) and write x[i] = ... in the loop")
+        raise self.error(UnsupportedSyntaxError, e, f"the method .{name}()")
+
+    def bind(self, key: str, func: ast.expr, args, keywords, node) -> ast.expr:
+        """A call of primitive `key`: differentiable arguments as atoms, the others kept whole."""
+        rule = RULES.get(key if key != "astype" else "np.asarray")
+        if rule is None or not rule.differentiable:
+            if rule is None:     # unknown function: its arguments become atoms, so that analysis can
+                new_args = [self.atom(a) for a in args]          # tell whether a derivative is needed
+                new_kws = [ast.keyword(arg=k.arg, value=self.atom(k.value)) for k in keywords]
+            else:
+                new_args = [self.inactive(a) for a in args]
+                new_kws = [ast.keyword(arg=k.arg, value=self.inactive(k.value)) for k in keywords]
+            return ast.Call(func=func, args=new_args, keywords=new_kws)
+        params = rule.params
+        diff = set(rule.reverse)
+        positional = [p for p in params]
+        if len(args) > len(positional):
+            raise self.error(UnsupportedSyntaxError, node, f"too many arguments for {key}")
+        new_args = [self.argument(a, p, diff) for a, p in zip(args, positional)]
+        new_kws = []
+        names = {p.name for p in params}
+        for k in keywords:
+            if k.arg not in names:
+                raise self.error(NonDifferentiableError, node,
+                                 f"{key}() is differentiated without its argument {k.arg!r}; "
+                                 "s2sad's rule does not support it")
+            new_kws.append(ast.keyword(arg=k.arg, value=self.argument(k.value, rule.param(k.arg), diff)))
+        return ast.Call(func=func, args=new_args, keywords=new_kws)
+
+    def argument(self, a: ast.expr, param, diff: set[str]) -> ast.expr:
+        if param.name not in diff:
+            return self.inactive(a)
+        if param.sequence and isinstance(a, (ast.List, ast.Tuple)):
+            return type(a)(elts=[self.argument(x, param, diff) for x in a.elts], ctx=ast.Load())
+        return self.atom(a)
+
+    # --- user functions -------------------------------------------------------------------------
+    def inline(self, fn, call: ast.Call, target: str) -> None:
+        """Inline a call to a user function: its body, with locals renamed `fn_local`."""
+        callee = load(fn)
+        check_syntax(callee)
+        self.shared.callees.append(callee)
+        params = param_names(callee.tree)
+        sig_defaults = _defaults(fn)
+        bound: dict[str, ast.expr] = {}
+        if len(call.args) > len(params):
+            raise self.error(UnsupportedSyntaxError, call, f"too many arguments for {fn.__name__}")
+        for p, a in zip(params, call.args):
+            bound[p] = a
+        for k in call.keywords:
+            if k.arg not in params:
+                raise self.error(UnsupportedSyntaxError, call, f"{fn.__name__}() has no parameter {k.arg!r}")
+            bound[k.arg] = k.value
+        rename = {}
+        for name in sorted(local_names(callee.tree)):
+            rename[name] = self.namer.exact(f"{fn.__name__}_{name}")
+        # arguments are evaluated in the caller's scope first
+        values = {}
+        for p in params:
+            if p in bound:
+                values[p] = self.atom(bound[p])
+            elif p in sig_defaults:
+                values[p] = sig_defaults[p]
+            else:
+                raise self.error(UnsupportedSyntaxError, call, f"missing argument {p!r} for {fn.__name__}()")
+        inner = Normalizer(callee, self.shared, rename, index=len(self.shared.callees))
+        for p in params:
+            inner.where = (callee.filename, callee.tree.lineno)
+            inner.emit(_assign(rename[p], values[p], inner.where))
+        # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
+        # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
+        returned = self.namer.fresh("returned")
+        body, _ = jumps.lower(callee.tree.body, self.namer, returned)
+        new_names = _stored(body) - inner.resolver.locals
+        inner.resolver.locals |= new_names
+        inner.rename.update({n: n for n in new_names})
+        inner.rename[returned] = target
+        self.shared.stack.append(fn)
+        try:
+            for s in body[:-1]:
+                inner.stmt(s)
+        finally:
+            self.shared.stack.pop()
+        self.out.extend(inner.out)
+
+
+def _defaults(fn) -> dict[str, ast.expr]:
+    """Default values of a helper's parameters, as constant atoms."""
+    import inspect
+    out = {}
+    for p in inspect.signature(fn).parameters.values():
+        if p.default is inspect.Parameter.empty:
+            continue
+        v = p.default
+        if isinstance(v, (int, float, bool, str, type(None))) or (isinstance(v, tuple) and all(
+                isinstance(x, (int, float)) for x in v)):
+            out[p.name] = ast.parse(repr(v), mode="eval").body
+    return out
+
+
+def _stored(body) -> set[str]:
+    return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _chain(op, elts):
+    acc = elts[0]
+    for x in elts[1:]:
+        acc = ast.BinOp(left=acc, op=op, right=x)
+    return acc
+
+
+def _kw(name, value):
+    return ast.keyword(arg=name, value=ast.Constant(value))
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Canonical names inside an expression that carries no derivative."""
+
+    def __init__(self, norm: Normalizer):
+        self.norm = norm
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Store):
+            return _name(self.norm.local(node.id), True)
+        ref = self.norm.reference(node)
+        return ref if ref is not None else node
+
+    def visit_Attribute(self, node):
+        ref = self.norm.reference(node)
+        if ref is not None:
+            return ref
+        self.generic_visit(node)
+        return node
+
+
+_KEY_OF: dict[int, str] = {}
+
+
+def register_object(obj: Any, key: str) -> None:
+    """Make calls to `obj` in user code the primitive `key` of the rules table."""
+    rule_key(obj)
+    _KEY_OF[id(obj)] = key
+
+
+def rule_key(obj: Any) -> str | None:
+    """The rules-table key of a library function object (np.sin -> "np.sin"), or None."""
+    if not _KEY_OF:
+        from .. import runtime
+        roots = {"np": numpy, "math": math, "_rt": runtime}
+        for key in RULES:
+            parts = key.split(".")
+            base = roots.get(parts[0], builtins if len(parts) == 1 else None)
+            if base is None:
+                continue
+            target = base
+            for p in (parts[1:] if parts[0] in roots else parts):
+                target = getattr(target, p, None)
+            if target is not None and callable(target):
+                _KEY_OF.setdefault(id(target), key)
+    return _KEY_OF.get(id(obj))
+
+
+def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[str]) -> None:
+    """Rename top-level variables assigned more than once (and nowhere inside a block) to b, b_1, ..."""
+    nested = set()
+    top_defs: dict[str, int] = {p: 1 for p in params}
+    for s in body:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            top_defs[s.targets[0].id] = top_defs.get(s.targets[0].id, 0) + 1
+        else:
+            for n in ast.walk(s):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    nested.add(n.id)
+    multi = {v for v, n in top_defs.items() if n > 1 and v not in nested and v not in keep}
+    current: dict[str, str] = {}
+    seen_def: set[str] = set(params)
+    for s in body:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in current:
+                n.id = current[n.id]
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id in multi:
+            v = s.targets[0].id
+            if v in seen_def:
+                new = namer.fresh(v + "_")
+                current[v] = new
+                s.targets[0].id = new
+            seen_def.add(v)
+
+
+def _select(src: Source, path: tuple[int, ...]) -> None:
+    """Keep element `path` of every returned tuple (the gradient of a generated `(value, grad)`)."""
+    for node in ast.walk(src.tree):
+        if isinstance(node, ast.Return):
+            v = node.value
+            for k in path:
+                if not (isinstance(v, ast.Tuple) and k < len(v.elts)):
+                    raise src.error(UnsupportedSyntaxError, node, f"expected a returned tuple with an element {k}")
+                v = v.elts[k]
+            node.value = v
+
+
+def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None = None) -> CoreFunction:
+    """Turn a user function into the core language (see the module docstring).
+
+    `select` keeps one element of the returned tuple (used to differentiate generated gradients).
+    """
+    if select:
+        src = dataclasses.replace(src, tree=_copy(src.tree))
+        _select(src, select)
+    check_syntax(src)
+    namer = Namer(all_names(src.tree))
+    shared = _Shared(namer)
+    norm = Normalizer(src, shared, {})
+    shared.top_locals = norm.resolver.locals
+    params = param_names(src.tree)
+    result = namer.exact("result")
+    aux = namer.exact("aux") if has_aux else None
+
+    def split(ret: ast.Return):
+        v = ret.value
+        if not (isinstance(v, ast.Tuple) and len(v.elts) == 2):
+            raise src.error(UnsupportedSyntaxError, ret, "with has_aux=True the function must `return value, aux`")
+        return v.elts[0], v.elts[1]
+
+    body, _ = jumps.lower(src.tree.body, namer, result, aux, split)
+    norm.resolver.locals |= _stored(body)
+    shared.stack.append(src.fn)
+    core_body = norm.block(body[:-1])
+    last = core_body[-1] if core_body else None
+    if isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result and isinstance(last.value, ast.Name) \
+            and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in ast.walk(s)) == 1:
+        core_body.pop()        # `return z`: the result is z itself, no copy
+        result = last.value.id
+    ssa_rename(params, core_body, namer, keep={result} | ({aux} if aux else set()))
+    return CoreFunction(name=src.tree.name, params=params, body=core_body, result=result, aux=aux,
+                        free=list(shared.free.values()), src=src, namer=namer, callees=shared.callees)

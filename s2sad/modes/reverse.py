@@ -1,0 +1,964 @@
+"""Reverse mode: the adjoint transformation of the core language.
+
+The generated function runs a forward sweep (the user's code, plus saving the few values the
+reverse sweep needs that would otherwise be overwritten) and then a reverse sweep that walks the
+statements backwards, turning each primitive into the cotangent contributions of its rule.
+
+Control flow is mirrored: an `if` is reversed by testing the same condition; a loop is reversed
+by running its reversed body as many times as the forward loop ran (`for i in reversed(r)` for a
+range loop, a trip counter for a `while`). Values overwritten inside loops are pushed on a plain
+list (`tape`) before being overwritten and popped back in the reverse sweep: only the values the
+reverse sweep reads are saved.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from ..analysis import aliasing
+from ..analysis.activity import Activity, analyze
+from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
+from ..ir.core import CoreFunction, is_const, origin, set_origin
+from ..ir.astcopy import clone
+from ..errors import UnsupportedSyntaxError, located
+from ..passes.simplify import peephole, propagate_copies, simplify
+from ..passes.prune import _has_effect, prune, shape_arg
+from ..analysis.shapes import SCALAR, ShapeClasses
+
+TAPE = "tape"
+
+
+def _name(id_, store=False):
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def _assign(target: str | ast.expr, value: ast.expr, where=None) -> ast.Assign:
+    tgt = _name(target, True) if isinstance(target, str) else target
+    node = ast.Assign(targets=[tgt], value=value, lineno=0, col_offset=0)
+    return set_origin(node, where) if where else node
+
+
+def _call(func: str, *args) -> ast.Call:
+    parts = func.split(".")
+    f: ast.expr = _name(parts[0])
+    for p in parts[1:]:
+        f = ast.Attribute(value=f, attr=p, ctx=ast.Load())
+    return ast.Call(func=f, args=list(args), keywords=[])
+
+
+def _push(v: str, where) -> ast.stmt:
+    return set_origin(ast.Expr(value=_call(f"{TAPE}.append", _name(v))), where)
+
+
+def _pop(v: str, where) -> ast.stmt:
+    return _assign(v, _call(f"{TAPE}.pop"), where)
+
+
+def _is_exit(s: ast.stmt) -> bool:
+    """`if flag: break`, the forward-only loop exit that jumps.lower leaves at the end of a body."""
+    return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
+
+
+def _drop_defaults(expr: ast.expr) -> ast.expr:
+    """`_rt.sum_grad(g, a, None, False)` -> `_rt.sum_grad(g, a)`: trailing arguments equal to the
+    runtime helper's defaults are left out, for readability."""
+    import inspect
+    from .. import runtime
+    for node in ast.walk(expr):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt"):
+            continue
+        helper = getattr(runtime, node.func.attr, None)
+        if helper is None:
+            continue
+        params = list(inspect.signature(helper).parameters.values())
+        while node.args and len(node.args) <= len(params):
+            p = params[len(node.args) - 1]
+            last = node.args[-1]
+            if p.default is inspect.Parameter.empty or not isinstance(last, ast.Constant) \
+                    or last.value != p.default or type(last.value) is not type(p.default):
+                break
+            node.args.pop()
+    return expr
+
+
+def _substitute(template: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping:
+                return clone(mapping[node.id])
+            return node
+
+    return Sub().visit(clone(template))
+
+
+def _index_expr(slice_node: ast.expr) -> ast.expr:
+    """A subscript's slice as an expression: `np.s_[...]` when it holds slices."""
+    if any(isinstance(n, ast.Slice) for n in ast.walk(slice_node)):
+        return ast.Subscript(value=ast.Attribute(value=_name("np"), attr="s_", ctx=ast.Load()),
+                             slice=clone(slice_node), ctx=ast.Load())
+    return clone(slice_node)
+
+
+def _full_reduction(prim: Prim) -> bool:
+    """np.sum(x) / np.mean(x) over every axis, without keepdims: the result is a scalar."""
+    def none_or(node, value):
+        return node is None or isinstance(node, ast.Constant) and node.value is value
+    return prim.key in ("np.sum", "np.mean") and none_or(prim.bound.get("axis"), None) \
+        and none_or(prim.bound.get("keepdims"), False)
+
+
+_ANS = "__ans__"      # placeholder for a rule's `ans` until reverse_assign knows where the new value lives
+
+
+@dataclass
+class _State:
+    """What the reverse sweep generator knows at the current point (walking backwards)."""
+
+    live: set[str]                     # adjoints that hold a value here
+    carried: set[str] = field(default_factory=set)   # adjoints initialised before the enclosing block
+
+
+class Reverse:
+    """Generates the forward and reverse sweeps of one core function."""
+
+    def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
+                 loop_assigned: set[str], lazy: set[str] = frozenset(), remat: dict | None = None,
+                 after_pop: dict | None = None, vectors=frozenset()):
+        self.fn = fn
+        self.wrt = wrt
+        self.act = act
+        self.restore = restore
+        self.loop_assigned = loop_assigned
+        self.namer = fn.namer
+        self.bars: dict[str, str] = {}
+        self.shapes = ShapeClasses(fn, vectors)
+        # adjoints that may hold a scalar standing for an array of their variable's shape (the cotangent
+        # of a full sum or mean, a reset to 0.0): elementwise rules broadcast it; the others get _rt.full
+        self.lazy: set[str] = set(lazy)
+        self.remat = remat or {}          # loop id -> statements the reverse loop recomputes
+        self.after_pop = after_pop or {}  # statement id -> (v, statements recomputed once v is put back)
+        self.indexed = self._indexed_vars()
+        self.int_like = self._int_like()
+        self.used_tape = False
+        self.underscore: str | None = None
+
+    # --- names ---------------------------------------------------------------------------------
+    def bar(self, v: str) -> str:
+        if v not in self.bars:
+            self.bars[v] = self.namer.exact(f"{v}_bar")
+        return self.bars[v]
+
+    def active(self, v: str) -> bool:
+        return self.act.active(v)
+
+    def _indexed_vars(self) -> set[str]:
+        """Variables whose adjoint receives element writes (`x[i]` with x active)."""
+        out = set()
+        for s in walk_stmts(self.fn.body):
+            if is_assign(s) and isinstance(s.value, ast.Subscript) \
+                    and isinstance(s.value.value, ast.Name) and (self.active(s.targets[0].id)
+                                                                 or self.active(s.value.value.id)):
+                out.add(s.value.value.id)
+            elif is_setitem(s) and self.active(s.targets[0].value.id):
+                out.add(s.targets[0].value.id)
+        return out
+
+    def _int_like(self) -> set[str]:
+        """Names that certainly hold Python ints (range counters and arithmetic on them)."""
+        out = set()
+        changed = True
+        while changed:
+            changed = False
+            for s in walk_stmts(self.fn.body):
+                v = None
+                if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and getattr(s.iter.func, "id", "") == "range":
+                    v = s.target.id
+                elif is_assign(s) and self._is_int_expr(s.value, out):
+                    v = s.targets[0].id
+                if v and v not in out:
+                    # an int-like name must be int at every assignment
+                    if all(self._is_int_expr(a.value, out | {v}) for a in walk_stmts(self.fn.body)
+                           if is_assign(a) and a.targets[0].id == v):
+                        out.add(v)
+                        changed = True
+        return out
+
+    def _is_int_expr(self, e, ints) -> bool:
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Name):
+            return e.id in ints
+        if isinstance(e, ast.BinOp) and isinstance(e.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+            return self._is_int_expr(e.left, ints) and self._is_int_expr(e.right, ints)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return self._is_int_expr(e.operand, ints)
+        if isinstance(e, ast.Call) and getattr(e.func, "id", None) in ("len", "int"):
+            return True
+        return False
+
+    def _simple_index(self, idx: ast.expr) -> bool:
+        """An index that never repeats an element: ints, int names and slices."""
+        if isinstance(idx, ast.Tuple):
+            return all(self._simple_index(e) for e in idx.elts)
+        if isinstance(idx, ast.Slice):
+            return True
+        return self._is_int_expr(idx, self.int_like)
+
+    # --- blocks --------------------------------------------------------------------------------
+    def has_reverse(self, stmts) -> bool:
+        """Whether a block contains anything the reverse sweep must do."""
+        for s in walk_stmts(stmts):
+            if isinstance(s, ast.Assign) and any(self.active(v) or v in self.restore for v in assigned(s)):
+                return True
+        return False
+
+    def contributed(self, stmts) -> set[str]:
+        """Variables whose adjoints a block's reverse sweep adds to."""
+        out = set()
+        for s in walk_stmts(stmts):
+            if is_setitem(s) and self.active(s.targets[0].value.id):
+                if isinstance(s.value, ast.Name) and self.active(s.value.id):
+                    out.add(s.value.id)
+            elif is_assign(s) and self.active(s.targets[0].id):
+                prim = primitive(s.value)
+                if prim.differentiable:
+                    out.update(n for _, _, n in prim.diff_args() if self.active(n))
+        return out
+
+    def exposed(self, stmts) -> set[str]:
+        """Variables a block may read before it assigns them (its upward-exposed uses)."""
+        defined, out = set(), set()
+        for s in stmts:
+            if is_assign(s):
+                out |= names_read(s.value) - defined
+                defined.add(s.targets[0].id)
+            elif is_setitem(s):
+                out |= names_read(s) - defined
+            elif isinstance(s, ast.If):
+                out |= (names_read(s.test) | self.exposed(s.body) | self.exposed(s.orelse)) - defined
+            elif isinstance(s, (ast.While, ast.For)):
+                head = s.test if isinstance(s, ast.While) else s.iter
+                out |= (names_read(head) | self.exposed(s.body)) - defined
+            else:
+                out |= names_read(s) - defined
+        return out
+
+    def zero(self, v: str) -> ast.expr:
+        return _call("_rt.zeros", _name(v)) if v in self.indexed else ast.Constant(0.0)
+
+    def block(self, stmts: list[ast.stmt], state: _State) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """(forward sweep, reverse sweep) of a block."""
+        fwd: list[ast.stmt] = []
+        for s in stmts:
+            fwd.extend(self.forward_stmt(s))
+        rev: list[ast.stmt] = []
+        for s in reversed(stmts):
+            rev.extend(self.reverse_stmt(s, state))
+        return fwd, rev
+
+    def inits(self, blocks, state: _State) -> list[ast.stmt]:
+        """Zero the adjoints a compound statement adds to that hold nothing yet."""
+        need = set()
+        for block in blocks:
+            need |= self.contributed(block) & self.exposed(block)
+        out = []
+        for v in sorted(need - state.live):
+            # 0.0 stands for zeros shaped like v (the block may not run): a rule that is not elementwise
+            # and the gradient returned spread it with _rt.full; element writes need the array
+            zero = self.zero(v)
+            if isinstance(zero, ast.Constant):
+                self.lazy.add(self.bar(v))
+            out.append(_assign(self.bar(v), zero))
+            state.live.add(v)
+        return out
+
+    # --- forward sweep -------------------------------------------------------------------------
+    def forward_stmt(self, s: ast.stmt) -> list[ast.stmt]:
+        where = origin(s)
+        if is_setitem(s):
+            x = s.targets[0].value.id
+            out = []
+            if x in self.restore:      # save the elements about to be overwritten
+                self.used_tape = True
+                old = ast.Subscript(value=_name(x), slice=clone(s.targets[0].slice), ctx=ast.Load())
+                out.append(set_origin(ast.Expr(value=_call(f"{TAPE}.append", _call("np.copy", old))), where))
+            return out + [s]
+        if isinstance(s, ast.Assign):
+            v = s.targets[0].id
+            out = []
+            if v in self.restore and id(s) not in self.first_defs:
+                self.used_tape = True
+                out.append(_push(v, where))
+            out.append(s)
+            return out
+        if isinstance(s, ast.If):
+            if _is_exit(s):
+                return [s]
+            body = [x for b in s.body for x in self.forward_stmt(b)] or [ast.Pass()]
+            orelse = [x for b in s.orelse for x in self.forward_stmt(b)]
+            return [set_origin(ast.If(test=s.test, body=body, orelse=orelse), where)]
+        if isinstance(s, ast.While):
+            body = [x for b in s.body for x in self.forward_stmt(b)]
+            if not self.has_reverse(s.body):
+                return [set_origin(ast.While(test=s.test, body=body, orelse=[]), where)]
+            n = self._counter(s)
+            inc = set_origin(ast.AugAssign(target=_name(n, True), op=ast.Add(), value=ast.Constant(1)), where)
+            out = [_assign(n, ast.Constant(0), where),
+                   set_origin(ast.While(test=s.test, body=[inc] + body, orelse=[]), where)]
+            return out + self._save_after_loop(s, [n])
+        if isinstance(s, ast.For):
+            body = [x for b in s.body for x in self.forward_stmt(b)]
+            if not self.has_reverse(s.body):
+                return [set_origin(ast.For(target=s.target, iter=s.iter, body=body, orelse=[]), where)]
+            r, n = self._range_names(s)
+            out = [_assign(r, s.iter, where)]
+            saved = [r]
+            if n:
+                inc = set_origin(ast.AugAssign(target=_name(n, True), op=ast.Add(), value=ast.Constant(1)), where)
+                body = [inc] + body
+                out.append(_assign(n, ast.Constant(0), where))
+                saved.append(n)
+            out.append(set_origin(ast.For(target=s.target, iter=_name(r), body=body, orelse=[]), where))
+            return out + self._save_after_loop(s, saved)
+        return [s]
+
+    def _counter(self, loop) -> str:
+        key = id(loop)
+        if key not in self._loop_names:
+            self._loop_names[key] = (None, self.namer.fresh("trips"))
+        return self._loop_names[key][1]
+
+    def _range_names(self, loop) -> tuple[str, str | None]:
+        key = id(loop)
+        if key not in self._loop_names:
+            r = self.namer.fresh("steps")
+            n = self.namer.fresh("trips") if any(_is_exit(b) for b in loop.body) else None
+            self._loop_names[key] = (r, n)
+        return self._loop_names[key]
+
+    def _save_after_loop(self, loop, names) -> list[ast.stmt]:
+        """A loop nested in another loop saves its trip count (and range) for the reverse sweep."""
+        if id(loop) not in self.nested_loops:
+            return []
+        self.used_tape = True
+        return [_push(n, origin(loop)) for n in names]
+
+    # --- reverse sweep -------------------------------------------------------------------------
+    def reverse_stmt(self, s: ast.stmt, state: _State) -> list[ast.stmt]:
+        where = origin(s)
+        if is_setitem(s):
+            return self.reverse_setitem(s, state)
+        if isinstance(s, ast.Assign):
+            return self.reverse_assign(s, state)
+        if isinstance(s, ast.If):
+            if _is_exit(s) or not self.has_reverse(s.body + s.orelse):
+                return []
+            out = self.inits([s.body, s.orelse], state)
+            inner = _State(set(state.live), carried=set(state.live))
+            before = set(self.lazy)
+            _, body = self.block(s.body, inner)
+            after_body, self.lazy = self.lazy, before
+            inner2 = _State(set(state.live), carried=set(state.live))
+            _, orelse = self.block(s.orelse, inner2)
+            self.lazy |= after_body               # either branch may have run
+            if not body:
+                body, orelse = orelse, []
+                test = ast.UnaryOp(op=ast.Not(), operand=clone(s.test))
+                if isinstance(s.test, ast.UnaryOp) and isinstance(s.test.op, ast.Not):
+                    test = clone(s.test.operand)
+            else:
+                test = clone(s.test)
+            out.append(set_origin(ast.If(test=test, body=body or [ast.Pass()], orelse=orelse), where))
+            return out
+        if isinstance(s, (ast.While, ast.For)):
+            if not self.has_reverse(s.body):
+                return []
+            out = []
+            if isinstance(s, ast.While):
+                n = self._counter(s)
+                if id(s) in self.nested_loops:
+                    out.append(_pop(n, where))
+                if self.underscore is None:
+                    self.underscore = self.namer.exact("_")
+                target = _name(self.underscore, True)
+                it = _call("range", _name(n))
+            else:
+                r, n = self._range_names(s)
+                if id(s) in self.nested_loops:
+                    out.extend(_pop(x, where) for x in reversed([r] + ([n] if n else [])))
+                seq = _name(r) if n is None else ast.Subscript(
+                    value=_name(r), slice=ast.Slice(upper=_name(n)), ctx=ast.Load())
+                # a range sliced backwards is a range: readable, and valid input to s2sad again
+                it = ast.Subscript(value=seq, slice=ast.Slice(step=ast.UnaryOp(op=ast.USub(), operand=ast.Constant(1))),
+                                   ctx=ast.Load())
+                target = clone(s.target)
+            for v in sorted(self.indexed & state.live):
+                out.extend(self._materialize(v, where))     # once, not in every iteration
+            out.extend(self.inits([s.body], state))
+            inner = _State(set(state.live), carried=set(state.live))
+            before = set(self.lazy)
+            _, body = self.block(s.body, inner)
+            self.lazy |= before                   # the loop may run no times
+            body = self._recompute(s, body) + body
+            out.append(set_origin(ast.For(target=target, iter=it, body=body or [ast.Pass()], orelse=[]), where))
+            return out
+        return []
+
+    def _recompute(self, loop: ast.stmt, body: list[ast.stmt]) -> list[ast.stmt]:
+        """The loop's rematerialized temporaries that this reverse body reads, recomputed first."""
+        stmts = self.remat.get(id(loop), [])
+        needed = set()
+        for st in body:
+            needed |= _value_reads(st)        # a shape-only read can use the value left from another iteration
+        keep = []
+        for st in reversed(stmts):
+            if st.targets[0].id in needed:
+                keep.append(st)
+                needed |= names_read(st.value)
+        return [clone(st) for st in reversed(keep)]
+
+    def contributions(self, prim: Prim, target: str) -> list[tuple[str, ast.expr, tuple]]:
+        """(operand, cotangent expression, path) for each active operand of `prim`."""
+        rule = prim.rule
+        out = []
+        mapping = dict(prim.bound)
+        g = self.bar(target)
+        mapping["g"] = _name(g)
+        if g in self.lazy and not rule.elementwise and not _full_reduction(prim) and prim.key not in ("copy", "np.sum"):
+            mapping["g"] = _call("_rt.full", _name(g), _name(_ANS))    # shaped like this statement's result
+        mapping["ans"] = _name(_ANS)            # resolved by the caller: the new value may need keeping aside
+        seq_parts: dict[str, ast.expr] = {}
+        for param, path, name in prim.diff_args():
+            if not self.active(name):
+                continue
+            tmpl = rule.template(param)
+            others = [a for p2, a in prim.bound.items() if p2 != param]
+            reduce = rule.elementwise and not all(is_const(a) for a in others) and not self.shapes.same(name, target)
+            m = mapping
+            if reduce and g in self.lazy:
+                # summing onto a smaller operand counts the elements a scalar cotangent stands for
+                m = dict(mapping, g=_call("_rt.full", _name(g), _name(_ANS)))
+            if path:
+                if param not in seq_parts:
+                    seq_parts[param] = _drop_defaults(simplify(_substitute(tmpl, m)))
+                expr = seq_parts[param]
+                for k in path:
+                    expr = ast.Subscript(value=expr, slice=ast.Constant(k), ctx=ast.Load())
+            else:
+                expr = _drop_defaults(simplify(_substitute(tmpl, m)))
+                expr = self._lazy_reduction(prim, expr, m["g"])
+            if reduce:
+                expr = _call("_rt.unbroadcast", expr, _name(name))
+            out.append((name, expr, path))
+        return out
+
+    def _lazy_reduction(self, prim: Prim, expr: ast.expr, g: ast.expr) -> ast.expr:
+        """The cotangent of x in a full sum (mean) is g (g / x.size) standing for the whole array; in a
+        sum along axes, a g that stands for a whole array of the result's shape stands for x's too."""
+        if prim.key == "np.sum" and isinstance(g, ast.Name) and g.id in self.lazy and not _full_reduction(prim):
+            new = clone(g)
+            new.s2sad_lazy = True
+            return new
+        if not _full_reduction(prim) or not isinstance(expr, ast.Call) or len(expr.args) != 2 or expr.keywords:
+            return expr
+        new = clone(g) if prim.key == "np.sum" else _call("_rt.mean_scale", g, expr.args[1])
+        new.s2sad_lazy = True          # survives the deep copies of later substitutions
+        return new
+
+    def _is_lazy(self, expr: ast.expr, operand: str, target: str | None) -> bool:
+        """Whether a contribution may be a scalar standing for an array of `operand`'s shape."""
+        if getattr(expr, "s2sad_lazy", False):
+            return True
+        names = names_read(expr)
+        if not names & self.lazy:
+            return False
+        bars = set(self.bars.values())
+        # it reads a value of the operand's (or the result's) full shape: broadcasting makes it full
+        return not any(n not in bars and (self.shapes.same(n, operand) or
+                                          (target is not None and self.shapes.same(n, target)))
+                       for n in names)
+
+    def _mark(self, n: str, expr: ast.expr, target: str | None, new: bool) -> None:
+        """After `b = e` (new) or `b = b + e`: b may be a scalar stand-in iff e may be (and, for a sum,
+        b was). Flow-sensitive along the sweep; branches and loops join their states."""
+        b = self.bar(n)
+        if self._is_lazy(expr, n, target) and (new or b in self.lazy):
+            self.lazy.add(b)
+        else:
+            self.lazy.discard(b)
+
+    def reverse_assign(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
+        v = s.targets[0].id
+        where = origin(s)
+        restore = v in self.restore and id(s) not in self.first_defs
+        if not self.active(v):
+            if restore:
+                return [_pop(v, where)]
+            return []
+        prim = primitive(s.value)
+        out: list[ast.stmt] = []
+        if v not in state.live:
+            # the output's adjoint is zero here: nothing flows back
+            if restore:
+                out.append(_pop(v, where))
+            return out
+        contribs = self.contributions(prim, v) if prim.differentiable else []
+        reads = set()
+        for _, e, _ in contribs:
+            reads |= names_read(e)
+        self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
+        ans = _name(v)
+        recompute = self.after_pop.get(id(s), (None, []))[1] if restore else []
+        if restore and _ANS in reads and (self_ref or recompute):
+            # the rule needs the new value (ans) and the old one: keep the new one aside
+            ans = _name(self.namer.fresh("ans"))
+            out.append(_assign(ans.id, _name(v), where))
+        contribs = [(n, _substitute(e, {_ANS: ans}), p) for n, e, p in contribs]
+        pop_first = restore and (self_ref or bool(recompute))
+        if pop_first:
+            out.append(_pop(v, where))
+            # the temporaries computed from v at the start of this iteration, from the value just put back
+            out.extend(clone(st) for st in recompute)
+        g = self.bar(v)
+        # combine repeated operands (x * x) and order: other operands first, then v itself
+        combined: dict[str, ast.expr] = {}
+        order = []
+        for n, e, p in contribs:
+            if prim.key == "getitem" and n != v:
+                continue
+            if n in combined:
+                combined[n] = ast.BinOp(left=combined[n], op=ast.Add(), right=e)
+            else:
+                combined[n] = e
+                order.append(n)
+        if prim.key == "getitem":
+            out.extend(self.scatter(prim, v, state, where))
+        for n in order:
+            if n == v:
+                continue
+            self._mark(n, combined[n], v, new=n not in state.live)
+            out.extend(self.accumulate(n, combined[n], state, where))
+        if v in combined:
+            self._mark(v, combined[v], v, new=True)
+            value = combined[v]
+            if v in self.indexed and not isinstance(value, ast.BinOp):
+                # its elements are written in place later: an array of its own, not one another adjoint
+                # may still be (`_rt.unbroadcast(x_bar, x)` is x_bar itself, which t_bar may hold)
+                value = ast.BinOp(left=_call("_rt.zeros", _name(v)), op=ast.Add(), right=value)
+                self.lazy.discard(g)
+            out.append(_assign(g, value, where))
+        elif v in state.carried:
+            zero = self.zero(v)
+            if isinstance(zero, ast.Constant):
+                self.lazy.add(g)
+            out.append(_assign(g, zero, where))
+        else:
+            state.live.discard(v)
+        if restore and not pop_first:
+            out.append(_pop(v, where))
+        return out
+
+    def reverse_setitem(self, s: ast.Assign, state: _State) -> list[ast.stmt]:
+        """x[index] = v: v receives x's cotangent at index, which is then zero (those elements were
+        overwritten); the saved old elements are put back."""
+        where = origin(s)
+        x = s.targets[0].value.id
+        idx = s.targets[0].slice
+        out: list[ast.stmt] = []
+        if self.active(x) and x in state.live:
+            b = self.bar(x)
+            out.extend(self._materialize(x, where))
+            part = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Load())
+            v = s.value
+            if isinstance(v, ast.Name) and self.active(v.id):
+                if self._simple_index(idx):
+                    expr = _call("_rt.unbroadcast", part, _name(v.id))
+                    if v.id not in state.live and self.shapes.rep.get(v.id) != SCALAR:
+                        # x_bar's elements are zeroed next: a row (x_bar[1] of a 2-D x) must not stay a view
+                        expr = _call("np.copy", expr)
+                else:
+                    # an index that may repeat an element (x[[0, 0, 1]] = v): only the write that landed counts
+                    expr = _call("_rt.assigned_grad", _name(b), _name(x), _index_expr(idx), _name(v.id))
+                out.extend(self.accumulate(v.id, expr, state, where))
+            zero = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
+            out.append(_assign(zero, ast.Constant(0.0), where))
+        if x in self.restore:
+            target = ast.Subscript(value=_name(x), slice=clone(idx), ctx=ast.Store())
+            out.append(_assign(target, _call(f"{TAPE}.pop"), where))
+        return out
+
+    def accumulate(self, n: str, expr: ast.expr, state: _State, where) -> list[ast.stmt]:
+        b = self.bar(n)
+        if n in state.live:
+            return [_assign(b, ast.BinOp(left=_name(b), op=ast.Add(), right=expr), where)]
+        state.live.add(n)
+        if n in self.indexed:
+            self.lazy.discard(b)              # an array of its own: element writes can go into it
+            return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=expr), where)]
+        return [_assign(b, expr, where)]
+
+    def _materialize(self, n: str, where) -> list[ast.stmt]:
+        """Before element writes into n's adjoint: an array of its own, if it may be a scalar stand-in."""
+        b = self.bar(n)
+        if b not in self.lazy:
+            return []
+        self.lazy.discard(b)
+        return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=_name(b)), where)]
+
+    def scatter(self, prim: Prim, v: str, state: _State, where) -> list[ast.stmt]:
+        """x[index] -> add the cotangent into the elements of x's adjoint."""
+        x = prim.bound["x"]
+        if not (isinstance(x, ast.Name) and self.active(x.id)) or x.id == v:
+            return []            # v = v[index]: the rule's getitem_grad builds the old v's cotangent
+        n = x.id
+        b = self.bar(n)
+        out = []
+        if n not in state.live:
+            out.append(_assign(b, _call("_rt.zeros", _name(n)), where))
+            state.live.add(n)
+        else:
+            out.extend(self._materialize(n, where))
+        idx = prim.bound["index"]
+        g = _name(self.bar(v))
+        if self._simple_index(idx):
+            target = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
+            out.append(set_origin(ast.AugAssign(target=target, op=ast.Add(), value=g, lineno=0, col_offset=0), where))
+        else:
+            out.append(set_origin(ast.Expr(value=_call("np.add.at", _name(b), _index_expr(idx), g)), where))
+        return out
+
+    # --- the whole function --------------------------------------------------------------------
+    def run(self) -> tuple[list[ast.stmt], list[ast.stmt], list[ast.expr]]:
+        self._loop_names: dict[int, tuple] = {}
+        self.nested_loops = set()
+
+        def mark(body, depth):
+            for s in body:
+                if isinstance(s, (ast.While, ast.For)):
+                    if depth:
+                        self.nested_loops.add(id(s))
+                    mark(s.body, depth + 1)
+                elif isinstance(s, ast.If):
+                    mark(s.body, depth)
+                    mark(s.orelse, depth)
+
+        mark(self.fn.body, 0)
+        fn = self.fn
+        # a variable's first assignment at the top level overwrites nothing: nothing to save
+        self.first_defs = set()
+        seen = set(fn.params)
+        for s in walk_stmts(fn.body):
+            for v in assigned(s):
+                if v not in seen and s in fn.body:
+                    self.first_defs.add(id(s))
+                seen.add(v)
+        state = _State(live=set())
+        seed = []
+        if self.active(fn.result):
+            seed = [_assign(self.bar(fn.result), _name("out_bar"))]
+            state.live.add(fn.result)
+        fwd, rev = self.block(fn.body, state)
+        grads = []
+        for p in self.wrt:
+            if p not in state.live:
+                grads.append(_call("_rt.zeros", _name(p)))
+            elif self.bar(p) in self.lazy:
+                grads.append(_call("_rt.full", _name(self.bar(p)), _name(p)))
+            else:
+                grads.append(_name(self.bar(p)))
+        return fwd, seed + rev, grads
+
+
+def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool = True,
+            vectors=frozenset(), kinds: aliasing.ArgKinds | None = None) -> tuple[tuple, dict]:
+    """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it.
+
+    With `value=False` and an output that is certainly a scalar, the value is not returned (None) and
+    what only computed it is removed. `vectors`: parameters the code may assume 1-D (the caller
+    checks it on every call), so that their elements are scalars. `kinds`: what the arguments are, when
+    the function writes in place into a value it may share with one (aliasing.py)."""
+    info = analyze(fn, wrt)
+    act = info.activity
+    _reject_active_lists(fn, act)
+    _reject_add_at(fn)
+    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin)
+    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin)
+    namer_state = copy.deepcopy(fn.namer)
+    for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
+    remat = _rematerializable(fn, vectors)
+    recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
+    overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
+    views = aliasing.view_bases(fn.body, fn.params, kinds)
+    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors, views)
+    carried = _carried_remat(fn, remat, vectors)
+    after_pop = {}
+    for sid, (v, stmts) in carried.items():
+        temps = {st.targets[0].id for st in stmts}
+        if temps <= restore:               # they are saved now: save v instead, recompute them from it
+            after_pop[sid] = (v, stmts)
+    if after_pop:
+        moved = {st.targets[0].id for _, stmts in after_pop.values() for st in stmts}
+        forced = {v for v, _ in after_pop.values()}
+        restore, lazy = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state,
+                               vectors, views)
+        recomputed |= moved
+    fn.namer = namer_state
+    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
+    fwd, rev, grads = gen.run()
+    rev = peephole(rev)
+    pre = []
+    if gen.used_tape:
+        pre.append(_assign(TAPE, ast.List(elts=[], ctx=ast.Load())))
+    pre.extend(_assign(v, ast.Constant(None)) for v in sorted(_maybe_undefined(fn, restore)))
+    outs = [fn.result] if fn.aux is None else [fn.result, fn.aux]
+    for i, v in enumerate(outs):
+        if v in restore:
+            # the reverse sweep puts v's old values back: keep the returned value aside first
+            kept = fn.namer.exact("result" if i == 0 else "aux")
+            fwd.append(_assign(kept, _name(v)))
+            outs[i] = kept
+    # the value can go when the output is certainly a scalar (a full reduction), or has the shape of a
+    # parameter (x = x * 0.99 in a loop): then the caller checks that parameter is a scalar instead
+    rep = gen.shapes.rep.get(fn.result)
+    shaped_like = next((p for p in fn.params if rep == "#" + p), None)
+    drop = not value and (rep == SCALAR or shaped_like is not None)
+    first = ast.Constant(None) if drop else _name(outs[0])
+    value_node = first if fn.aux is None else ast.Tuple(elts=[first, _name(outs[1])], ctx=ast.Load())
+    grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
+    ret = ast.Return(value=ast.Tuple(elts=[value_node, grad_value], ctx=ast.Load()))
+    if drop:
+        fwd, rev = prune([fwd, rev], ret, gen.shapes, fn.params)
+        fwd = _drop_recomputed(fwd, rev, ret, recomputed)
+    rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
+    facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
+             "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None,
+             "scalar_output": rep == SCALAR, "indexed": sorted(gen.shapes.indexed & _read_in_loops(fn)), "vectors": sorted(vectors)}
+    return (pre, fwd, rev, ret), facts
+
+
+def _drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, recomputed: set[str]) -> list:
+    """The forward sweep's definitions of temporaries that only the reverse sweep reads, which recomputes
+    them itself (then a loop with nothing left to do goes too)."""
+    from ..passes.prune import _drop
+    everything = set()
+    for t in fwd + rev + [ret]:
+        everything |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    for _ in range(20):
+        read_fwd = set()
+        for st in walk_stmts(fwd):
+            if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in recomputed:
+                read_fwd |= {r for r in names_read(st.value) if r != st.targets[0].id} - recomputed
+                continue
+            read_fwd |= names_read(st)
+        read_fwd |= names_read(ret)
+        # a recomputed temporary read by another one that stays is kept too
+        keep = {t for t in recomputed if t in read_fwd}
+        changed = True
+        while changed:
+            changed = False
+            for st in walk_stmts(fwd):
+                if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in keep:
+                    more = names_read(st.value) & recomputed - keep
+                    if more:
+                        keep |= more
+                        changed = True
+        fwd, changed = _drop(fwd, everything - (recomputed - keep))
+        empty = [st for st in fwd if isinstance(st, ast.For) and all(isinstance(b, ast.Pass) for b in st.body)
+                 and isinstance(st.target, ast.Name) and st.target.id not in read_fwd]
+        if empty:                          # a loop with nothing left to do (its range stays for the reverse loop)
+            fwd = [st for st in fwd if st not in empty]
+            changed = True
+        if not changed:
+            break
+    return fwd
+
+
+def _loop_index(loop: ast.stmt) -> str | None:
+    return loop.target.id if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) else None
+
+
+def _cheap_temporary(st: ast.stmt, counts: dict[str, int], vectors=frozenset()) -> str | None:
+    """The name `st` binds when it is a temporary worth recomputing rather than saving: assigned once in
+    the whole function by cheap arithmetic (not indexing, which costs more than saving the element, but
+    for an element of a 1-D parameter), with no effect (the tape, a user's function with rules,
+    recursion)."""
+    if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st) or _has_effect(st):
+        return None
+    t = st.targets[0].id
+    prim = primitive(st.value)
+    if counts.get(t) != 1 or prim.rule is None:
+        return None
+    if prim.key == "getitem":
+        x, index = prim.bound.get("x"), prim.bound.get("index")
+        if not (isinstance(x, ast.Name) and x.id in vectors and counts.get(x.id) == 1
+                and not isinstance(index, (ast.Slice, ast.Tuple, ast.List))):
+            return None
+    return t
+
+
+def _rematerializable(fn: CoreFunction, vectors=frozenset()) -> dict[int, list[ast.stmt]]:
+    """Per loop, the temporaries of its body that the reverse loop can recompute instead of saving: cheap
+    temporaries at the top of the body computed from constants, the loop's index, values the loop does
+    not change and other such temporaries (`t1 = x * i; t2 = t1 * 1e-6`)."""
+    counts = assignment_counts(fn.params, fn.body)
+    out = {}
+    for loop in walk_stmts(fn.body):
+        if not isinstance(loop, (ast.For, ast.While)):
+            continue
+        changed = {v for st in walk_stmts(loop.body) for v in assigned(st)}
+        index = _loop_index(loop)
+        names, stmts = set(), []
+        for st in loop.body:
+            t = _cheap_temporary(st, counts, vectors)
+            if t is None or t == index:
+                continue
+            if all(r == index or r not in changed or r in names for r in names_read(st.value)):
+                names.add(t)
+                stmts.append(st)
+        if stmts:
+            out[id(loop)] = stmts
+    return out
+
+
+def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_state,
+           vectors=frozenset(), views=None) -> tuple[set[str], set[str]]:
+    """What the forward sweep must save (and which adjoints may be scalar stand-ins): what the reverse
+    sweep reads after it was overwritten, and the arrays that a view it reads shares (`t = H[i]`, then
+    `H[i] = ...`: H's overwritten elements are saved and put back, so that t reads as it was). Saving a
+    value can make the sweep read more (the test of an `if` that now has work to do), so iterate to a
+    fixed point."""
+    views = views or {}
+    restore: set[str] = set(forced)
+    lazy: set[str] = set()
+    for _ in range(20):
+        fn.namer = copy.deepcopy(namer_state)
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
+        _, rev, _ = probe.run()
+        grown = probe.lazy - lazy
+        lazy |= probe.lazy
+        generated = set(probe.bars.values())
+        read = set()
+        # a shape-only read takes any value of the variable to do, unless its assignments may differ in
+        # shape (v2 = np.sin(v1) then v2 += np.sin(v0)) or it is the returned variable, which SSA keeps
+        strict = ({fn.result, fn.aux} & info.multi_assigned - info.loop_assigned) \
+            | {v for v in info.multi_assigned if probe.shapes.rep.get(v, "?") is None}
+        for s in rev:
+            read |= _value_reads(s, strict)
+        read |= {b for r in read for b in views.get(r, ())}
+        new = ((read - generated) & overwritten) | restore
+        if new == restore and not grown:
+            break
+        restore = new
+    fn.namer = namer_state
+    return restore, lazy
+
+
+def _carried_remat(fn: CoreFunction, remat: dict, vectors=frozenset()) -> dict[int, tuple[str, list[ast.stmt]]]:
+    """Per statement `v = ...` that is the only assignment of a loop-carried v in its loop body: the cheap
+    temporaries before it computed from v's value at the start of the iteration (and the index, values
+    the loop does not change, other such temporaries): `t1 = 4 * l; t2 = 1 - l; l = t1 * t2`. Saving v
+    and recomputing them after v is put back costs one saved value instead of several."""
+    counts = assignment_counts(fn.params, fn.body)
+    already = {st.targets[0].id for stmts in remat.values() for st in stmts}
+    out = {}
+    for loop in walk_stmts(fn.body):
+        if not isinstance(loop, (ast.For, ast.While)):
+            continue
+        inner = [v for st in walk_stmts(loop.body) for v in assigned(st)]
+        changed = set(inner)
+        index = _loop_index(loop)
+        for k, sv in enumerate(loop.body):
+            if not (is_assign(sv) and isinstance(sv.targets[0], ast.Name)) or is_setitem(sv):
+                continue
+            v = sv.targets[0].id
+            if inner.count(v) != 1:
+                continue
+            names, stmts = set(), []
+            for st in loop.body[:k]:
+                t = _cheap_temporary(st, counts, vectors)
+                if t is None or t in already or t == index:
+                    continue
+                reads = names_read(st.value)
+                if v in reads and all(r == index or r == v or r not in changed or r in names for r in reads):
+                    names.add(t)
+                    stmts.append(st)
+            if len(stmts) >= 2:
+                out[id(sv)] = (v, stmts)
+    return out
+
+
+def _reject_add_at(fn: CoreFunction) -> None:
+    """np.add.at changes an array in place, which the reverse sweep cannot undo: refused in reverse mode
+    (forward mode, over generated gradients, differentiates it)."""
+    for s in walk_stmts(fn.body):
+        if is_add_at(s):
+            where = origin(s) or (fn.src.filename, None)
+            raise UnsupportedSyntaxError(located(
+                where[0], where[1], None,
+                "np.add.at changes an array in place, which s2sad does not differentiate in reverse mode: "
+                "add in a loop on a copy (`a = a.copy()` then `for k in range(len(i)): a[i[k]] += v[k]`)"))
+
+
+def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
+    """A Python list that collects differentiated values (`out.append(x * i)`) has no reverse rule yet:
+    say so, rather than give a gradient that misses what went through the list."""
+    for s in walk_stmts(fn.body):
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
+                and s.value.func.attr in ("append", "extend", "insert") and s.value.args \
+                and any(isinstance(a, ast.Name) and act.active(a.id) for a in s.value.args):
+            where = origin(s) or (fn.src.filename, None)
+            raise UnsupportedSyntaxError(located(
+                where[0], where[1], None,
+                f"appending a differentiated value to a Python list ({ast.unparse(s.value.func)}) is not supported "
+                "in reverse mode: fill an array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
+
+
+def _read_in_loops(fn: CoreFunction) -> set[str]:
+    """Arrays indexed (`x[i]`) inside a loop body: where knowing that an element is a number pays."""
+    out = set()
+    for loop in walk_stmts(fn.body):
+        if isinstance(loop, (ast.For, ast.While)):
+            for st in walk_stmts(loop.body):
+                if is_assign(st) and isinstance(st.value, ast.Subscript) and isinstance(st.value.value, ast.Name):
+                    out.add(st.value.value.id)
+    return out
+
+
+def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
+    """Names whose values the reverse sweep reads. The runtime helpers of SHAPE_ARG read only a shape
+    (`_rt.unbroadcast(g, x)`, `_rt.zeros(x)`), which s2sad takes to be the same in every iteration of a
+    loop and across the assignments of one variable: x is not saved for them, unless it is in `strict`
+    (a variable whose assignments may differ in shape, or a returned variable assigned again in
+    straight-line code, which SSA does not rename: `v0 = np.sin(x); v1 = np.mean(v0); v0 = np.sin(v1)`)."""
+    out = set()
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        skip = shape_arg(n)
+        if skip is not None and skip.id not in strict:
+            todo.extend(a for a in n.args if a is not skip)
+            todo.extend(k.value for k in n.keywords)
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            out.add(n.id)
+        todo.extend(ast.iter_child_nodes(n))
+    return out
+
+
+def _maybe_undefined(fn: CoreFunction, restore: set[str]) -> set[str]:
+    """Saved variables whose first assignment is inside a loop or a branch: they may not exist yet
+    when first saved, so they start as None."""
+    first: dict[str, bool] = {}
+
+    def visit(body, nested):
+        for s in body:
+            for v in assigned(s):
+                first.setdefault(v, nested)
+            if isinstance(s, (ast.While, ast.For, ast.If)):
+                visit(s.body, True)
+                visit(getattr(s, "orelse", []), True)
+
+    visit(fn.body, False)
+    return {v for v in restore if first.get(v, False) and v not in fn.params}

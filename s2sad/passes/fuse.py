@@ -1,0 +1,442 @@
+"""Expression fusion: the generated function's last pass, so NumPy sees whole expressions.
+
+The core language has one primitive per statement, which is what the transforms need but not what
+runs fastest: every named temporary keeps its array alive, so NumPy can neither reuse it in place
+(its temporary elision) nor skip it. This pass, on the finished forward and reverse sweeps:
+
+- drops an `unbroadcast` of an intermediate's cotangent when every use of it is summed down further
+  to one of that intermediate's operands anyway (summing in two steps or one gives the same), so the
+  intermediate is no longer kept just for its shape;
+- puts each compiler temporary read exactly once back into the expression that reads it
+  (`t4 = t0 + t1 * X - Y`), when nothing in between changes what it reads;
+- puts a scalar times an array read only by sums into those sums, where algebra.py takes the scalar
+  out (a cotangent `s * t4` read only by sums is never formed), and rewrites every product with its
+  numbers and scalars first (algebra.py);
+- in loop and branch bodies: reuses a value computed again (`t8 = x[i]` after `t2 = x[i]`), sinks a
+  reset into the accumulation that follows it, and propagates copies; then drops stores nothing reads.
+
+effects.py says what each statement reads and writes. User-named variables and their adjoints are
+never inlined: the file stays readable in their names.
+"""
+from __future__ import annotations
+
+import ast
+
+from .algebra import LINEAR, Algebra, Rewriter
+from ..ir.astcopy import clone
+from ..ir.prim import walk_stmts
+from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, names, nested_defs, pure, reads, top_defs, uncovered, walk, writes
+
+_ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def _unbroadcast_of(e: ast.expr) -> tuple[ast.expr, ast.Name] | None:
+    if isinstance(e, ast.Call) and module(e) == "_rt.unbroadcast" and len(e.args) == 2 and not e.keywords \
+            and isinstance(e.args[1], ast.Name):
+        return e.args[0], e.args[1]
+    return None
+
+
+def _elementwise_leaves(e: ast.expr, bar: str, allowed: set[str], fuser: Algebra) -> bool:
+    """`e` combines `bar` elementwise with values no larger than the intermediate (its operands,
+    itself, scalars and numbers)."""
+    if isinstance(e, ast.Name):
+        return e.id == bar or e.id in allowed or e.id in fuser.scalars
+    if isinstance(e, ast.Constant):
+        return type(e.value) in (int, float)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, _ELEMENTWISE_OPS):
+        return _elementwise_leaves(e.left, bar, allowed, fuser) and _elementwise_leaves(e.right, bar, allowed, fuser)
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _elementwise_leaves(e.operand, bar, allowed, fuser)
+    return False
+
+
+def _elementwise_def(e: ast.expr) -> set[str] | None:
+    """The operands of an elementwise arithmetic definition `a = x op y` (names only), else None."""
+    if isinstance(e, ast.BinOp) and isinstance(e.op, _ELEMENTWISE_OPS):
+        parts = [e.left, e.right]
+    elif isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        parts = [e.operand]
+    else:
+        return None
+    if not all(isinstance(p, (ast.Name, ast.Constant)) for p in parts):
+        return None
+    return {p.id for p in parts if isinstance(p, ast.Name)}
+
+
+def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict, stores: dict) -> bool:
+    """`a_bar = unbroadcast(g, a)` -> `a_bar = g` when a = x op y and every read of a_bar sits in
+    `unbroadcast(<a_bar combined elementwise with x, y, a or scalars>, x or y)`."""
+    parents: dict[int, ast.AST] = {}
+    loads: dict[str, list[ast.Name]] = {}
+    for t in trees:
+        for p in walk(t):
+            for c in ast.iter_child_nodes(p):
+                parents[id(c)] = p
+            if isinstance(p, ast.Name) and isinstance(p.ctx, ast.Load):
+                loads.setdefault(p.id, []).append(p)
+    changed = False
+    for b in blocks(stmts):
+        for s in b:
+            d = definition(s)
+            if d is None or stores.get(d[0], 0) != 1:
+                continue
+            bar, value = d
+            ub = _unbroadcast_of(value)
+            if ub is None or not isinstance(ub[0], ast.Name):
+                continue
+            a = ub[1].id
+            if stores.get(a, 0) != 1 or a not in defs:
+                continue
+            operands = _elementwise_def(defs[a])
+            if operands is None:
+                continue
+            uses = loads.get(bar, [])
+            ok = bool(uses)
+            for u in uses:
+                node, top = u, None
+                while id(node) in parents:
+                    par = parents[id(node)]
+                    sub = _unbroadcast_of(par) if isinstance(par, ast.Call) else None
+                    if sub is not None and par.args[0] is node:
+                        top = par
+                        break
+                    if not isinstance(par, (ast.BinOp, ast.UnaryOp)):
+                        break
+                    node = par
+                if top is None or top.args[1].id not in operands \
+                        or not _elementwise_leaves(top.args[0], bar, operands | {a}, fuser):
+                    ok = False
+                    break
+            if ok:
+                s.value = ub[0]
+                changed = True
+    return changed
+
+
+def _propagate(stmts: list[ast.stmt], ret: ast.stmt, stores: dict, keep: set[str]) -> bool:
+    """`a = b` at the top level, both assigned once (or b a parameter): read b for a."""
+    rename: dict[str, str] = {}
+    out, changed = [], False
+    for s in stmts:
+        d = definition(s)
+        if d and isinstance(d[1], ast.Name) and stores.get(d[0], 0) == 1 and stores.get(d[1].id, 0) <= 1 \
+                and d[1].id not in keep and d[0] != d[1].id:
+            rename[d[0]] = rename.get(d[1].id, d[1].id)
+            changed = True
+            continue
+        out.append(s)
+    if rename:
+        for t in out + [ret]:
+            for n in walk(t):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in rename:
+                    n.id = rename[n.id]
+    stmts[:] = out
+    return changed
+
+
+def _linear_use(load: ast.Name, root: ast.AST) -> bool:
+    """`load` sits in a product that is the first argument of a linear map (a sum, an unbroadcast)."""
+    parents = {id(c): p for p in walk(root) for c in ast.iter_child_nodes(p)}
+    node = load
+    while id(node) in parents:
+        par = parents[id(node)]
+        if isinstance(par, ast.Call) and module(par) in LINEAR and par.args and par.args[0] is node:
+            return True
+        if not (isinstance(par, ast.BinOp) and isinstance(par.op, ast.Mult)
+                or isinstance(par, ast.UnaryOp) and isinstance(par.op, ast.USub)):
+            return False
+        node = par
+    return False
+
+
+def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: ast.stmt | None,
+                  alias: dict[str, str]) -> bool:
+    """Put each temporary where it is read: a temporary read once, and a scalar times an array read
+    only by sums (so the scalar moves out of them). Same block, same user line, and nothing in
+    between changes what it reads."""
+    seq = block + ([tail] if tail is not None else [])
+    where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
+    for j, s in enumerate(seq):
+        for v in names(s, False):
+            where_read.setdefault(v, []).append(j)
+    memo: dict[int, object] = {}
+    gone: set[int] = set()
+    for i, st in enumerate(block):
+        d = definition(st)
+        if d is None or d[0] not in local or not fuser.temporary(d[0]) or not pure(d[1]):
+            continue
+        name, value = d
+        where = getattr(st, "s2sad_origin", None)
+        uses: list[tuple[ast.stmt, ast.Name]] = []
+        ok = True
+        for j in where_read.get(name, []):
+            if j <= i:
+                continue
+            s = seq[j]
+            found = loads_of(s, name)
+            if found:
+                simple = isinstance(s, (ast.Assign, ast.AugAssign, ast.Expr, ast.Return, ast.If, ast.For))
+                if not simple or not (s is tail or getattr(s, "s2sad_origin", None) == where):
+                    ok = False
+                    break
+                uses.extend((s, m) for m in found)
+            if name in top_defs(s) or name in nested_defs(s):
+                break
+            if not found:
+                ok = False              # read only inside a nested block: it stays
+                break
+        if not ok or not uses:
+            continue
+        scaled = fuser.split_scalar(value)
+        if len(uses) > 1 and not (scaled[0] is not None and isinstance(scaled[1], ast.Name)
+                                  and all(_linear_use(m, s) for s, m in uses)):
+            continue
+        last = seq.index(uses[-1][0], i + 1)
+        needs = reads(value)
+        if any(interferes(seq[j], needs, alias, memo) for j in range(i + 1, last) if j not in gone):
+            continue
+        for s, m in uses:
+            _substitute(s, m, value)
+        for v in needs:                          # the statements that now read what it read
+            for s, _ in uses:
+                k = seq.index(s, i + 1)
+                if k not in where_read.setdefault(v, []):
+                    where_read[v].append(k)
+                    where_read[v].sort()
+        gone.add(i)
+    block[:] = [st for i, st in enumerate(block) if i not in gone]
+    return bool(gone)
+
+
+def _substitute(stmt: ast.stmt, load: ast.Name, value: ast.expr) -> None:
+    class R(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return clone(value) if node is load else node
+    R().visit(stmt)
+
+
+def _cse(fuser: Algebra, block: list[ast.stmt], alias: dict[str, str]) -> bool:
+    """A temporary computed again from unchanged values (`t8 = x[i]` after `t2 = x[i]`) reads the first."""
+    avail: dict[str, tuple[str, set[str]]] = {}      # expression -> (name holding it, names it reads)
+    changed = False
+    for s in block:
+        d = definition(s)
+        key = None
+        if d and fuser.temporary(d[0]) and not isinstance(d[1], (ast.Name, ast.Constant)) and pure(d[1]):
+            key = ast.dump(d[1])
+            if key in avail:
+                s.value = ast.Name(id=avail[key][0], ctx=ast.Load())
+                changed = True
+                key = None
+        w = writes(s)
+        if w is None:
+            avail.clear()
+        else:
+            rebinds, mutates = w
+            hit = rebinds | {alias.get(v, v) for v in mutates}
+            avail = {k: (n, r) for k, (n, r) in avail.items()
+                     if n not in rebinds and not (r & rebinds) and not ({alias.get(v, v) for v in r} & hit)}
+        if key is not None and d[0] not in reads(d[1]):
+            avail[key] = (d[0], reads(d[1]))
+    return changed
+
+
+def _sink_resets(block: list[ast.stmt]) -> bool:
+    """`v = 0.0`, then, with nothing reading v in between, `v = v + e` -> just `v = e` there."""
+    changed = False
+    i = 0
+    while i < len(block):
+        d = definition(block[i])
+        if d is None or not (isinstance(d[1], ast.Constant) and d[1].value == 0.0 and type(d[1].value) is float):
+            i += 1
+            continue
+        v = d[0]
+        for j in range(i + 1, len(block)):
+            s = block[j]
+            e = definition(s)
+            if e and e[0] == v and isinstance(e[1], ast.BinOp) and isinstance(e[1].op, ast.Add) \
+                    and isinstance(e[1].left, ast.Name) and e[1].left.id == v and v not in reads(e[1].right):
+                s.value = e[1].right
+                del block[i]
+                changed = True
+                i -= 1
+                break
+            w = writes(s)
+            if v in reads(s) or w is None or v in w[0]:
+                break
+        i += 1
+    return changed
+
+
+def _local_copies(fuser: Algebra, block: list[ast.stmt], local: set[str]) -> bool:
+    """`a = b` in a block (a a temporary read only after it): read b for a until b changes; the copy
+    goes when no read of a is left. `v = v` goes."""
+    changed = False
+    i = 0
+    while i < len(block):
+        d = definition(block[i])
+        if d and isinstance(d[1], ast.Name) and d[1].id == d[0]:
+            del block[i]
+            changed = True
+            continue
+        if d is None or not isinstance(d[1], ast.Name) or d[0] not in local or not fuser.temporary(d[0]):
+            i += 1
+            continue
+        a, b = d[0], d[1].id
+        left = False
+        for j in range(i + 1, len(block)):
+            s = block[j]
+            loads = loads_of(s, a)
+            for m in loads:
+                m.id = b
+                changed = True
+            w = writes(s)
+            if a in top_defs(s) or a in nested_defs(s):
+                break
+            if w is None or b in w[0] or b in nested_defs(s):
+                left = any(loads_of(t, a) for t in block[j + 1:])
+                break
+        if not left:
+            del block[i]
+            changed = True
+            continue
+        i += 1
+    return changed
+
+
+def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
+    """Drop `v = e` (e pure, v not a user variable) that nothing reads afterwards: no read later in the
+    function and, inside a loop, none in that loop (its next iteration). `c_bar = 0.0` at the end of a
+    branch goes."""
+    order: dict[int, int] = {}
+    outer: dict[int, ast.stmt | None] = {}         # statement -> the outermost loop around it
+    arms: dict[int, dict[int, str]] = {}           # statement -> {if: the branch it is in}
+    read_at: dict[str, list[tuple[int, dict]]] = {}
+    todo = [(s, None, {}) for s in reversed(stmts)]
+    while todo:
+        st, loop, arm = todo.pop()
+        order[id(st)] = len(order)
+        outer[id(st)] = loop
+        arms[id(st)] = arm
+        here = loop if loop is not None else (st if isinstance(st, (ast.For, ast.While)) else None)
+        for field in ("orelse", "body"):
+            inner_arm = dict(arm, **{str(id(st)): field}) if isinstance(st, ast.If) else arm
+            todo.extend((c, here, inner_arm) for c in reversed(getattr(st, field, []) or []))
+        for n in reads(header_part(st)):
+            read_at.setdefault(n, []).append((order[id(st)], arm))
+    order[id(ret)] = len(order)
+    for n in reads(ret):
+        read_at.setdefault(n, []).append((order[id(ret)], {}))
+    span: dict[int, tuple[int, int]] = {}
+    for b in blocks(stmts):
+        for st in b:
+            if isinstance(st, (ast.For, ast.While)):
+                inner = [order[id(c)] for c in walk_stmts([st])]
+                span[id(st)] = (min(inner), max(inner))
+
+    def dead(st: ast.stmt) -> bool:
+        d = definition(st)
+        if d is None or d[0] in user or d[0] == "tape" or not pure(d[1]):
+            return False
+        at, arm = order[id(st)], arms[id(st)]
+        loop = outer[id(st)]
+        lo = span[id(loop)][0] if loop is not None else at
+        for r, rarm in read_at.get(d[0], []):
+            other_branch = any(k in arm and arm[k] != b for k, b in rarm.items())
+            if (r > at and not other_branch) or (loop is not None and r >= lo):
+                return False
+        return True
+
+    dropped = False
+    for b in blocks(stmts):
+        kept = [st for st in b if not dead(st)]
+        dropped = dropped or len(kept) < len(b)
+        b[:] = kept or ([ast.Pass()] if b is not stmts else [])
+    return dropped
+
+
+def no_empty_blocks(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """The passes above may empty a block (a copy `v = v` gone): an `if` with an empty body tests the
+    opposite and keeps its `else`; one with nothing left in either goes (its test is a name); an empty
+    loop body gets `pass`."""
+    out = []
+    for st in stmts:
+        if isinstance(st, ast.If):
+            st.body, st.orelse = no_empty_blocks(st.body), no_empty_blocks(st.orelse)
+            if not st.body and not st.orelse and not _calls(st.test):
+                continue
+            if not st.body and st.orelse:
+                test = st.test
+                st.test = test.operand if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) \
+                    else ast.UnaryOp(op=ast.Not(), operand=test)
+                st.body, st.orelse = st.orelse, []
+            st.body = st.body or [ast.Pass()]
+        elif isinstance(st, (ast.For, ast.While)):
+            st.body = no_empty_blocks(st.body) or [ast.Pass()]
+        out.append(st)
+    return out
+
+
+def _calls(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Call) for n in ast.walk(node))
+
+
+def _merge_resets(block: list[ast.stmt]) -> bool:
+    """`v = e1` then `v = v + e2` (e2 not reading v) -> `v = e1 + e2`."""
+    changed = False
+    i = 0
+    while i + 1 < len(block):
+        a, b = definition(block[i]), definition(block[i + 1])
+        if a and b and a[0] == b[0] and isinstance(b[1], ast.BinOp) and isinstance(b[1].op, (ast.Add, ast.Sub)) \
+                and isinstance(b[1].left, ast.Name) and b[1].left.id == a[0] and a[0] not in reads(b[1].right) \
+                and getattr(block[i], "s2sad_origin", None) == getattr(block[i + 1], "s2sad_origin", None):
+            block[i + 1].value = ast.BinOp(left=a[1], op=b[1].op, right=b[1].right)
+            del block[i]
+            changed = True
+            continue
+        i += 1
+    return changed
+
+
+def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_names: set[str],
+         scalars: set[str] = frozenset(), keep: set[str] = frozenset({"out_bar"}),
+         as_written: int | None = None) -> list[list[ast.stmt]]:
+    """Fuse the top-level blocks `parts` (run one after another, then `ret`) of a function of `params`;
+    `scalars`: parameters known to be numbers or 0-d; the products of block `as_written` (the
+    user's own computation) keep their order. Returns the new blocks."""
+    owner = {id(s): i for i, b in enumerate(parts) for s in b}
+    stmts = [s for b in parts for s in b]
+    fuser = Algebra(user_names, scalars)
+    for _ in range(4):       # cotangents freed from unbroadcasts, then copies gone: each can open the other
+        trees = stmts + [ret]
+        fuser.infer_scalars(trees)
+        _, stores = counts(trees, params)
+        defs = {d[0]: d[1] for n in walk_stmts(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
+        opened = _drop_unbroadcasts(fuser, stmts, trees, defs, stores)
+        copied = _propagate(stmts, ret, stores, set(keep))
+        if not (opened and copied):
+            break
+    if opened or copied:
+        fuser.infer_scalars(stmts + [ret])
+    alias = aliases(stmts)
+    local = reads(ast.Module(body=stmts + [ret], type_ignores=[])) - uncovered(stmts + [ret])
+    for b in list(blocks(stmts)):
+        if b is not stmts:          # loop and branch bodies (the top level had its copies propagated)
+            _cse(fuser, b, alias)
+            _sink_resets(b)
+            _local_copies(fuser, b, local)
+        while _inline_block(fuser, b, local, ret if b is stmts else None, alias) and _merge_resets(b):
+            pass                    # a merged reset can read a temporary once more: inline again
+    alg = Rewriter(fuser)
+    for t in stmts + [ret]:
+        if as_written is None or owner.get(id(t)) != as_written:
+            alg.stmt(t)
+    dead_stores(stmts, ret, user_names)
+    stmts[:] = no_empty_blocks(stmts)
+    out: list[list[ast.stmt]] = [[] for _ in parts]
+    last = 0
+    for s in stmts:
+        last = owner.get(id(s), last)
+        out[last].append(s)
+    return out

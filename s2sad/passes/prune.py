@@ -1,0 +1,149 @@
+"""Dead code once the output's value is not returned (`grad` of a provably scalar function).
+
+`grad(f)` needs only the gradient. When f's output is a full reduction (so certainly a scalar: no check
+of its shape is needed), the statements that only computed the value are removed. A runtime helper
+that reads only a shape (`_rt.unbroadcast(g, t6)`) is pointed at a live variable of the same shape
+(`t4`, by shapes.py) so that the value it names can go too.
+"""
+from __future__ import annotations
+
+import ast
+
+from ..ir.prim import names_read
+from ..analysis.shapes import ShapeClasses
+
+SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0, "_rt.full": 1,
+             "_rt.mean_scale": 1, "_rt.sum_product": 2}
+
+
+def shape_arg(node: ast.AST) -> ast.Name | None:
+    """The argument of a runtime helper call (SHAPE_ARG) that is read only for its shape, if a name."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt":
+        i = SHAPE_ARG.get(f"_rt.{node.func.attr}")
+        if i is not None and i < len(node.args) and isinstance(node.args[i], ast.Name):
+            return node.args[i]
+    return None
+
+
+def _shape_args(tree: ast.AST) -> list[ast.Name]:
+    return [a for a in map(shape_arg, ast.walk(tree)) if a is not None]
+
+
+def _reads_except(trees, skip: set[int]) -> set[str]:
+    """Names read in `trees`, except at the nodes whose ids are in `skip`."""
+    out = set()
+    for t in trees:
+        for n in ast.walk(t):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in skip:
+                out.add(n.id)
+    return out
+
+
+def _live(trees) -> set[str]:
+    """Names whose values matter: read by the return, by effects (the tape, writes into arrays, custom
+    calls), by control flow, or by an assignment to a name that matters (to a fixed point: a loop's
+    `t1 = x * c; x = t1 + d` keeps neither alive by itself)."""
+    assigns: list[tuple[str, set[str]]] = []
+    live: set[str] = set()
+
+    def visit(stmts):
+        for s in stmts:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and not _has_effect(s):
+                assigns.append((s.targets[0].id, names_read(s.value)))
+                continue
+            if isinstance(s, (ast.If, ast.While)):
+                live.update(names_read(s.test))
+            elif isinstance(s, ast.For):
+                live.update(names_read(s.iter))
+            else:
+                live.update(names_read(s))
+            for field in ("body", "orelse"):
+                block = getattr(s, field, None)
+                if isinstance(block, list):
+                    visit(block)
+
+    stmts = [t for t in trees if isinstance(t, ast.stmt) and not isinstance(t, ast.Return)]
+    visit(stmts)
+    for t in trees:
+        if isinstance(t, ast.Return):
+            live.update(names_read(t))
+    changed = True
+    while changed:
+        changed = False
+        for name, reads in assigns:
+            if name in live and not reads <= live:
+                live |= reads
+                changed = True
+    return live
+
+
+def _has_effect(s: ast.stmt) -> bool:
+    """Whether a statement touches the tape or calls a user's function (custom rules, recursion)."""
+    for n in ast.walk(s):
+        if isinstance(n, ast.Name) and n.id == "tape":
+            return True
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "_rt" \
+                and n.attr.startswith(("custom", "recurse")):
+            return True
+    return False
+
+
+def _top_level_once(stmts: list[ast.stmt]) -> set[str]:
+    counts: dict[str, int] = {}
+    nested: set[str] = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+                if not isinstance(s, ast.Assign):
+                    nested.add(n.id)
+    return {v for v, c in counts.items() if c == 1 and v not in nested}
+
+
+def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
+    out, changed = [], False
+    for s in stmts:
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and block:
+                new, ch = _drop(block, live)
+                setattr(s, field, new or [ast.Pass()])
+                changed |= ch
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id not in live and not _has_effect(s):
+            changed = True
+            continue
+        if isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body + s.orelse) \
+                and not any(isinstance(n, ast.Call) for n in ast.walk(s.test)):
+            changed = True          # both branches left with nothing to do (the test is kept if read later)
+            continue
+        if isinstance(s, ast.For) and all(isinstance(b, ast.Pass) for b in s.body) and not s.orelse \
+                and not (isinstance(s.target, ast.Name) and s.target.id in live):
+            changed = True          # a loop left with nothing to do (its range is kept for the reverse sweep)
+            continue
+        out.append(s)
+    return out, changed
+
+
+def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, params: list[str]) -> list:
+    """Remove assignments nothing reads, in `blocks` (forward sweep, reverse sweep), to a fixed point."""
+    stable = set(params) | _top_level_once(blocks[0])
+    for _ in range(50):
+        trees = [s for b in blocks for s in b] + [ret]
+        shape_nodes = [n for t in trees for n in _shape_args(t)]
+        strong = _reads_except(trees, {id(n) for n in shape_nodes})
+        for n in shape_nodes:
+            if n.id not in strong:
+                subs = sorted(u for u in stable & strong if shapes.same(u, n.id))
+                if subs:
+                    n.id = subs[0]
+        live = _live(trees)
+        changed = False
+        for i, b in enumerate(blocks):
+            blocks[i], ch = _drop(b, live)
+            changed |= ch
+        if not changed:
+            break
+    return blocks

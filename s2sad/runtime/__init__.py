@@ -1,0 +1,598 @@
+"""What generated code imports: broadcasting and reduction helpers used by the derivative rules.
+
+Every helper works on NumPy arrays and Python numbers; CuPy arrays go through NumPy's
+`__array_function__` dispatch, so the same helpers serve the CuPy backend.
+"""
+from __future__ import annotations
+
+import itertools
+import math  # noqa: F401  (generated code for `math.*` functions reads it from here too)
+
+import numpy as np
+
+from ..backends import module_of as _xp  # helpers that make arrays make them where their operand lives
+
+
+def _spread(g, shape: tuple, like):
+    """`g` (a scalar or a smaller array) broadcast to `shape`, on the device of `like`."""
+    xp = _xp(like)
+    if xp is not np and type(g) is not xp.ndarray:
+        g = xp.asarray(g)
+    return xp.broadcast_to(g, shape)
+
+
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(a % ndim for a in axis)
+    return (axis % ndim,)
+
+
+def unbroadcast(g, x):
+    """Sum the cotangent `g` of a broadcast result back to the shape of operand `x`."""
+    if isinstance(g, float):      # a Python or NumPy scalar: nothing was broadcast
+        return g
+    tx = type(x)
+    if tx is float or tx is int:  # a Python number: everything was broadcast (the common fast case)
+        return g.sum() if type(g) is np.ndarray else np.sum(g)
+    shape = x.shape if tx is np.ndarray else np.shape(x)
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        return _spread(g, shape, x)
+    if not shape:
+        return np.sum(g)
+    if lead:
+        g = np.sum(g, axis=tuple(range(lead)))
+    keep = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
+    if keep:
+        g = np.sum(g, axis=keep, keepdims=True)
+    return g
+
+
+def sum_product(a, b, x):
+    """`unbroadcast(a * b, x)` without forming `a * b` where it sums everything of two arrays of one
+    shape onto a number: then it is a dot product."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.ndim \
+            and a.dtype == b.dtype and a.dtype.kind == "f" and (type(x) is float or np.ndim(x) == 0):
+        return np.dot(a.ravel(), b.ravel())
+    return unbroadcast(a * b, x)
+
+
+def _expand(g, ndim: int, axis, keepdims: bool):
+    """Re-insert the reduced axes into `g` so that it broadcasts against the reduced operand."""
+    if axis is None or keepdims or type(g) is float or type(g) is int:   # a number broadcasts as it is
+        return g
+    return np.expand_dims(g, _axes(axis, ndim))
+
+
+def _count(shape: tuple, axis) -> int:
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+
+
+def sum_grad(g, a, axis=None, keepdims=False):
+    shape = np.shape(a)
+    return _spread(_expand(g, len(shape), axis, keepdims), shape, a)
+
+
+def mean_grad(g, a, axis=None, keepdims=False):
+    shape = np.shape(a)
+    return sum_grad(g / max(_count(shape, axis), 1), a, axis, keepdims)   # divide before broadcasting
+
+
+def _others_product(a, axis):
+    """For each element, the product of the other elements reduced with it (exact with zeros)."""
+    xp = _xp(a)
+    a = xp.asarray(a)
+    axes = _axes(axis, a.ndim)
+    if not axes:
+        return np.ones_like(a)
+    dest = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = np.moveaxis(a, axes, dest)
+    flat = moved.reshape(moved.shape[: a.ndim - len(axes)] + (-1,))
+    ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), dest, axes)
+
+
+def _others_product_jvp(a, t, axis):
+    """The tangent of _others_product(a, axis) along t: for each element, the sum over the other
+    elements j of t_j times the product of the rest (exact with zeros: prefix and suffix products with
+    their tangents, one step per element of the reduced axes)."""
+    xp = _xp(a)
+    a = xp.asarray(a)
+    t = xp.broadcast_to(xp.asarray(t), a.shape)
+    axes = _axes(axis, a.ndim)
+    if not axes:
+        return xp.zeros_like(a)
+    dest = tuple(range(a.ndim - len(axes), a.ndim))
+    moved, tmoved = np.moveaxis(a, axes, dest), np.moveaxis(t, axes, dest)
+    flat = moved.reshape(moved.shape[: a.ndim - len(axes)] + (-1,))
+    tflat = tmoved.reshape(flat.shape)
+    n = flat.shape[-1]
+    p, dp = xp.ones(flat.shape[:-1], dtype=flat.dtype), xp.zeros(flat.shape[:-1], dtype=flat.dtype)
+    left, dleft = [], []
+    for m in range(n):                      # prefix products: of the elements before m
+        left.append(p)
+        dleft.append(dp)
+        p, dp = p * flat[..., m], dp * flat[..., m] + p * tflat[..., m]
+    p, dp = xp.ones_like(p), xp.zeros_like(dp)
+    right, dright = [None] * n, [None] * n
+    for m in range(n - 1, -1, -1):          # suffix products: of the elements after m
+        right[m], dright[m] = p, dp
+        p, dp = p * flat[..., m], dp * flat[..., m] + p * tflat[..., m]
+    out = xp.stack([dl * r + lf * dr for lf, dl, r, dr in zip(left, dleft, right, dright)], axis=-1) \
+        if n else xp.zeros_like(flat)
+    return np.moveaxis(out.reshape(moved.shape), dest, axes)
+
+
+def prod_grad_da(g, a, t, axis=None, keepdims=False):
+    """The tangent of prod_grad(g, ans, a, axis, keepdims) along a tangent t of a (second derivatives)."""
+    return sum_grad(g, a, axis, keepdims) * _others_product_jvp(a, t, axis)
+
+
+def prod_jvp_da(c, a, t, axis=None, keepdims=False):
+    """The tangent of prod_jvp(c, ans, a, axis, keepdims) along a tangent t of a."""
+    return np.sum(c * _others_product_jvp(a, t, axis), axis=axis, keepdims=keepdims)
+
+
+def prod_grad(g, ans, a, axis=None, keepdims=False):
+    return sum_grad(g, a, axis, keepdims) * _others_product(a, axis)
+
+
+def prod_jvp(t, ans, a, axis=None, keepdims=False):
+    return np.sum(t * _others_product(a, axis), axis=axis, keepdims=keepdims)
+
+
+def _extremum_share(ans, a, axis, keepdims):
+    """Where `a` attains its max/min `ans`; ties share equally."""
+    mask = a == _expand(ans, np.ndim(a), axis, keepdims)
+    return mask / np.sum(mask, axis=axis, keepdims=True)
+
+
+def extremum_grad(g, ans, a, axis=None, keepdims=False):
+    return _expand(g, np.ndim(a), axis, keepdims) * _extremum_share(ans, a, axis, keepdims)
+
+
+def extremum_jvp(t, ans, a, axis=None, keepdims=False):
+    return np.sum(t * _extremum_share(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+def cumsum_grad(g, a, axis=None):
+    if axis is None:
+        return np.reshape(np.cumsum(g[::-1])[::-1], np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def _centered(a, axis, ddof):
+    n = _count(np.shape(a), axis) - ddof
+    return (a - np.mean(a, axis=axis, keepdims=True)) / n
+
+
+def var_grad(g, a, axis=None, ddof=0, keepdims=False):
+    return 2 * _expand(g, np.ndim(a), axis, keepdims) * _centered(a, axis, ddof)
+
+
+def var_jvp(t, a, axis=None, ddof=0, keepdims=False):
+    return 2 * np.sum(t * _centered(a, axis, ddof), axis=axis, keepdims=keepdims)
+
+
+def std_grad(g, ans, a, axis=None, ddof=0, keepdims=False):
+    return _expand(g / ans, np.ndim(a), axis, keepdims) * _centered(a, axis, ddof)
+
+
+def std_jvp(t, ans, a, axis=None, ddof=0, keepdims=False):
+    return np.sum(t * _centered(a, axis, ddof), axis=axis, keepdims=keepdims) / ans
+
+
+def _matrix_axes(ndim: int, ord, axis) -> tuple[int, int] | None:
+    """The (row, column) axes when np.linalg.norm computes a matrix norm, else None."""
+    if isinstance(axis, (tuple, list)) and len(axis) == 2:
+        return _axes(axis, ndim)
+    if axis is None and ndim == 2 and ord is not None:
+        return (0, 1)
+    return None
+
+
+def _matrix_norm_scale(x, ord, rows: int, cols: int):
+    """d norm / d x for the matrix norms ord = +-1, +-2, +-inf and 'nuc' (ties share equally)."""
+    xm = np.moveaxis(x, (rows, cols), (-2, -1))
+    if ord in (1, -1, np.inf, -np.inf):
+        along, across = (-2, -1) if ord in (1, -1) else (-1, -2)   # +-1: column sums; +-inf: row sums
+        sums = np.sum(np.abs(xm), axis=along, keepdims=True)
+        best = (np.max if ord > 0 else np.min)(sums, axis=across, keepdims=True)
+        mask = sums == best
+        scale = np.sign(xm) * (mask / np.sum(mask, axis=across, keepdims=True))
+    elif ord in (2, -2, "nuc"):
+        u, _, vt = np.linalg.svd(xm, full_matrices=False)
+        if ord == "nuc":
+            scale = np.matmul(u, vt)
+        else:   # the outer product of the singular vectors of the largest (2) or smallest (-2) value
+            k = 0 if ord == 2 else -1
+            scale = u[..., :, k, None] * vt[..., k, None, :]
+    else:
+        raise ValueError(f"s2sad: the derivative of the matrix norm with ord={ord!r} is not supported")
+    return np.moveaxis(scale, (-2, -1), (rows, cols))
+
+
+def _norm_scale(ans, x, ord, axis, keepdims):
+    """d norm / d x, for vector p-norms and matrix norms; 0 (a subgradient) where a 2-norm is 0."""
+    ndim = np.ndim(x)
+    matrix = _matrix_axes(ndim, ord, axis)
+    if matrix is not None and not (ord is None or ord == "fro"):
+        return _matrix_norm_scale(x, ord, *matrix)
+    r = _expand(ans, ndim, axis, keepdims)
+    if ord is None or ord == "fro" or ord == 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r == 0, 0.0, x / r)
+    if ord == 1:
+        return np.sign(x)
+    if ord in (np.inf, -np.inf):
+        ax = np.abs(x)
+        mask = ax == r
+        return np.sign(x) * mask / np.sum(mask, axis=axis, keepdims=True)
+    if isinstance(ord, (int, float)) and ord > 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r == 0, 0.0, np.sign(x) * (np.abs(x) / r) ** (ord - 1))
+    raise ValueError(f"s2sad: the derivative of np.linalg.norm with ord={ord!r} is not supported")
+
+
+def norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
+    return _expand(g, np.ndim(x), axis, keepdims) * _norm_scale(ans, x, ord, axis, keepdims)
+
+
+def norm_jvp(t, ans, x, ord=None, axis=None, keepdims=False):
+    return np.sum(t * _norm_scale(ans, x, ord, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+def matmul_grad_x(g, x, y):
+    """Cotangent of x in x @ y (NumPy matmul semantics: vectors and stacks of matrices)."""
+    xd, yd = np.ndim(x), np.ndim(y)
+    if yd == 1:
+        return g * y if xd == 1 else unbroadcast(np.expand_dims(g, -1) * y, x)
+    if xd == 1:
+        return unbroadcast(np.matmul(y, np.expand_dims(g, -1))[..., 0], x)
+    return unbroadcast(np.matmul(g, np.swapaxes(y, -1, -2)), x)
+
+
+def matmul_grad_y(g, x, y):
+    """Cotangent of y in x @ y."""
+    xd, yd = np.ndim(x), np.ndim(y)
+    if xd == 1:
+        return g * x if yd == 1 else unbroadcast(np.expand_dims(x, -1) * np.expand_dims(g, -2), y)
+    if yd == 1:
+        return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), np.expand_dims(g, -1))[..., 0], y)
+    return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), g), y)
+
+
+def dot_grad_a(g, a, b):
+    """Cotangent of a in np.dot(a, b), for arguments of at most two dimensions."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise ValueError("s2sad: np.dot of arrays with more than two dimensions: use np.matmul or np.tensordot")
+    return matmul_grad_x(g, a, b)
+
+
+def dot_grad_b(g, a, b):
+    """Cotangent of b in np.dot(a, b), for arguments of at most two dimensions."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise ValueError("s2sad: np.dot of arrays with more than two dimensions: use np.matmul or np.tensordot")
+    return matmul_grad_y(g, a, b)
+
+
+def inner_grad_a(g, a, b):
+    """Cotangent of a in np.inner(a, b) (the last axes are contracted; g has a's leading axes, then b's)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    lead = np.ndim(b) - 1
+    if lead == 0:                  # b is a vector: the outer product of g and b (g may be a number)
+        return g * b if np.ndim(g) == 0 else np.expand_dims(g, -1) * b
+    return np.tensordot(g, b, axes=(list(range(np.ndim(g) - lead, np.ndim(g))), list(range(lead))))
+
+
+def inner_grad_b(g, a, b):
+    """Cotangent of b in np.inner(a, b)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    lead = np.ndim(a) - 1
+    if lead == 0:                  # a is a vector: the outer product of g and a
+        return g * a if np.ndim(g) == 0 else np.expand_dims(g, -1) * a
+    return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
+
+
+def solve_grad_a(g, ans, a):
+    b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    if np.ndim(ans) == 1:
+        return -np.outer(b_bar, ans)
+    return -np.matmul(b_bar, np.swapaxes(ans, -1, -2))
+
+
+def solve_grad_a_da(g, y, a, t):
+    """Tangent of solve_grad_a(g, y, a) from a's tangent t: b_bar = solve(a^T, g) moves by
+    -solve(a^T, t^T b_bar)."""
+    b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    return solve_grad_a(-np.matmul(np.swapaxes(t, -1, -2), b_bar), y, a)
+
+
+def transpose_grad(g, axes=None):
+    if axes is None:
+        return np.transpose(g)
+    n = np.ndim(g)
+    return np.transpose(g, tuple(sorted(range(n), key=lambda i: axes[i] % n)))   # the inverse permutation
+
+
+def tile_grad(g, A, reps):
+    shape = np.shape(A)
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    d = max(len(shape), len(reps))
+    full = (1,) * (d - len(shape)) + tuple(shape)
+    reps = (1,) * (d - len(reps)) + reps
+    inter = [n for pair in zip(reps, full) for n in pair]
+    g = np.reshape(g, inter).sum(axis=tuple(range(0, 2 * d, 2)))
+    return np.reshape(g, shape)
+
+
+def _split(g, sizes, axis):
+    bounds = list(itertools.accumulate(sizes))[:-1]
+    return np.split(g, bounds, axis=axis)
+
+
+def concatenate_grad(g, arrays, axis=0):
+    if axis is None:
+        parts = _split(g, [np.size(a) for a in arrays], 0)
+        return [np.reshape(p, np.shape(a)) for p, a in zip(parts, arrays)]
+    return _split(g, [np.shape(a)[axis] for a in arrays], axis)
+
+
+def stack_grad(g, arrays, axis=0):
+    return list(np.moveaxis(g, axis, 0))
+
+
+def hstack_grad(g, tup):
+    axis = 0 if np.ndim(np.atleast_1d(tup[0])) == 1 else 1
+    parts = _split(g, [np.shape(np.atleast_1d(a))[axis] for a in tup], axis)
+    return [np.reshape(p, np.shape(a)) for p, a in zip(parts, tup)]
+
+
+def vstack_grad(g, tup):
+    parts = _split(g, [np.shape(np.atleast_2d(a))[0] for a in tup], 0)
+    return [np.reshape(p, np.shape(a)) for p, a in zip(parts, tup)]
+
+
+def zeros(x):
+    """A float zero array shaped like `x` (float32 stays float32, ints become float64); 0.0 for a
+    Python number (or a value not computed yet, None)."""
+    if x is None or type(x) in (float, int, bool):
+        return 0.0
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind not in "fc":
+        dtype = np.float64
+    return np.zeros_like(x, dtype=dtype)
+
+
+def assigned_grad(g, x, index, v):
+    """Cotangent of v in `x[index] = v` (g: x's cotangent): g[index], but where the index repeats an
+    element only the write that landed (NumPy's own assignment decides which) receives it."""
+    xp = _xp(g)
+    part = g[index]
+    shape = np.shape(part)
+    ids = xp.arange(int(np.prod(shape))).reshape(shape)
+    landed = xp.full(np.shape(x), -1)
+    landed[index] = ids
+    return unbroadcast(xp.where(landed[index] == ids, part, 0.0), v)
+
+
+def getitem_grad(g, x, index):
+    """Cotangent of x in x[index], repeated integer indices included."""
+    z = zeros(x)
+    _xp(z).add.at(z, index, g)
+    return z
+
+
+def _order(a, axis):
+    """The permutation np.sort applies along `axis` (None: of the flattened array)."""
+    return _xp(a).argsort(a, axis=axis, kind="stable")
+
+
+def sort_jvp(t, a, axis=-1):
+    """Tangent of np.sort(a, axis): the tangent follows the permutation that sorts a."""
+    xp = _xp(a)
+    t = xp.broadcast_to(t, np.shape(a))
+    if axis is None:
+        return xp.ravel(t)[_order(a, None)]
+    return xp.take_along_axis(t, _order(a, axis), axis)
+
+
+def sort_grad(g, a, axis=-1):
+    """Cotangent of a in np.sort(a, axis): g put back where each sorted element came from."""
+    xp = _xp(a)
+    order = _order(a, axis)
+    if axis is None:
+        return xp.reshape(xp.ravel(g)[xp.argsort(order, kind="stable")], np.shape(a))
+    return xp.take_along_axis(g, xp.argsort(order, axis=axis, kind="stable"), axis)
+
+
+def linspace_grad(g, x, num=50, endpoint=True, which=1):
+    """Cotangent of the start (which=0) or the stop (which=1) `x` of np.linspace(start, stop, num):
+    element k is start + w_k (stop - start), with w the linspace of 0 to 1."""
+    xp = _xp(g)
+    w = xp.linspace(0.0, 1.0, num, endpoint=endpoint)
+    if which == 0:
+        w = 1.0 - w
+    g = xp.asarray(g)
+    w = xp.reshape(w, (-1,) + (1,) * (g.ndim - 1))
+    return unbroadcast(xp.sum(g * w, axis=0), x)
+
+
+def fill_grad(g, fill, ans):
+    """Cotangent of the fill value of np.full / np.full_like: the sum over every element it fills (zero
+    when the array holds integers, which truncate it)."""
+    if getattr(ans, "dtype", np.dtype(float)).kind not in "fc":
+        return 0.0 * unbroadcast(g, fill)
+    return unbroadcast(g, fill)
+
+
+def cast_grad(g, ans):
+    """A cast's cotangent (or tangent): itself for a float result, zero for an integer or boolean one."""
+    dtype = getattr(ans, "dtype", None)
+    if dtype is not None and dtype.kind not in "fc":
+        return g * 0.0
+    return g
+
+
+def clip_inside(a, lo, hi):
+    inside = _xp(a).ones(np.shape(a), dtype=bool)
+    if lo is not None:
+        inside &= a >= lo
+    if hi is not None:
+        inside &= a <= hi
+    return inside
+
+
+def clip_below(a, lo):
+    return a < lo
+
+
+def clip_above(a, hi):
+    return a > hi
+
+
+def stop_gradient(x):
+    """Return `x`; no derivative flows through it (PyTorch's `detach`)."""
+    return x
+
+
+def rebroadcast(g, c):
+    """The transpose of `unbroadcast`: spread `g` back over the shape of `c` (or sum onto it)."""
+    if np.shape(g) == np.shape(c):
+        return g
+    try:
+        return _spread(g, np.shape(c), c)
+    except ValueError:
+        return unbroadcast(g, c)
+
+
+def tangent_like(t, x):
+    """A tangent with the shape of the value `x` it belongs to (broadcasting a smaller one)."""
+    if isinstance(t, float) and isinstance(x, float):
+        return t
+    if np.shape(t) == np.shape(x):
+        return t
+    return _spread(t, np.shape(x), x)
+
+
+def owned(t, x):
+    """A fresh, writable tangent with the shape of `x` (its elements are written in place later)."""
+    dtype = np.result_type(getattr(t, "dtype", type(t)), getattr(x, "dtype", float), np.float32)
+    return _spread(t, np.shape(x), x).astype(dtype)
+
+
+def transpose_back(g, axes=None):
+    return np.transpose(g) if axes is None else np.transpose(g, axes)
+
+
+def _norm_kind(ndim, ord, axis) -> str:
+    """"smooth" (2-norm, Frobenius), "linear" (1 and inf norms: piecewise linear) or "other"."""
+    matrix = _matrix_axes(ndim, ord, axis) is not None
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        return "smooth"
+    if ord in (1, -1, np.inf, -np.inf) and (matrix or ord != -1):
+        return "linear"
+    return "other"
+
+
+def norm_grad_dx(c, y, x, t, ord=None, axis=None, keepdims=False):
+    """Tangent of norm_grad(c, y, x) from x's tangent t (y = norm(x) has its own tangent)."""
+    kind = _norm_kind(np.ndim(x), ord, axis)
+    if kind == "linear":
+        return zeros(t)
+    if kind == "other":
+        second_order(f"np.linalg.norm with ord={ord!r}")
+    return norm_grad(c, y, t, ord, axis, keepdims)
+
+
+def norm_grad_dy(c, y, x, t, ord=None, axis=None, keepdims=False):
+    """Tangent of norm_grad(c, y, x) from y's tangent t: x / y scaled by -t / y for the 2-norm."""
+    if _norm_kind(np.ndim(x), ord, axis) != "smooth":
+        return zeros(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = _xp(x).where(y == 0, 0.0, -c * t / y)      # 0 where the norm is 0, as norm_grad there
+    return norm_grad(scale, y, x, ord, axis, keepdims)
+
+
+def second_order(what: str):
+    """Raised by rules that have no higher-order derivative."""
+    from ..errors import NonDifferentiableError
+    raise NonDifferentiableError(f"s2sad: the second derivative through {what} is not supported")
+
+
+# --- functions with user rules (s2sad.defvjp / defjvp) ----------------------------------------
+def _custom(fun, *args):
+    return fun(*args)
+
+
+custom1 = custom2 = custom3 = custom4 = custom5 = custom6 = _custom
+
+
+def custom_vjp(fun, i, g, ans, *args):
+    """Cotangent of argument i of `fun` by its registered rule."""
+    from ..rules.custom import vjp
+    return vjp(fun, i, g, ans, *args)
+
+
+def custom_jvp(fun, i, t, ans, *args):
+    """Tangent of `fun`'s output from argument i's tangent by its registered rule."""
+    from ..rules.custom import jvp
+    return jvp(fun, i, t, ans, *args)
+
+
+# --- recursive calls of the user's own function -------------------------------------------------
+recurse1 = recurse2 = recurse3 = recurse4 = recurse5 = recurse6 = _custom
+def recurse_vjp(fun, i, g, *args):
+    """Cotangent of argument i of a recursive call `fun(*args)`: fun's generated gradient, seeded with g."""
+    from ..api.transforms import _as_float
+    from ..backends import backend_of
+    from ..api.family import _grad_of
+    c = _grad_of(fun, i, backend_of(args))
+    args = list(args)
+    args[i] = _as_float(args[i])
+    return c.fn(*args, *[f.read() for f in c.free], g)[1]
+
+
+def recurse_jvp(fun, i, t, *args):
+    """Tangent of a recursive call `fun(*args)` from argument i's tangent t: fun's generated JVP."""
+    from ..api.transforms import _as_float
+    from ..backends import backend_of
+    from ..api.family import compiled_jvp
+    c = compiled_jvp(fun, (i,), backend=backend_of(args))
+    args = list(args)
+    args[i] = _as_float(args[i])
+    return c.fn(*args, t, *[f.read() for f in c.free])[1]
+
+
+# --- scalar cotangents standing for whole arrays ------------------------------------------------
+def full(g, x):
+    """`g` with the shape of `x`: a scalar cotangent (of a full sum, or a zero) spread over x. A small
+    array is filled (quicker than a broadcast view and writeable); a large one is a broadcast view."""
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    if (g.shape if type(g) is np.ndarray else np.shape(g)) == shape:
+        return g
+    if type(x) is np.ndarray and x.size <= 4096 and np.ndim(g) == 0:
+        kind = x.dtype.kind
+        dtype = x.dtype if type(g) is float and kind in "fc" else np.result_type(g, x.dtype if kind in "fc" else 1.0)
+        out = np.empty(shape, dtype)
+        out.fill(g)
+        return out
+    return _spread(g, shape, x)
+
+
+def mean_scale(g, a):
+    """Cotangent of each element of `a` in np.mean(a): g / a.size, as a scalar that broadcasts."""
+    return g / max(a.size if type(a) is np.ndarray else np.size(a), 1)
