@@ -297,3 +297,19 @@ def test_second_order_through_a_scatter_into_an_adjoint():
     g = s2sad.grad(scatter_twice, argnums=1)
     ref = np.array([(g(x, y + 1e-6 * e) - g(x, y - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
     np.testing.assert_allclose(H, ref, rtol=1e-6, atol=1e-8)
+
+
+def counted_loop_not_needed(x, y):
+    k = 0
+    while x < 1.6 and k < 1:
+        x += np.prod(y)
+        k += 1
+    return x + np.sum(y)
+
+
+def test_a_loop_counter_goes_with_the_loop_that_reads_it():
+    """grad w.r.t. y alone needs no reverse loop for x's `while`: its trip counter goes, the increment
+    with it (the increment had stayed, reading a counter never set: UnboundLocalError)."""
+    y = np.array([0.5, 0.3])
+    np.testing.assert_allclose(s2sad.grad(counted_loop_not_needed, argnums=1)(0.2, y), [1.3, 1.5])
+    assert s2sad.grad(counted_loop_not_needed)(0.2, y) == 1.0

@@ -53,6 +53,10 @@ def _live(trees) -> set[str]:
                     and not _has_effect(s):
                 assigns.append((s.targets[0].id, names_read(s.value)))
                 continue
+            if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not _has_effect(s):
+                # `trips1 += 1` reads trips1: it matters only if trips1 does, and then so does `trips1 = 0`
+                assigns.append((s.target.id, names_read(s.value) | {s.target.id}))
+                continue
             if isinstance(s, (ast.If, ast.While)):
                 live.update(names_read(s.test))
             elif isinstance(s, ast.For):
@@ -113,6 +117,10 @@ def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
                 changed |= ch
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and s.targets[0].id not in live and not _has_effect(s):
+            changed = True
+            continue
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and s.target.id not in live \
+                and not _has_effect(s):
             changed = True
             continue
         if isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body + s.orelse) \
