@@ -106,7 +106,13 @@ def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> 
     written: set[str] = set()
     for st in walk_stmts(body):
         if is_assign(st):
-            values.setdefault(st.targets[0].id, []).append(st.value)
+            value = st.value
+            if getattr(st, "s2sad_inplace", False) and isinstance(value, ast.BinOp):
+                # `a -= e` writes into a's array and keeps it: a number only if a was one (a 0-d array
+                # from np.where stays one), whatever `a - e` would give
+                value = ast.BinOp(left=value.left, op=value.op, right=value.right)
+                value.s2sad_inplace = True
+            values.setdefault(st.targets[0].id, []).append(value)
         elif isinstance(st, ast.For):
             for n in ast.walk(st.target):
                 if isinstance(n, ast.Name):
@@ -168,6 +174,8 @@ def _number(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> bool:
         return False                       # may be a boolean array
     if isinstance(e, ast.Subscript):       # x[i, j] indexing every axis: an element
         return _rank(e, nums, ranks) == 0
+    if getattr(e, "s2sad_inplace", False):
+        return _number(e.left, nums, ranks) and _number(e.right, nums, ranks)
     prim = primitive(e)
     key = prim.key
     if key in _SCALAR_MADE:
@@ -405,7 +413,7 @@ def view_bases(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) 
 
 
 def check_writes(body: list[ast.stmt], params: list[str], active, kinds: ArgKinds | None, filename: str,
-                 where_of, forward: bool = False) -> None:
+                 where_of, forward: bool = False, spell=lambda n: n) -> None:
     """Element and slice writes (`y[1] = v`) into an array that a view bound before shares, read afterwards
     (the reverse sweep would read the view as it was when bound). `where_of(statement)` gives the user's
     (file, line).
@@ -427,13 +435,14 @@ def check_writes(body: list[ast.stmt], params: list[str], active, kinds: ArgKind
                 continue                     # tangents are views of tangents: they see the write too
             view = bind.targets[0].id
             where = where_of(st) or (filename, None)
+            written, other = spell(written), spell(other)
             raise _refusal(kinds, params, where, f"this writes into {written} while {other} shares its memory "
                            f"({_shown(bind, where_of)}) and is read afterwards; s2sad does not follow writes "
                            f"through views: make a copy (`{view} = {ast.unparse(bind.value)}.copy()`)")
 
 
 def check_in_place(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None, filename: str,
-                   where_of) -> None:
+                   where_of, spell=lambda n: n) -> None:
     """`a += e` (marked `s2sad_inplace` by normalize) into memory that another name bound before shares,
     read afterwards."""
     nums, ranks = numbers(body, params, kinds)
@@ -447,6 +456,7 @@ def check_in_place(body: list[ast.stmt], params: list[str], kinds: ArgKinds | No
         for bind, other in prog.sharers(a, st, bound_before=True):
             op = _op(st.value.op) if isinstance(st.value, ast.BinOp) else "?"
             where = where_of(st) or (filename, None)
+            a, other = spell(a), spell(other)
             raise _refusal(kinds, params, where,
                            f"`{a} {op}= ...` writes into {a} in place, and {other}, which shares its memory "
                            f"({_shown(bind, where_of)}), is read afterwards: s2sad reads it as `{a} = {a} {op} ...`. "

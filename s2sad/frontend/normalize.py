@@ -182,6 +182,7 @@ class _Shared:
         self.callees: list[Source] = []
         self.stack: list[Any] = []
         self.top_locals: set[str] = set()
+        self.spelled: dict[str, str] = {}      # renamed variable -> the user's name
 
 
 class Normalizer:
@@ -719,6 +720,7 @@ class Normalizer:
         rename = {}
         for name in sorted(local_names(callee.tree)):
             rename[name] = self.namer.exact(f"{fn.__name__}_{name}")
+            self.shared.spelled[rename[name]] = name
         # arguments are evaluated in the caller's scope first
         values = {}
         for p in params:
@@ -830,7 +832,8 @@ def rule_key(obj: Any) -> str | None:
     return _KEY_OF.get(id(obj))
 
 
-def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[str]) -> None:
+def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[str],
+               spelled: dict[str, str] | None = None) -> None:
     """Rename top-level variables assigned more than once (and nowhere inside a block) to b, b_1, ..."""
     nested = set()
     top_defs: dict[str, int] = {p: 1 for p in params}
@@ -852,6 +855,8 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
             v = s.targets[0].id
             if v in seen_def:
                 new = namer.fresh(v + "_")
+                if spelled is not None:
+                    spelled[new] = spelled.get(v, v)
                 current[v] = new
                 s.targets[0].id = new
             seen_def.add(v)
@@ -901,6 +906,7 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
             and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in ast.walk(s)) == 1:
         core_body.pop()        # `return z`: the result is z itself, no copy
         result = last.value.id
-    ssa_rename(params, core_body, namer, keep={result} | ({aux} if aux else set()))
+    ssa_rename(params, core_body, namer, keep={result} | ({aux} if aux else set()), spelled=shared.spelled)
     return CoreFunction(name=src.tree.name, params=params, body=core_body, result=result, aux=aux,
-                        free=list(shared.free.values()), src=src, namer=namer, callees=shared.callees)
+                        free=list(shared.free.values()), src=src, namer=namer, callees=shared.callees,
+                        spelled=shared.spelled)

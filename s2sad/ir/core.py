@@ -62,6 +62,11 @@ class CoreFunction:
     src: Source
     namer: Namer
     callees: list[Source] = field(default_factory=list)
+    spelled: dict[str, str] = field(default_factory=dict)   # a renamed variable -> its name in the user's code
+
+    def user_name(self, name: str) -> str:
+        """How the user wrote a variable of the core language (`v_1` is `v`, `helper_a` is a helper's `a`)."""
+        return self.spelled.get(name, name)
 
 
 def origin(node: ast.AST) -> tuple[str, int] | None:

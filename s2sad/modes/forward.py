@@ -217,8 +217,9 @@ def forward(fn: CoreFunction, wrt: list[str], kinds: aliasing.ArgKinds | None = 
     """The JVP function of `fn`: (value, tangent of the value) given tangents of `wrt`. `kinds`: see
     reverse()."""
     act = activity(fn, wrt, stacks=True)
-    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin)
-    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=True)
+    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
+    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=True,
+                          spell=fn.user_name)
     stacks = stacks_carrying_tangents(fn, act)
     for name in sorted(stacks):
         if not _only_a_stack(fn, name):

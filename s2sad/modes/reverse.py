@@ -683,8 +683,8 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     act = info.activity
     _reject_active_lists(fn, act)
     _reject_add_at(fn)
-    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin)
-    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin)
+    aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
+    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, spell=fn.user_name)
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     remat = _rematerializable(fn, vectors)
