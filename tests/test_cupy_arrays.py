@@ -26,7 +26,7 @@ from s2sad import symbolic  # noqa: F401
 import symbolic_cases as S
 import test_random_programs as RP
 from s2sad import backends
-from s2sad.api import family
+from s2sad.api import targets
 from s2sad.codegen import cache, pipeline as compiler
 from test_control_flow import CASES as FLOW_CASES
 from test_higher_order import NO_SECOND
@@ -35,7 +35,7 @@ from test_rules import weights
 
 def _forget():
     cache.memory_clear()
-    family._MEMO.clear()
+    targets.MEMO.clear()
 
 
 @pytest.fixture(params=["fake_cupy", "cupy"])

@@ -15,7 +15,8 @@ import control_cases as C
 import rule_cases as rc
 import s2sad
 import s2sad.codegen.pipeline
-import s2sad.api.family
+import s2sad.api.convert
+import s2sad.api.targets
 from test_control_flow import CASES as FLOW_CASES
 from test_rules import weights
 
@@ -40,7 +41,7 @@ def test_generated_file_imports_alone_and_agrees(cid, fn, args, diff):
     mod = _import(path, cid.replace("-", "_").replace(".", "_"))
     func = getattr(mod, f"{fn.__name__}_grad")
     free = [f.read() for f in g._compile("numpy").free]
-    floats = [s2sad.api.transforms._as_float(a) if i in diff else a for i, a in enumerate(args)]
+    floats = [s2sad.api.convert.as_float(a) if i in diff else a for i, a in enumerate(args)]
     _, got = func(*floats, *free)
     for e, r in zip(expected, got):
         np.testing.assert_allclose(r, e, rtol=1e-13, atol=1e-15)
@@ -84,7 +85,7 @@ def test_generated_files_are_clean_for_pyflakes(cid, fn, args, diff):
         except s2sad.NonDifferentiableError:
             pass                                  # no second derivative through this rule
         else:
-            texts["hvp"] = s2sad.api.family.compiled_jvp(g1._compile("numpy").fn, (i,), (1,)).source
+            texts["hvp"] = s2sad.api.targets.compiled_jvp(g1._compile("numpy").fn, (i,), (1,)).source
     for kind, text in texts.items():
         assert _flakes(text, f"<{kind} {cid}>") == [], f"{kind}:\n{text}"
 

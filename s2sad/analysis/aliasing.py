@@ -24,7 +24,7 @@ import linecache
 from dataclasses import dataclass
 
 from ..ir.prim import is_assign, primitive, walk_stmts
-from ..frontend.source import dotted
+from ..ir.names import dotted
 from ..errors import UnsupportedSyntaxError, located
 
 VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "broadcast_to", "asarray",

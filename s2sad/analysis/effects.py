@@ -7,7 +7,7 @@ import ast
 
 from .aliasing import VIEWS
 from ..ir.prim import walk_stmts
-from ..frontend.source import dotted
+from ..ir.names import dotted
 
 _IMPURE_RT = {"custom_vjp", "custom_jvp", "recurse_vjp", "recurse_jvp", "_custom", "second_order"}
 _PURE_BUILTINS = {"float", "int", "len", "abs", "min", "max", "bool", "range"}

@@ -5,7 +5,6 @@ compiler logic.
 """
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import functools
 import inspect
@@ -16,136 +15,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..analysis import aliasing
 from .. import backends
+from ..analysis import aliasing
 from ..codegen import pipeline as compiler
-from . import entry, family
-from ..frontend import source as frontend
 from ..errors import DifferentiationError, NonScalarOutputError
+from ..frontend import source as frontend
 from ..runtime import stop_gradient
+from . import entry, targets
+from .convert import as_float, check_argnums, check_real, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
 _BACKENDS = ("auto", "numpy", "cupy")
-
-
-def _check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
-    """Validate argnums before any transformation: TypeError for a wrong type, ValueError out of range."""
-    nums = (argnums,) if isinstance(argnums, int) and not isinstance(argnums, bool) else argnums
-    if not isinstance(nums, tuple) or not nums or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                          for i in nums):
-        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, not {argnums!r}")
-    try:
-        params = [p for p in inspect.signature(fun).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return nums
-    n = len(params)
-    for i in nums:
-        if not -n <= i < n:
-            raise ValueError(f"argnums={argnums!r} is out of range: {getattr(fun, '__name__', fun)} has "
-                             f"{n} positional parameter{'s' if n != 1 else ''}")
-    out = tuple(i % n for i in nums)
-    if len(set(out)) != len(out):
-        raise ValueError(f"argnums={argnums!r} names the same argument twice")
-    return out
-
-
-def _as_float(x):
-    """Differentiated arguments: ints become float64, lists of numbers become arrays. Complex numbers,
-    dicts and other containers are refused (DifferentiationError) rather than differentiated wrongly."""
-    t = type(x)
-    if t is float:
-        return x
-    if t is int or t is bool:
-        return float(x)
-    if isinstance(x, (np.ndarray, np.generic)) or backends.is_cupy(x):
-        kind = x.dtype.kind
-        if kind == "f":
-            return x
-        if kind == "c":
-            if complex_step.get():
-                return x
-            raise DifferentiationError(_COMPLEX)
-        if kind not in "iub":
-            raise DifferentiationError(f"cannot differentiate with respect to an array of dtype {x.dtype}")
-        return np.float64(x) if isinstance(x, np.generic) else x.astype(np.float64)
-    if t is complex:
-        if complex_step.get():
-            return x
-        raise DifferentiationError(_COMPLEX)
-    if isinstance(x, (list, tuple)):
-        try:
-            arr = np.asarray(x)
-        except ValueError:
-            arr = None
-        if arr is None or arr.dtype.kind not in "iubf":
-            raise DifferentiationError(
-                f"cannot differentiate with respect to this {t.__name__}: s2sad takes a list or tuple of numbers "
-                "(read as an array) as a differentiated argument; pass arrays as separate arguments")
-        return arr.astype(np.float64)
-    if isinstance(x, dict):
-        raise DifferentiationError(
-            "cannot differentiate with respect to a dict yet: pass its arrays as separate arguments "
-            "(`grad(f, argnums=(0, 1))(W, b)`)")
-    raise DifferentiationError(f"cannot differentiate with respect to a value of type {t.__name__}: "
-                               "s2sad differentiates Python numbers and NumPy (or CuPy) float arrays")
-
-
-# set by the numerical route while it evaluates at x + ih (the complex step): a generated derivative of
-# analytic code computes its analytic extension there, which the route checks against the real value
-complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_complex_step", default=False)
-
-_COMPLEX = ("complex numbers are not supported yet: s2sad differentiates real-valued functions of real "
-            "arguments (pass the real and imaginary parts as separate real arrays)")
-
-
-def _check_real(values) -> None:
-    """Refuse complex values among the arguments that are not differentiated (and the globals the code
-    reads): a complex intermediate would be differentiated with real rules."""
-    if complex_step.get():
-        return
-    for v in values:
-        if type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c":
-            raise DifferentiationError(_COMPLEX)
-
-
-def _like(g, x):
-    """The gradient in the argument's type: Python float for a Python number, the same dtype and shape."""
-    t = type(x)
-    if t is float or t is int or t is bool:
-        if type(g) is float:
-            return g
-        return g if backends.is_cupy(g) else float(g)   # CuPy: a 0-d array, left on the device
-    if isinstance(x, np.ndarray):
-        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-        if type(g) is np.ndarray and g.shape == x.shape:
-            if g.dtype == dtype and g.flags.writeable:
-                return g
-            return np.array(g, dtype=dtype)          # a read-only view, or another dtype: a copy
-        if np.ndim(g) == 0:                          # a scalar standing for every element
-            out = np.empty(x.shape, dtype)
-            out.fill(g)
-            return out
-        return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
-    if isinstance(x, np.generic):
-        return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
-    if backends.is_cupy(x):
-        return _like_device(g, x)
-    return g
-
-
-def _like_device(g, x):
-    """`_like` for a CuPy argument: a CuPy array of its shape and (float) dtype, made on the device."""
-    cp = sys.modules["cupy"]
-    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-    if type(g) is not cp.ndarray:                    # a number standing for every element
-        return cp.full(x.shape, g, dtype=dtype)
-    if g.shape != x.shape:
-        g = cp.broadcast_to(g, x.shape)
-    elif g.dtype == dtype and (g.size <= 1 or 0 not in g.strides):
-        return g
-    return cp.ascontiguousarray(g, dtype=dtype)     # a broadcast view, or another dtype: a copy
 
 
 class _Transformed:
@@ -166,7 +47,7 @@ class _Transformed:
                               backends.BackendWarning, stacklevel=3)
         functools.update_wrapper(self, fun)
         self.__wrapped__ = fun
-        self._nums = _check_argnums(fun, argnums)
+        self._nums = check_argnums(fun, argnums)
         self._argnums = argnums if isinstance(argnums, int) else self._nums
         self._single = isinstance(argnums, int)
         self._has_aux = has_aux
@@ -185,22 +66,22 @@ class _Transformed:
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 
-    def _as_target(self, args=(), kwargs=None) -> "family.Target":
+    def _as_target(self, args=(), kwargs=None) -> "targets.Target":
         """This transformation's generated code, as something to differentiate again (at `args`: the
         code may depend on their kinds, see aliasing.py)."""
         if self._inner is not None and self._single:
             # a higher-order derivative: its code is the JVP of the inner transformation's code
             inner = self._inner._as_target(args, kwargs)
             i = self._nums[0]
-            c = family.compiled_jvp(inner.fn, (i,), inner.select)
-            family.register_source(c)
+            c = targets.compiled_jvp(inner.fn, (i,), inner.select)
+            targets.register_source(c)
 
             def expand(args, kwargs):
                 full = inner.expand(args, kwargs)
-                full[i] = _as_float(full[i])
-                return full + [family.ones_like(full[i])] + [f.read() for f in c.free]
+                full[i] = as_float(full[i])
+                return full + [ones_like(full[i])] + [f.read() for f in c.free]
 
-            return family.Target(c.fn, expand, (1,), str(self))
+            return targets.Target(c.fn, expand, (1,), str(self))
         if self._inner is not None or not self._single:
             raise DifferentiationError(
                 "differentiating this transformation again is supported for grad/value_and_grad of one "
@@ -208,9 +89,9 @@ class _Transformed:
         c = self._general("numpy")
         if c is None:
             c = self._for_kinds("numpy", self._bind(args, kwargs or {}, 0))
-        family.register_source(c)
+        targets.register_source(c)
         select = (1,)
-        return family.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self))
+        return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self))
 
     def _run_higher(self, args, kwargs):
         """grad of a transformed function: forward mode over its generated code, one sweep per argument."""
@@ -219,9 +100,9 @@ class _Transformed:
         grads = []
         value = None
         for i in self._nums:
-            x = _as_float(full[i])
+            x = as_float(full[i])
             full[i] = x
-            value, d = family.jvp_call(target, full, (i,), [family.ones_like(x)])
+            value, d = targets.jvp_call(target, full, (i,), [ones_like(x)])
             grads.append(d)
         out = value
         if type(out) is not float and np.size(out) != 1:
@@ -230,8 +111,8 @@ class _Transformed:
                 "use s2sad.jacobian or s2sad.hessian")
         originals = [args[i] if i < len(args) else full[i] for i in self._nums]
         if self._single:
-            return value, _like(grads[0], originals[0])
-        return value, tuple(_like(g, x) for g, x in zip(grads, originals))
+            return value, like(grads[0], originals[0])
+        return value, tuple(like(g, x) for g, x in zip(grads, originals))
 
     def _compile(self, backend: str, vectors: tuple[str, ...] = (), kinds=None) -> compiler.Compiled:
         """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters; with
@@ -240,7 +121,7 @@ class _Transformed:
         if self._inner is not None:
             # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
             inner = self._inner._as_target()
-            return family.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
+            return targets.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
         key = (backend, kinds) if kinds is not None else (backend, vectors) if vectors else backend
         c = self._compiled.get(key)
         if c is None:
@@ -319,7 +200,7 @@ class _Transformed:
             args = backends.to_device(args)
         originals = [args[i] for i in self._nums]
         for i in self._nums:
-            args[i] = _as_float(args[i])
+            args[i] = as_float(args[i])
         indexed = c.facts.get("indexed")
         if indexed and backend == "numpy" and not self._needs_kinds:
             # parameters read element by element (x[i]) that are 1-D here: the variant whose code knows
@@ -330,7 +211,7 @@ class _Transformed:
                 c = self._compiled.get((backend, vectors)) or self._compile(backend, vectors)
         for f in c.free:
             args.append(f.read())
-        _check_real(args)
+        check_real(args)
         if backend == "cupy" and c.free:
             args[len(params):] = backends.to_device(args[len(params):])
         return c, args, originals
@@ -410,9 +291,9 @@ class _Transformed:
                 if type(grads) is float and (out is None or type(out) is float):
                     self._fast = (c.fn, len(c.params), i, c.fresh)
                 self._enter_fast(c, i)
-            grads = _like(grads, originals[0])
+            grads = like(grads, originals[0])
         else:
-            grads = tuple(_like(g, x) for g, x in zip(grads, originals))
+            grads = tuple(like(g, x) for g, x in zip(grads, originals))
         return value, grads
 
 

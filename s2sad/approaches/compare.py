@@ -112,17 +112,17 @@ def _nums(argnums: int | tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _automatic_reverse(fun: Callable, argnums) -> tuple[Callable, Callable[[], dict]]:
-    import s2sad
-    g = s2sad.grad(fun, argnums=argnums)
+    from ..api.transforms import grad
+    g = grad(fun, argnums=argnums)
     return g, lambda: {"lines": code_lines(g.source)}
 
 
 def _automatic_forward(fun: Callable, argnums) -> tuple[Callable, Callable[[], dict]]:
-    import s2sad
+    from ..api.family import jacobian
     from ..codegen import pipeline as compiler
     from ..api import family
     from ..errors import NonScalarOutputError
-    jacs = [(i, s2sad.jacobian(fun, argnums=i, mode="forward")) for i in _nums(argnums)]
+    jacs = [(i, jacobian(fun, argnums=i, mode="forward")) for i in _nums(argnums)]
 
     def forward_grad(*args):
         out = []
@@ -353,8 +353,8 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
     """
     if not callable(fun):
         raise TypeError(f"compare expects a function, not {fun!r}")
-    from ..api.transforms import _check_argnums
-    _check_argnums(fun, argnums)
+    from ..api.convert import check_argnums
+    check_argnums(fun, argnums)
     nums = _nums(argnums)
     if max(nums) >= len(args):
         raise ValueError(f"compare: argnums={argnums!r} but only {len(args)} argument(s) were given")

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backends
-from ..api.transforms import _check_argnums, _like, complex_step
+from ..api.convert import check_argnums, complex_step, like
 from ..errors import DifferentiationError, NonScalarOutputError
 
 __all__ = ["grad", "jacobian", "default_step", "ComplexStepWarning", "METHODS"]
@@ -111,7 +111,7 @@ class _Numerical:
         self.method = method
         self.step = step
         self.argnums = argnums
-        self._nums = _check_argnums(fun, argnums)
+        self._nums = check_argnums(fun, argnums)
         self._single = isinstance(argnums, int)
         try:
             self._signature: inspect.Signature | None = inspect.signature(fun)
@@ -193,7 +193,7 @@ class _Numerical:
         if x.size == 0:
             zeros = backends.module_of(x).zeros
             if self._kind == "grad":
-                return _like(zeros(x.shape), original)
+                return like(zeros(x.shape), original)
             f0 = self._evaluate(args, kwargs, i, _rebuild(original, x))
             return self._finish(zeros(f0.shape + x.shape), original, f0.shape)
         f0 = None
@@ -284,9 +284,9 @@ class _Numerical:
         if result.dtype.kind == "c":
             result = result.real
         if self._kind == "grad":
-            return _like(result.reshape(np.shape(original)), original)
+            return like(result.reshape(np.shape(original)), original)
         if out_shape == () and not isinstance(original, (np.ndarray, list, tuple)):
-            return _like(result.reshape(()), original)
+            return like(result.reshape(()), original)
         if isinstance(original, np.ndarray) and original.dtype == np.float32:
             return result.astype(np.float32)
         return result

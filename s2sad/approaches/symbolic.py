@@ -36,7 +36,7 @@ from sympy.printing.numpy import CuPyPrinter, NumPyPrinter
 
 from ..codegen import cache
 from ..backends import is_cupy
-from ..api.transforms import _check_argnums, _like
+from ..api.convert import check_argnums, like
 from ..errors import DifferentiationError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError, error_at
 from ..frontend.source import Resolver, Source, dotted, load
 from ..frontend.normalize import local_names
@@ -1539,7 +1539,7 @@ class SymbolicGrad:
         functools.update_wrapper(self, fun)
         self.__wrapped__ = fun
         self.argnums = argnums
-        self._nums = _check_argnums(fun, argnums)
+        self._nums = check_argnums(fun, argnums)
         self._single = isinstance(argnums, int)
         self._signature = inspect.signature(fun)
         self._src: Source | None = None
@@ -1626,8 +1626,8 @@ class SymbolicGrad:
             dtype = original.dtype if original.dtype.kind == "f" else cupy.float64
             return cupy.asarray(g, dtype=dtype).reshape(original.shape)
         if isinstance(original, np.ndarray) and original.ndim == 0:
-            return _like(np.asarray(g, dtype=np.float64), original)
-        return _like(g if isinstance(g, np.ndarray) else np.float64(g), original)
+            return like(np.asarray(g, dtype=np.float64), original)
+        return like(g if isinstance(g, np.ndarray) else np.float64(g), original)
 
 
 def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0) -> Any:
@@ -1664,7 +1664,7 @@ def generated_source(fun: Callable, *args: Any, argnums: int | tuple[int, ...] =
     bound = _bind(sig, fun, args, kwargs)
     positional = [i for i, p in enumerate(sig.parameters.values())
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    nums = _check_argnums(fun, argnums)
+    nums = check_argnums(fun, argnums)
     diff = {positional[i] for i in nums}
     specs = [_classify(name, value, i in diff) for i, (name, value) in enumerate(bound)]
     key = (backend, tuple(a.descriptor() for a in specs))

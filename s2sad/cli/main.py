@@ -118,7 +118,7 @@ def _lookup(module, dotted: str, shown: str):
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    import s2sad
+    from ..api.transforms import grad
     from ..api.transforms import _Transformed
 
     file, sep, func = args.target.rpartition(":")
@@ -133,7 +133,7 @@ def _run_show(args: argparse.Namespace) -> int:
             raise UsageError(f"{file}:{func} is not a function but a {type(fn).__name__}")
         nums = 0 if not args.argnums else args.argnums[0] if len(args.argnums) == 1 else tuple(args.argnums)
         try:
-            transformed = s2sad.grad(fn, argnums=nums, has_aux=args.has_aux, backend="numpy")
+            transformed = grad(fn, argnums=nums, has_aux=args.has_aux, backend="numpy")
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
     if args.backend == "cupy":

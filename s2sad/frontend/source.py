@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..ir.names import dotted
 from ..errors import DifferentiationError, UnsupportedSyntaxError, error_at
 
 
@@ -349,18 +350,6 @@ class Resolved:
     kind: str
     name: str
     obj: Any = None
-
-
-def dotted(node: ast.expr) -> list[str] | None:
-    """`a.b.c` -> ["a", "b", "c"], or None when `node` is not a dotted name."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return None
 
 
 class Resolver:

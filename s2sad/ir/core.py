@@ -10,12 +10,9 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .names import Namer
-
-if TYPE_CHECKING:                    # the frontend builds a CoreFunction from a Source; the IR needs no frontend
-    from ..frontend.source import Source
 
 # Python's operators as primitives of the rules table
 OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.Pow: "pow",
@@ -59,9 +56,9 @@ class CoreFunction:
     result: str
     aux: str | None
     free: list[FreeVar]
-    src: Source
+    src: Any                         # the frontend's Source it was built from (file, globals, closure)
     namer: Namer
-    callees: list[Source] = field(default_factory=list)
+    callees: list[Any] = field(default_factory=list)    # the Sources of the helpers inlined
     spelled: dict[str, str] = field(default_factory=dict)   # a renamed variable -> its name in the user's code
 
     def user_name(self, name: str) -> str:

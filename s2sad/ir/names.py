@@ -47,3 +47,15 @@ def all_names(tree: ast.AST) -> set[str]:
         elif isinstance(node, ast.arg):
             out.add(node.arg)
     return out
+
+
+def dotted(node: ast.expr) -> list[str] | None:
+    """`a.b.c` -> ["a", "b", "c"], or None when `node` is not a dotted name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return parts[::-1]
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ..frontend.source import dotted
+from ..ir.names import dotted
 from .core import OPS, UNARY
 from ..rules import RULES, Rule
 

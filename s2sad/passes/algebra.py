@@ -12,7 +12,7 @@ import re
 
 from ..ir.prim import walk_stmts
 from ..analysis.effects import module, walk
-from ..frontend.source import dotted
+from ..ir.names import dotted
 
 _TEMP = re.compile(r"t\d+(_bar(_\d+)?)?")
 _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.prod", "np.linalg.norm", "np.var", "np.std",

@@ -10,7 +10,8 @@ import math  # noqa: F401  (generated code for `math.*` functions reads it from 
 
 import numpy as np
 
-from ..backends import module_of as _xp  # helpers that make arrays make them where their operand lives
+from ..backends import module_of as _xp   # helpers that make arrays make them where their operand lives
+from . import hooks
 
 
 def _spread(g, shape: tuple, like):
@@ -557,24 +558,12 @@ def custom_jvp(fun, i, t, ans, *args):
 recurse1 = recurse2 = recurse3 = recurse4 = recurse5 = recurse6 = _custom
 def recurse_vjp(fun, i, g, *args):
     """Cotangent of argument i of a recursive call `fun(*args)`: fun's generated gradient, seeded with g."""
-    from ..api.transforms import _as_float
-    from ..backends import backend_of
-    from ..api.family import _grad_of
-    c = _grad_of(fun, i, backend_of(args))
-    args = list(args)
-    args[i] = _as_float(args[i])
-    return c.fn(*args, *[f.read() for f in c.free], g)[1]
+    return hooks.call("recurse_vjp", fun, i, g, *args)
 
 
 def recurse_jvp(fun, i, t, *args):
     """Tangent of a recursive call `fun(*args)` from argument i's tangent t: fun's generated JVP."""
-    from ..api.transforms import _as_float
-    from ..backends import backend_of
-    from ..api.family import compiled_jvp
-    c = compiled_jvp(fun, (i,), backend=backend_of(args))
-    args = list(args)
-    args[i] = _as_float(args[i])
-    return c.fn(*args, t, *[f.read() for f in c.free])[1]
+    return hooks.call("recurse_jvp", fun, i, t, *args)
 
 
 # --- scalar cotangents standing for whole arrays ------------------------------------------------

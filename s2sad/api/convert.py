@@ -1,0 +1,152 @@
+"""Arguments in, derivatives out: the conversions every transformation shares.
+
+Differentiated arguments become floats (ints are differentiated as float64; lists of numbers become
+arrays); complex numbers, dicts and other containers are refused. A derivative comes back in its
+argument's type: a Python float for a Python number, the argument's dtype and shape for an array, a
+CuPy array on the device for a CuPy argument.
+"""
+from __future__ import annotations
+
+import contextvars
+import inspect
+import sys
+from typing import Callable
+
+import numpy as np
+
+from .. import backends
+from ..errors import DifferentiationError
+
+def check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
+    """Validate argnums before any transformation: TypeError for a wrong type, ValueError out of range."""
+    nums = (argnums,) if isinstance(argnums, int) and not isinstance(argnums, bool) else argnums
+    if not isinstance(nums, tuple) or not nums or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                          for i in nums):
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, not {argnums!r}")
+    try:
+        params = [p for p in inspect.signature(fun).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return nums
+    n = len(params)
+    for i in nums:
+        if not -n <= i < n:
+            raise ValueError(f"argnums={argnums!r} is out of range: {getattr(fun, '__name__', fun)} has "
+                             f"{n} positional parameter{'s' if n != 1 else ''}")
+    out = tuple(i % n for i in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"argnums={argnums!r} names the same argument twice")
+    return out
+
+
+def as_float(x):
+    """Differentiated arguments: ints become float64, lists of numbers become arrays. Complex numbers,
+    dicts and other containers are refused (DifferentiationError) rather than differentiated wrongly."""
+    t = type(x)
+    if t is float:
+        return x
+    if t is int or t is bool:
+        return float(x)
+    if isinstance(x, (np.ndarray, np.generic)) or backends.is_cupy(x):
+        kind = x.dtype.kind
+        if kind == "f":
+            return x
+        if kind == "c":
+            if complex_step.get():
+                return x
+            raise DifferentiationError(COMPLEX)
+        if kind not in "iub":
+            raise DifferentiationError(f"cannot differentiate with respect to an array of dtype {x.dtype}")
+        return np.float64(x) if isinstance(x, np.generic) else x.astype(np.float64)
+    if t is complex:
+        if complex_step.get():
+            return x
+        raise DifferentiationError(COMPLEX)
+    if isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x)
+        except ValueError:
+            arr = None
+        if arr is None or arr.dtype.kind not in "iubf":
+            raise DifferentiationError(
+                f"cannot differentiate with respect to this {t.__name__}: s2sad takes a list or tuple of numbers "
+                "(read as an array) as a differentiated argument; pass arrays as separate arguments")
+        return arr.astype(np.float64)
+    if isinstance(x, dict):
+        raise DifferentiationError(
+            "cannot differentiate with respect to a dict yet: pass its arrays as separate arguments "
+            "(`grad(f, argnums=(0, 1))(W, b)`)")
+    raise DifferentiationError(f"cannot differentiate with respect to a value of type {t.__name__}: "
+                               "s2sad differentiates Python numbers and NumPy (or CuPy) float arrays")
+
+
+# set by the numerical route while it evaluates at x + ih (the complex step): a generated derivative of
+# analytic code computes its analytic extension there, which the route checks against the real value
+complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_complex_step", default=False)
+
+
+COMPLEX = ("complex numbers are not supported yet: s2sad differentiates real-valued functions of real "
+            "arguments (pass the real and imaginary parts as separate real arrays)")
+
+
+def check_real(values) -> None:
+    """Refuse complex values among the arguments that are not differentiated (and the globals the code
+    reads): a complex intermediate would be differentiated with real rules."""
+    if complex_step.get():
+        return
+    for v in values:
+        if type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c":
+            raise DifferentiationError(COMPLEX)
+
+
+def like(g, x):
+    """The gradient in the argument's type: Python float for a Python number, the same dtype and shape."""
+    t = type(x)
+    if t is float or t is int or t is bool:
+        if type(g) is float:
+            return g
+        return g if backends.is_cupy(g) else float(g)   # CuPy: a 0-d array, left on the device
+    if isinstance(x, np.ndarray):
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if type(g) is np.ndarray and g.shape == x.shape:
+            if g.dtype == dtype and g.flags.writeable:
+                return g
+            return np.array(g, dtype=dtype)          # a read-only view, or another dtype: a copy
+        if np.ndim(g) == 0:                          # a scalar standing for every element
+            out = np.empty(x.shape, dtype)
+            out.fill(g)
+            return out
+        return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
+    if isinstance(x, np.generic):
+        return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
+    if backends.is_cupy(x):
+        return like_device(g, x)
+    return g
+
+
+def like_device(g, x):
+    """`like` for a CuPy argument: a CuPy array of its shape and (float) dtype, made on the device."""
+    cp = sys.modules["cupy"]
+    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+    if type(g) is not cp.ndarray:                    # a number standing for every element
+        return cp.full(x.shape, g, dtype=dtype)
+    if g.shape != x.shape:
+        g = cp.broadcast_to(g, x.shape)
+    elif g.dtype == dtype and (g.size <= 1 or 0 not in g.strides):
+        return g
+    return cp.ascontiguousarray(g, dtype=dtype)     # a broadcast view, or another dtype: a copy
+
+
+def fresh(args) -> list:
+    """The arguments with each array copied: the user's function may write into its arguments (`x *= 2`
+    changes the caller's x), which must not move the point that derivatives are then taken at."""
+    return [a.copy() if isinstance(a, np.ndarray) or backends.is_cupy(a) else a for a in args]
+
+
+def ones_like(x):
+    if isinstance(x, (float, int)):
+        return 1.0
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(x).dtype
+    return np.ones_like(x, dtype=np.result_type(dtype, np.float32) if dtype.kind == "f" else float)

@@ -1,0 +1,144 @@
+"""What a transformation differentiates, and the compiled code of each, looked up once per function.
+
+A `Target` is a function with source (the user's, or a transformation's generated code), how to build
+its full argument list from the user's arguments, and which element of its returned tuple is the
+output. `compiled_jvp` and `grad_of` give a target's forward- and reverse-mode code, memoised per
+function object (a new function object is a new entry; code whose names now refer to other functions
+is compiled again). The runtime's recursion rules reach the compiler through the hooks installed here.
+"""
+from __future__ import annotations
+
+import inspect
+import linecache
+import weakref
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import backends
+from ..analysis import aliasing
+from ..codegen import pipeline as compiler
+from ..rules import custom
+from ..runtime import hooks
+from .convert import as_float, check_real
+
+@dataclass
+class Target:
+    """What a transformation differentiates: a function with source, how to build its full argument
+    list from the user's arguments, and which element of its returned tuple is the output."""
+
+    fn: Callable
+    expand: Callable[[tuple, dict], list]
+    select: tuple[int, ...] | None
+    label: str
+
+
+def register_source(c: compiler.Compiled) -> None:
+    """Make a generated function's source findable by `inspect` even when it lives in memory only."""
+    filename = c.fn.__code__.co_filename
+    linecache.cache[filename] = (len(c.source), None, c.source.splitlines(True), filename)
+
+
+def bind_all(fn):
+    sig = inspect.signature(fn)
+    plain = all(p.kind == p.POSITIONAL_OR_KEYWORD for p in sig.parameters.values())
+    n = len(sig.parameters)
+
+    def expand(args, kwargs):
+        if plain and not kwargs and len(args) == n:
+            return list(args)
+        ba = sig.bind(*args, **kwargs)
+        ba.apply_defaults()
+        return list(ba.arguments.values())
+
+    return expand
+
+
+def target(fun: Callable, args=(), kwargs=None) -> Target:
+    """What differentiating `fun` at `args` means: a transformation (grad(f)) gives its generated code."""
+    if hasattr(fun, "_as_target"):
+        return fun._as_target(args, kwargs)
+    if not callable(fun):
+        raise TypeError(f"expected a function, not {fun!r}")
+    return memo(fun, ("target",), lambda: Target(fun, bind_all(fun), None, getattr(fun, "__qualname__", repr(fun))))
+
+
+MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def memo(fn, key: tuple, build):
+    """The compiled function for (fn, key), looked up once per function object: a Jacobian's sweeps and
+    repeated jvp calls skip the cache's source hashing (a new function object is a new entry)."""
+    try:
+        table = MEMO.setdefault(fn, {})
+    except TypeError:                       # not weak-referenceable: no memo
+        return build()
+    key = key + (custom.fingerprint(),)     # registering a rule changes the code
+    found = table.get(key)
+    if isinstance(found, aliasing.NeedsArgKinds):    # known to depend on the arguments' kinds
+        raise found
+    # a helper redefined or a global rebound since it was compiled: compile again
+    if found is None or (isinstance(found, compiler.Compiled) and not found.fresh()):
+        try:
+            found = table[key] = build()
+        except aliasing.NeedsArgKinds as exc:
+            table[key] = exc
+            raise
+    return found
+
+
+def grad_of(fun, nums, backend: str = "numpy", full=None):
+    """The reverse-mode code of `fun`; for the arguments `full` when it depends on their kinds."""
+    try:
+        return memo(fun, ("grad", nums, backend), lambda: compiler.compile_grad(fun, nums, False, backend))
+    except aliasing.NeedsArgKinds:
+        if full is None:
+            raise
+        kinds = compiler.arg_kinds(fun, full)
+        return memo(fun, ("grad", nums, backend, kinds),
+                     lambda: compiler.compile_grad(fun, nums, False, backend, kinds=kinds))
+
+
+def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None) -> compiler.Compiled:
+    """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`; for
+    the arguments `full` when it depends on their kinds."""
+    try:
+        return memo(fn, ("jvp", wrt, select, backend), lambda: compiler.compile_jvp(fn, wrt, backend, select=select))
+    except aliasing.NeedsArgKinds:
+        if full is None:
+            raise
+        kinds = compiler.arg_kinds(fn, full)
+        return memo(fn, ("jvp", wrt, select, backend, kinds),
+                     lambda: compiler.compile_jvp(fn, wrt, backend, select=select, kinds=kinds))
+
+
+def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
+    """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
+    it: the tangent code is generated for CuPy, whatever code `t` is)."""
+    backend = backends.backend_of((*full, *tangents))
+    c = compiled_jvp(t.fn, wrt, t.select, backend, full)
+    register_source(c)
+    extra = [f.read() for f in c.free]
+    check_real((*full, *extra))
+    if backend == "cupy":
+        full, tangents, extra = backends.to_device(full), backends.to_device(tangents), backends.to_device(extra)
+    return c.fn(*full, *tangents, *extra)
+
+
+def _recurse_vjp(fun, i, g, *args):
+    """Cotangent of argument i of a recursive call `fun(*args)`: fun's generated gradient, seeded with g."""
+    c = grad_of(fun, i, backends.backend_of(args))
+    args = list(args)
+    args[i] = as_float(args[i])
+    return c.fn(*args, *[f.read() for f in c.free], g)[1]
+
+
+def _recurse_jvp(fun, i, t, *args):
+    """Tangent of a recursive call `fun(*args)` from argument i's tangent t: fun's generated JVP."""
+    c = compiled_jvp(fun, (i,), backend=backends.backend_of(args))
+    args = list(args)
+    args[i] = as_float(args[i])
+    return c.fn(*args, t, *[f.read() for f in c.free])[1]
+
+
+hooks.install("recurse_vjp", _recurse_vjp)
+hooks.install("recurse_jvp", _recurse_jvp)
