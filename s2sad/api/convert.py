@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-import sys
 from typing import Callable
 
 import numpy as np
@@ -119,14 +118,15 @@ def like(g, x):
         return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
     if isinstance(x, np.generic):
         return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
-    if backends.is_cupy(x):
-        return like_device(g, x)
+    unit = backends.owner(x)
+    if unit.needs_device:
+        return like_device(g, x, unit.load())
     return g
 
 
-def like_device(g, x):
-    """`like` for a CuPy argument: a CuPy array of its shape and (float) dtype, made on the device."""
-    cp = sys.modules["cupy"]
+def like_device(g, x, cp):
+    """`like` for an argument of a device backend (CuPy) whose module is `cp`: an array of its shape and
+    (float) dtype, made on the device."""
     dtype = x.dtype if x.dtype.kind in "fc" else np.float64
     if type(g) is not cp.ndarray:                    # a number standing for every element
         return cp.full(x.shape, g, dtype=dtype)

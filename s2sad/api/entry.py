@@ -14,6 +14,7 @@ import ast
 import sys
 from typing import Callable
 
+from .. import backends
 from ..frontend import bindings
 from ..passes.fuse import fuse
 from ..ir.names import all_names
@@ -106,12 +107,13 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=())
     (body,) = fuse([body], tail, params, set(params))
     value, grad = tail.value.elts
     call = f"{SLOW}({', '.join(params)})"
-    cupy = f" or 'cupy' in {MODULES}" if len(params) > 1 else ""    # another argument could be a CuPy array
+    # another argument could be a device array (a CuPy one): the full path, while such a module is imported
+    device = "".join(f" or {m!r} in {MODULES}" for m in backends.device_modules()) if len(params) > 1 else ""
     namespace = dict(fn.__globals__)
     # a helper redefined or a global rebound since: the full path transforms again
     stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
     lines = [f"def entry({', '.join(params)}):",
-             f"    if type({params[index]}) is not float{cupy}{stale}:",
+             f"    if type({params[index]}) is not float{device}{stale}:",
              f"        return {call}"]
     lines += ["    " + line for s in body for line in ast.unparse(s).splitlines()]
     if not (isinstance(value, ast.Constant) and value.value is None):     # a value: it must be a number

@@ -41,14 +41,13 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     nums = tuple(range(len(primals)))
-    backend = backends.backend_of(primals)
+    unit = backends.of(primals)
     args = [as_float(p) for p in primals]
     full = bind_all(fun)(tuple(args), {})
-    c = grad_of(fun, nums, backend, full)
+    c = grad_of(fun, nums, unit.name, full)
     extra = [f.read() for f in c.free]
     check_real((*full, *extra))
-    if backend == "cupy":
-        extra = backends.to_device(extra)
+    extra = unit.to_device(extra)
     out = fun(*fresh(primals))
 
     def vjp_fun(cotangent):
@@ -85,8 +84,8 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         i = argnums % len(args) if args else argnums
         x = as_float(full[i])
         full[i] = x
-        backend = backends.backend_of(full)
-        xp = backends.module(backend)
+        unit = backends.of(full)
+        xp = unit.load()
         dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
         xshape = np.shape(x)
         use, out = mode, None
@@ -110,11 +109,10 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
                 return xp.zeros(oshape + xshape, dtype=dtype)
             J = xp.stack(cols, axis=-1)
             return J.reshape(oshape + xshape)
-        c = grad_of(fun, i, backend, full)
+        c = grad_of(fun, i, unit.name, full)
         extra = [f.read() for f in c.free]
         check_real((*full, *extra))
-        if backend == "cupy":
-            full, extra = backends.to_device(full), backends.to_device(extra)
+        full, extra = unit.to_device(full), unit.to_device(extra)
         if out is None:
             out = fun(*fresh(args), **kwargs)
         oshape = np.shape(out)

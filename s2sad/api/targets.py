@@ -114,19 +114,18 @@ def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", 
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
     """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
     it: the tangent code is generated for CuPy, whatever code `t` is)."""
-    backend = backends.backend_of((*full, *tangents))
-    c = compiled_jvp(t.fn, wrt, t.select, backend, full)
+    unit = backends.of((*full, *tangents))
+    c = compiled_jvp(t.fn, wrt, t.select, unit.name, full)
     register_source(c)
     extra = [f.read() for f in c.free]
     check_real((*full, *extra))
-    if backend == "cupy":
-        full, tangents, extra = backends.to_device(full), backends.to_device(tangents), backends.to_device(extra)
+    full, tangents, extra = unit.to_device(full), unit.to_device(tangents), unit.to_device(extra)
     return c.fn(*full, *tangents, *extra)
 
 
 def _recurse_vjp(fun, i, g, *args):
     """Cotangent of argument i of a recursive call `fun(*args)`: fun's generated gradient, seeded with g."""
-    c = grad_of(fun, i, backends.backend_of(args))
+    c = grad_of(fun, i, backends.of(args).name)
     args = list(args)
     args[i] = as_float(args[i])
     return c.fn(*args, *[f.read() for f in c.free], g)[1]
@@ -134,7 +133,7 @@ def _recurse_vjp(fun, i, g, *args):
 
 def _recurse_jvp(fun, i, t, *args):
     """Tangent of a recursive call `fun(*args)` from argument i's tangent t: fun's generated JVP."""
-    c = compiled_jvp(fun, (i,), backend=backends.backend_of(args))
+    c = compiled_jvp(fun, (i,), backend=backends.of(args).name)
     args = list(args)
     args[i] = as_float(args[i])
     return c.fn(*args, t, *[f.read() for f in c.free])[1]

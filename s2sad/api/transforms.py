@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +25,10 @@ from .convert import as_float, check_argnums, check_real, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
-_BACKENDS = ("auto", "numpy", "cupy")
+
+def _backends() -> tuple[str, ...]:
+    """What `backend=` may be: "auto" (the arguments' backend) or a registered backend's name."""
+    return ("auto", *backends.names())
 
 
 class _Transformed:
@@ -37,14 +39,13 @@ class _Transformed:
     def __init__(self, fun: Callable, argnums, has_aux: bool, backend: str):
         if not callable(fun):
             raise TypeError(f"{type(self).__name__.lower()} expects a function, not {fun!r}")
-        if backend not in _BACKENDS:
-            raise ValueError(f"backend must be one of {_BACKENDS}, not {backend!r}")
-        if backend == "cupy":
-            why = backends.missing_cupy()
-            if why:     # said now, raised at the first call; the CuPy source can still be read (.source)
-                warnings.warn(f"s2sad: {why}. Calling {getattr(fun, '__qualname__', fun)}'s gradient will "
-                              "raise DifferentiationError; its CuPy source can still be read (.source).",
-                              backends.BackendWarning, stacklevel=3)
+        if backend not in _backends():
+            raise ValueError(f"backend must be one of {_backends()}, not {backend!r}")
+        why = backends.get(backend).missing() if backend != "auto" else ""
+        if why:     # said now, raised at the first call; the backend's source can still be read (.source)
+            warnings.warn(f"s2sad: {why}. Calling {getattr(fun, '__qualname__', fun)}'s gradient will "
+                          f"raise DifferentiationError; its {backends.get(backend).title} source can still "
+                          "be read (.source).", backends.BackendWarning, stacklevel=3)
         functools.update_wrapper(self, fun)
         self.__wrapped__ = fun
         self._nums = check_argnums(fun, argnums)
@@ -125,8 +126,7 @@ class _Transformed:
         key = (backend, kinds) if kinds is not None else (backend, vectors) if vectors else backend
         c = self._compiled.get(key)
         if c is None:
-            if backend == "cupy":
-                backends.require_cupy()
+            backends.get(backend).require()
             c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
                                       value=self._mode != "grad", vectors=vectors, kinds=kinds)
             fn = frontend.unwrap(self.__wrapped__)
@@ -140,12 +140,12 @@ class _Transformed:
 
     @property
     def source(self) -> str:
-        """The generated Python source (NumPy backend unless only CuPy was used). With backend="cupy"
-        on a machine without CuPy, the CuPy source is generated (not loaded) so it can still be read."""
+        """The generated Python source (NumPy backend unless only another one was used). For a backend
+        that cannot run here (backend="cupy" without CuPy), its source is generated (not loaded) so it
+        can still be read."""
         backend = self._default_backend()
-        if backend == "cupy" and backend not in self._compiled and self._inner is None:
-            if not backends.has_cupy():
-                return self._unloaded_source("cupy")
+        if backend not in self._compiled and self._inner is None and backends.get(backend).missing():
+            return self._unloaded_source(backend)
         return self._shown(backend).source
 
     def _shown(self, backend: str) -> compiler.Compiled:
@@ -187,7 +187,7 @@ class _Transformed:
         if backend is None:
             backend = self._backend
             if backend == "auto":
-                backend = backends.backend_of((*args, *kwargs.values()) if kwargs else args)
+                backend = backends.of((*args, *kwargs.values()) if kwargs else args).name
         c = self._general(backend)
         if c is None or kwargs or len(args) != len(c.params):
             args = self._bind(args, kwargs, 0)
@@ -196,8 +196,9 @@ class _Transformed:
         if c is None:                 # the code depends on the arguments' kinds
             c = self._for_kinds(backend, args)
         params = c.params
-        if backend == "cupy":                         # NumPy arrays among the arguments: copied to the GPU
-            args = backends.to_device(args)
+        unit = backends.get(backend)
+        if unit.needs_device:                         # NumPy arrays among the arguments: copied to the GPU
+            args = unit.to_device(args)
         originals = [args[i] for i in self._nums]
         for i in self._nums:
             args[i] = as_float(args[i])
@@ -212,8 +213,8 @@ class _Transformed:
         for f in c.free:
             args.append(f.read())
         check_real(args)
-        if backend == "cupy" and c.free:
-            args[len(params):] = backends.to_device(args[len(params):])
+        if unit.needs_device and c.free:
+            args[len(params):] = unit.to_device(args[len(params):])
         return c, args, originals
 
     def _general(self, backend: str) -> compiler.Compiled | None:
@@ -255,7 +256,7 @@ class _Transformed:
         in again (see _run), or None: take the full path."""
         fast = self._fast
         if fast is not None and not kwargs and len(args) == fast[1] and type(args[fast[2]]) is float \
-                and "cupy" not in sys.modules and fast[3]():
+                and backends.host_only() and fast[3]():
             value, grads = fast[0](*args)
             if type(grads) is float and (value is None or type(value) is float):
                 return value, grads

@@ -200,8 +200,8 @@ def _run(name: str, fun: Callable, args: tuple, argnums, timing: bool, min_time:
         if timing:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                call = (lambda: d(*args)) if backends.backend_of(args) == "numpy" else \
-                    backends.synchronized(lambda: d(*args))    # GPU work is asynchronous: wait for it
+                # GPU work is asynchronous: the backend waits for it (NumPy's call is the call itself)
+                call = backends.of(args).synchronized(lambda: d(*args))
                 row["seconds_per_call"] = time_per_call(call, min_time, repeat)
     except Exception as exc:           # a row that says why, never a crash
         row["gradient"] = None

@@ -32,10 +32,10 @@ from typing import Any, Callable
 import numpy as np
 import sympy
 from sympy.codegen import cfunctions
-from sympy.printing.numpy import CuPyPrinter, NumPyPrinter
+from sympy.printing import numpy as sympy_printers
 
 from ..codegen import cache
-from ..backends import is_cupy
+from .. import backends
 from ..api.convert import check_argnums, like
 from ..errors import DifferentiationError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError, error_at
 from ..frontend.source import Resolver, Source, dotted, load
@@ -47,7 +47,7 @@ __all__ = ["grad", "expression", "generated_source", "SymbolicGrad", "cbrt"]
 S = sympy.S
 _MAX_WHILE = 100_000          # iterations of one unrolled while loop before giving up
 _MAX_DEPTH = 40               # nested inlined calls of the user's own functions
-_RESERVED = {"np", "cp", "math", "functools", "numpy", "cupy", "builtins"}
+_RESERVED = {"math", "functools", "builtins"}       # and every backend's module and alias (_reserved)
 
 
 # --- SymPy side ------------------------------------------------------------------------------------
@@ -1249,13 +1249,14 @@ def _classify(name: str, value: Any, differentiated: bool) -> _Arg:
         return _Arg(name, "const", value=_norm(value))
     if isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
         return _Arg(name, "scalar")
-    if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) or is_cupy(value):
+    device = backends.owner(value).needs_device
+    if isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) or device:
         kind = np.dtype(value.dtype).kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind
-        shape = tuple(np.shape(value)) if not is_cupy(value) else tuple(value.shape)
+        shape = tuple(np.shape(value)) if not device else tuple(value.shape)
         if kind == "c" or isinstance(value, complex):
             raise DifferentiationError(f"symbolic differentiation does not support complex argument {name!r}")
         if kind in "biu" and not differentiated:
-            return _Arg(name, "const", value=np.asarray(value if not is_cupy(value) else value.get()))
+            return _Arg(name, "const", value=np.asarray(backends.to_host(value)))
         if kind not in "biuf":
             raise DifferentiationError(f"argument {name!r} of dtype {kind!r} is not supported")
         return _Arg(name, "scalar" if shape == () else "array", shape=shape)
@@ -1269,7 +1270,7 @@ def _classify(name: str, value: Any, differentiated: bool) -> _Arg:
 
 def _make_symbols(specs: list[_Arg]) -> None:
     """Give every scalar and array element a real SymPy symbol with a unique, valid name."""
-    used: set[str] = set(_RESERVED)
+    used: set[str] = _reserved()
 
     def fresh(base: str) -> str:
         name = base
@@ -1371,23 +1372,32 @@ class _PrinterMixin:
         return f"{self._module_format(self._module + '.cbrt')}({self._print(expr.args[0])})"
 
 
-class _NumPyPrinter(_PrinterMixin, NumPyPrinter):
-    pass
-
-
-class _CuPyPrinter(_PrinterMixin, CuPyPrinter):
-    pass
+_PRINTERS: dict[str, type] = {}      # a SymPy printer class's name -> it with _PrinterMixin
 
 
 def _printer(backend: str):
-    cls = _CuPyPrinter if backend == "cupy" else _NumPyPrinter
+    """A printer for `backend`: the class in sympy.printing.numpy the backend names, with _PrinterMixin."""
+    base = backends.get(backend).printer
+    cls = _PRINTERS.get(base)
+    if cls is None:
+        cls = _PRINTERS[base] = type(f"_{base}", (_PrinterMixin, getattr(sympy_printers, base)), {})
     return cls({"fully_qualified_modules": True, "allow_unknown_functions": False})
 
 
 def _alias(text: str, backend: str) -> str:
-    if backend == "cupy":
-        return re.sub(r"\b(?:cupy|numpy)\.", "cp.", text)
-    return re.sub(r"\bnumpy\.", "np.", text)
+    """Printed code with the module spelled as generated code imports it (`numpy.sin` -> `np.sin`)."""
+    b = backends.get(backend)
+    return re.sub(rf"\b(?:{re.escape(b.module)}|numpy)\.", b.alias + ".", text)
+
+
+def _module_names() -> set[str]:
+    """The backends' modules and aliases: what generated code imports them as."""
+    return {n for b in backends.REGISTRY.values() for n in (b.module, b.alias)}
+
+
+def _reserved() -> set[str]:
+    """Names a symbol may not take: the modules generated code uses."""
+    return _RESERVED | _module_names()
 
 
 @dataclass
@@ -1408,7 +1418,8 @@ def _generate(src: Source, specs: list[_Arg], wrt: list[_Arg], grads: list[Any],
     """Print the gradient as a Python function; returns (source, ops before CSE, ops after CSE)."""
     flat = [e for g in grads for e in (g.flat if isinstance(g, np.ndarray) else [g])]
     flat = [sympy.sympify(e) for e in flat]
-    if backend == "cupy":                 # CuPy functions need arrays: fold constants like log(2) to floats
+    unit = backends.get(backend)
+    if not unit.takes_numbers:            # CuPy functions need arrays: fold constants like log(2) to floats
         flat = [e.replace(lambda u: isinstance(u, (sympy.Function, sympy.Pow)) and not u.free_symbols
                           and u.is_extended_real, lambda u: sympy.Float(u.evalf(17)))
                 for e in flat]
@@ -1423,7 +1434,7 @@ def _generate(src: Source, specs: list[_Arg], wrt: list[_Arg], grads: list[Any],
     after = sum(sympy.count_ops(rhs) for _, rhs in replacements) + sum(sympy.count_ops(e) for e in reduced)
 
     p = _printer(backend)
-    mod = "cp" if backend == "cupy" else "np"
+    mod = unit.alias
     fname = re.sub(r"\W", "_", src.tree.name) + "_symbolic_grad"
     lines = [f"    \"\"\"Gradient of {src.qualname} ({cache.shown_path(src.filename)}:{src.lineno}) by s2sad.symbolic.\"\"\""]
     for a in specs:
@@ -1448,9 +1459,9 @@ def _generate(src: Source, specs: list[_Arg], wrt: list[_Arg], grads: list[Any],
             lines.append(f"    {gname} = {_alias(p.doprint(next(it)), backend)}")
     lines.append(f"    return {', '.join(names)}")
     code = "\n".join(lines)
-    imports = [f"import {'cupy' if mod == 'cp' else 'numpy'} as {mod}"] if re.search(rf"\b{mod}\.", code) else []
+    imports = [f"import {unit.module} as {mod}"] if re.search(rf"\b{mod}\.", code) else []
     for m in sorted(p.module_imports):
-        if m not in ("numpy", "cupy", "np", "cp"):
+        if m not in _module_names():
             imports.append(f"import {m}")
     header = [f"# Generated by s2sad.symbolic: the gradient of {src.qualname} ({cache.shown_path(src.filename)}:{src.lineno})",
               "# with respect to " + ", ".join(f"{a.name} {a.shape if a.kind == 'array' else 'scalar'}"
@@ -1583,7 +1594,7 @@ class SymbolicGrad:
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         diff = {positional[i] for i in self._nums}
         specs = [_classify(name, value, i in diff) for i, (name, value) in enumerate(bound)]
-        backend = "cupy" if any(is_cupy(v) for _, v in bound) else "numpy"
+        backend = backends.of(v for _, v in bound).name
         key = (backend, tuple(a.descriptor() for a in specs))
         entry = self._cache.get(key)
         if entry is None or not all(r.holds() for r in entry.reads):
@@ -1612,19 +1623,21 @@ class SymbolicGrad:
     def _convert(v: Any, a: _Arg, backend: str) -> Any:
         if a.kind == "const":
             return v
-        if backend == "cupy":
-            import cupy
-            return cupy.asarray(v, dtype=cupy.float64)
+        unit = backends.get(backend)
+        if unit.needs_device:
+            xp = unit.load()
+            return xp.asarray(v, dtype=xp.float64)
         if a.kind == "scalar":
             return np.float64(np.asarray(v, dtype=np.float64))
         return np.asarray(v, dtype=np.float64)
 
     @staticmethod
     def _like(g: Any, original: Any, backend: str) -> Any:
-        if backend == "cupy" and is_cupy(original):
-            import cupy
-            dtype = original.dtype if original.dtype.kind == "f" else cupy.float64
-            return cupy.asarray(g, dtype=dtype).reshape(original.shape)
+        unit = backends.get(backend)
+        if unit.needs_device and unit.owns(original):
+            xp = unit.load()
+            dtype = original.dtype if original.dtype.kind == "f" else xp.float64
+            return xp.asarray(g, dtype=dtype).reshape(original.shape)
         if isinstance(original, np.ndarray) and original.ndim == 0:
             return like(np.asarray(g, dtype=np.float64), original)
         return like(g if isinstance(g, np.ndarray) else np.float64(g), original)
@@ -1658,8 +1671,8 @@ def generated_source(fun: Callable, *args: Any, argnums: int | tuple[int, ...] =
                      **kwargs: Any) -> str:
     """The source `grad(fun, argnums=argnums)` generates for these arguments, for `backend` "numpy" or
     "cupy" (printing needs no CuPy; nothing is compiled or written)."""
-    if backend not in ("numpy", "cupy"):
-        raise ValueError(f"backend must be 'numpy' or 'cupy', not {backend!r}")
+    if backend not in backends.names():
+        raise ValueError(f"backend must be {' or '.join(repr(n) for n in backends.names())}, not {backend!r}")
     sig = inspect.signature(fun)
     bound = _bind(sig, fun, args, kwargs)
     positional = [i for i, p in enumerate(sig.parameters.values())

@@ -1,156 +1,196 @@
-"""Array backends as data: the module generated code imports (and its alias), the CuPy names s2sad
-relies on, the pass that turns generated NumPy statements into CuPy ones, and how to tell arrays apart
-and move them."""
+"""Array backends, one object each (backends/base.py says what one is), in a registry.
+
+A backend is one module here (numpy.py, cupy.py) plus one `register` line below. The rest of s2sad asks
+the registry (`get(name)`, `of(args)`, `owner(x)`) and the backend it returns; the functions after the
+registry keep the older CuPy-named interface working.
+"""
 from __future__ import annotations
 
-import ast
-import re
 import sys
+import types
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Callable
 
-import numpy as np
+import numpy as _np
 
 from ..errors import DifferentiationError
+from . import cupy as _cupy, numpy as _numpy
+from .base import Backend, BackendWarning
+from .cupy import CUPY_NAMES
 
-BACKENDS = {
-    "numpy": {"module": "numpy", "alias": "np"},
-    "cupy": {"module": "cupy", "alias": "cp"},
-}
+__all__ = ["Backend", "BackendWarning", "REGISTRY", "DEFAULT", "register", "unregister", "get", "names", "of",
+           "owner", "for_module", "device_modules", "host_only", "CUPY_NAMES"]
+
+REGISTRY: dict[str, Backend] = {}
+DEFAULT: Backend = _numpy.BACKEND        # the backend of host values and of anything no other backend owns
+_OTHERS: tuple[Backend, ...] = ()        # the registered backends but the default, in registration order
+_OTHER_MODULES: tuple[str, ...] = ()     # their modules' import names
 
 
-_CONDITION = re.compile(r"cond\d+")      # the names normalize gives `if` tests it computes
+def register(backend: Backend) -> Backend:
+    """Add `backend` to the registry (replacing one of the same name); returns it. Its module and alias
+    must be its own. Register here, below (generated code reserves the aliases known at import)."""
+    for attr in ("name", "module", "alias"):
+        if not isinstance(getattr(backend, attr, None), str) or not getattr(backend, attr):
+            raise ValueError(f"a backend needs a `{attr}` string, {backend!r} has none")
+    for b in REGISTRY.values():
+        if b.name != backend.name and (b.module == backend.module or b.alias == backend.alias):
+            raise ValueError(f"{backend!r} shares its module or alias with {b!r}")
+    REGISTRY[backend.name] = backend
+    _reindex()
+    return backend
 
+
+def unregister(name: str) -> Backend:
+    """Remove the backend called `name` (not the default) from the registry; returns it."""
+    b = get(name)
+    if b is DEFAULT:
+        raise ValueError(f"the default backend {name!r} stays registered")
+    del REGISTRY[name]
+    _reindex()
+    return b
+
+
+def _reindex() -> None:
+    global _OTHERS, _OTHER_MODULES
+    _OTHERS = tuple(b for b in REGISTRY.values() if b is not DEFAULT)
+    _OTHER_MODULES = tuple(b.module for b in _OTHERS)
+
+
+register(_numpy.BACKEND)
+register(_cupy.BACKEND)
+
+
+def names() -> tuple[str, ...]:
+    """The registered backends' names, in registration order."""
+    return tuple(REGISTRY)
+
+
+def get(name: str) -> Backend:
+    """The backend called `name`; a DifferentiationError listing the known ones for any other name."""
+    b = REGISTRY.get(name) if isinstance(name, str) else None
+    if b is None:
+        raise DifferentiationError(f"unknown backend {name!r}: the backends are "
+                                   + ", ".join(repr(n) for n in REGISTRY))
+    return b
+
+
+def owner(x: Any) -> Backend:
+    """The backend whose array `x` is (the default for numbers, lists and NumPy arrays)."""
+    for b in _OTHERS:
+        if b.owns(x):
+            return b
+    return DEFAULT
+
+
+def of(args: Iterable) -> Backend:
+    """The backend of the first non-default array among `args` (only backends already imported can have
+    arrays there), else the default."""
+    if host_only():
+        return DEFAULT
+    loaded = [b for b in _OTHERS if b.imported()]
+    for a in args:
+        for b in loaded:
+            if b.owns(a):
+                return b
+    return DEFAULT
+
+
+def for_module(module: str) -> Backend:
+    """The backend whose array module is imported as `module` ("numpy", "cupy")."""
+    for b in REGISTRY.values():
+        if b.module == module:
+            return b
+    raise DifferentiationError(f"no backend imports {module!r}: the backends are "
+                               + ", ".join(repr(n) for n in REGISTRY))
+
+
+def device_modules() -> tuple[str, ...]:
+    """The module names of the backends other than the default (their arrays need the full path)."""
+    return _OTHER_MODULES
+
+
+def host_only() -> bool:
+    """Whether no other backend's module is imported, so every array about is the default's."""
+    modules = sys.modules
+    for m in _OTHER_MODULES:
+        if m in modules:
+            return False
+    return True
+
+
+class _Table(Mapping):
+    """BACKENDS: the registry as {name: {"module": ..., "alias": ...}} (read-only, always current)."""
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        b = REGISTRY[name]
+        return {"module": b.module, "alias": b.alias}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REGISTRY)
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+
+BACKENDS: Mapping[str, Mapping[str, str]] = _Table()
+
+
+# --- the older interface, by name -----------------------------------------------------------------
 
 def for_backend(stmts: list, backend: str, user_names: set[str] = frozenset()) -> list:
-    """Generated statements for `backend`, in place: for CuPy, `np.` becomes `cp.`, and a branch
-    condition the code tests again later (`cond1`, in the reverse sweep) is read back from the device
-    once, as a Python bool, where it is computed (`cond1 = bool(cp.sum(b) > 0)`)."""
-    if backend != "cupy":
-        return stmts
-    alias = BACKENDS[backend]["alias"]
-    tested = set()
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Name) and n.id == "np":
-                n.id = alias
-            elif isinstance(n, ast.If):
-                test = n.test.operand if isinstance(n.test, ast.UnaryOp) else n.test
-                if isinstance(test, ast.Name) and _CONDITION.fullmatch(test.id) and test.id not in user_names:
-                    tested.add(test.id)
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                    and n.targets[0].id in tested and _may_be_array(n.value):
-                n.value = ast.Call(func=ast.Name(id="bool", ctx=ast.Load()), args=[n.value], keywords=[])
-    return stmts
-
-
-def _may_be_array(value: ast.expr) -> bool:
-    """Whether a condition's value may be a device array (not a constant, a `not`, a name or a bool())."""
-    if isinstance(value, (ast.Constant, ast.Name)) or isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
-        return False
-    return not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "bool")
-
-
-class BackendWarning(UserWarning):
-    """backend="cupy" was asked for where CuPy cannot run (said when the gradient is made)."""
+    """Generated statements lowered for `backend`, in place (`get(backend).lower`)."""
+    return get(backend).lower(stmts, user_names)
 
 
 def missing_cupy() -> str:
     """Why CuPy cannot run here ("" when it can): not installed, or installed without a usable GPU."""
-    try:
-        import cupy
-    except ImportError as exc:
-        return ("backend='cupy' needs CuPy, which is not installed: on an NVIDIA machine, "
-                f"pip install 's2sad[cuda12]' (or [cuda13]) ({exc})")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:
-        count, why = 0, f"{type(exc).__name__}: {exc}"
-    else:
-        why = "no device found"
-    if count:
-        return ""
-    return (f"backend='cupy' needs a GPU, but CuPy {getattr(cupy, '__version__', '')} cannot reach one ({why}); "
-            "check the NVIDIA driver, or that the CuPy package matches your CUDA version "
-            "('s2sad[cuda12]' or '[cuda13]')")
+    return _cupy.BACKEND.missing()
 
 
-def require_cupy():
+def require_cupy() -> types.ModuleType:
     """The cupy module, or a clear DifferentiationError saying what is missing and how to install it."""
-    why = missing_cupy()
-    if why:
-        raise DifferentiationError(why)
-    import cupy
-    return cupy
-
-
-def is_cupy(x) -> bool:
-    """Whether `x` is a CuPy array (or scalar): its type comes from the cupy package."""
-    return type(x).__module__.split(".")[0] == "cupy"
-
-
-def backend_of(args) -> str:
-    """"cupy" when a CuPy array is among `args` (CuPy imported), else "numpy"."""
-    return "cupy" if "cupy" in sys.modules and any(is_cupy(a) for a in args) else "numpy"
-
-
-def module_of(x):
-    """The array module of `x`: NumPy, or CuPy for a CuPy array (so that arrays made for `x` are made
-    where it lives)."""
-    return sys.modules["cupy"] if is_cupy(x) else np
-
-
-def module(backend: str):
-    """The array module of `backend` (CuPy imported on demand)."""
-    if backend == "cupy":
-        return sys.modules.get("cupy") or require_cupy()
-    return np
-
-
-def to_device(values: list) -> list:
-    """`values` with each NumPy array copied to the GPU (CuPy code cannot read host arrays)."""
-    if not any(type(v) is np.ndarray for v in values):
-        return values
-    cp = sys.modules["cupy"]
-    return [cp.asarray(v) if type(v) is np.ndarray else v for v in values]
-
-
-def to_host(value):
-    """A CuPy array copied to a NumPy one (an explicit transfer, for reports); anything else as it is."""
-    return value.get() if is_cupy(value) and hasattr(value, "get") else value
-
-
-def synchronized(call):
-    """`call` followed by a wait for the GPU to finish, so that a timing covers the work it queued."""
-    device = sys.modules["cupy"].cuda.Device()
-
-    def run():
-        out = call()
-        device.synchronize()
-        return out
-    return run
+    return _cupy.BACKEND.require()
 
 
 def has_cupy() -> bool:
     """Whether CuPy imports and sees a GPU."""
-    return not missing_cupy()
+    return not _cupy.BACKEND.missing()
 
 
-# The CuPy names s2sad relies on: what generated code may call as `cp.<name>` and what the runtime
-# helpers reach through NumPy's dispatch (NumPy functions CuPy implements with the same signature;
-# CuPy's API reference, "Routines"). tests/test_backends.py checks every generated CuPy file against it
-# on machines without a GPU, and the list against the cupy module where it imports; tests/fake_cupy.py
-# offers exactly these names.
-CUPY_NAMES = frozenset("""
-abs absolute add add.at all amax amin any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh
-argmax argmin argsort array array_split asarray ascontiguousarray atleast_1d atleast_2d bitwise_and
-bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cumprod cumsum deg2rad
-degrees diag diagonal divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs
-flip float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal
-hstack hypot imag inner int32 int64 isfinite isinf isnan less less_equal linalg.det linalg.inv linalg.norm
-linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or
-logical_xor matmul max maximum mean min minimum mod moveaxis multiply ndim negative not_equal ones
-ones_like outer pi positive power prod rad2deg radians ravel real reciprocal remainder reshape
-result_type round s_ shape sign sin sinh size sort split sqrt square squeeze stack std subtract sum
-swapaxes take take_along_axis tan tanh tensordot tile trace transpose true_divide var vstack where zeros zeros_like
-""".split())
+def is_cupy(x: Any) -> bool:
+    """Whether `x` is a CuPy array (or scalar): its type comes from the cupy package."""
+    return _cupy.BACKEND.owns(x)
+
+
+def backend_of(args: Iterable) -> str:
+    """The name of `of(args)`: "cupy" when a CuPy array is among `args`, else "numpy"."""
+    return of(args).name
+
+
+def module_of(x: Any) -> types.ModuleType:
+    """The array module of `x`'s backend (so that arrays made for `x` are made where it lives)."""
+    for b in _OTHERS:
+        if b.owns(x):
+            return b.load()
+    return _np
+
+
+def module(backend: str) -> types.ModuleType:
+    """The array module of `backend` (imported on demand)."""
+    return get(backend).load()
+
+
+def to_device(values: list) -> list:
+    """`values` with each NumPy array copied to the GPU (CuPy code cannot read host arrays)."""
+    return _cupy.BACKEND.to_device(values)
+
+
+def to_host(value: Any) -> Any:
+    """A device array copied to a NumPy one (an explicit transfer, for reports); anything else as it is."""
+    return owner(value).to_host(value)
+
+
+def synchronized(call: Callable[[], Any]) -> Callable[[], Any]:
+    """`call` followed by a wait for the GPU to finish, so that a timing covers the work it queued."""
+    return _cupy.BACKEND.synchronized(call)

@@ -54,13 +54,14 @@ class _Parser(argparse.ArgumentParser):
 # --- show ------------------------------------------------------------------------------------------
 
 def _configure_show(p: argparse.ArgumentParser) -> None:
+    from .. import backends
     p.add_argument("target", metavar="FILE.py:FUNC",
                    help="a Python file and a function in it (FUNC may be dotted: Class.method)")
     p.add_argument("--argnums", type=int, nargs="+", metavar="N",
                    help="the positional argument(s) to differentiate with respect to (default: 0)")
     p.add_argument("--has-aux", action="store_true",
                    help="FUNC returns (value, aux); differentiate the value only")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+    p.add_argument("--backend", choices=backends.names(), default=backends.DEFAULT.name,
                    help="the array module of the source shown (cupy: the file CuPy arrays run; CuPy "
                         "need not be installed to read it)")
 
@@ -120,6 +121,7 @@ def _lookup(module, dotted: str, shown: str):
 def _run_show(args: argparse.Namespace) -> int:
     from ..api.transforms import grad
     from ..api.transforms import _Transformed
+    from .. import backends
 
     file, sep, func = args.target.rpartition(":")
     if not sep or not file or not func:
@@ -136,11 +138,11 @@ def _run_show(args: argparse.Namespace) -> int:
             transformed = grad(fn, argnums=nums, has_aux=args.has_aux, backend="numpy")
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-    if args.backend == "cupy":
+    if args.backend != backends.DEFAULT.name:
         if transformed._inner is not None:
-            raise UsageError(f"{file}:{func} is a derivative of a derivative: --backend cupy shows "
+            raise UsageError(f"{file}:{func} is a derivative of a derivative: --backend {args.backend} shows "
                              "first-order gradients")
-        source = transformed._unloaded_source("cupy")    # generated, not loaded: no CuPy needed
+        source = transformed._unloaded_source(args.backend)   # generated, not loaded: no GPU needed
     else:
         source = transformed.source
     sys.stdout.write(source)

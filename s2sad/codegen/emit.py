@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from .. import backends
 from ..ir.core import origin
 
 HEADER_MARK = "# s2sad-body-sha256: "
@@ -99,7 +100,7 @@ def module_source(header: list[str], meta: list[str], array_module: str, functio
     """A whole generated file: header comments (with the body's hash), the imports its functions use,
     the functions."""
     code = "\n".join(line for f in functions for line in f.splitlines() if not line.lstrip().startswith("#"))
-    alias = "np" if array_module == "numpy" else "cp"
+    alias = backends.for_module(array_module).alias
     imports = [f"import {array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
     if uses_math:
         imports.append("import math")

@@ -20,6 +20,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import backends
 from .source import Source, dotted
 
 _MISSING = object()
@@ -144,9 +145,12 @@ def _binding(src: Source, parts: list[str]) -> Binding | None:
     return Binding(owner, name, tuple(attrs), obj, builtin)
 
 
+_STABLE = frozenset({"math", "scipy", "s2sad", "builtins"})      # and every backend's array module
+
+
 def _stable(module: types.ModuleType) -> bool:
     root = module.__name__.split(".")[0]
-    return root in ("numpy", "math", "cupy", "scipy", "s2sad", "builtins")
+    return root in _STABLE or any(b.module == root for b in backends.REGISTRY.values())
 
 
 def condition(bindings: list[Binding], namespace: dict, prefix: str = "_s2sad_b") -> str:

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import ast
 
-RESERVED = {"np", "cp", "math", "_rt", "tape", "out_bar"}
+from .. import backends
+
+# what generated code calls its modules and its own variables: every backend's alias ("np", "cp") too
+RESERVED = {"math", "_rt", "tape", "out_bar"} | {b.alias for b in backends.REGISTRY.values()}
 
 
 class Namer:

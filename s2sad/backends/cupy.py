@@ -1,0 +1,125 @@
+"""The CuPy backend: arrays on an NVIDIA GPU. Generated code calls `cp.` where NumPy's calls `np.`, reads
+a branch condition back to the host once, and may call only the names in CUPY_NAMES."""
+from __future__ import annotations
+
+import ast
+import re
+import types
+from typing import Any, Callable
+
+import numpy as np
+
+from .base import Backend
+
+# The CuPy names s2sad relies on: what generated code may call as `cp.<name>` and what the runtime
+# helpers reach through NumPy's dispatch (NumPy functions CuPy implements with the same signature;
+# CuPy's API reference, "Routines"). tests/test_backends.py checks every generated CuPy file against it
+# on machines without a GPU, and the list against the cupy module where it imports; tests/fake_cupy.py
+# offers exactly these names.
+CUPY_NAMES = frozenset("""
+abs absolute add add.at all amax amin any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh
+argmax argmin argsort array array_split asarray ascontiguousarray atleast_1d atleast_2d bitwise_and
+bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cumprod cumsum deg2rad
+degrees diag diagonal divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs
+flip float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal
+hstack hypot imag inner int32 int64 isfinite isinf isnan less less_equal linalg.det linalg.inv linalg.norm
+linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or
+logical_xor matmul max maximum mean min minimum mod moveaxis multiply ndim negative not_equal ones
+ones_like outer pi positive power prod rad2deg radians ravel real reciprocal remainder reshape
+result_type round s_ shape sign sin sinh size sort split sqrt square squeeze stack std subtract sum
+swapaxes take take_along_axis tan tanh tensordot tile trace transpose true_divide var vstack where zeros zeros_like
+""".split())
+
+# NumPy functions with a derivative rule that generated CuPy code may not call (they are outside
+# CUPY_NAMES). All have a zero or no derivative; to support one, add it to CUPY_NAMES, which makes
+# tests/fake_cupy.py offer it and tests/test_backends.py check it against real CuPy.
+_UNTESTED = "no test runs it on CuPy arrays (tests/fake_cupy.py offers CUPY_NAMES only)"
+GAPS = types.MappingProxyType({
+    **dict.fromkeys(("allclose", "array_equal", "isclose"), f"a boolean test of whole arrays; {_UNTESTED}"),
+    **dict.fromkeys(("count_nonzero", "nonzero", "searchsorted"), f"integer output; {_UNTESTED}"),
+    **dict.fromkeys(("around", "fix", "rint", "trunc", "heaviside"), f"piecewise constant; {_UNTESTED}"),
+    "identity": f"a constructor (cp.eye serves); {_UNTESTED}",
+})
+
+_CONDITION = re.compile(r"cond\d+")      # the names normalize gives `if` tests it computes
+
+
+class CuPyBackend(Backend):
+    """CuPy: device arrays; NumPy arguments are copied to the GPU, results stay there."""
+
+    name = "cupy"
+    module = "cupy"
+    alias = "cp"
+    title = "CuPy"
+    names = CUPY_NAMES
+    gaps = GAPS
+    needs_device = True
+    takes_numbers = False          # cp.log(2.0) fails: its non-ufunc functions want arrays
+    printer = "CuPyPrinter"
+
+    def missing(self) -> str:
+        """Not installed, or installed without a usable GPU (with how to install it)."""
+        try:
+            import cupy
+        except ImportError as exc:
+            return ("backend='cupy' needs CuPy, which is not installed: on an NVIDIA machine, "
+                    f"pip install 's2sad[cuda12]' (or [cuda13]) ({exc})")
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:
+            count, why = 0, f"{type(exc).__name__}: {exc}"
+        else:
+            why = "no device found"
+        if count:
+            return ""
+        return (f"backend='cupy' needs a GPU, but CuPy {getattr(cupy, '__version__', '')} cannot reach one "
+                f"({why}); check the NVIDIA driver, or that the CuPy package matches your CUDA version "
+                "('s2sad[cuda12]' or '[cuda13]')")
+
+    def to_device(self, values: list) -> list:
+        if not any(type(v) is np.ndarray for v in values):
+            return values
+        cp = self.load()
+        return [cp.asarray(v) if type(v) is np.ndarray else v for v in values]
+
+    def to_host(self, value: Any) -> Any:
+        return value.get() if self.owns(value) and hasattr(value, "get") else value
+
+    def lower(self, stmts: list, user_names: set[str] = frozenset()) -> list:
+        """`np.` becomes `cp.`, and a branch condition the code tests again later (`cond1`, in the
+        reverse sweep) is read back from the device once, as a Python bool, where it is computed
+        (`cond1 = bool(cp.sum(b) > 0)`)."""
+        super().lower(stmts, user_names)
+        tested = set()
+        for s in stmts:
+            for n in ast.walk(s):
+                if isinstance(n, ast.If):
+                    test = n.test.operand if isinstance(n.test, ast.UnaryOp) else n.test
+                    if isinstance(test, ast.Name) and _CONDITION.fullmatch(test.id) and test.id not in user_names:
+                        tested.add(test.id)
+        for s in stmts:
+            for n in ast.walk(s):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                        and n.targets[0].id in tested and _may_be_array(n.value):
+                    n.value = ast.Call(func=ast.Name(id="bool", ctx=ast.Load()), args=[n.value], keywords=[])
+        return stmts
+
+    def synchronized(self, call: Callable[[], Any]) -> Callable[[], Any]:
+        """`call` followed by a wait for the GPU to finish, so that a timing covers the work it queued."""
+        device = self.load().cuda.Device()
+
+        def run():
+            out = call()
+            device.synchronize()
+            return out
+        return run
+
+
+def _may_be_array(value: ast.expr) -> bool:
+    """Whether a condition's value may be a device array (not a constant, a `not`, a name or a bool())."""
+    if isinstance(value, (ast.Constant, ast.Name)) or isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
+        return False
+    return not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "bool")
+
+
+BACKEND = CuPyBackend()
