@@ -8,7 +8,7 @@ Run as a script, this file is the child process of the multi-process tests:
     python -B cache_cases.py [--pre FILE:MODULE ...] [--gate | --block-write] FILE:MODULE FUNC ARG...
 
 It imports the --pre modules (helpers the main module imports by name) and then the main module by
-path, counts the transformations (a spy on s2sad.codegen.pipeline._generate), computes grad(FUNC)(ARG...)
+path, counts the transformations (a spy on s2sad.codegen.stages.run), computes grad(FUNC)(ARG...)
 with respect to the first argument and prints one JSON line: the gradient, the number of
 transformations, the generated file and the CacheWarnings. With --gate it waits for a line on stdin
 before differentiating, so that a parent can start several children and release them together.
@@ -231,13 +231,13 @@ def _child(argv: list[str]) -> None:
     from s2sad.codegen import cache, pipeline as compiler
 
     calls = []
-    original = compiler._generate
+    original = compiler.stages.run
 
     def spy(*a, **k):
         calls.append(1)
         return original(*a, **k)
 
-    compiler._generate = spy
+    compiler.stages.run = spy
     if gate:
         sys.stdin.readline()
     if block:

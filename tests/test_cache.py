@@ -501,8 +501,8 @@ def test_processes_racing_on_an_empty_cache(tmp_path, gen):
 def test_threads_racing_in_one_process(tmp_path, gen, monkeypatch):
     m, _, _ = module(tmp_path, "loop", cc.LOOP)
     calls = []
-    original = compiler._generate
-    monkeypatch.setattr(compiler, "_generate", lambda *a: calls.append(1) or original(*a))
+    original = compiler.stages.run
+    monkeypatch.setattr(compiler.stages, "run", lambda *a: calls.append(1) or original(*a))
     barrier = threading.Barrier(8)
     results, errors, compiled = [], [], []
 

@@ -313,3 +313,31 @@ def test_a_loop_counter_goes_with_the_loop_that_reads_it():
     y = np.array([0.5, 0.3])
     np.testing.assert_allclose(s2sad.grad(counted_loop_not_needed, argnums=1)(0.2, y), [1.3, 1.5])
     assert s2sad.grad(counted_loop_not_needed)(0.2, y) == 1.0
+
+
+# --- np.linalg.det of a stack of matrices (found while moving rule facts onto the rules) -------------
+# det works over the last two axes. Its cotangent used `inv(a).T`, which reverses every axis of a stack,
+# and the shapes pass took det for a full reduction, so grad of a stack's determinants (an array) was
+# not refused: both gave numbers with no error.
+
+def det_stack_squared(a):
+    return np.sum(np.linalg.det(a) ** 2)
+
+
+def det_only(a):
+    return np.linalg.det(a)
+
+
+def test_det_of_a_stack_differentiates_each_matrix():
+    a = np.random.default_rng(5).normal(size=(3, 2, 2))
+    np.testing.assert_allclose(s2sad.grad(det_stack_squared)(a), numerical.grad(det_stack_squared)(a), rtol=1e-6)
+    t = np.random.default_rng(6).normal(size=a.shape)
+    _, tangent = s2sad.jvp(det_stack_squared, (a,), (t,))
+    np.testing.assert_allclose(tangent, np.sum(numerical.grad(det_stack_squared)(a) * t), rtol=1e-6)
+
+
+def test_grad_of_a_stacks_determinants_is_refused_as_not_scalar():
+    with pytest.raises(DifferentiationError, match="needs a scalar output"):
+        s2sad.grad(det_only)(np.stack([2 * np.eye(2), np.eye(2)]))
+    b = np.random.default_rng(7).normal(size=(3, 3))
+    np.testing.assert_allclose(s2sad.hessian(det_only)(b), numerical.jacobian(s2sad.grad(det_only))(b), atol=1e-6)

@@ -26,9 +26,16 @@ from dataclasses import dataclass
 from ..ir.prim import is_assign, primitive, walk_stmts
 from ..ir.names import dotted
 from ..errors import UnsupportedSyntaxError, located
+from ..rules import flagged
 
-VIEWS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "broadcast_to", "asarray",
-         "moveaxis", "flip", "atleast_1d", "atleast_2d", "view"}     # np.X(y) and y.X(...) that can share y's memory
+# results that share their argument's memory without a rule of their own (refused when differentiated)
+_UNRULED_VIEWS = frozenset({"moveaxis", "atleast_1d", "atleast_2d", "view"})
+
+
+def views() -> frozenset[str]:
+    """The names X of np.X(y) and y.X(...) that can share y's memory: the rules flagged `view`, and
+    the few views without a rule."""
+    return frozenset(k[3:] for k in flagged("view") if k.startswith("np.")) | _UNRULED_VIEWS
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ def shares(value: ast.expr, numbers: set[str] = frozenset(), ranks: dict | None 
         return shares(value.value, numbers, ranks)
     if isinstance(value, ast.Call):
         f = value.func
-        if isinstance(f, ast.Attribute) and f.attr in VIEWS:
+        if isinstance(f, ast.Attribute) and f.attr in views():
             if not (isinstance(f.value, ast.Name) and f.value.id in ("np", "numpy")):
                 return shares(f.value, numbers, ranks)          # y.reshape(...), y.view()
             if value.args:
@@ -87,8 +94,6 @@ def shares(value: ast.expr, numbers: set[str] = frozenset(), ranks: dict | None 
 
 
 _NUMBER_CALLS = {"float", "int", "len", "bool", "round", "abs"}
-_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.linalg.norm",
-               "np.var", "np.std", "np.trace", "np.linalg.det"}
 
 
 def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> tuple[set[str], dict[str, int]]:
@@ -182,7 +187,7 @@ def _number(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> bool:
         return False                       # may be a 0-d array (mutable)
     if _rank(e, nums, ranks) != 0:
         return False
-    if key in _NUMBER_CALLS or key.startswith("math.") or key in _REDUCTIONS \
+    if key in _NUMBER_CALLS or key.startswith("math.") or key in flagged("reduction") \
             or key in ("matmul", "np.dot", "np.inner", "np.trace"):
         return True
     # NumPy's ufuncs and Python's operators give a scalar for 0-d operands (0-d arrays included)
@@ -227,7 +232,7 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
     if key in ("min", "max") and len(args) >= 2:      # Python's min/max of numbers (as kept in a condition)
         found = [_rank(a, nums, ranks) for a in args]
         return 0 if found and all(r == 0 for r in found) else None
-    if key in _REDUCTIONS or key in ("np.sum", "np.mean"):
+    if key in flagged("reduction") or key in ("np.sum", "np.mean"):
         axis = kw.get("axis", args[1] if len(args) > 1 and key != "np.linalg.norm" else None)
         if _none(kw.get("keepdims"), False) and _none(axis):
             return 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 
-from .aliasing import VIEWS
+from .aliasing import views
+from .. import backends
+from ..rules import RULES, RUNS_USER_CODE, flagged
 from ..ir.prim import walk_stmts
 from ..ir.names import dotted
 
-_IMPURE_RT = {"custom_vjp", "custom_jvp", "recurse_vjp", "recurse_jvp", "_custom", "second_order"}
-_PURE_BUILTINS = {"float", "int", "len", "abs", "min", "max", "bool", "range"}
+_PURE_UNRULED = {"min", "max"}     # Python builtins generated code may call that have no rule
 
 
 _SKIP = frozenset({"ctx", "op", "type_comment"})
@@ -67,13 +68,15 @@ def pure_call(call: ast.Call) -> bool:
     if not key or any(k.arg == "out" for k in call.keywords):
         return False
     head = key.split(".")[0]
-    if head in ("np", "cp"):
+    if head in {b.alias for b in backends.REGISTRY.values()}:     # np.sin, cp.sin
         return not key.split(".")[1:2] == ["random"]
     if head == "math":
         return True
     if head == "_rt":
-        return key.split(".")[-1] not in _IMPURE_RT
-    return key in _PURE_BUILTINS
+        return key not in flagged("impure") and key not in RUNS_USER_CODE
+    if key in _PURE_UNRULED:
+        return True
+    return "." not in key and key in RULES and key not in flagged("impure")   # float(), len(), range()...
 
 
 def pure(e: ast.expr) -> bool:
@@ -130,7 +133,6 @@ def interferes(s: ast.stmt, needs: set[str], alias: dict[str, str], memo: dict) 
     return bool(rebinds & needs) or bool({alias.get(v, v) for v in mutates} & {alias.get(v, v) for v in needs})
 
 
-_VIEWS = {f"np.{v}" for v in VIEWS}     # calls whose result may share their argument's memory
 
 
 def aliases(trees) -> dict[str, str]:
@@ -148,7 +150,7 @@ def aliases(trees) -> dict[str, str]:
             while True:
                 if isinstance(base, (ast.Subscript, ast.Attribute)):
                     base = base.value
-                elif isinstance(base, ast.Call) and module(base) in _VIEWS and base.args:
+                elif isinstance(base, ast.Call) and module(base)[3:] in views() and module(base).startswith("np.") and base.args:
                     base = base.args[0]
                 else:
                     break

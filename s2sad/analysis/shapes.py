@@ -12,10 +12,9 @@ import ast
 
 from ..ir.prim import assignment_counts, is_assign, primitive, walk_stmts
 from ..ir.core import CoreFunction
+from ..rules import flagged
 
 SCALAR = "()"
-_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.prod", "np.linalg.norm", "np.var", "np.std",
-               "np.amax", "np.amin", "np.nansum", "np.trace", "np.linalg.det"}
 
 
 def _is_number(node: ast.expr) -> bool:
@@ -76,7 +75,7 @@ class ShapeClasses:
             return self._name(value)
         prim = primitive(value)
         key = prim.key
-        if key in _REDUCTIONS and _is_none(prim.bound.get("axis")) and not _kept(prim.bound.get("keepdims")):
+        if key in flagged("reduction") and _is_none(prim.bound.get("axis")) and not _kept(prim.bound.get("keepdims")):
             return SCALAR
         if key == "float" or key.startswith("math."):
             return SCALAR

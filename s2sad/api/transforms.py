@@ -202,7 +202,7 @@ class _Transformed:
         originals = [args[i] for i in self._nums]
         for i in self._nums:
             args[i] = as_float(args[i])
-        indexed = c.facts.get("indexed")
+        indexed = c.facts.indexed
         if indexed and backend == "numpy" and not self._needs_kinds:
             # parameters read element by element (x[i]) that are 1-D here: the variant whose code knows
             # their elements are scalars
@@ -271,7 +271,7 @@ class _Transformed:
         c, args, originals = self._prepare(args, kwargs)
         value, grads = c.fn(*args)
         out = value[0] if self._has_aux else value
-        shaped_like = c.facts.get("scalar_if")   # value not computed: the output has this parameter's shape
+        shaped_like = c.facts.scalar_if   # value not computed: the output has this parameter's shape
         if out is None and shaped_like is not None:
             out = args[c.params.index(shaped_like)]
         if out is not None and type(out) is not float and np.size(out) != 1:   # None: a scalar, not computed
@@ -286,7 +286,7 @@ class _Transformed:
             i = self._nums[0]
             if isinstance(grads, float) and (out is None or isinstance(out, float)) and not self._needs_kinds \
                     and type(originals[0]) is float and not c.free and not self._has_aux and not kwargs \
-                    and c.facts.get("scalar_if") in (None, c.params[i]):
+                    and c.facts.scalar_if in (None, c.params[i]):
                 # a Python float in, a float out: next time skip the conversions (other arguments pass as
                 # they are, as they do here)
                 if type(grads) is float and (out is None or type(out) is float):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -64,6 +65,9 @@ def _configure_show(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=backends.names(), default=backends.DEFAULT.name,
                    help="the array module of the source shown (cupy: the file CuPy arrays run; CuPy "
                         "need not be installed to read it)")
+    p.add_argument("--dump", metavar="STAGES", default="",
+                   help="also print, to stderr, the code after each named stage of the compiler "
+                        "(comma-separated, e.g. normalize,reverse,fuse; all: every stage)")
 
 
 def _import_file(path: Path):
@@ -126,6 +130,8 @@ def _run_show(args: argparse.Namespace) -> int:
     file, sep, func = args.target.rpartition(":")
     if not sep or not file or not func:
         raise UsageError(f"expected FILE.py:FUNC, got {args.target!r}")
+    if args.dump:
+        os.environ["S2SAD_DUMP"] = args.dump       # read by the stages as they run (the cache is bypassed)
     module = _import_file(Path(file))
     fn = _lookup(module, func, file)
     if isinstance(fn, _Transformed) and args.argnums is None and not args.has_aux:

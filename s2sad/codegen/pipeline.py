@@ -1,7 +1,6 @@
-"""The pipeline: frontend -> normalize -> analyze -> reverse -> emit -> cache/load.
-
-This module only composes the stages; each lives in its own module.
-"""
+"""Compile a user function: its source and what its names resolve to make the cache key; the memory
+cache, then the verified file under generated/, then the stages (stages.REVERSE or stages.FORWARD)
+make the generated function, which is written and loaded."""
 from __future__ import annotations
 
 import ast
@@ -15,23 +14,15 @@ from typing import Callable
 
 import numpy as np
 
-from .. import backends
-from .._version import __version__
 from ..analysis import aliasing
-from ..frontend import bindings, source as frontend
-from . import cache
-from ..rules import custom
-from ..passes.fuse import dead_stores, fuse
-from ..ir.names import all_names
-from .emit import Sections, function_source, module_source
 from ..errors import DifferentiationError
+from ..frontend import bindings, source as frontend
+from ..frontend.normalize import local_names, param_names, rule_key
 from ..ir.core import FreeVar
-from ..frontend.normalize import local_names, normalize, param_names, rule_key
-from ..modes.forward import forward
-from ..modes.reverse import reverse
-
-FREE_MARK = "# s2sad-free: "
-FACTS_MARK = "# s2sad-facts: "
+from ..ir.facts import MARK as FACTS_MARK, Facts
+from ..rules import custom
+from . import cache, stages
+from .stages import FREE_MARK
 
 
 @dataclass
@@ -46,7 +37,7 @@ class Compiled:
     active_output: bool = True
     transformed: bool = True       # False when it came from the disk cache
     key: str = ""
-    facts: dict = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
     # the functions and modules the code resolved, and whether the names still refer to them
     binds: tuple = ()
     fresh: Callable[[], bool] = bindings.checker([])
@@ -88,10 +79,6 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
     return out
 
 
-def _array_module(backend: str) -> str:
-    return backends.BACKENDS[backend]["module"]
-
-
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
                  vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None) -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
@@ -107,7 +94,9 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
     if kinds is not None:
         options["kinds"] = kinds.spelled()
     return cached(fn, options, "grad",
-                  lambda src, key, name: _generate(src, argnums, has_aux, backend, key, name, value, vectors, kinds))
+                  lambda src, key, name: stages.run(stages.REVERSE, stages.Job(
+                      src, key, name, backend, argnums, has_aux=has_aux, value=value, vectors=tuple(vectors),
+                      kinds=kinds), stages.dumped()))
 
 
 def _keyed(fn, options: dict):
@@ -132,19 +121,19 @@ def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy", valu
         options["value"] = False
     src, _, key, _ = _keyed(fn, options)
     with _deep_recursion():
-        text, _, _ = _generate(src, argnums, has_aux, backend, key, f"{src.tree.name}_grad", value)
-    return text
+        job = stages.Job(src, key, f"{src.tree.name}_grad", backend, argnums, has_aux=has_aux, value=value)
+        return stages.run(stages.REVERSE, job).text
 
 
 def cached(fn, options: dict, suffix: str, generate) -> Compiled:
-    """Memory cache, then the verified file on disk, then `generate(src, key, name)` -> (text, free, facts).
-
-    A file is written atomically; when it cannot be written the function lives in memory only.
-    """
+    """Memory cache, then the verified file on disk, then `generate(src, key, name)` -> a stages.Job that
+    ran. A file is written atomically; when it cannot be written the function lives in memory only. With
+    S2SAD_DUMP set the function is transformed again (each stage's output is printed as it runs)."""
     src, deps, key, binds = _keyed(fn, options)
     fresh = bindings.checker(binds)
     name = f"{src.tree.name}_{suffix}"
-    hit = cache.memory_get(key)
+    dump = stages.dumped()
+    hit = None if dump else cache.memory_get(key)
     if hit is not None:
         if not hit.free:
             return dataclasses.replace(hit, binds=tuple(binds), fresh=fresh)
@@ -153,14 +142,15 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
         if rebound is not None:
             return dataclasses.replace(hit, free=rebound.free, binds=tuple(binds), fresh=fresh)
     path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
-    text = cache.read(path, key)
+    text = None if dump else cache.read(path, key)
     if text is not None:
         compiled = _from_text(text, path, name, src, deps, key)
         if compiled is not None:
             return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
     try:
         with _deep_recursion():
-            text, free, facts = generate(src, key, name)
+            job = generate(src, key, name)
+        text, free, facts = job.text, job.free, job.facts
     except DifferentiationError:
         raise
     except RecursionError:
@@ -173,60 +163,8 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     except Exception as exc:   # a bug in s2sad, not in the user's code: say so, with the source
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc
-    compiled = Compiled(func, text, written, param_names(src.tree), free, facts["active_output"], True, key, facts)
+    compiled = Compiled(func, text, written, param_names(src.tree), free, facts.active_output, True, key, facts)
     return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
-
-
-def _generate(src, argnums, has_aux, backend, key, name, value=True, vectors=(), kinds=None):
-    core = normalize(src, has_aux=has_aux)
-    params = core.params
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    wrt = [params[i] for i in nums]
-    (pre, fwd, rev, ret), facts = reverse(core, wrt, single=isinstance(argnums, int), value=value,
-                                          vectors=frozenset(vectors), kinds=kinds)
-    pre, fwd, rev = fuse([pre, fwd, rev], ret, params + ["out_bar"], all_names(src.tree),
-                         scalars={"out_bar"} if facts["scalar_output"] else set(), as_written=1)
-    blocks = [("", pre), ("forward sweep: the original computation", fwd),
-              ("reverse sweep: cotangents flow back from the output", rev)]
-    backends.for_backend([s for _, b in blocks for s in b] + [ret], backend, all_names(src.tree))
-    free = core.free
-    sig = params + [f.name for f in free] + ["out_bar"]
-    wrt_text = ", ".join(wrt)
-    shown = "None" if not facts["value"] else "value"
-    doc = (f"Gradient of {src.qualname} with respect to {wrt_text}: returns ({f'({shown}, aux)' if has_aux else shown}, "
-           f"{'gradient' if isinstance(argnums, int) else 'gradients'}). out_bar seeds the output's cotangent."
-           + ("" if facts["value"] else " The value, a scalar, is not computed: use value_and_grad for it."))
-    sec = Sections(name=name, params=sig, defaults={"out_bar": "1.0"}, doc=doc, blocks=blocks, ret=ret)
-    func_text = function_source(sec, src.filename)
-    uses_math = "math." in func_text
-    header = [
-        f"Generated by s2sad {__version__} from {cache.shown_path(src.filename)}:{src.lineno} ({src.qualname}). Do not edit:",
-        "s2sad regenerates this file when the function changes and refuses it when edited.",
-        f"gradient of {src.qualname} with respect to {wrt_text} (argnums={argnums!r}), reverse mode, "
-        f"{_array_module(backend)} backend" + (", has_aux" if has_aux else "")
-        + (f"; for 1-D {', '.join(vectors)} (elements are scalars)" if vectors else "")
-        + (f"; for arguments {kinds.text()}" if kinds is not None else ""),
-        f"call: {name}({', '.join(sig[:-1])})" + (f"  # {', '.join(f.name for f in free)}: globals/closure values"
-                                                  if free else ""),
-    ]
-    meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"
-            + (f" scalar_if={facts['scalar_if']}" if facts.get("scalar_if") else "")
-            + (f" indexed={','.join(facts['indexed'])}" if facts.get("indexed") else "")]
-    if free:
-        meta.append(FREE_MARK + ", ".join(f"{f.name}={f.spelled}@{_owner_index(f, src, core)}" for f in free))
-    text = module_source(header, meta, _array_module(backend), [func_text], uses_math)
-    return text, free, facts
-
-
-def _owner_index(f: FreeVar, src, core) -> str:
-    """Where a free variable is read: 0 is the function itself, i the i-th inlined helper; g/c: globals/cell."""
-    sources = [src] + core.callees
-    for i, s in enumerate(sources):
-        if f.owner is s.globals:
-            return f"{i}g"
-        if f.spelled in s.closure and f.owner is s.closure[f.spelled]:
-            return f"{i}c"
-    return "0b"   # builtins
 
 
 def _from_text(text, path, name, src, deps, key, func=None):
@@ -237,7 +175,7 @@ def _from_text(text, path, name, src, deps, key, func=None):
     import builtins
     sources = [src] + deps
     free = []
-    facts = {}
+    facts = Facts()
     for line in text.splitlines()[:12]:
         if line.startswith(FREE_MARK):
             for item in filter(None, (x.strip() for x in line[len(FREE_MARK):].split(","))):
@@ -254,16 +192,12 @@ def _from_text(text, path, name, src, deps, key, func=None):
                     return None
                 free.append(FreeVar(gen_name, spelled, owner, idx))
         elif line.startswith(FACTS_MARK):
-            facts["active_output"] = "active_output=True" in line
-            if " scalar_if=" in line:
-                facts["scalar_if"] = line.split(" scalar_if=", 1)[1].split()[0]
-            if " indexed=" in line:
-                facts["indexed"] = line.split(" indexed=", 1)[1].split()[0].split(",")
+            facts = Facts.parse(line)
     if func is None:
         func = cache.load_cached(text, path, name)
         if func is None:
             return None
-    return Compiled(func, text, path, param_names(src.tree), free, facts.get("active_output", True), False, key, facts)
+    return Compiled(func, text, path, param_names(src.tree), free, facts.active_output, False, key, facts)
 
 
 def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[int, ...] | None = None,
@@ -277,7 +211,9 @@ def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[
     if kinds is not None:
         options["kinds"] = kinds.spelled()
     return cached(fn, options, "jvp",
-                  lambda src, key, name: _generate_jvp(src, wrt, backend, key, name, select, has_aux, kinds))
+                  lambda src, key, name: stages.run(stages.FORWARD, stages.Job(
+                      src, key, name, backend, wrt_nums=tuple(wrt), has_aux=has_aux, kinds=kinds, select=select),
+                      stages.dumped()))
 
 
 def arg_kinds(fn, args: list) -> aliasing.ArgKinds:
@@ -287,34 +223,3 @@ def arg_kinds(fn, args: list) -> aliasing.ArgKinds:
     ranks = tuple(sorted((p, a.ndim) for p, a in zip(params, args)
                          if isinstance(getattr(a, "ndim", None), int) and not isinstance(a, np.generic)))
     return aliasing.ArgKinds(numbers, ranks)
-
-
-def _generate_jvp(src, wrt_nums, backend, key, name, select, has_aux, kinds=None):
-    core = normalize(src, has_aux=has_aux, select=select)
-    params = core.params
-    wrt = [params[i] for i in wrt_nums]
-    (body, ret), facts = forward(core, wrt, kinds)
-    if select is not None:   # generated code, of which one part is differentiated: what the rest computes goes
-        while dead_stores(body, ret, set()):
-            pass
-    backends.for_backend(body + [ret], backend, all_names(src.tree))
-    free = core.free
-    sig = params + facts["tangents"] + [f.name for f in free]
-    doc = (f"Forward mode (JVP) of {src.qualname}: given tangents {', '.join(facts['tangents'])} of "
-           f"{', '.join(wrt)}, returns (value, tangent of the value).")
-    sec = Sections(name=name, params=sig, defaults={}, doc=doc,
-                   blocks=[("forward sweep with tangents: each value, then its tangent", body)], ret=ret)
-    func_text = function_source(sec, src.filename)
-    header = [
-        f"Generated by s2sad {__version__} from {cache.shown_path(src.filename)}:{src.lineno} ({src.qualname}). Do not edit:",
-        "s2sad regenerates this file when the function changes and refuses it when edited.",
-        f"forward mode (JVP) of {src.qualname} with respect to {', '.join(wrt)}, {_array_module(backend)} backend"
-        + (f", output element {select}" if select else "")
-        + (f"; for arguments {kinds.text()}" if kinds is not None else ""),
-        f"call: {name}({', '.join(sig)})",
-    ]
-    meta = [f"{cache.KEY_MARK}{key}", FACTS_MARK + f"active_output={facts['active_output']}"]
-    if free:
-        meta.append(FREE_MARK + ", ".join(f"{f.name}={f.spelled}@{_owner_index(f, src, core)}" for f in free))
-    text = module_source(header, meta, _array_module(backend), [func_text], "math." in func_text)
-    return text, free, facts

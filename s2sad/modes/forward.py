@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 
 from ..analysis import aliasing
-from ..analysis.activity import Activity, activity
+from ..analysis.activity import Activity
+from ..ir.facts import Facts
 from ..ir.prim import Prim, is_add_at, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
@@ -213,15 +214,14 @@ def _only_a_stack(fn: CoreFunction, name: str) -> bool:
                if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
 
 
-def forward(fn: CoreFunction, wrt: list[str], kinds: aliasing.ArgKinds | None = None) -> tuple[tuple, dict]:
-    """The JVP function of `fn`: (value, tangent of the value) given tangents of `wrt`. `kinds`: see
-    reverse()."""
-    act = activity(fn, wrt, stacks=True)
+def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = None) -> None:
+    """Refuse what forward mode cannot differentiate correctly (each refusal names the user's line):
+    in-place writes into what an argument may share, differentiated values appended to a list that is
+    more than a stack of saved values."""
     aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
     aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=True,
                           spell=fn.user_name)
-    stacks = stacks_carrying_tangents(fn, act)
-    for name in sorted(stacks):
+    for name in sorted(stacks_carrying_tangents(fn, act)):
         if not _only_a_stack(fn, name):
             s = next(s for s in walk_stmts(fn.body) if isinstance(s, ast.Expr) and stack_call(s.value, "append") == name)
             where = origin(s) or (fn.src.filename, None)
@@ -229,7 +229,12 @@ def forward(fn: CoreFunction, wrt: list[str], kinds: aliasing.ArgKinds | None = 
                 where[0], where[1], None,
                 f"appending a differentiated value to a Python list ({name}.append) is not supported: fill an "
                 "array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
-    gen = Forward(fn, wrt, act, stacks)
+
+
+def forward(fn: CoreFunction, act: Activity, wrt: list[str]) -> tuple[list[ast.stmt], ast.Return, Facts]:
+    """The JVP function of `fn` (`act`: activity(fn, wrt, stacks=True)): its body and return, giving
+    (value, tangent of the value) from tangents of `wrt`, and facts about it."""
+    gen = Forward(fn, wrt, act, stacks_carrying_tangents(fn, act))
     body = gen.block(fn.body)
     out = _name(gen.dot(fn.result)) if act.active(fn.result) else _call("_rt.zeros", _name(fn.result))
     value = _name(fn.result) if fn.aux is None else ast.Tuple(elts=[_name(fn.result), _name(fn.aux)], ctx=ast.Load())
@@ -239,6 +244,4 @@ def forward(fn: CoreFunction, wrt: list[str], kinds: aliasing.ArgKinds | None = 
     # needs a zero tangent to start from
     entry = [_assign(gen.dot(p), _call("_rt.zeros", _name(p)), None)
              for p in fn.params if p not in wrt and act.active(p)]
-    body = entry + body
-    facts = {"active_output": act.active(fn.result), "tangents": tangents}
-    return (body, ret), facts
+    return entry + body, ret, Facts(active_output=act.active(fn.result), tangents=tangents)

@@ -17,13 +17,14 @@ import copy
 from dataclasses import dataclass, field
 
 from ..analysis import aliasing
-from ..analysis.activity import Activity, analyze
+from ..analysis.activity import Activity, Analysis
 from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
 from ..errors import UnsupportedSyntaxError, located
-from ..passes.simplify import peephole, propagate_copies, simplify
-from ..passes.prune import _has_effect, prune, shape_arg
+from ..passes.simplify import simplify
+from ..passes.prune import has_effect, shape_arg
+from ..ir.facts import Facts
 from ..analysis.shapes import SCALAR, ShapeClasses
 
 TAPE = "tape"
@@ -671,20 +672,40 @@ class Reverse:
         return fwd, seed + rev, grads
 
 
-def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool = True,
-            vectors=frozenset(), kinds: aliasing.ArgKinds | None = None) -> tuple[tuple, dict]:
-    """The gradient function of `fn` with respect to the parameters `wrt`, and facts about it.
+@dataclass
+class Sweeps:
+    """A gradient function's body before the clean-up passes: the set-up, the forward sweep, the reverse
+    sweep and the return, with what those passes need to know."""
 
-    With `value=False` and an output that is certainly a scalar, the value is not returned (None) and
-    what only computed it is removed. `vectors`: parameters the code may assume 1-D (the caller
-    checks it on every call), so that their elements are scalars. `kinds`: what the arguments are, when
-    the function writes in place into a value it may share with one (aliasing.py)."""
-    info = analyze(fn, wrt)
-    act = info.activity
+    pre: list[ast.stmt]
+    fwd: list[ast.stmt]
+    rev: list[ast.stmt]
+    ret: ast.Return
+    facts: Facts
+    saved: list[str]                  # the values the forward sweep saves for the reverse sweep
+    adjoints: dict[str, str]          # variable -> its cotangent's name
+    shapes: ShapeClasses
+    recomputed: set[str]              # temporaries the reverse sweep recomputes itself
+
+
+def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = None) -> None:
+    """Refuse what reverse mode cannot differentiate correctly (each refusal names the user's line):
+    appending active values to lists, np.add.at, in-place writes into what an argument may share."""
     _reject_active_lists(fn, act)
     _reject_add_at(fn)
     aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
     aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, spell=fn.user_name)
+
+
+def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = True, value: bool = True,
+            vectors=frozenset(), kinds: aliasing.ArgKinds | None = None) -> Sweeps:
+    """The gradient function of `fn` with respect to the parameters `wrt` (`info`: analyze(fn, wrt)).
+
+    With `value=False` and an output that is certainly a scalar, the value is not returned (None): the
+    prune pass then removes what only computed it. `vectors`: parameters the code may assume 1-D (the
+    caller checks it on every call), so that their elements are scalars. `kinds`: what the arguments
+    are, when the function writes in place into a value it may share with one (aliasing.py)."""
+    act = info.activity
     namer_state = copy.deepcopy(fn.namer)
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     remat = _rematerializable(fn, vectors)
@@ -707,7 +728,6 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     fn.namer = namer_state
     gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
     fwd, rev, grads = gen.run()
-    rev = peephole(rev)
     pre = []
     if gen.used_tape:
         pre.append(_assign(TAPE, ast.List(elts=[], ctx=ast.Load())))
@@ -728,51 +748,10 @@ def reverse(fn: CoreFunction, wrt: list[str], single: bool = True, value: bool =
     value_node = first if fn.aux is None else ast.Tuple(elts=[first, _name(outs[1])], ctx=ast.Load())
     grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
     ret = ast.Return(value=ast.Tuple(elts=[value_node, grad_value], ctx=ast.Load()))
-    if drop:
-        fwd, rev = prune([fwd, rev], ret, gen.shapes, fn.params)
-        fwd = _drop_recomputed(fwd, rev, ret, recomputed)
-    rev = propagate_copies(pre + fwd, rev, ret, keep={"out_bar"})
-    facts = {"active_output": act.active(fn.result), "saved": sorted(restore), "adjoints": dict(gen.bars),
-             "value": not drop, "scalar_if": shaped_like if drop and rep != SCALAR else None,
-             "scalar_output": rep == SCALAR, "indexed": sorted(gen.shapes.indexed & _read_in_loops(fn)), "vectors": sorted(vectors)}
-    return (pre, fwd, rev, ret), facts
-
-
-def _drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, recomputed: set[str]) -> list:
-    """The forward sweep's definitions of temporaries that only the reverse sweep reads, which recomputes
-    them itself (then a loop with nothing left to do goes too)."""
-    from ..passes.prune import _drop
-    everything = set()
-    for t in fwd + rev + [ret]:
-        everything |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
-    for _ in range(20):
-        read_fwd = set()
-        for st in walk_stmts(fwd):
-            if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in recomputed:
-                read_fwd |= {r for r in names_read(st.value) if r != st.targets[0].id} - recomputed
-                continue
-            read_fwd |= names_read(st)
-        read_fwd |= names_read(ret)
-        # a recomputed temporary read by another one that stays is kept too
-        keep = {t for t in recomputed if t in read_fwd}
-        changed = True
-        while changed:
-            changed = False
-            for st in walk_stmts(fwd):
-                if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in keep:
-                    more = names_read(st.value) & recomputed - keep
-                    if more:
-                        keep |= more
-                        changed = True
-        fwd, changed = _drop(fwd, everything - (recomputed - keep))
-        empty = [st for st in fwd if isinstance(st, ast.For) and all(isinstance(b, ast.Pass) for b in st.body)
-                 and isinstance(st.target, ast.Name) and st.target.id not in read_fwd]
-        if empty:                          # a loop with nothing left to do (its range stays for the reverse loop)
-            fwd = [st for st in fwd if st not in empty]
-            changed = True
-        if not changed:
-            break
-    return fwd
+    facts = Facts(active_output=act.active(fn.result), value=not drop,
+                  scalar_if=shaped_like if drop and rep != SCALAR else None, scalar_output=rep == SCALAR,
+                  indexed=sorted(gen.shapes.indexed & _read_in_loops(fn)))
+    return Sweeps(pre, fwd, rev, ret, facts, sorted(restore), dict(gen.bars), gen.shapes, recomputed)
 
 
 def _loop_index(loop: ast.stmt) -> str | None:
@@ -784,7 +763,7 @@ def _cheap_temporary(st: ast.stmt, counts: dict[str, int], vectors=frozenset()) 
     the whole function by cheap arithmetic (not indexing, which costs more than saving the element, but
     for an element of a 1-D parameter), with no effect (the tape, a user's function with rules,
     recursion)."""
-    if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st) or _has_effect(st):
+    if not (is_assign(st) and isinstance(st.targets[0], ast.Name)) or is_setitem(st) or has_effect(st):
         return None
     t = st.targets[0].id
     prim = primitive(st.value)
@@ -927,7 +906,7 @@ def _read_in_loops(fn: CoreFunction) -> set[str]:
 
 
 def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
-    """Names whose values the reverse sweep reads. The runtime helpers of SHAPE_ARG read only a shape
+    """Names whose values the reverse sweep reads. The runtime helpers whose rules have a shape_arg read only a shape
     (`_rt.unbroadcast(g, x)`, `_rt.zeros(x)`), which s2sad takes to be the same in every iteration of a
     loop and across the assignments of one variable: x is not saved for them, unless it is in `strict`
     (a variable whose assignments may differ in shape, or a returned variable assigned again in

@@ -13,10 +13,9 @@ import re
 from ..ir.prim import walk_stmts
 from ..analysis.effects import module, walk
 from ..ir.names import dotted
+from ..rules import flagged
 
 _TEMP = re.compile(r"t\d+(_bar(_\d+)?)?")
-_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.prod", "np.linalg.norm", "np.var", "np.std",
-               "np.amax", "np.amin", "np.trace", "np.linalg.det", "np.vdot"}
 LINEAR = {"_rt.unbroadcast", "np.sum"}        # linear in their first argument
 
 
@@ -76,7 +75,7 @@ class Algebra:
             return e.attr in ("size", "ndim")
         if isinstance(e, ast.Call):
             key = module(e)
-            if key in _REDUCTIONS:
+            if key in flagged("reduction"):
                 return not e.keywords and len(e.args) == 1
             if key.startswith("math.") or key in ("float", "int", "len"):
                 return True

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import ast
 
-from ..ir.prim import names_read
+from .. import rules
+from ..ir.prim import is_assign, names_read, walk_stmts
 from ..analysis.shapes import ShapeClasses
-
-SHAPE_ARG = {"_rt.unbroadcast": 1, "_rt.sum_grad": 1, "_rt.mean_grad": 1, "_rt.zeros": 0, "_rt.full": 1,
-             "_rt.mean_scale": 1, "_rt.sum_product": 2}
 
 
 def shape_arg(node: ast.AST) -> ast.Name | None:
-    """The argument of a runtime helper call (SHAPE_ARG) that is read only for its shape, if a name."""
+    """The argument of a runtime helper call read only for its shape (its rule's shape_arg), if a name."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
             and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt":
-        i = SHAPE_ARG.get(f"_rt.{node.func.attr}")
+        i = rules.shape_arg(f"_rt.{node.func.attr}")
         if i is not None and i < len(node.args) and isinstance(node.args[i], ast.Name):
             return node.args[i]
     return None
@@ -50,10 +48,10 @@ def _live(trees) -> set[str]:
     def visit(stmts):
         for s in stmts:
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                    and not _has_effect(s):
+                    and not has_effect(s):
                 assigns.append((s.targets[0].id, names_read(s.value)))
                 continue
-            if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not _has_effect(s):
+            if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not has_effect(s):
                 # `trips1 += 1` reads trips1: it matters only if trips1 does, and then so does `trips1 = 0`
                 assigns.append((s.target.id, names_read(s.value) | {s.target.id}))
                 continue
@@ -73,17 +71,19 @@ def _live(trees) -> set[str]:
     for t in trees:
         if isinstance(t, ast.Return):
             live.update(names_read(t))
-    changed = True
-    while changed:
-        changed = False
-        for name, reads in assigns:
-            if name in live and not reads <= live:
-                live |= reads
-                changed = True
+    reads_of: dict[str, set[str]] = {}
+    for name, reads in assigns:
+        reads_of.setdefault(name, set()).update(reads)
+    todo = list(live)
+    while todo:                    # each name once: linear in the code's size
+        for r in reads_of.get(todo.pop(), ()):
+            if r not in live:
+                live.add(r)
+                todo.append(r)
     return live
 
 
-def _has_effect(s: ast.stmt) -> bool:
+def has_effect(s: ast.stmt) -> bool:
     """Whether a statement touches the tape or calls a user's function (custom rules, recursion)."""
     for n in ast.walk(s):
         if isinstance(n, ast.Name) and n.id == "tape":
@@ -116,11 +116,11 @@ def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
                 setattr(s, field, new or [ast.Pass()])
                 changed |= ch
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                and s.targets[0].id not in live and not _has_effect(s):
+                and s.targets[0].id not in live and not has_effect(s):
             changed = True
             continue
         if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and s.target.id not in live \
-                and not _has_effect(s):
+                and not has_effect(s):
             changed = True
             continue
         if isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body + s.orelse) \
@@ -155,3 +155,46 @@ def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, p
         if not changed:
             break
     return blocks
+
+
+def run(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.Return, shapes: ShapeClasses, params: list[str],
+        recomputed: set[str]) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """The forward and reverse sweeps without what only computed the value (not returned)."""
+    fwd, rev = prune([fwd, rev], ret, shapes, params)
+    return drop_recomputed(fwd, rev, ret, recomputed), rev
+
+
+def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, recomputed: set[str]) -> list:
+    """The forward sweep without the definitions of temporaries that only the reverse sweep reads, which
+    recomputes them itself (then a loop with nothing left to do goes too)."""
+    everything = set()
+    for t in fwd + rev + [ret]:
+        everything |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    for _ in range(20):
+        read_fwd = set()
+        for st in walk_stmts(fwd):
+            if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in recomputed:
+                read_fwd |= {r for r in names_read(st.value) if r != st.targets[0].id} - recomputed
+                continue
+            read_fwd |= names_read(st)
+        read_fwd |= names_read(ret)
+        # a recomputed temporary read by another one that stays is kept too
+        keep = {t for t in recomputed if t in read_fwd}
+        changed = True
+        while changed:
+            changed = False
+            for st in walk_stmts(fwd):
+                if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in keep:
+                    more = names_read(st.value) & recomputed - keep
+                    if more:
+                        keep |= more
+                        changed = True
+        fwd, changed = _drop(fwd, everything - (recomputed - keep))
+        empty = [st for st in fwd if isinstance(st, ast.For) and all(isinstance(b, ast.Pass) for b in st.body)
+                 and isinstance(st.target, ast.Name) and st.target.id not in read_fwd]
+        if empty:                          # a loop with nothing left to do (its range stays for the reverse loop)
+            fwd = [st for st in fwd if st not in empty]
+            changed = True
+        if not changed:
+            break
+    return fwd

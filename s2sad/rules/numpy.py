@@ -58,24 +58,24 @@ rule("np.clip", "a, a_min=None, a_max=None", a="g * _rt.clip_inside(a, a_min, a_
 
 # reductions and scans
 rule("np.sum", "a, axis=None, keepdims=False", a="_rt.sum_grad(g, a, axis, keepdims)", linear=True,
-     forward={"a": "np.sum(t, axis=axis, keepdims=keepdims)"})
+     forward={"a": "np.sum(t, axis=axis, keepdims=keepdims)"}, reduction=True)
 rule("np.mean", "a, axis=None, keepdims=False", a="_rt.mean_grad(g, a, axis, keepdims)", linear=True,
-     forward={"a": "np.mean(t, axis=axis, keepdims=keepdims)"})
+     forward={"a": "np.mean(t, axis=axis, keepdims=keepdims)"}, reduction=True)
 rule("np.prod", "a, axis=None, keepdims=False", a="_rt.prod_grad(g, ans, a, axis, keepdims)",
-     forward={"a": "_rt.prod_jvp(t, ans, a, axis, keepdims)"})
+     forward={"a": "_rt.prod_jvp(t, ans, a, axis, keepdims)"}, reduction=True)
 rule("np.max", "a, axis=None, keepdims=False", a="_rt.extremum_grad(g, ans, a, axis, keepdims)",
-     forward={"a": "_rt.extremum_jvp(t, ans, a, axis, keepdims)"})
+     forward={"a": "_rt.extremum_jvp(t, ans, a, axis, keepdims)"}, reduction=True)
 alias("np.amax", "np.max")
 alias("np.min", "np.max")
 alias("np.amin", "np.max")
 rule("np.cumsum", "a, axis=None", a="_rt.cumsum_grad(g, a, axis)", linear=True,
      forward={"a": "np.cumsum(t, axis=axis)"})
 rule("np.var", "a, axis=None, ddof=0, keepdims=False", a="_rt.var_grad(g, a, axis, ddof, keepdims)",
-     forward={"a": "_rt.var_jvp(t, a, axis, ddof, keepdims)"})
+     forward={"a": "_rt.var_jvp(t, a, axis, ddof, keepdims)"}, reduction=True)
 rule("np.std", "a, axis=None, ddof=0, keepdims=False", a="_rt.std_grad(g, ans, a, axis, ddof, keepdims)",
-     forward={"a": "_rt.std_jvp(t, ans, a, axis, ddof, keepdims)"})
+     forward={"a": "_rt.std_jvp(t, ans, a, axis, ddof, keepdims)"}, reduction=True)
 rule("np.linalg.norm", "x, ord=None, axis=None, keepdims=False", x="_rt.norm_grad(g, ans, x, ord, axis, keepdims)",
-     forward={"x": "_rt.norm_jvp(t, ans, x, ord, axis, keepdims)"})
+     forward={"x": "_rt.norm_jvp(t, ans, x, ord, axis, keepdims)"}, reduction=True)
 
 # products and linear algebra
 rule("np.dot", "a, b", a="_rt.dot_grad_a(g, a, b)", b="_rt.dot_grad_b(g, a, b)",
@@ -89,26 +89,28 @@ rule("np.outer", "a, b", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
      forward={"a": "np.outer(t, b)", "b": "np.outer(a, t)"})
 rule("np.trace", "a", a="g * np.eye(np.shape(a)[0], np.shape(a)[1])", linear=True, forward={"a": "np.trace(t)"})
 rule("np.linalg.inv", "a", a="-(ans.T @ g @ ans.T)", forward={"a": "-(ans @ t @ ans)"})
-rule("np.linalg.det", "a", a="g * ans * np.linalg.inv(a).T", forward={"a": "ans * np.trace(np.linalg.solve(a, t))"})
+# det is taken over the last two axes (a stack of matrices gives one determinant each)
+rule("np.linalg.det", "a", a="np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",
+     forward={"a": "ans * np.sum(np.linalg.solve(a, t) * np.eye(np.shape(a)[-1]), axis=(-2, -1))"})
 rule("np.linalg.solve", "a, b", a="_rt.solve_grad_a(g, ans, a)", b="np.linalg.solve(a.T, g)",
      forward={"a": "-np.linalg.solve(a, t @ ans)", "b": "np.linalg.solve(a, t)"})
 
 # shapes (linear): the cotangent is rearranged back to the argument's shape
-rule("np.reshape", "a, shape", a="np.reshape(g, np.shape(a))", linear=True)
-rule("np.ravel", "a", a="np.reshape(g, np.shape(a))", linear=True)
-rule("np.transpose", "a, axes=None", a="_rt.transpose_grad(g, axes)", linear=True)
-rule("np.swapaxes", "a, axis1, axis2", a="np.swapaxes(g, axis1, axis2)", linear=True)
-rule("np.expand_dims", "a, axis", a="np.reshape(g, np.shape(a))", linear=True)
-rule("np.squeeze", "a, axis=None", a="np.reshape(g, np.shape(a))", linear=True)
-rule("np.flip", "m, axis=None", m="np.flip(g, axis)", linear=True)
-rule("np.broadcast_to", "array, shape", array="_rt.unbroadcast(g, array)", linear=True)
+rule("np.reshape", "a, shape", a="np.reshape(g, np.shape(a))", linear=True, view=True)
+rule("np.ravel", "a", a="np.reshape(g, np.shape(a))", linear=True, view=True)
+rule("np.transpose", "a, axes=None", a="_rt.transpose_grad(g, axes)", linear=True, view=True)
+rule("np.swapaxes", "a, axis1, axis2", a="np.swapaxes(g, axis1, axis2)", linear=True, view=True)
+rule("np.expand_dims", "a, axis", a="np.reshape(g, np.shape(a))", linear=True, view=True)
+rule("np.squeeze", "a, axis=None", a="np.reshape(g, np.shape(a))", linear=True, view=True)
+rule("np.flip", "m, axis=None", m="np.flip(g, axis)", linear=True, view=True)
+rule("np.broadcast_to", "array, shape", array="_rt.unbroadcast(g, array)", linear=True, view=True)
 rule("np.tile", "A, reps", A="_rt.tile_grad(g, A, reps)", linear=True)
 rule("np.concatenate", "*arrays, axis=0", arrays="_rt.concatenate_grad(g, arrays, axis)", linear=True)
 rule("np.stack", "*arrays, axis=0", arrays="_rt.stack_grad(g, arrays, axis)", linear=True)
 rule("np.hstack", "*tup", tup="_rt.hstack_grad(g, tup)", linear=True)
 rule("np.vstack", "*tup", tup="_rt.vstack_grad(g, tup)", linear=True)
 rule("np.array", "*object, dtype=None", object="_rt.cast_grad(g, ans)", linear=True, cast=True)
-rule("np.asarray", "a, dtype=None", a="_rt.cast_grad(g, ans)", linear=True, cast=True)
+rule("np.asarray", "a, dtype=None", a="_rt.cast_grad(g, ans)", linear=True, cast=True, view=True)
 rule("np.copy", "a", a="g", linear=True)
 rule("getitem", "x, index", x="_rt.getitem_grad(g, x, np.s_[index])", linear=True)
 alias("astype", "np.asarray")   # x.astype(dtype) is normalized to np.asarray(x, dtype=dtype)

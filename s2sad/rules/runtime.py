@@ -7,12 +7,12 @@ supported, the forward rule raises a clear error when it runs.
 """
 from .table import nondiff, rule
 
-rule("_rt.unbroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True)
+rule("_rt.unbroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True, shape_arg=1)
 rule("_rt.rebroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True)
 rule("_rt.tangent_like", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
 rule("_rt.owned", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
-rule("_rt.sum_grad", "c, a, axis=None, keepdims=False", c="np.sum(g, axis=axis, keepdims=keepdims)", linear=True)
-rule("_rt.mean_grad", "c, a, axis=None, keepdims=False", c="np.mean(g, axis=axis, keepdims=keepdims)", linear=True)
+rule("_rt.sum_grad", "c, a, axis=None, keepdims=False", c="np.sum(g, axis=axis, keepdims=keepdims)", linear=True, shape_arg=1)
+rule("_rt.mean_grad", "c, a, axis=None, keepdims=False", c="np.mean(g, axis=axis, keepdims=keepdims)", linear=True, shape_arg=1)
 rule("_rt.cumsum_grad", "c, a, axis=None", c="np.cumsum(g, axis=axis)", linear=True)
 rule("_rt.transpose_grad", "c, axes=None", c="_rt.transpose_back(g, axes)", linear=True)
 rule("_rt.tile_grad", "c, A, reps", c="np.tile(g, reps)", linear=True)
@@ -62,9 +62,9 @@ rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (revers
 
 rule("_rt.sum_product", "a, b, x", a="_rt.unbroadcast(_rt.rebroadcast(g, a * b) * b, a)",
      b="_rt.unbroadcast(_rt.rebroadcast(g, a * b) * a, b)",
-     forward={"a": "_rt.sum_product(t, b, x)", "b": "_rt.sum_product(a, t, x)"})
-rule("_rt.full", "c, x", c="_rt.unbroadcast(g, c)", linear=True)
-rule("_rt.mean_scale", "c, a", c="_rt.mean_grad(g, a)", linear=True)
+     forward={"a": "_rt.sum_product(t, b, x)", "b": "_rt.sum_product(a, t, x)"}, shape_arg=2)
+rule("_rt.full", "c, x", c="_rt.unbroadcast(g, c)", linear=True, shape_arg=1)
+rule("_rt.mean_scale", "c, a", c="_rt.mean_grad(g, a)", linear=True, shape_arg=1)
 
 # the forward rules' own helpers (third derivatives)
 rule("_rt.extremum_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_grad(g, y, a, axis, keepdims)",
@@ -72,10 +72,10 @@ rule("_rt.extremum_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_g
 rule("_rt.var_jvp", "c, a, axis=None, ddof=0, keepdims=False", c="_rt.var_grad(g, a, axis, ddof, keepdims)",
      forward={"c": "_rt.var_jvp(t, a, axis, ddof, keepdims)", "a": "_rt.var_jvp(c, t, axis, ddof, keepdims)"})
 
-nondiff("_rt.zeros", why="zeros shaped like its argument")
+nondiff("_rt.zeros", why="zeros shaped like its argument", shape_arg=0)
 for _name in ("clip_inside", "clip_below", "clip_above"):
     nondiff(f"_rt.{_name}", why="boolean output")
-nondiff("_rt.second_order", why="raises: says which second derivative is not supported")
+nondiff("_rt.second_order", why="raises: says which second derivative is not supported", pure=False)
 
 # the rules' own helpers for sort, linspace, full and casts
 rule("_rt.sort_grad", "c, a, axis=-1", c="_rt.sort_jvp(g, a, axis)", linear=True)
@@ -88,7 +88,7 @@ rule("_rt.cast_grad", "c, out", c="_rt.cast_grad(g, out)", linear=True)
 # calls of functions with user rules (s2sad.defvjp / defjvp): _rt.customN(fun, a1, ..., aN)
 for _n in range(1, 7):
     _args = ", ".join(f"a{j}" for j in range(_n))
-    rule(f"_rt.custom{_n}", f"fun, {_args}",
+    rule(f"_rt.custom{_n}", f"fun, {_args}", pure=False,
          forward={f"a{j}": f"_rt.custom_jvp(fun, {j}, t, ans, {_args})" for j in range(_n)},
          **{f"a{j}": f"_rt.custom_vjp(fun, {j}, g, ans, {_args})" for j in range(_n)})
 
@@ -96,6 +96,10 @@ for _n in range(1, 7):
 # fun's own generated gradient / JVP
 for _n in range(1, 7):
     _args = ", ".join(f"a{j}" for j in range(_n))
-    rule(f"_rt.recurse{_n}", f"fun, {_args}",
+    rule(f"_rt.recurse{_n}", f"fun, {_args}", pure=False,
          forward={f"a{j}": f"_rt.recurse_jvp(fun, {j}, t, {_args})" for j in range(_n)},
          **{f"a{j}": f"_rt.recurse_vjp(fun, {j}, g, {_args})" for j in range(_n)})
+
+# helpers the templates above call that run the user's code. They have no rule (so a derivative through
+# them is refused) and are never moved, merged or dropped (effects.pure_call)
+RUNS_USER_CODE = frozenset({"_rt.custom_vjp", "_rt.custom_jvp", "_rt.recurse_vjp", "_rt.recurse_jvp"})

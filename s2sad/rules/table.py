@@ -38,6 +38,11 @@ class Rule:
     differentiable: bool = True  # False: the output carries no derivative (sign, comparisons, shapes)
     why: str = ""                # for a rule that is not differentiable: why its derivative is zero
     cast: bool = False           # may cast to an integer type (a dtype argument): its tangent is then zero
+    # facts the analyses and passes read (through `flagged`), kept here beside the derivative
+    reduction: bool = False      # with axis=None (and no keepdims) its result is one number, whatever the input
+    view: bool = False           # its result may share its first argument's memory (reshape, transpose...)
+    shape_arg: int | None = None  # a runtime helper's argument read only for its shape (prune retargets it)
+    pure: bool = True            # depends only on its arguments and changes nothing (may be moved or merged)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -87,8 +92,10 @@ def parse_signature(sig: str) -> tuple[Param, ...]:
 
 
 def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False, cast: bool = False,
-         forward: dict | None = None, **reverse: str) -> Rule:
-    """Register the rule of primitive `key` with signature `sig` and reverse templates `reverse`."""
+         forward: dict | None = None, reduction: bool = False, view: bool = False, shape_arg: int | None = None,
+         pure: bool = True, **reverse: str) -> Rule:
+    """Register the rule of primitive `key` with signature `sig` and reverse templates `reverse` (the
+    flags: see Rule)."""
     params = parse_signature(sig)
     names = {p.name for p in params}
     if names & {"g", "t", "ans"}:
@@ -102,22 +109,47 @@ def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False,
     reverse = dict(reverse)
     for name in forward or {}:     # differentiable in forward mode only: reverse mode says so when it runs
         reverse.setdefault(name, f"_rt.second_order('{key} in reverse mode over reverse mode')")
-    r = Rule(key, params, reverse, dict(forward or {}), elementwise, linear, cast=cast)
-    RULES[key] = r
+    r = Rule(key, params, reverse, dict(forward or {}), elementwise, linear, cast=cast, reduction=reduction,
+             view=view, shape_arg=shape_arg, pure=pure)
+    _add(key, r)
     return r
 
 
-def nondiff(key: str, sig: str = "*args", *, why: str) -> Rule:
+def nondiff(key: str, sig: str = "*args", *, why: str, shape_arg: int | None = None, pure: bool = True) -> Rule:
     """Register a primitive whose output carries no derivative, and why: an integer or boolean output,
     a piecewise constant function, a value that depends on shapes only. A function that is differentiable
     never goes here: without a rule it is refused (NonDifferentiableError), never taken as a constant."""
     if not why:
         raise ValueError(f"nondiff {key}: say why its derivative is zero")
-    r = Rule(key, parse_signature(sig), differentiable=False, why=why)
-    RULES[key] = r
+    r = Rule(key, parse_signature(sig), differentiable=False, why=why, shape_arg=shape_arg, pure=pure)
+    _add(key, r)
     return r
 
 
 def alias(key: str, target: str) -> None:
     """`key` is differentiated with the rule of `target`."""
-    RULES[key] = RULES[target]
+    _add(key, RULES[target])
+
+
+_FLAGGED: dict[str, frozenset[str]] = {}
+
+
+def _add(key: str, r: Rule) -> None:
+    RULES[key] = r
+    _FLAGGED.clear()
+
+
+def flagged(flag: str) -> frozenset[str]:
+    """The primitives whose rule has `flag` set (`reduction`, `view`) or, for `impure`, not `pure`."""
+    if flag not in _FLAGGED:
+        if flag == "impure":
+            _FLAGGED[flag] = frozenset(k for k, r in RULES.items() if not r.pure)
+        else:
+            _FLAGGED[flag] = frozenset(k for k, r in RULES.items() if getattr(r, flag))
+    return _FLAGGED[flag]
+
+
+def shape_arg(key: str) -> int | None:
+    """Which argument of the runtime helper `key` is read only for its shape (None: none, or no rule)."""
+    r = RULES.get(key)
+    return r.shape_arg if r is not None else None

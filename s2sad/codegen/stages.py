@@ -1,0 +1,264 @@
+"""The pass lists: a compile runs one list of named stages over a `Job`, each stage a function of it.
+
+    REVERSE: normalize, activity, check, reverse, peephole, prune, copies, fuse, lower, emit
+    FORWARD: normalize, activity, check, forward, dead, lower, emit
+
+`S2SAD_DUMP=normalize,reverse,fuse` (or `s2sad show --dump ...`) prints the code after each named stage
+to stderr (`S2SAD_DUMP=all`: after every stage). The stages are in the modules their names point to;
+this one only says in which order they run and what each reads and writes on the job.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .. import backends
+from .._version import __version__
+from ..analysis import aliasing
+from ..analysis.activity import Analysis, activity, analyze
+from ..errors import DifferentiationError
+from ..frontend.normalize import normalize
+from ..frontend.source import Source
+from ..ir.core import CoreFunction, FreeVar
+from ..ir.facts import Facts
+from ..ir.names import all_names
+from ..modes import forward as forward_mode, reverse as reverse_mode
+from ..passes import prune
+from ..passes.fuse import dead_stores, fuse
+from ..passes.simplify import peephole, propagate_copies
+from . import cache
+from .emit import Sections, function_source, module_source
+
+FREE_MARK = "# s2sad-free: "
+
+TITLES = {"pre": "", "fwd": "forward sweep: the original computation",
+          "rev": "reverse sweep: cotangents flow back from the output",
+          "body": "forward sweep with tangents: each value, then its tangent"}
+
+
+@dataclass
+class Job:
+    """One compile: what was asked (set by the caller) and what the stages make of it, in order."""
+
+    src: Source
+    key: str
+    name: str                          # the generated function's name
+    backend: str = "numpy"
+    argnums: Any = 0                   # reverse mode: an int or a tuple, as the user gave it
+    wrt_nums: tuple[int, ...] = ()     # forward mode: the parameters with tangents
+    has_aux: bool = False
+    value: bool = True                 # reverse mode: False lets the value go when certainly a scalar
+    vectors: tuple[str, ...] = ()
+    kinds: aliasing.ArgKinds | None = None
+    select: tuple[int, ...] | None = None
+    # made by the stages
+    core: CoreFunction | None = None
+    wrt: list[str] = field(default_factory=list)
+    info: Analysis | None = None
+    sweeps: Any = None                 # reverse mode's Sweeps (shapes, recomputed: for the prune stage)
+    blocks: dict[str, list[ast.stmt]] = field(default_factory=dict)   # TITLES' keys, in running order
+    ret: ast.Return | None = None
+    facts: Facts = field(default_factory=Facts)
+    text: str = ""
+
+    @property
+    def free(self) -> list[FreeVar]:
+        return self.core.free if self.core is not None else []
+
+    def code(self) -> str:
+        """The code as it stands: the core function before a mode ran, the generated blocks after."""
+        free = [f.name for f in self.free]
+        if not self.blocks:
+            body = self.core.body + [ast.Return(value=ast.Name(id=self.core.result, ctx=ast.Load()))]
+            params = self.core.params + free
+        else:
+            body = [s for b in self.blocks.values() for s in b] + [self.ret]
+            seeds = ["out_bar"] if "rev" in self.blocks else self.facts.tangents
+            params = self.core.params + seeds + free
+        fn = ast.FunctionDef(name=self.name, args=ast.arguments(
+            posonlyargs=[], args=[ast.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[], defaults=[]),
+            body=body or [ast.Pass()], decorator_list=[], returns=None)
+        return ast.unparse(ast.fix_missing_locations(ast.Module(body=[fn], type_ignores=[])))
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Job], None]
+
+
+# --- the stages ------------------------------------------------------------------------------------
+
+def _normalize(job: Job) -> None:
+    job.core = normalize(job.src, has_aux=job.has_aux, select=job.select)
+    nums = (job.argnums,) if isinstance(job.argnums, int) else tuple(job.argnums)
+    job.wrt = [job.core.params[i] for i in (job.wrt_nums or nums)]
+
+
+def _analyze(job: Job) -> None:
+    job.info = analyze(job.core, job.wrt)
+
+
+def _stack_activity(job: Job) -> None:
+    job.info = Analysis(activity(job.core, job.wrt, stacks=True))
+
+
+def _check_reverse(job: Job) -> None:
+    reverse_mode.check(job.core, job.info.activity, job.kinds)
+
+
+def _check_forward(job: Job) -> None:
+    forward_mode.check(job.core, job.info.activity, job.kinds)
+
+
+def _reverse(job: Job) -> None:
+    sw = reverse_mode.reverse(job.core, job.info, job.wrt, single=isinstance(job.argnums, int), value=job.value,
+                              vectors=frozenset(job.vectors), kinds=job.kinds)
+    job.sweeps, job.facts, job.ret = sw, sw.facts, sw.ret
+    job.blocks = {"pre": sw.pre, "fwd": sw.fwd, "rev": sw.rev}
+
+
+def _peephole(job: Job) -> None:
+    job.blocks["rev"] = peephole(job.blocks["rev"])
+
+
+def _prune(job: Job) -> None:
+    if not job.facts.value:      # the value is not returned: what only computed it goes
+        b = job.blocks
+        b["fwd"], b["rev"] = prune.run(b["fwd"], b["rev"], job.ret, job.sweeps.shapes, job.core.params,
+                                       job.sweeps.recomputed)
+
+
+def _copies(job: Job) -> None:
+    b = job.blocks
+    b["rev"] = propagate_copies(b["pre"] + b["fwd"], b["rev"], job.ret, keep={"out_bar"})
+
+
+def _fuse(job: Job) -> None:
+    names = list(job.blocks)
+    parts = fuse([job.blocks[n] for n in names], job.ret, job.core.params + ["out_bar"], all_names(job.src.tree),
+                 scalars={"out_bar"} if job.facts.scalar_output else set(), as_written=1)
+    job.blocks = dict(zip(names, parts))
+
+
+def _forward(job: Job) -> None:
+    body, job.ret, job.facts = forward_mode.forward(job.core, job.info.activity, job.wrt)
+    job.blocks = {"body": body}
+
+
+def _dead(job: Job) -> None:
+    if job.select is not None:   # generated code, of which one part is differentiated: what the rest computes goes
+        while dead_stores(job.blocks["body"], job.ret, set()):
+            pass
+
+
+def _lower(job: Job) -> None:
+    backends.get(job.backend).lower([s for b in job.blocks.values() for s in b] + [job.ret],
+                                    all_names(job.src.tree))
+
+
+def _emit(job: Job) -> None:
+    job.text = (_emit_reverse if "rev" in job.blocks else _emit_forward)(job)
+
+
+REVERSE = [Stage("normalize", _normalize), Stage("activity", _analyze), Stage("check", _check_reverse),
+           Stage("reverse", _reverse), Stage("peephole", _peephole), Stage("prune", _prune),
+           Stage("copies", _copies), Stage("fuse", _fuse), Stage("lower", _lower), Stage("emit", _emit)]
+FORWARD = [Stage("normalize", _normalize), Stage("activity", _stack_activity), Stage("check", _check_forward),
+           Stage("forward", _forward), Stage("dead", _dead), Stage("lower", _lower), Stage("emit", _emit)]
+
+
+def dumped() -> set[str]:
+    """The stages whose output S2SAD_DUMP asks for (checked: an unknown name is an error, not silence)."""
+    asked = {s.strip() for s in os.environ.get("S2SAD_DUMP", "").split(",") if s.strip()}
+    known = {s.name for s in REVERSE + FORWARD}
+    if "all" in asked:
+        return known
+    unknown = asked - known
+    if unknown:
+        raise DifferentiationError(f"S2SAD_DUMP names no stage {', '.join(sorted(unknown))}: the stages are "
+                                   f"{', '.join(s.name for s in REVERSE)} (reverse mode) and "
+                                   f"{', '.join(s.name for s in FORWARD)} (forward mode), or all")
+    return asked
+
+
+def run(stages: list[Stage], job: Job, dump: set[str] = frozenset()) -> Job:
+    """Run `stages` over `job` in order, printing the code after each stage named in `dump`."""
+    for stage in stages:
+        stage.run(job)
+        if stage.name in dump:
+            text = job.text if stage.name == "emit" else job.code()
+            print(f"# --- {job.src.qualname}: after {stage.name} ---\n{text}", file=sys.stderr)
+    return job
+
+
+# --- the generated file ----------------------------------------------------------------------------
+
+def _array_module(backend: str) -> str:
+    return backends.get(backend).module
+
+
+def _header(job: Job, what: str, call: str) -> list[str]:
+    src = job.src
+    return [
+        f"Generated by s2sad {__version__} from {cache.shown_path(src.filename)}:{src.lineno} ({src.qualname}). "
+        "Do not edit:",
+        "s2sad regenerates this file when the function changes and refuses it when edited.",
+        what + (f"; for arguments {job.kinds.text()}" if job.kinds is not None else ""),
+        call,
+    ]
+
+
+def _meta(job: Job) -> list[str]:
+    meta = [f"{cache.KEY_MARK}{job.key}", job.facts.line()]
+    if job.free:
+        meta.append(FREE_MARK + ", ".join(f"{f.name}={f.spelled}@{_owner_index(f, job)}" for f in job.free))
+    return meta
+
+
+def _owner_index(f: FreeVar, job: Job) -> str:
+    """Where a free variable is read: 0 is the function itself, i the i-th inlined helper; g/c: globals/cell."""
+    for i, s in enumerate([job.src] + job.core.callees):
+        if f.owner is s.globals:
+            return f"{i}g"
+        if f.spelled in s.closure and f.owner is s.closure[f.spelled]:
+            return f"{i}c"
+    return "0b"   # builtins
+
+
+def _emit_reverse(job: Job) -> str:
+    src, facts, params = job.src, job.facts, job.core.params
+    sig = params + [f.name for f in job.free] + ["out_bar"]
+    wrt_text = ", ".join(job.wrt)
+    shown = "None" if not facts.value else "value"
+    doc = (f"Gradient of {src.qualname} with respect to {wrt_text}: returns "
+           f"({f'({shown}, aux)' if job.has_aux else shown}, "
+           f"{'gradient' if isinstance(job.argnums, int) else 'gradients'}). out_bar seeds the output's cotangent."
+           + ("" if facts.value else " The value, a scalar, is not computed: use value_and_grad for it."))
+    sec = Sections(name=job.name, params=sig, defaults={"out_bar": "1.0"}, doc=doc,
+                   blocks=[(TITLES[k], b) for k, b in job.blocks.items()], ret=job.ret)
+    func_text = function_source(sec, src.filename)
+    what = (f"gradient of {src.qualname} with respect to {wrt_text} (argnums={job.argnums!r}), reverse mode, "
+            f"{_array_module(job.backend)} backend" + (", has_aux" if job.has_aux else "")
+            + (f"; for 1-D {', '.join(job.vectors)} (elements are scalars)" if job.vectors else ""))
+    call = f"call: {job.name}({', '.join(sig[:-1])})" + (
+        f"  # {', '.join(f.name for f in job.free)}: globals/closure values" if job.free else "")
+    return module_source(_header(job, what, call), _meta(job), _array_module(job.backend), [func_text],
+                         "math." in func_text)
+
+
+def _emit_forward(job: Job) -> str:
+    src = job.src
+    sig = job.core.params + job.facts.tangents + [f.name for f in job.free]
+    doc = (f"Forward mode (JVP) of {src.qualname}: given tangents {', '.join(job.facts.tangents)} of "
+           f"{', '.join(job.wrt)}, returns (value, tangent of the value).")
+    sec = Sections(name=job.name, params=sig, defaults={}, doc=doc,
+                   blocks=[(TITLES[k], b) for k, b in job.blocks.items()], ret=job.ret)
+    func_text = function_source(sec, src.filename)
+    what = (f"forward mode (JVP) of {src.qualname} with respect to {', '.join(job.wrt)}, "
+            f"{_array_module(job.backend)} backend" + (f", output element {job.select}" if job.select else ""))
+    return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
+                         _array_module(job.backend), [func_text], "math." in func_text)

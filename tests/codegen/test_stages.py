@@ -1,0 +1,125 @@
+"""Each stage of the pass lists on its own: the code after it, as text (beside the end-to-end tests)."""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+from s2sad.codegen import stages
+from s2sad.errors import DifferentiationError
+from s2sad.frontend.source import load
+from s2sad.passes.simplify import peephole
+
+
+def tanh_layer(x, w):
+    y = np.tanh(x * w)
+    return np.sum(y ** 2)
+
+
+def scaled(x):
+    a = x * 3.0
+    b = a
+    return np.sum(b * b)
+
+
+def pair(x, y):
+    s = np.sin(x + y)
+    return x * y, s
+
+
+def after(fn, stage: str, mode: str = "reverse", **options) -> str:
+    """The code of `fn`'s derivative after `stage`, running the list up to it."""
+    todo = stages.REVERSE if mode == "reverse" else stages.FORWARD
+    names = [s.name for s in todo]
+    job = stages.Job(load(fn), "test", f"{fn.__name__}_{mode}", **options)
+    stages.run(todo[:names.index(stage) + 1], job)
+    return job.text if stage == "emit" else job.code()
+
+
+def test_the_pass_lists_are_data_in_running_order():
+    assert [s.name for s in stages.REVERSE] == ["normalize", "activity", "check", "reverse", "peephole", "prune",
+                                                "copies", "fuse", "lower", "emit"]
+    assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "lower", "emit"]
+
+
+def test_normalize_gives_one_primitive_per_assignment():
+    code = after(tanh_layer, "normalize")
+    assert "t1 = x * w" in code and "y = np.tanh(t1)" in code
+    assert "np.tanh(x * w)" not in code
+
+
+def test_reverse_writes_each_rule_and_unbroadcasts_the_parameter_cotangent():
+    code = after(tanh_layer, "reverse")
+    assert "t1_bar = y_bar * (1 - y ** 2)" in code        # the tanh rule, through its output
+    assert "x_bar = _rt.unbroadcast(t1_bar * w, x)" in code
+    assert code.index("result = np.sum(t2)") < code.index("result_bar = out_bar")   # forward, then reverse
+
+
+def test_peephole_turns_a_reset_and_an_add_into_one_assignment():
+    stmts = ast.parse("v = 0.0\nv = v + e\nw = 0.0\nw = w + w").body
+    out = ast.unparse(ast.Module(body=peephole(stmts), type_ignores=[]))
+    assert out.splitlines() == ["v = e", "w = 0.0", "w = w + w"]    # w + w reads w: left alone
+
+
+def test_prune_drops_what_only_computed_a_value_not_returned():
+    before = after(tanh_layer, "peephole", value=False)
+    pruned = after(tanh_layer, "prune", value=False)
+    assert "result = np.sum(t2)" in before and "result = np.sum(t2)" not in pruned
+    assert "t2 = y ** 2" not in pruned and "return (None, x_bar)" in pruned
+    kept = after(tanh_layer, "prune", value=True)       # the value is returned: nothing goes
+    assert "result = np.sum(t2)" in kept
+
+
+def test_copies_reads_the_source_of_a_reverse_sweep_copy():
+    before = after(scaled, "peephole")
+    code = after(scaled, "copies")
+    assert "a_bar = b_bar" in before
+    assert "a_bar = b_bar" not in code and "b_bar" in code
+
+
+def test_fuse_inlines_temporaries_read_once():
+    code = after(tanh_layer, "fuse")
+    assert "t1" not in code and "t2" not in code
+    assert "y = np.tanh(x * w)" in code
+
+
+def test_lower_moves_the_code_to_the_backend_module():
+    assert "np.tanh" in after(tanh_layer, "lower")
+    code = after(tanh_layer, "lower", backend="cupy")
+    assert "cp.tanh(x * w)" in code and "np." not in code
+
+
+def test_forward_mode_gives_each_value_its_tangent():
+    code = after(tanh_layer, "forward", mode="forward", wrt_nums=(0, 1))
+    assert "y_dot = t1_dot * (1 - y ** 2)" in code
+    assert "return (result, result_dot)" in code
+
+
+def test_dead_removes_what_a_selected_output_does_not_need():
+    before = after(pair, "forward", mode="forward", wrt_nums=(0,), select=(0,))
+    assert "np.sin" in before
+    selected = after(pair, "dead", mode="forward", wrt_nums=(0,), select=(0,))
+    assert "np.sin" not in selected and "x * y" in selected
+
+
+def test_emit_writes_a_header_with_its_facts():
+    text = after(tanh_layer, "emit", value=False)
+    assert "# s2sad-facts: active_output=True" in text
+    assert "def tanh_layer_reverse(x, w, out_bar=1.0):" in text
+
+
+def test_dump_prints_the_named_stages(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("S2SAD_GENERATED_DIR", str(tmp_path))
+    monkeypatch.setenv("S2SAD_DUMP", "normalize,fuse")
+    job = stages.Job(load(tanh_layer), "test", "g")
+    stages.run(stages.REVERSE, job, stages.dumped())
+    err = capsys.readouterr().err
+    assert "# --- tanh_layer: after normalize ---" in err and "# --- tanh_layer: after fuse ---" in err
+    assert "after reverse" not in err
+
+
+def test_dump_refuses_a_stage_that_does_not_exist(monkeypatch):
+    monkeypatch.setenv("S2SAD_DUMP", "normalise")
+    with pytest.raises(DifferentiationError, match="names no stage normalise.*normalize"):
+        stages.dumped()

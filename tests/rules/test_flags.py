@@ -1,0 +1,79 @@
+"""The facts flagged on rules (reduction, view, shape_arg, pure) hold for the functions they describe,
+checked by calling them: a flag is what the analyses and passes read, so a wrong one is a wrong pass."""
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+from s2sad import runtime as _rt
+from s2sad.analysis import aliasing, effects
+from s2sad.passes import algebra
+from s2sad.rules import RULES, RUNS_USER_CODE, flagged, shape_arg
+
+A3 = np.random.default_rng(0).normal(size=(2, 3, 4))
+
+
+def _numpy(key: str):
+    obj = np
+    for part in key.split(".")[1:]:
+        obj = getattr(obj, part)
+    return obj
+
+
+@pytest.mark.parametrize("key", sorted(flagged("reduction")))
+def test_a_reduction_gives_one_number_for_any_input(key):
+    for a in (A3, A3[0], A3[0, 0]):
+        assert np.ndim(_numpy(key)(a)) == 0, f"{key} of a {a.ndim}-D array"
+
+
+def test_functions_that_keep_an_axis_are_not_reductions():
+    for key in ("np.trace", "np.linalg.det", "np.cumsum", "np.sort"):
+        assert key not in flagged("reduction")
+
+
+VIEW_ARGS = {"np.reshape": ((12, 2),), "np.ravel": (), "np.transpose": (), "np.swapaxes": (0, 1),
+             "np.expand_dims": (0,), "np.squeeze": (), "np.flip": (), "np.broadcast_to": ((5, 2, 3, 4),),
+             "np.asarray": ()}
+
+
+def test_every_view_shares_its_arguments_memory():
+    assert set(VIEW_ARGS) == {k for k in flagged("view") if k.startswith("np.")}
+    for key, extra in VIEW_ARGS.items():
+        assert np.shares_memory(_numpy(key)(A3, *extra), A3), key
+    assert {"reshape", "transpose", "view"} <= aliasing.views()
+
+
+G = np.random.default_rng(1).normal(size=(2, 3))
+X = np.random.default_rng(2).normal(size=(2, 3))
+SHAPE_ARGS = {"_rt.unbroadcast": (G, X[0]), "_rt.sum_grad": (1.5, X), "_rt.mean_grad": (1.5, X),
+              "_rt.full": (2.0, X), "_rt.mean_scale": (2.0, X), "_rt.sum_product": (G, X, X[0]), "_rt.zeros": (X,)}
+
+
+def test_a_shape_argument_is_read_for_its_shape_only():
+    assert set(SHAPE_ARGS) == {k for k, r in RULES.items() if r.shape_arg is not None}
+    for key, args in SHAPE_ARGS.items():
+        i = shape_arg(key)
+        other = list(args)
+        other[i] = np.full_like(args[i], 7.0)
+        helper = getattr(_rt, key[4:])
+        np.testing.assert_array_equal(helper(*args), helper(*other), err_msg=key)
+
+
+def test_code_that_runs_the_users_code_or_prints_is_never_moved():
+    impure = flagged("impure")
+    assert {"print", "_rt.second_order", "_rt.custom1", "_rt.recurse6"} <= impure
+    for key in sorted(impure | RUNS_USER_CODE):
+        call = ast.parse(f"{key}(a)", mode="eval").body
+        assert not effects.pure_call(call), key
+    for src in ("np.sin(a)", "_rt.unbroadcast(a, b)", "float(a)", "len(a)", "max(a, b)"):
+        assert effects.pure_call(ast.parse(src, mode="eval").body), src
+    assert not effects.pure_call(ast.parse("np.random.normal(a)", mode="eval").body)
+
+
+def test_the_fusion_pass_takes_a_reduction_of_one_argument_as_a_number():
+    fuser = algebra.Algebra(set(), set())
+    assert fuser.scalar(ast.parse("np.sum(a)", mode="eval").body)
+    assert not fuser.scalar(ast.parse("np.sum(a, axis=0)", mode="eval").body)
+    assert not fuser.scalar(ast.parse("np.trace(a)", mode="eval").body)     # an array for a 3-D a
