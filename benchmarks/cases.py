@@ -206,6 +206,39 @@ def seed_args(quick):
     return (np.random.default_rng(3).standard_normal(3),)
 
 
+def seed_float(a):
+    b = a * 2
+    while abs(b) < 1000:
+        b = b * 2
+    if b > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def seed_float_hand(a):
+    b = a * 2
+    scale = 2.0
+    while abs(b) < 1000:
+        b = b * 2
+        scale = scale * 2
+    if b <= 0:
+        scale = scale * 100
+    return scale
+
+
+def seed_float_torch(a):
+    b = a * 2
+    while torch.abs(b) < 1000:
+        b = b * 2
+    if b > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
 # --------------------------------------------------------------------------------------------
 # 6. Logistic map, 20 iterations on a Python float
 # --------------------------------------------------------------------------------------------
@@ -354,6 +387,8 @@ CASES = [
          (0, 1, 2, 3), mlp_args, mlp_xent_hand, mlp_xent_torch, "array"),
     Case("seed_while_if", "b=a*2; while norm(b)<1000: b*=2; if/else; sum, a of size 3", seed, 0,
          seed_args, seed_hand, seed_torch, "control", jax_jit=False),
+    Case("seed_float", "the seed on a Python float: b=a*2; while abs(b)<1000: b*=2; if/else", seed_float, 0,
+         lambda q: (0.37,), seed_float_hand, seed_float_torch, "control", jax_jit=False),
     Case("logistic_20", "l = 4*l*(1-l), 20 iterations on a Python float", logistic, 0,
          logistic_args, logistic_hand, logistic_torch, "control"),
     Case("rosenbrock_loop", "Rosenbrock as a Python for loop over x[i], x[i+1], n=100", rosenbrock_loop, 0,

@@ -206,3 +206,52 @@ def test_the_entry_keeps_the_arguments_other_than_the_float_as_they_are():
     assert g(0.3, 0) == 1.0 and g(0.3, n=2) == 0.25
     with pytest.raises(TypeError):
         g(0.3)                         # missing n, as for the function itself
+
+
+def seed_on_a_float(a):
+    b = a * 2
+    while abs(b) < 1000:
+        b = b * 2
+    if b > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def loop_times(a, v):
+    b = a
+    for i in range(3):
+        b = b * v
+    return b
+
+
+def test_the_entry_covers_loops_and_branches_on_the_float():
+    g = s2sad.grad(seed_on_a_float)
+    for x in (0.37, -0.37, 0.37, -0.37):          # the second float call builds the entry
+        b, scale = x * 2, 2.0
+        while abs(b) < 1000:
+            b, scale = b * 2, scale * 2
+        want = scale if b > 0 else 100 * scale
+        got = g(x)
+        assert type(got) is float and got == want
+    assert type(g).__call__ is not s2sad.api.transforms.GradFunction.__call__
+
+
+def test_the_entry_hands_an_array_grown_in_a_loop_to_the_full_path():
+    g = s2sad.grad(loop_times)
+    assert g(2.0, 3.0) == 27.0 and g(2.0, 3.0) == 27.0
+    with pytest.raises(s2sad.NonScalarOutputError):
+        g(2.0, np.ones(2))
+    assert g(2.0, 0.5) == 0.125
+
+
+def test_float_kinds_widen_through_loops_and_stop_at_unknown_values():
+    from s2sad.api.entry import _floats
+    body = ast.parse("b = 2 * a\nn = 0\nwhile b < 9:\n    b = b * 2\n    n += 1\nc = b * v\nfor i in range(n):\n"
+                     "    d = i * 2\ne = d / 2\n").body
+    kinds = _floats(body, "a")
+    assert kinds["b"] == "f" and kinds["n"] == "i" and kinds["i"] == "i" and kinds["d"] == "i"
+    assert kinds["e"] == "f" and "c" not in kinds and "v" not in kinds
+    assert "b" not in _floats(ast.parse("b = a\nwhile b < 9:\n    b = f(b)\n").body, "a")
+    assert "a" not in _floats(ast.parse("a = a ** 2\n").body, "a")

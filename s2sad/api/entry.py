@@ -18,6 +18,7 @@ from .. import backends
 from ..frontend import bindings
 from ..passes.fuse import fuse
 from ..ir.names import all_names
+from ..ir.prim import walk_stmts
 
 SLOW = "_s2sad_full_path"
 MODULES = "_s2sad_modules"
@@ -55,9 +56,27 @@ _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
 def _floats(body: list[ast.stmt], x: str) -> dict[str, str]:
-    """Names of the straight-line `body` certainly holding a Python float ("f") or int ("i") when
-    `x` is a float: numbers, x, and + - * / of them (not **: a negative base makes a complex)."""
-    kinds = {x: "f"}
+    """Names of `body` certainly holding a Python float ("f") or int ("i") when `x` is a float, in
+    straight-line code, loops and branches alike: numbers, x, range counters, and + - * / of them (not
+    **: a negative base makes a complex). A name assigned several times has the widest kind of its
+    values (int, then float, then unknown): a fixed point from "int" up, so `b = b * 2` in a loop is a
+    float when b starts as one."""
+    values: dict[str, list[ast.expr]] = {}
+    counters: set[str] = set()
+    for s in walk_stmts(body):
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            values.setdefault(s.targets[0].id, []).append(s.value)
+        elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            values.setdefault(s.target.id, []).append(ast.BinOp(left=s.target, op=s.op, right=s.value))
+        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name) and _is_range(s.iter):
+            counters.add(s.target.id)
+        else:
+            for n in ast.walk(s) if not isinstance(s, (ast.If, ast.While, ast.For)) else ():
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    values.setdefault(n.id, []).append(ast.Constant(None))     # bound otherwise: unknown
+    kinds: dict[str, str | None] = {v: "i" for v in values}
+    kinds.update({c: "i" for c in counters if c not in values})
+    kinds[x] = "f"
 
     def kind(e: ast.expr) -> str | None:
         if isinstance(e, ast.Constant) and type(e.value) in (int, float):
@@ -73,11 +92,39 @@ def _floats(body: list[ast.stmt], x: str) -> dict[str, str]:
             return "f" if "f" in (a, b) or isinstance(e.op, ast.Div) else "i"
         return None
 
-    for s in body:
-        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
-            return {}                  # a loop or a branch: no promise
-        kinds[s.targets[0].id] = kind(s.value)
-    return kinds
+    changed = True
+    while changed:                      # kinds only widen (i -> f -> unknown): this ends
+        changed = False
+        for v, exprs in values.items():
+            if v == x and all(kind(e) == "f" for e in exprs):
+                continue
+            found = [kind(e) for e in exprs]
+            new = None if None in found or v == x else "f" if "f" in found else "i"
+            if new != kinds.get(v):
+                kinds[v] = new
+                changed = True
+    return {v: k for v, k in kinds.items() if k is not None}
+
+
+def _is_range(e: ast.expr) -> bool:
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "range"
+
+
+class _OntoFloat(ast.NodeTransformer):
+    """`_rt.full(g, x)` and `_rt.unbroadcast(g, x)` onto the float parameter x, for a float g: g."""
+
+    def __init__(self, x: str, kinds: dict[str, str]):
+        self.x, self.kinds = x, kinds
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "_rt" \
+                and f.attr in ("full", "unbroadcast") and len(node.args) == 2 and not node.keywords \
+                and isinstance(node.args[1], ast.Name) and node.args[1].id == self.x \
+                and isinstance(node.args[0], ast.Name) and self.kinds.get(node.args[0].id) == "f":
+            return node.args[0]
+        return node
 
 
 def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=()) -> Callable | None:
@@ -118,12 +165,14 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=())
     lines += ["    " + line for s in body for line in ast.unparse(s).splitlines()]
     if not (isinstance(value, ast.Constant) and value.value is None):     # a value: it must be a number
         lines += [f"    if not isinstance({ast.unparse(value)}, float):", f"        return {call}"]
+    kinds = _floats(body, params[index])
+    grad = _OntoFloat(params[index], kinds).visit(grad)
     if not isinstance(grad, ast.Name):
         name = "grad_" if "grad_" not in all_names(gen) else "grad_1_"
         lines.append(f"    {name} = {ast.unparse(grad)}")
         grad = ast.Name(id=name, ctx=ast.Load())
     g = grad.id
-    if _floats(body, params[index]).get(g) == "f":
+    if kinds.get(g) == "f":
         lines.append(f"    return {g}")           # arithmetic on the float: a float comes out
     else:
         lines += [f"    if type({g}) is float:", f"        return {g}",
