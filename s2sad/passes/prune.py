@@ -164,9 +164,15 @@ def run(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.Return, shapes: Shape
     return drop_recomputed(fwd, rev, ret, recomputed), rev
 
 
+def _targets(st: ast.stmt) -> list[str]:
+    return [t.id for t in st.targets if isinstance(t, ast.Name)]
+
+
 def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, recomputed: set[str]) -> list:
     """The forward sweep without the definitions of temporaries that only the reverse sweep reads, which
-    recomputes them itself (then a loop with nothing left to do goes too)."""
+    recomputes them itself (then a loop with nothing left to do goes too). A temporary the reverse sweep
+    reads for its shape only (`_rt.unbroadcast(x_bar, t12)`) is not recomputed there: its definition stays."""
+    recomputed = recomputed & {v for st in walk_stmts(rev) if is_assign(st) for v in _targets(st)}
     everything = set()
     for t in fwd + rev + [ret]:
         everything |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
