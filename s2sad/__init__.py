@@ -13,11 +13,12 @@ from .rules.custom import defjvp, defvjp
 __all__ = [
     "grad", "value_and_grad", "stop_gradient", "jvp", "vjp", "jacobian", "hessian", "defvjp", "defjvp", "compare",
     "DifferentiationError", "UnsupportedSyntaxError", "NonDifferentiableError", "NonScalarOutputError",
-    "numerical", "symbolic", "testing", "__version__",
+    "numerical", "symbolic", "testing", "extend", "__version__",
 ]
 
 # submodules a user reaches as attributes (`s2sad.symbolic.grad(f)`), loaded on first use (PEP 562)
-_LAZY = {"numerical": "approaches.numerical", "symbolic": "approaches.symbolic", "testing": "testing"}
+_LAZY = {"numerical": "approaches.numerical", "symbolic": "approaches.symbolic", "testing": "testing",
+         "extend": "extend"}
 
 
 def __getattr__(name: str):

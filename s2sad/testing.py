@@ -61,8 +61,8 @@ def _argnums(fun: Callable, args: tuple, argnums: int | Sequence[int] | None) ->
 
 
 def _arg_names(fun: Callable, n: int) -> list[str]:
-    from .approaches.compare import _names
-    return _names(fun, n)
+    from .approaches.compare import arg_names      # loaded when a check needs it: importing testing stays light
+    return arg_names(fun, n)
 
 
 def _name(fun: Callable) -> str:

@@ -23,7 +23,7 @@ LAYERS = [
     {"codegen"},
     {"api"},
     {"approaches"},
-    {"cli", "testing", "readme_tour"},
+    {"cli", "testing", "readme_tour", "extend"},
     {"__init__", "__main__"},
 ]
 

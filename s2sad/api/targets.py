@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Callable
 
-from .. import backends
+from .. import backends, rules
 from ..analysis import aliasing
 from ..codegen import pipeline as compiler
 from ..rules import custom
@@ -72,7 +72,7 @@ def memo(fn, key: tuple, build):
         table = MEMO.setdefault(fn, {})
     except TypeError:                       # not weak-referenceable: no memo
         return build()
-    key = key + (custom.fingerprint(),)     # registering a rule changes the code
+    key = key + (custom.fingerprint(), rules.fingerprint())     # registering a rule changes the code
     found = table.get(key)
     if isinstance(found, aliasing.NeedsArgKinds):    # known to depend on the arguments' kinds
         raise found

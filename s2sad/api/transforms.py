@@ -320,7 +320,8 @@ class GradFunction(_Transformed):
                 or list(code.co_varnames[:code.co_argcount]) != c.params:
             return
         try:
-            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds)
+            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds,
+                                     c.rules_version)
             if fast is not None:
                 fast.__defaults__ = user.__defaults__
         except Exception:           # no faster way in; the full path still works

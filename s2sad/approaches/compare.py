@@ -157,7 +157,7 @@ def _numerical(method: str):
     return make
 
 
-_MAKERS: dict[str, Callable] = {
+MAKERS: dict[str, Callable] = {
     "automatic (reverse)": _automatic_reverse,
     "automatic (forward)": _automatic_forward,
     "symbolic": _symbolic,
@@ -184,7 +184,7 @@ def _run(name: str, fun: Callable, args: tuple, argnums, timing: bool, min_time:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             start = time.perf_counter()
-            d, size = _MAKERS[name](fun, argnums)
+            d, size = MAKERS[name](fun, argnums)
             g = d(*args)
             row["setup_seconds"] = time.perf_counter() - start
         flat = _flat(g)
@@ -321,7 +321,7 @@ class Report:
         return f"<s2sad.compare report of {self.function} at {self.point}: {len(self.rows)} rows>"
 
 
-def _names(fun: Callable, n: int) -> list[str]:
+def arg_names(fun: Callable, n: int) -> list[str]:
     """Names of the first n positional arguments (arg0, arg1, ... where the signature has none)."""
     import inspect
     try:
@@ -382,5 +382,5 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
         for r in ok.values():
             r["abs_error"], r["rel_error"] = (0.0, 0.0) if r["approach"] == reference else _errors(r["gradient"], ref)
     name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
-    names = _names(fun, len(args))
+    names = arg_names(fun, len(args))
     return Report(name, _point(names, args), argnums, ", ".join(names[i] for i in nums), reference, note, rows)

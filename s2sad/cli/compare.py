@@ -128,12 +128,12 @@ def run(args: argparse.Namespace) -> int:
 def derivative_curves(fun: Callable, args: tuple, argnum: int, xs: np.ndarray) -> tuple[dict, dict]:
     """Each approach's derivative at every x (NaN where it failed) and, per approach that failed
     everywhere, why."""
-    from ..approaches.compare import APPROACHES, _MAKERS
+    from ..approaches.compare import APPROACHES, MAKERS
 
     curves, failed = {}, {}
     for name in APPROACHES:
         try:
-            d, _ = _MAKERS[name](fun, argnum)
+            d, _ = MAKERS[name](fun, argnum)
         except Exception as exc:
             failed[name] = f"{type(exc).__name__}: {exc}"
             continue
@@ -206,5 +206,5 @@ def plot(fun: Callable, args: tuple, argnum: int, lo: float, hi: float, path: st
 
 
 def _names(fun: Callable, argnum: int) -> str:
-    from ..approaches.compare import _names as names
-    return names(fun, argnum + 1)[argnum]
+    from ..approaches.compare import arg_names
+    return arg_names(fun, argnum + 1)[argnum]

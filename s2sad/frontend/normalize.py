@@ -29,7 +29,7 @@ from .source import Resolver, Source, canonical_module, dotted, load
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
 from ..ir.names import RESERVED, Namer, all_names
 from ..rules import custom
-from ..rules import RULES
+from ..rules import RULES, version as rules_version
 
 
 # methods of arrays, as the NumPy function they call (the array is the first argument)
@@ -805,19 +805,22 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
 
-_KEY_OF: dict[int, str] = {}
+_KEY_OF: dict[int, str] = {}          # function object -> its key, from the rules table
+_BUILT_FOR: list[int] = [-1]           # the table's version _KEY_OF was built for
+_REGISTERED: dict[int, str] = {}       # register_object's
 
 
 def register_object(obj: Any, key: str) -> None:
     """Make calls to `obj` in user code the primitive `key` of the rules table."""
-    rule_key(obj)
-    _KEY_OF[id(obj)] = key
+    _REGISTERED[id(obj)] = key
 
 
 def rule_key(obj: Any) -> str | None:
     """The rules-table key of a library function object (np.sin -> "np.sin"), or None."""
-    if not _KEY_OF:
+    if _BUILT_FOR[0] != rules_version():     # a rule added since (s2sad.extend.rule): look again
         from .. import runtime
+        _KEY_OF.clear()
+        _BUILT_FOR[0] = rules_version()
         roots = {"np": numpy, "math": math, "_rt": runtime}
         for key in RULES:
             parts = key.split(".")
@@ -829,7 +832,7 @@ def rule_key(obj: Any) -> str | None:
                 target = getattr(target, p, None)
             if target is not None and callable(target):
                 _KEY_OF.setdefault(id(target), key)
-    return _KEY_OF.get(id(obj))
+    return _REGISTERED.get(id(obj)) or _KEY_OF.get(id(obj))
 
 
 def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[str],

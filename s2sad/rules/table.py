@@ -132,11 +132,31 @@ def alias(key: str, target: str) -> None:
 
 
 _FLAGGED: dict[str, frozenset[str]] = {}
+_ADDED: dict[str, Rule] = {}      # rules registered after s2sad's own tables (s2sad.extend): in the cache key
+STATE = {"version": 0, "builtin": True}    # version: changes whenever a rule is registered
 
 
 def _add(key: str, r: Rule) -> None:
     RULES[key] = r
     _FLAGGED.clear()
+    STATE["version"] += 1
+    if not STATE["builtin"]:
+        _ADDED[key] = r
+
+
+def builtin_loaded() -> None:
+    """Called once s2sad's own tables are in: rules registered from now on are the user's."""
+    STATE["builtin"] = False
+
+
+def version() -> int:
+    """A number that changes whenever a rule is registered (so lookups built from the table rebuild)."""
+    return STATE["version"]
+
+
+def fingerprint() -> tuple:
+    """The rules registered after s2sad's own, as text: generated code depends on them (the cache key)."""
+    return tuple(sorted((k, repr(r)) for k, r in _ADDED.items()))
 
 
 def flagged(flag: str) -> frozenset[str]:
