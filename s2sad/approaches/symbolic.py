@@ -39,7 +39,7 @@ from .. import backends
 from ..api.convert import check_argnums, like
 from ..errors import DifferentiationError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError, error_at
 from ..frontend.source import Resolver, Source, dotted, load
-from ..frontend.normalize import local_names
+from ..frontend.normalize import local_names, rule_key
 from ..runtime import stop_gradient
 
 __all__ = ["grad", "expression", "generated_source", "SymbolicGrad", "cbrt"]
@@ -436,6 +436,10 @@ def _build_table() -> tuple[dict, set]:
         np.fmax: _binary(_maximum), np.fmin: _binary(_minimum),
         np.power: _h_arith(ast.Pow()), np.add: _h_arith(ast.Add()), np.subtract: _h_arith(ast.Sub()),
         np.multiply: _h_arith(ast.Mult()), np.divide: _h_arith(ast.Div()),
+        np.deg2rad: u(lambda x: x * sympy.pi / 180), np.radians: u(lambda x: x * sympy.pi / 180),
+        np.rad2deg: u(lambda x: x * 180 / sympy.pi), np.degrees: u(lambda x: x * 180 / sympy.pi),
+        np.float_power: _h_arith(ast.Pow()), np.real: u(lambda x: x),
+        np.logaddexp: _binary(lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b))),
         np.where: _h_where, np.clip: _h_clip,
         np.sum: _reduction(_add), np.mean: _reduction(_mean), np.prod: _reduction(_mul),
         np.max: _reduction(_max), np.min: _reduction(_min), np.amax: _reduction(_max),
@@ -470,6 +474,31 @@ def _build_table() -> tuple[dict, set]:
 
 
 _TABLE, _ALWAYS = _build_table()
+
+# Functions with a derivative rule (rules/) that the symbolic route deliberately does not map to SymPy,
+# and why; on numbers (no symbol among the arguments) they are still evaluated directly.
+# tests/approaches/test_symbolic_parity.py checks every rule is in _TABLE, _DIRECT or here.
+_ORDER = "depends on the order of the values, which has no closed form"
+_STEPS = "piecewise constant (its derivative is 0 where it has one); not mapped to SymPy"
+_TEST = "a boolean of the values: write it as a comparison (an `if` or np.where), which becomes a Piecewise"
+_SIZES = "makes an array from sizes and endpoints: evaluated when they are numbers, not when they are symbols"
+_MATRIX = "a matrix function: not mapped to SymPy matrices"
+GAPS = {
+    "np.sort": _ORDER, "np.argsort": _ORDER, "np.argmax": _ORDER, "np.argmin": _ORDER,
+    "np.searchsorted": _ORDER, "np.nonzero": _ORDER, "np.count_nonzero": _ORDER,
+    "math.trunc": _STEPS, "np.around": _STEPS, "np.round": _STEPS, "round": _STEPS, "np.rint": _STEPS,
+    "np.fix": _STEPS, "np.trunc": _STEPS, "np.floor_divide": _STEPS, "np.heaviside": _STEPS,
+    "math.isfinite": _TEST, "math.isinf": _TEST, "math.isnan": _TEST, "np.isfinite": _TEST, "np.isinf": _TEST,
+    "np.isnan": _TEST, "np.allclose": _TEST, "np.array_equal": _TEST, "np.isclose": _TEST,
+    "np.logical_and": _TEST, "np.logical_or": _TEST, "np.logical_not": _TEST, "np.logical_xor": _TEST,
+    "np.equal": _TEST, "np.not_equal": _TEST, "np.greater": _TEST, "np.greater_equal": _TEST,
+    "np.less": _TEST, "np.less_equal": _TEST,
+    "np.arange": _SIZES, "np.eye": _SIZES, "np.identity": _SIZES, "np.linspace": _SIZES,
+    "np.linalg.det": _MATRIX, "np.linalg.inv": _MATRIX, "np.linalg.solve": _MATRIX,
+    "np.var": "not mapped yet: write np.mean((x - np.mean(x)) ** 2)",
+    "np.std": "not mapped yet: write np.sqrt(np.mean((x - np.mean(x)) ** 2))",
+    "math.copysign": "not mapped yet: write abs(x) * sign",
+}
 
 # called as they are, on object arrays as on numbers: shapes, layout, and Python's own iteration tools
 _DIRECT = {len, isinstance, zip, enumerate, list, tuple, reversed, type, bool,
@@ -1172,6 +1201,10 @@ class _Evaluator:
             return self.inline(f, args, kwargs, node)
         if isinstance(f, types.MethodType) and isinstance(f.__self__, list):
             return f(*args, **kwargs)
+        why = GAPS.get(rule_key(f) or "")
+        if why:
+            raise self.error(NonDifferentiableError, node,
+                             f"the symbolic route does not map {_describe(f)} to SymPy: {why}")
         raise self.error(NonDifferentiableError, node,
                          f"symbolic evaluation does not know {_describe(f)}; it maps NumPy/math functions "
                          "to SymPy and inlines your own Python functions")
