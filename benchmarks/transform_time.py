@@ -1,11 +1,11 @@
 """Transform time against function size: cold `grad` of generated functions of N statements.
 
-    python benchmarks/transform_time.py [--sizes 300,600,1200,2400] [--profile N]
+    python benchmarks/transform_time.py [--sizes 300,600,1200,2400] [--repeat 3] [--stages]
 
 Each function is a chain of N assignments in the shape people write by hand (elementwise NumPy calls,
 a reduction now and then, a few branches on data, a loop every 50 lines), with distinct names so
 nothing is shared. The time is of the first call (transform, write, load, run) in a fresh process,
-the median of 3.
+the median of 3. With --stages, each size's seconds per compiler stage (one fresh process each) too.
 """
 from __future__ import annotations
 
@@ -57,6 +57,30 @@ print(time.perf_counter() - t)
 """
 
 
+_STAGES = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import big
+from s2sad.codegen import stages
+from s2sad.frontend.source import load
+job = stages.Job(load(big.f), "bench", "f_grad", value=False)
+for st in stages.REVERSE:
+    t = time.perf_counter()
+    st.run(job)
+    print(st.name, time.perf_counter() - t)
+"""
+
+
+def stage_times(n: int) -> dict[str, float]:
+    """Seconds of each stage of the reverse-mode pass list on a function of `n` statements, in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "big.py").write_text(make(n))
+        env = dict(os.environ, S2SAD_GENERATED_DIR=str(Path(tmp, "generated")), PYTHONPATH=str(ROOT))
+        out = subprocess.run([sys.executable, "-c", _STAGES, tmp], capture_output=True, text=True, env=env,
+                             check=True)
+        return {name: float(t) for name, t in (line.split() for line in out.stdout.splitlines())}
+
+
 def cold(n: int, profile: bool = False) -> float:
     """Seconds of the first grad call of a function of `n` statements, in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,6 +102,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="300,600,1200,2400")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--stages", action="store_true", help="also time each compiler stage")
     args = ap.parse_args()
     rows = []
     print(f"{'statements':>10}  {'cold grad (s)':>13}  {'per 100 statements (s)':>22}")
@@ -85,6 +110,10 @@ def main() -> None:
         t = statistics.median(cold(n) for _ in range(args.repeat))
         rows.append({"statements": n, "seconds": round(t, 3)})
         print(f"{n:>10}  {t:>13.2f}  {100 * t / n:>22.3f}", flush=True)
+    if args.stages:
+        for n in map(int, args.sizes.split(",")):
+            times = stage_times(n)
+            print(f"{n:>10}  " + "  ".join(f"{k} {v:.2f}" for k, v in times.items()), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

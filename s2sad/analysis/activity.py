@@ -70,25 +70,13 @@ def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity
         stacks = {tgt for tgt, _, _, s in edges if isinstance(s, ast.Expr)}
         edges = edges + [(tgt, [p.key[:-4]], p, s) for tgt, _, p, s in edges
                          if p.rule is None and p.key.endswith(".pop") and p.key[:-4] in stacks]
-    varied = set(wrt)
-    changed = True
-    while changed:
-        changed = False
-        for tgt, srcs, _, _ in edges:
-            if tgt not in varied and any(s in varied for s in srcs):
-                varied.add(tgt)
-                changed = True
-    useful = {fn.result}
-    changed = True
-    while changed:
-        changed = False
-        for tgt, srcs, _, _ in edges:
-            if tgt in useful:
-                for s in srcs:
-                    if s not in useful:
-                        useful.add(s)
-                        changed = True
-    act = Activity(varied, useful)
+    flows_to: dict[str, set[str]] = {}       # source -> the targets its derivative flows into
+    flows_from: dict[str, set[str]] = {}     # target -> its sources
+    for tgt, srcs, _, _ in edges:
+        for s in srcs:
+            flows_to.setdefault(s, set()).add(tgt)
+        flows_from.setdefault(tgt, set()).update(srcs)
+    act = Activity(_reached(set(wrt), flows_to), _reached({fn.result}, flows_from))
     for tgt, srcs, prim, stmt in edges:
         if stacks and prim.key.endswith(".pop") and prim.key[:-4] in stacks:
             continue
@@ -101,6 +89,18 @@ def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity
                 if prim.key != "tuple" else
                 "a tuple or list that holds a differentiated value is not supported here"))
     return act
+
+
+def _reached(start: set[str], step: dict[str, set[str]]) -> set[str]:
+    """`start` and every name reached from it along `step` (each name followed once)."""
+    out = set(start)
+    todo = list(start)
+    while todo:
+        for n in step.get(todo.pop(), ()):
+            if n not in out:
+                out.add(n)
+                todo.append(n)
+    return out
 
 
 def analyze(fn: CoreFunction, wrt: list[str]) -> Analysis:

@@ -426,11 +426,12 @@ def check_writes(body: list[ast.stmt], params: list[str], active, kinds: ArgKind
     In forward mode a view's tangent is the same view of the tangent (`t = y[0:2]`: `t_dot = y_dot[0:2]`),
     so a write into y is seen by both; only a write into the view itself (`v = y[1:]; v[0] = ...`, whose
     tangent must be an array of its own) is refused there."""
+    if not any(_element_write(st) for st in walk_stmts(body)):
+        return                               # nothing to check (and no program facts to find)
     nums, ranks = numbers(body, params, kinds)
     prog = _Program(body, nums, ranks)
     for st in prog.stmts:
-        if not (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript)
-                and isinstance(st.targets[0].value, ast.Name)):
+        if not _element_write(st):
             continue
         written = st.targets[0].value.id
         # written bound as a view of another name (not only viewed by others)
@@ -450,10 +451,12 @@ def check_in_place(body: list[ast.stmt], params: list[str], kinds: ArgKinds | No
                    where_of, spell=lambda n: n) -> None:
     """`a += e` (marked `s2sad_inplace` by normalize) into memory that another name bound before shares,
     read afterwards."""
+    if not any(_in_place(st) for st in walk_stmts(body)):
+        return                               # nothing to check (and no program facts to find)
     nums, ranks = numbers(body, params, kinds)
     prog = _Program(body, nums, ranks)
     for st in prog.stmts:
-        if not (getattr(st, "s2sad_inplace", False) and is_assign(st)):
+        if not _in_place(st):
             continue
         # `a = a + e` (after SSA renaming maybe `a_1 = a + e`): the object written into is a's
         left = st.value.left if isinstance(st.value, ast.BinOp) else None
@@ -467,6 +470,17 @@ def check_in_place(body: list[ast.stmt], params: list[str], kinds: ArgKinds | No
                            f"({_shown(bind, where_of)}), is read afterwards: s2sad reads it as `{a} = {a} {op} ...`. "
                            f"Write that instead (or copy {other}) so that the function means what s2sad "
                            "differentiates")
+
+
+def _element_write(st: ast.stmt) -> bool:
+    """`y[index] = ...` into a name."""
+    return isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript) \
+        and isinstance(st.targets[0].value, ast.Name)
+
+
+def _in_place(st: ast.stmt) -> bool:
+    """`a = a op e` that normalize made of `a op= e`."""
+    return getattr(st, "s2sad_inplace", False) and is_assign(st)
 
 
 def _shown(bind: ast.stmt, where_of) -> str:

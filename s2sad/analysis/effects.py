@@ -58,6 +58,31 @@ def names(node: ast.AST, loads_only: bool) -> set[str]:
     return out
 
 
+def parents_and_loads(trees) -> tuple[dict[int, ast.AST], dict[str, list[ast.Name]]]:
+    """(node id -> the node it sits in, name -> its reads) over `trees`, in one walk (contexts and
+    operators, which no one asks about, left out)."""
+    parents: dict[int, ast.AST] = {}
+    loads: dict[str, list[ast.Name]] = {}
+    AST, Name = ast.AST, ast.Name
+    stack = list(trees)
+    while stack:
+        p = stack.pop()
+        if type(p) is Name:
+            if isinstance(p.ctx, ast.Load):
+                loads.setdefault(p.id, []).append(p)
+            continue
+        for f in p._fields:
+            if f in _SKIP:
+                continue
+            v = getattr(p, f, None)
+            children = v if type(v) is list else (v,)
+            for c in children:
+                if isinstance(c, AST):
+                    parents[id(c)] = p
+                    stack.append(c)
+    return parents, loads
+
+
 def module(call: ast.Call) -> str:
     parts = dotted(call.func)
     return ".".join(parts) if parts else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -185,14 +186,39 @@ def dumped() -> set[str]:
     return asked
 
 
+SLOW_S = 2.0          # a transform running longer says on stderr where it is, at each stage
+_clock = time.perf_counter
+
+
 def run(stages: list[Stage], job: Job, dump: set[str] = frozenset()) -> Job:
-    """Run `stages` over `job` in order, printing the code after each stage named in `dump`."""
+    """Run `stages` over `job` in order, printing the code after each stage named in `dump`, and, once
+    the transform has taken more than SLOW_S seconds, a line on stderr as each stage starts (and one when
+    it is done) so that a long wait is not silent."""
+    start = _clock()
+    slow = False
     for stage in stages:
+        if _clock() - start > SLOW_S:
+            slow = True
+            _progress(job, stage.name, _clock() - start)
         stage.run(job)
         if stage.name in dump:
             text = job.text if stage.name == "emit" else job.code()
             print(f"# --- {job.src.qualname}: after {stage.name} ---\n{text}", file=sys.stderr)
+    if slow or _clock() - start > SLOW_S:
+        _progress(job, "done", _clock() - start)
     return job
+
+
+def _progress(job: Job, what: str, seconds: float) -> None:
+    """`s2sad: transforming f (file.py:12, 1,200 statements): fuse after 2.4 s` on stderr."""
+    src = job.src
+    print(f"s2sad: transforming {src.qualname} ({os.path.basename(src.filename)}:{src.lineno}, "
+          f"{_statements(src.tree):,} statements): {what} after {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def _statements(tree: ast.AST) -> int:
+    """The statements in a function's body, nested ones included."""
+    return sum(isinstance(n, ast.stmt) and n is not tree for n in ast.walk(tree))
 
 
 # --- the generated file ----------------------------------------------------------------------------

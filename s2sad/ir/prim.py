@@ -5,6 +5,7 @@ import ast
 from dataclasses import dataclass
 
 from ..ir.names import dotted
+from .astcopy import clone
 from .core import OPS, UNARY
 from ..rules import RULES, Rule
 
@@ -55,8 +56,18 @@ def _bind(rule: Rule, args, keywords) -> dict[str, ast.expr]:
         bound[k.arg] = k.value
     for p in rule.params:
         if p.name not in bound and p.default is not None:
-            bound[p.name] = ast.parse(p.default, mode="eval").body
+            bound[p.name] = _default(p.default)
     return bound
+
+
+_DEFAULTS: dict[str, ast.expr] = {}
+
+
+def _default(text: str) -> ast.expr:
+    """A parameter's default value as an expression: parsed once, a copy each time."""
+    if text not in _DEFAULTS:
+        _DEFAULTS[text] = ast.parse(text, mode="eval").body
+    return clone(_DEFAULTS[text])
 
 
 def primitive(value: ast.expr) -> Prim:
@@ -101,7 +112,26 @@ def assignment_counts(params, body: list[ast.stmt]) -> dict[str, int]:
 
 
 def names_read(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    """The names read under `node` (ast.walk's nodes, without a generator per node: this runs on every
+    statement of every pass)."""
+    out: set[str] = set()
+    stack = [node]
+    Name, Load, AST = ast.Name, ast.Load, ast.AST
+    while stack:
+        n = stack.pop()
+        if type(n) is Name:
+            if isinstance(n.ctx, Load):
+                out.add(n.id)
+            continue
+        for f in n._fields:
+            if f == "ctx" or f == "op":         # leaves that are not names
+                continue
+            v = getattr(n, f, None)
+            if type(v) is list:
+                stack.extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                stack.append(v)
+    return out
 
 
 def is_assign(stmt: ast.stmt) -> bool:

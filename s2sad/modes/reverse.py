@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 from dataclasses import dataclass, field
 
 from ..analysis import aliasing
 from ..analysis.activity import Activity, Analysis
+from ..analysis.effects import walk
 from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
@@ -61,19 +63,30 @@ def _is_exit(s: ast.stmt) -> bool:
     return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
 
 
+_SIGNATURES: dict[object, list[inspect.Parameter]] = {}
+
+
+def _helper_params(name: str) -> list[inspect.Parameter] | None:
+    """The parameters of the runtime helper `_rt.<name>` (None: no such helper), each signature read once."""
+    from .. import runtime
+    helper = getattr(runtime, name, None)
+    if helper is None:
+        return None
+    if helper not in _SIGNATURES:
+        _SIGNATURES[helper] = list(inspect.signature(helper).parameters.values())
+    return _SIGNATURES[helper]
+
+
 def _drop_defaults(expr: ast.expr) -> ast.expr:
     """`_rt.sum_grad(g, a, None, False)` -> `_rt.sum_grad(g, a)`: trailing arguments equal to the
     runtime helper's defaults are left out, for readability."""
-    import inspect
-    from .. import runtime
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt"):
             continue
-        helper = getattr(runtime, node.func.attr, None)
-        if helper is None:
+        params = _helper_params(node.func.attr)
+        if params is None:
             continue
-        params = list(inspect.signature(helper).parameters.values())
         while node.args and len(node.args) <= len(params):
             p = params[len(node.args) - 1]
             last = node.args[-1]
@@ -84,14 +97,37 @@ def _drop_defaults(expr: ast.expr) -> ast.expr:
     return expr
 
 
-def _substitute(template: ast.expr, mapping: dict[str, ast.expr]) -> ast.expr:
-    class Sub(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if node.id in mapping:
-                return clone(mapping[node.id])
-            return node
+def _substitute(template: ast.AST, mapping: dict[str, ast.expr]) -> ast.AST:
+    """A copy of `template` with each name in `mapping` replaced by a copy of its expression (as
+    `_replace(clone(template), mapping)`, in one pass)."""
+    if type(template) is ast.Name and template.id in mapping:
+        return clone(mapping[template.id])
+    new = template.__class__.__new__(template.__class__)
+    d = new.__dict__
+    fields = template._fields
+    for k, v in template.__dict__.items():
+        if type(v) is list and k in fields:
+            d[k] = [_substitute(x, mapping) if isinstance(x, ast.AST) else clone(x) if isinstance(x, list) else x
+                    for x in v]
+        elif isinstance(v, ast.AST) and k in fields:
+            d[k] = _substitute(v, mapping)
+        else:
+            d[k] = clone(v) if isinstance(v, (ast.AST, list)) else v
+    return new
 
-    return Sub().visit(clone(template))
+
+def _replace(node: ast.AST, mapping: dict[str, ast.expr]) -> ast.AST:
+    """`node` with its names in `mapping` replaced (in place below it) by copies of their expressions;
+    what replaces a name is not looked into."""
+    if type(node) is ast.Name:
+        return clone(mapping[node.id]) if node.id in mapping else node
+    for f in node._fields:
+        v = getattr(node, f, None)
+        if type(v) is list:
+            v[:] = [_replace(x, mapping) if isinstance(x, ast.AST) else x for x in v]
+        elif isinstance(v, ast.AST):
+            setattr(node, f, _replace(v, mapping))
+    return node
 
 
 def _index_expr(slice_node: ast.expr) -> ast.expr:
@@ -126,7 +162,9 @@ class Reverse:
 
     def __init__(self, fn: CoreFunction, wrt: list[str], act: Activity, restore: set[str],
                  loop_assigned: set[str], lazy: set[str] = frozenset(), remat: dict | None = None,
-                 after_pop: dict | None = None, vectors=frozenset()):
+                 after_pop: dict | None = None, vectors=frozenset(), like: Reverse | None = None):
+        """`like`: a generator of the same function, activity and vectors (a probe of the saving plan):
+        what it found out about the function (shapes, indexed and int-like names) is reused."""
         self.fn = fn
         self.wrt = wrt
         self.act = act
@@ -134,14 +172,15 @@ class Reverse:
         self.loop_assigned = loop_assigned
         self.namer = fn.namer
         self.bars: dict[str, str] = {}
-        self.shapes = ShapeClasses(fn, vectors)
+        self.bar_names: set[str] = set()          # self.bars' values
+        self.shapes = like.shapes if like is not None else ShapeClasses(fn, vectors)
         # adjoints that may hold a scalar standing for an array of their variable's shape (the cotangent
         # of a full sum or mean, a reset to 0.0): elementwise rules broadcast it; the others get _rt.full
         self.lazy: set[str] = set(lazy)
         self.remat = remat or {}          # loop id -> statements the reverse loop recomputes
         self.after_pop = after_pop or {}  # statement id -> (v, statements recomputed once v is put back)
-        self.indexed = self._indexed_vars()
-        self.int_like = self._int_like()
+        self.indexed = like.indexed if like is not None else self._indexed_vars()
+        self.int_like = like.int_like if like is not None else self._int_like()
         self.used_tape = False
         self.underscore: str | None = None
 
@@ -149,6 +188,7 @@ class Reverse:
     def bar(self, v: str) -> str:
         if v not in self.bars:
             self.bars[v] = self.namer.exact(f"{v}_bar")
+            self.bar_names.add(self.bars[v])
         return self.bars[v]
 
     def active(self, v: str) -> bool:
@@ -169,6 +209,10 @@ class Reverse:
     def _int_like(self) -> set[str]:
         """Names that certainly hold Python ints (range counters and arithmetic on them)."""
         out = set()
+        values: dict[str, list[ast.expr]] = {}        # name -> the values of its assignments
+        for s in walk_stmts(self.fn.body):
+            if is_assign(s):
+                values.setdefault(s.targets[0].id, []).append(s.value)
         changed = True
         while changed:
             changed = False
@@ -180,8 +224,7 @@ class Reverse:
                     v = s.targets[0].id
                 if v and v not in out:
                     # an int-like name must be int at every assignment
-                    if all(self._is_int_expr(a.value, out | {v}) for a in walk_stmts(self.fn.body)
-                           if is_assign(a) and a.targets[0].id == v):
+                    if all(self._is_int_expr(e, out | {v}) for e in values.get(v, ())):
                         out.add(v)
                         changed = True
         return out
@@ -475,7 +518,7 @@ class Reverse:
         names = names_read(expr)
         if not names & self.lazy:
             return False
-        bars = set(self.bars.values())
+        bars = self.bar_names
         # it reads a value of the operand's (or the result's) full shape: broadcasting makes it full
         return not any(n not in bars and (self.shapes.same(n, operand) or
                                           (target is not None and self.shapes.same(n, target)))
@@ -516,7 +559,9 @@ class Reverse:
             # the rule needs the new value (ans) and the old one: keep the new one aside
             ans = _name(self.namer.fresh("ans"))
             out.append(_assign(ans.id, _name(v), where))
-        contribs = [(n, _substitute(e, {_ANS: ans}), p) for n, e, p in contribs]
+        # a contribution along a path shares its expression with the other paths: copied; the others are
+        # this statement's own
+        contribs = [(n, _substitute(e, {_ANS: ans}) if p else _replace(e, {_ANS: ans}), p) for n, e, p in contribs]
         pop_first = restore and (self_ref or bool(recompute))
         if pop_first:
             out.append(_pop(v, where))
@@ -650,9 +695,10 @@ class Reverse:
         # a variable's first assignment at the top level overwrites nothing: nothing to save
         self.first_defs = set()
         seen = set(fn.params)
+        top = {id(s) for s in fn.body}
         for s in walk_stmts(fn.body):
             for v in assigned(s):
-                if v not in seen and s in fn.body:
+                if v not in seen and id(s) in top:
                     self.first_defs.add(id(s))
                 seen.add(v)
         state = _State(live=set())
@@ -712,7 +758,8 @@ def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = Tru
     recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
     overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
     views = aliasing.view_bases(fn.body, fn.params, kinds)
-    restore, lazy = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors, views)
+    plan = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors, views)
+    restore = plan.restore
     carried = _carried_remat(fn, remat, vectors)
     after_pop = {}
     for sid, (v, stmts) in carried.items():
@@ -722,12 +769,18 @@ def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = Tru
     if after_pop:
         moved = {st.targets[0].id for _, stmts in after_pop.values() for st in stmts}
         forced = {v for v, _ in after_pop.values()}
-        restore, lazy = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state,
-                               vectors, views)
+        plan = _saved(fn, wrt, act, info, overwritten - moved, remat, after_pop, forced, namer_state,
+                      vectors, views, plan.gen)
+        restore = plan.restore
         recomputed |= moved
-    fn.namer = namer_state
-    gen = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
-    fwd, rev, grads = gen.run()
+    if plan.gen is not None:           # the last probe ran with exactly this plan: its sweeps are the result
+        gen = plan.gen
+        fn.namer = gen.namer
+        fwd, rev, grads = plan.sweeps
+    else:
+        fn.namer = namer_state
+        gen = Reverse(fn, wrt, act, restore, info.loop_assigned, plan.lazy, remat, after_pop, vectors)
+        fwd, rev, grads = gen.run()
     pre = []
     if gen.used_tape:
         pre.append(_assign(TAPE, ast.List(elts=[], ctx=ast.Load())))
@@ -801,20 +854,33 @@ def _rematerializable(fn: CoreFunction, vectors=frozenset()) -> dict[int, list[a
     return out
 
 
+@dataclass
+class _Plan:
+    """The saving plan `_saved` settled on: what is saved, which adjoints may be scalar stand-ins, and
+    the generator that last ran with exactly this plan, with its sweeps (None if the plan did not settle)."""
+
+    restore: set[str]
+    lazy: set[str]
+    gen: Reverse | None = None
+    sweeps: tuple | None = None
+
+
 def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_state,
-           vectors=frozenset(), views=None) -> tuple[set[str], set[str]]:
+           vectors=frozenset(), views=None, like: Reverse | None = None) -> _Plan:
     """What the forward sweep must save (and which adjoints may be scalar stand-ins): what the reverse
     sweep reads after it was overwritten, and the arrays that a view it reads shares (`t = H[i]`, then
     `H[i] = ...`: H's overwritten elements are saved and put back, so that t reads as it was). Saving a
     value can make the sweep read more (the test of an `if` that now has work to do), so iterate to a
-    fixed point."""
+    fixed point. `like`: an earlier generator of `fn`, whose facts about the function are reused."""
     views = views or {}
     restore: set[str] = set(forced)
     lazy: set[str] = set()
     for _ in range(20):
         fn.namer = copy.deepcopy(namer_state)
-        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors)
-        _, rev, _ = probe.run()
+        probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors, like)
+        like = probe
+        sweeps = probe.run()
+        rev = sweeps[1]
         grown = probe.lazy - lazy
         lazy |= probe.lazy
         generated = set(probe.bars.values())
@@ -828,10 +894,11 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
         read |= {b for r in read for b in views.get(r, ())}
         new = ((read - generated) & overwritten) | restore
         if new == restore and not grown:
-            break
+            fn.namer = namer_state
+            return _Plan(restore, lazy, probe, sweeps)
         restore = new
     fn.namer = namer_state
-    return restore, lazy
+    return _Plan(restore, lazy)
 
 
 def _carried_remat(fn: CoreFunction, remat: dict, vectors=frozenset()) -> dict[int, tuple[str, list[ast.stmt]]]:
@@ -915,14 +982,21 @@ def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
     todo = [node]
     while todo:
         n = todo.pop()
-        skip = shape_arg(n)
+        if type(n) is ast.Name:
+            if isinstance(n.ctx, ast.Load):
+                out.add(n.id)
+            continue
+        skip = shape_arg(n) if type(n) is ast.Call else None
         if skip is not None and skip.id not in strict:
             todo.extend(a for a in n.args if a is not skip)
             todo.extend(k.value for k in n.keywords)
             continue
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-            out.add(n.id)
-        todo.extend(ast.iter_child_nodes(n))
+        for f in n._fields:
+            v = getattr(n, f, None)
+            if type(v) is list:
+                todo.extend(x for x in v if isinstance(x, ast.AST))
+            elif isinstance(v, ast.AST):
+                todo.append(v)
     return out
 
 

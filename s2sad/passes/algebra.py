@@ -11,7 +11,7 @@ import math
 import re
 
 from ..ir.prim import walk_stmts
-from ..analysis.effects import module, walk
+from ..analysis.effects import module, names, walk
 from ..ir.names import dotted
 from ..rules import flagged
 
@@ -54,13 +54,26 @@ class Algebra:
                     if isinstance(m, ast.Name):
                         defs.setdefault(m.id, []).append(ast.Constant(0) if ranged else None)
         self.scalars = {v for v, ds in defs.items() if all(d is not None for d in ds)} | self.known_scalars
-        changed = True
-        while changed:
-            changed = False
-            for v in list(self.scalars):
-                if v not in self.known_scalars and not all(self.scalar(d) for d in defs[v]):
-                    self.scalars.discard(v)
-                    changed = True
+        dropped = [v for v in list(self.scalars) if self._drop_unless_scalar(v, defs)]
+        if not dropped:
+            return
+        readers: dict[str, set[str]] = {}          # name -> the names left some assignment of which reads it
+        for v in self.scalars - self.known_scalars:
+            for d in defs[v]:
+                for r in names(d, True):
+                    readers.setdefault(r, set()).add(v)
+        todo = [v for r in dropped for v in readers.get(r, ())]
+        while todo:                                # a name dropped: look again at those that read it
+            v = todo.pop()
+            if self._drop_unless_scalar(v, defs):
+                todo.extend(readers.get(v, ()))
+
+    def _drop_unless_scalar(self, v: str, defs: dict[str, list[ast.expr]]) -> bool:
+        """Drop `v` from the scalars if some assignment of it may not give one; whether it was dropped."""
+        if v in self.scalars and v not in self.known_scalars and not all(self.scalar(d) for d in defs[v]):
+            self.scalars.discard(v)
+            return True
+        return False
 
     def scalar(self, e: ast.expr) -> bool:
         if isinstance(e, ast.Constant):

@@ -21,11 +21,12 @@ never inlined: the file stays readable in their names.
 from __future__ import annotations
 
 import ast
+import bisect
 
 from .algebra import LINEAR, Algebra, Rewriter
 from ..ir.astcopy import clone
 from ..ir.prim import walk_stmts
-from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, names, nested_defs, pure, reads, top_defs, uncovered, walk, writes
+from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, names, nested_defs, pure, reads, top_defs, uncovered, parents_and_loads, walk, writes
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
@@ -67,14 +68,7 @@ def _elementwise_def(e: ast.expr) -> set[str] | None:
 def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict, stores: dict) -> bool:
     """`a_bar = unbroadcast(g, a)` -> `a_bar = g` when a = x op y and every read of a_bar sits in
     `unbroadcast(<a_bar combined elementwise with x, y, a or scalars>, x or y)`."""
-    parents: dict[int, ast.AST] = {}
-    loads: dict[str, list[ast.Name]] = {}
-    for t in trees:
-        for p in walk(t):
-            for c in ast.iter_child_nodes(p):
-                parents[id(c)] = p
-            if isinstance(p, ast.Name) and isinstance(p.ctx, ast.Load):
-                loads.setdefault(p.id, []).append(p)
+    parents, loads = parents_and_loads(trees)
     changed = False
     for b in blocks(stmts):
         for s in b:
@@ -156,6 +150,7 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
     only by sums (so the scalar moves out of them). Same block, same user line, and nothing in
     between changes what it reads."""
     seq = block + ([tail] if tail is not None else [])
+    at = {id(s): j for j, s in enumerate(seq)}  # statement -> its place in seq
     where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
     for j, s in enumerate(seq):
         for v in names(s, False):
@@ -192,7 +187,7 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
         if len(uses) > 1 and not (scaled[0] is not None and isinstance(scaled[1], ast.Name)
                                   and all(_linear_use(m, s) for s, m in uses)):
             continue
-        last = seq.index(uses[-1][0], i + 1)
+        last = at[id(uses[-1][0])]
         needs = reads(value)
         if any(interferes(seq[j], needs, alias, memo) for j in range(i + 1, last) if j not in gone):
             continue
@@ -200,20 +195,32 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
             _substitute(s, m, value)
         for v in needs:                          # the statements that now read what it read
             for s, _ in uses:
-                k = seq.index(s, i + 1)
-                if k not in where_read.setdefault(v, []):
-                    where_read[v].append(k)
-                    where_read[v].sort()
+                _insert_sorted(where_read.setdefault(v, []), at[id(s)])
         gone.add(i)
     block[:] = [st for i, st in enumerate(block) if i not in gone]
     return bool(gone)
 
 
+def _insert_sorted(positions: list[int], k: int) -> None:
+    """Add `k` to the sorted list `positions` of distinct numbers, unless there."""
+    at = bisect.bisect_left(positions, k)
+    if at == len(positions) or positions[at] != k:
+        positions.insert(at, k)
+
+
 def _substitute(stmt: ast.stmt, load: ast.Name, value: ast.expr) -> None:
-    class R(ast.NodeTransformer):
-        def visit_Name(self, node):
-            return clone(value) if node is load else node
-    R().visit(stmt)
+    """Put a copy of `value` where the name node `load` sits in `stmt`."""
+    for node in walk(stmt):
+        for f in node._fields:
+            v = getattr(node, f, None)
+            if v is load:
+                setattr(node, f, clone(value))
+                return
+            if type(v) is list:
+                for k, x in enumerate(v):
+                    if x is load:
+                        v[k] = clone(value)
+                        return
 
 
 def _cse(fuser: Algebra, block: list[ast.stmt], alias: dict[str, str]) -> bool:

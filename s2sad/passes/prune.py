@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 
 from .. import rules
+from ..analysis.effects import walk
 from ..ir.prim import is_assign, names_read, walk_stmts
 from ..analysis.shapes import ShapeClasses
 
@@ -24,21 +25,74 @@ def shape_arg(node: ast.AST) -> ast.Name | None:
     return None
 
 
-def _shape_args(tree: ast.AST) -> list[ast.Name]:
-    return [a for a in map(shape_arg, ast.walk(tree)) if a is not None]
+class _Walk:
+    """What one walk of a node finds: the names under it (loaded or not), the names among them that a
+    runtime helper reads only for a shape, and whether it calls a user's function (custom rules,
+    recursion). The Name nodes are kept, not their ids: a round may point a shape argument elsewhere
+    (to another variable of the same shape: never to or from the tape)."""
+
+    __slots__ = ("loads", "shapes", "effect")
+
+    def __init__(self, node: ast.AST):
+        self.loads: list[ast.Name] = []
+        self.shapes: list[ast.Name] = []
+        self.effect = False                 # has_effect of the node walked
+        for n in walk(node):
+            if isinstance(n, ast.Name):
+                if isinstance(n.ctx, ast.Load):
+                    self.loads.append(n)
+                self.effect = self.effect or n.id == "tape"
+            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "_rt" \
+                    and n.attr.startswith(("custom", "recurse")):
+                self.effect = True
+            a = shape_arg(n)
+            if a is not None:
+                self.shapes.append(a)
+
+    def reads(self) -> set[str]:
+        return {n.id for n in self.loads}
 
 
-def _reads_except(trees, skip: set[int]) -> set[str]:
-    """Names read in `trees`, except at the nodes whose ids are in `skip`."""
-    out = set()
-    for t in trees:
-        for n in ast.walk(t):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in skip:
-                out.add(n.id)
-    return out
+_BLOCKS = ("body", "orelse")
 
 
-def _live(trees) -> set[str]:
+class _Walks:
+    """The walks of the statements prune's rounds look at, each done once: a statement without nested
+    blocks is not changed by a round (but for the ids of its shape arguments, which `_Walk` follows);
+    an `if`'s or a loop's header is walked once and its blocks, which rounds rewrite, looked into each
+    time. Any other statement with blocks is walked again whenever asked."""
+
+    def __init__(self):
+        self._done: dict[ast.AST, _Walk] = {}
+
+    def of(self, node: ast.AST) -> _Walk:
+        """The walk of `node`, whole (nested blocks included)."""
+        found = self._done.get(node)
+        if found is None:
+            found = _Walk(node)
+            if not any(isinstance(getattr(node, f, None), list) for f in _BLOCKS):
+                self._done[node] = found
+        return found
+
+    def parts(self, tree: ast.AST) -> list[_Walk]:
+        """Walks that together cover `tree` as ast.walk does: headers and the statements of blocks."""
+        out: list[_Walk] = []
+        todo = [tree]
+        while todo:
+            t = todo.pop()
+            if isinstance(t, (ast.If, ast.While)):
+                out.append(self.of(t.test))
+            elif isinstance(t, ast.For):
+                out.extend((self.of(t.target), self.of(t.iter)))
+            else:
+                out.append(self.of(t))
+                continue
+            for f in _BLOCKS:
+                todo.extend(getattr(t, f))
+        return out
+
+
+def _live(trees, walks: _Walks) -> set[str]:
     """Names whose values matter: read by the return, by effects (the tape, writes into arrays, custom
     calls), by control flow, or by an assignment to a name that matters (to a fixed point: a loop's
     `t1 = x * c; x = t1 + d` keeps neither alive by itself)."""
@@ -48,20 +102,20 @@ def _live(trees) -> set[str]:
     def visit(stmts):
         for s in stmts:
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                    and not has_effect(s):
-                assigns.append((s.targets[0].id, names_read(s.value)))
+                    and not walks.of(s).effect:
+                assigns.append((s.targets[0].id, walks.of(s.value).reads()))
                 continue
-            if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not has_effect(s):
+            if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not walks.of(s).effect:
                 # `trips1 += 1` reads trips1: it matters only if trips1 does, and then so does `trips1 = 0`
-                assigns.append((s.target.id, names_read(s.value) | {s.target.id}))
+                assigns.append((s.target.id, walks.of(s.value).reads() | {s.target.id}))
                 continue
             if isinstance(s, (ast.If, ast.While)):
-                live.update(names_read(s.test))
+                live.update(walks.of(s.test).reads())
             elif isinstance(s, ast.For):
-                live.update(names_read(s.iter))
+                live.update(walks.of(s.iter).reads())
             else:
-                live.update(names_read(s))
-            for field in ("body", "orelse"):
+                live.update(walks.of(s).reads())
+            for field in _BLOCKS:
                 block = getattr(s, field, None)
                 if isinstance(block, list):
                     visit(block)
@@ -106,21 +160,21 @@ def _top_level_once(stmts: list[ast.stmt]) -> set[str]:
     return {v for v, c in counts.items() if c == 1 and v not in nested}
 
 
-def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
+def _drop(stmts: list[ast.stmt], live: set[str], walks: _Walks) -> tuple[list[ast.stmt], bool]:
     out, changed = [], False
     for s in stmts:
         for field in ("body", "orelse"):
             block = getattr(s, field, None)
             if isinstance(block, list) and block:
-                new, ch = _drop(block, live)
+                new, ch = _drop(block, live, walks)
                 setattr(s, field, new or [ast.Pass()])
                 changed |= ch
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                and s.targets[0].id not in live and not has_effect(s):
+                and s.targets[0].id not in live and not walks.of(s).effect:
             changed = True
             continue
         if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and s.target.id not in live \
-                and not has_effect(s):
+                and not walks.of(s).effect:
             changed = True
             continue
         if isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body + s.orelse) \
@@ -138,19 +192,22 @@ def _drop(stmts: list[ast.stmt], live: set[str]) -> tuple[list[ast.stmt], bool]:
 def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, params: list[str]) -> list:
     """Remove assignments nothing reads, in `blocks` (forward sweep, reverse sweep), to a fixed point."""
     stable = set(params) | _top_level_once(blocks[0])
+    walks = _Walks()
     for _ in range(50):
         trees = [s for b in blocks for s in b] + [ret]
-        shape_nodes = [n for t in trees for n in _shape_args(t)]
-        strong = _reads_except(trees, {id(n) for n in shape_nodes})
+        parts = [w for t in trees for w in walks.parts(t)]
+        shape_nodes = [n for w in parts for n in w.shapes]
+        skip = {id(n) for n in shape_nodes}
+        strong = {n.id for w in parts for n in w.loads if id(n) not in skip}
         for n in shape_nodes:
             if n.id not in strong:
                 subs = sorted(u for u in stable & strong if shapes.same(u, n.id))
                 if subs:
                     n.id = subs[0]
-        live = _live(trees)
+        live = _live(trees, walks)
         changed = False
         for i, b in enumerate(blocks):
-            blocks[i], ch = _drop(b, live)
+            blocks[i], ch = _drop(b, live, walks)
             changed |= ch
         if not changed:
             break
@@ -175,7 +232,8 @@ def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, rec
     recomputed = recomputed & {v for st in walk_stmts(rev) if is_assign(st) for v in _targets(st)}
     everything = set()
     for t in fwd + rev + [ret]:
-        everything |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+        everything |= {n.id for n in walk(t) if isinstance(n, ast.Name)}
+    walks = _Walks()
     for _ in range(20):
         read_fwd = set()
         for st in walk_stmts(fwd):
@@ -185,17 +243,8 @@ def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, rec
             read_fwd |= names_read(st)
         read_fwd |= names_read(ret)
         # a recomputed temporary read by another one that stays is kept too
-        keep = {t for t in recomputed if t in read_fwd}
-        changed = True
-        while changed:
-            changed = False
-            for st in walk_stmts(fwd):
-                if is_assign(st) and isinstance(st.targets[0], ast.Name) and st.targets[0].id in keep:
-                    more = names_read(st.value) & recomputed - keep
-                    if more:
-                        keep |= more
-                        changed = True
-        fwd, changed = _drop(fwd, everything - (recomputed - keep))
+        keep = _closure({t for t in recomputed if t in read_fwd}, _value_reads(fwd), recomputed)
+        fwd, changed = _drop(fwd, everything - (recomputed - keep), walks)
         empty = [st for st in fwd if isinstance(st, ast.For) and all(isinstance(b, ast.Pass) for b in st.body)
                  and isinstance(st.target, ast.Name) and st.target.id not in read_fwd]
         if empty:                          # a loop with nothing left to do (its range stays for the reverse loop)
@@ -204,3 +253,24 @@ def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, rec
         if not changed:
             break
     return fwd
+
+
+def _value_reads(stmts: list[ast.stmt]) -> dict[str, set[str]]:
+    """Name -> what the values assigned to it read, over every `name = value` in `stmts` (nested too)."""
+    out: dict[str, set[str]] = {}
+    for st in walk_stmts(stmts):
+        if is_assign(st) and isinstance(st.targets[0], ast.Name):
+            out.setdefault(st.targets[0].id, set()).update(names_read(st.value))
+    return out
+
+
+def _closure(start: set[str], reads: dict[str, set[str]], within: set[str]) -> set[str]:
+    """`start` and the names in `within` that those read, transitively (each name looked at once)."""
+    out = set(start)
+    todo = list(start)
+    while todo:
+        for r in reads.get(todo.pop(), ()):
+            if r in within and r not in out:
+                out.add(r)
+                todo.append(r)
+    return out

@@ -31,6 +31,19 @@ def _const(v) -> ast.expr:
 class _Simplify(ast.NodeTransformer):
     changed = False
 
+    def generic_visit(self, node):
+        """ast.NodeTransformer's, without a generator per node (this runs on every rule instantiated);
+        contexts and operators, which nothing here rewrites, are not visited."""
+        for f in node._fields:
+            if f in ("ctx", "op"):
+                continue
+            v = getattr(node, f, None)
+            if type(v) is list:
+                v[:] = [self.visit(x) if isinstance(x, ast.AST) else x for x in v]
+            elif isinstance(v, ast.AST):
+                setattr(node, f, self.visit(v))
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         a, b = _num(node.left), _num(node.right)

@@ -123,3 +123,34 @@ def test_dump_refuses_a_stage_that_does_not_exist(monkeypatch):
     monkeypatch.setenv("S2SAD_DUMP", "normalise")
     with pytest.raises(DifferentiationError, match="names no stage normalise.*normalize"):
         stages.dumped()
+
+
+def _ticking(step: float):
+    """A clock that moves `step` seconds each time it is read."""
+    now = [0.0]
+
+    def clock():
+        now[0] += step
+        return now[0]
+    return clock
+
+
+def test_a_slow_transform_says_where_it_is_at_each_stage(monkeypatch, capsys):
+    monkeypatch.setattr(stages, "_clock", _ticking(0.5))
+    stages.run(stages.REVERSE, stages.Job(load(tanh_layer), "test", "g", value=False))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines, "no progress line"
+    assert all(line.startswith("s2sad: transforming tanh_layer (test_stages.py:") for line in lines)
+    assert ", 2 statements): " in lines[0]
+    shown = [line.split("): ")[1].split(" after ")[0] for line in lines]
+    names = [s.name for s in stages.REVERSE]
+    assert shown == names[names.index(shown[0]):] + ["done"]     # one line per stage from then on, then done
+    assert shown[0] != "normalize"                                # not before the first 2 s
+    seconds = [float(line.split(" after ")[1].removesuffix(" s")) for line in lines]
+    assert seconds == sorted(seconds) and seconds[0] > stages.SLOW_S
+
+
+def test_a_quick_transform_prints_nothing(monkeypatch, capsys):
+    monkeypatch.setattr(stages, "_clock", _ticking(0.01))
+    stages.run(stages.REVERSE, stages.Job(load(tanh_layer), "test", "g", value=False))
+    assert capsys.readouterr().err == ""
