@@ -20,11 +20,11 @@ from ..ir.astcopy import clone
 from ..errors import UnsupportedSyntaxError, located
 from ..passes.simplify import simplify
 from ..analysis.shapes import ShapeClasses
-from .reverse import _ANS, _call, _drop_defaults, _name, _substitute
+from .templates import ANS, call, drop_defaults, name_node, substitute
 
 
 def _assign(target, value, where):
-    tgt = _name(target, True) if isinstance(target, str) else target
+    tgt = name_node(target, True) if isinstance(target, str) else target
     node = ast.Assign(targets=[tgt], value=value, lineno=0, col_offset=0)
     return set_origin(node, where) if where else node
 
@@ -62,7 +62,7 @@ class Forward:
 
     def tangent_of(self, atom: ast.expr) -> ast.expr:
         if isinstance(atom, ast.Name) and self.active(atom.id):
-            return _name(self.dot(atom.id))
+            return name_node(self.dot(atom.id))
         return ast.Constant(0.0)
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
@@ -84,19 +84,19 @@ class Forward:
             stack = stack_call(s.value, "append")
             if stack in self.stacks:       # the value, then its tangent
                 arg = s.value.args[0]
-                push = _call(f"{stack}.append", self.tangent_of(arg))
+                push = call(f"{stack}.append", self.tangent_of(arg))
                 return [s, set_origin(ast.Expr(value=push), where)]
             if is_add_at(s):               # np.add.at(a, index, v): a's tangent gets v's at index
                 a, index, v = s.value.args
                 if self.active(a.id) and isinstance(v, ast.Name) and self.active(v.id):
-                    add = _call("np.add.at", _name(self.dot(a.id)), clone(index), _name(self.dot(v.id)))
+                    add = call("np.add.at", name_node(self.dot(a.id)), clone(index), name_node(self.dot(v.id)))
                     return [s, set_origin(ast.Expr(value=add), where)]
             return [s]
         if is_setitem(s):
             x = s.targets[0].value.id
             if not self.active(x):
                 return [s]
-            target = ast.Subscript(value=_name(self.dot(x)), slice=clone(s.targets[0].slice), ctx=ast.Store())
+            target = ast.Subscript(value=name_node(self.dot(x)), slice=clone(s.targets[0].slice), ctx=ast.Store())
             return [s, _assign(target, self.tangent_of(s.value), where)]
         if is_assign(s):
             return self.assign(s)
@@ -107,7 +107,7 @@ class Forward:
         where = origin(s)
         stack = stack_call(s.value, "pop")
         if stack in self.stacks:           # the tangent was pushed last: it comes off first
-            pop = _call(f"{stack}.pop")
+            pop = call(f"{stack}.pop")
             first = _assign(self.dot(v), pop, where) if self.active(v) else set_origin(ast.Expr(value=pop), where)
             return [first, s]
         if not self.active(v):
@@ -115,23 +115,23 @@ class Forward:
         prim = primitive(s.value)
         reads_self = v in names_read(s.value)
         # v = f(..., v, ...): the tangent reads the old v (as an operand) and the new one (as `ans`)
-        expr = self.tangent(prim, _ANS if reads_self else v)
+        expr = self.tangent(prim, ANS if reads_self else v)
         if expr is None:
-            zero = _call("_rt.zeros", _name(v))
+            zero = call("_rt.zeros", name_node(v))
             return [s, _assign(self.dot(v), zero, where)]
         own = v in self.written
         operands = {n for _, _, n in prim.diff_args()} if prim.rule is not None else set()
         if reads_self:
             old = self.namer.fresh("old")
-            expr = _substitute(_substitute(expr, {v: _name(old)}), {_ANS: _name(v)})
-            pre = [_assign(old, _name(v), where), s]
+            expr = substitute(substitute(expr, {v: name_node(old)}), {ANS: name_node(v)})
+            pre = [_assign(old, name_node(v), where), s]
         else:
             pre = [s]
         if own:
-            expr = _call("_rt.owned", expr, _name(v))
+            expr = call("_rt.owned", expr, name_node(v))
         elif prim.rule.elementwise and not all(is_const(a) for a in prim.bound.values()) and len(prim.bound) > 1 \
                 and not all(self.shapes.same(n, v) for n in operands):
-            expr = _call("_rt.tangent_like", expr, _name(v))
+            expr = call("_rt.tangent_like", expr, name_node(v))
         return pre + [_assign(self.dot(v), expr, where)]
 
     def tangent(self, prim: Prim, v: str) -> ast.expr | None:
@@ -143,10 +143,10 @@ class Forward:
         if not args:
             return None
         mapping = dict(prim.bound)
-        mapping["ans"] = _name(v)
+        mapping["ans"] = name_node(v)
         if rule.linear and not rule.forward:
             if rule.cast:       # to an integer type: zero
-                return _call("_rt.cast_grad", self.linear(prim), _name(v))
+                return call("_rt.cast_grad", self.linear(prim), name_node(v))
             return self.linear(prim)
         terms = []
         for param in dict.fromkeys(p for p, _, _ in args):
@@ -155,7 +155,7 @@ class Forward:
             tmpl = rule.tangent_template(param)
             m = dict(mapping)
             m["t"] = self.tangent_of(prim.bound[param])
-            terms.append(_drop_defaults(simplify(_substitute(tmpl, m))))
+            terms.append(drop_defaults(simplify(substitute(tmpl, m))))
         expr = terms[0]
         for t in terms[1:]:
             expr = ast.BinOp(left=expr, op=ast.Add(), right=t)
@@ -168,12 +168,12 @@ class Forward:
 
         def swap(a):
             if isinstance(a, ast.Name):
-                return _name(self.dot(a.id)) if self.active(a.id) else _call("_rt.zeros", a)
+                return name_node(self.dot(a.id)) if self.active(a.id) else call("_rt.zeros", a)
             if isinstance(a, (ast.List, ast.Tuple)):
                 return type(a)(elts=[swap(e) for e in a.elts], ctx=ast.Load())
             if isinstance(a, ast.Constant) and type(a.value) in (int, float, bool):
                 return ast.Constant(0.0)                 # a literal: its tangent is zero
-            return _call("_rt.zeros", a)                 # a constant array: zeros of its shape
+            return call("_rt.zeros", a)                 # a constant array: zeros of its shape
 
         if isinstance(node, ast.Subscript):
             node.value = swap(node.value)
@@ -236,12 +236,12 @@ def forward(fn: CoreFunction, act: Activity, wrt: list[str]) -> tuple[list[ast.s
     (value, tangent of the value) from tangents of `wrt`, and facts about it."""
     gen = Forward(fn, wrt, act, stacks_carrying_tangents(fn, act))
     body = gen.block(fn.body)
-    out = _name(gen.dot(fn.result)) if act.active(fn.result) else _call("_rt.zeros", _name(fn.result))
-    value = _name(fn.result) if fn.aux is None else ast.Tuple(elts=[_name(fn.result), _name(fn.aux)], ctx=ast.Load())
+    out = name_node(gen.dot(fn.result)) if act.active(fn.result) else call("_rt.zeros", name_node(fn.result))
+    value = name_node(fn.result) if fn.aux is None else ast.Tuple(elts=[name_node(fn.result), name_node(fn.aux)], ctx=ast.Load())
     ret = ast.Return(value=ast.Tuple(elts=[value, out], ctx=ast.Load()))
     tangents = [gen.dot(p) for p in wrt]
     # a parameter not differentiated that an active value is later assigned to (c = c * x in a loop)
     # needs a zero tangent to start from
-    entry = [_assign(gen.dot(p), _call("_rt.zeros", _name(p)), None)
+    entry = [_assign(gen.dot(p), call("_rt.zeros", name_node(p)), None)
              for p in fn.params if p not in wrt and act.active(p)]
     return entry + body, ret, Facts(active_output=act.active(fn.result), tangents=tangents)

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 from dataclasses import dataclass, field
 
 from ..analysis import aliasing
 from ..analysis.activity import Activity, Analysis
-from ..analysis.effects import walk
 from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
@@ -28,34 +26,23 @@ from ..passes.simplify import simplify
 from ..passes.prune import has_effect, shape_arg
 from ..ir.facts import Facts
 from ..analysis.shapes import SCALAR, ShapeClasses
+from .templates import ANS, call, drop_defaults, name_node, replace, substitute
 
 TAPE = "tape"
 
 
-def _name(id_, store=False):
-    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
-
-
 def _assign(target: str | ast.expr, value: ast.expr, where=None) -> ast.Assign:
-    tgt = _name(target, True) if isinstance(target, str) else target
+    tgt = name_node(target, True) if isinstance(target, str) else target
     node = ast.Assign(targets=[tgt], value=value, lineno=0, col_offset=0)
     return set_origin(node, where) if where else node
 
 
-def _call(func: str, *args) -> ast.Call:
-    parts = func.split(".")
-    f: ast.expr = _name(parts[0])
-    for p in parts[1:]:
-        f = ast.Attribute(value=f, attr=p, ctx=ast.Load())
-    return ast.Call(func=f, args=list(args), keywords=[])
-
-
 def _push(v: str, where) -> ast.stmt:
-    return set_origin(ast.Expr(value=_call(f"{TAPE}.append", _name(v))), where)
+    return set_origin(ast.Expr(value=call(f"{TAPE}.append", name_node(v))), where)
 
 
 def _pop(v: str, where) -> ast.stmt:
-    return _assign(v, _call(f"{TAPE}.pop"), where)
+    return _assign(v, call(f"{TAPE}.pop"), where)
 
 
 def _is_exit(s: ast.stmt) -> bool:
@@ -63,77 +50,10 @@ def _is_exit(s: ast.stmt) -> bool:
     return isinstance(s, ast.If) and len(s.body) == 1 and isinstance(s.body[0], ast.Break)
 
 
-_SIGNATURES: dict[object, list[inspect.Parameter]] = {}
-
-
-def _helper_params(name: str) -> list[inspect.Parameter] | None:
-    """The parameters of the runtime helper `_rt.<name>` (None: no such helper), each signature read once."""
-    from .. import runtime
-    helper = getattr(runtime, name, None)
-    if helper is None:
-        return None
-    if helper not in _SIGNATURES:
-        _SIGNATURES[helper] = list(inspect.signature(helper).parameters.values())
-    return _SIGNATURES[helper]
-
-
-def _drop_defaults(expr: ast.expr) -> ast.expr:
-    """`_rt.sum_grad(g, a, None, False)` -> `_rt.sum_grad(g, a)`: trailing arguments equal to the
-    runtime helper's defaults are left out, for readability."""
-    for node in walk(expr):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "_rt"):
-            continue
-        params = _helper_params(node.func.attr)
-        if params is None:
-            continue
-        while node.args and len(node.args) <= len(params):
-            p = params[len(node.args) - 1]
-            last = node.args[-1]
-            if p.default is inspect.Parameter.empty or not isinstance(last, ast.Constant) \
-                    or last.value != p.default or type(last.value) is not type(p.default):
-                break
-            node.args.pop()
-    return expr
-
-
-def _substitute(template: ast.AST, mapping: dict[str, ast.expr]) -> ast.AST:
-    """A copy of `template` with each name in `mapping` replaced by a copy of its expression (as
-    `_replace(clone(template), mapping)`, in one pass)."""
-    if type(template) is ast.Name and template.id in mapping:
-        return clone(mapping[template.id])
-    new = template.__class__.__new__(template.__class__)
-    d = new.__dict__
-    fields = template._fields
-    for k, v in template.__dict__.items():
-        if type(v) is list and k in fields:
-            d[k] = [_substitute(x, mapping) if isinstance(x, ast.AST) else clone(x) if isinstance(x, list) else x
-                    for x in v]
-        elif isinstance(v, ast.AST) and k in fields:
-            d[k] = _substitute(v, mapping)
-        else:
-            d[k] = clone(v) if isinstance(v, (ast.AST, list)) else v
-    return new
-
-
-def _replace(node: ast.AST, mapping: dict[str, ast.expr]) -> ast.AST:
-    """`node` with its names in `mapping` replaced (in place below it) by copies of their expressions;
-    what replaces a name is not looked into."""
-    if type(node) is ast.Name:
-        return clone(mapping[node.id]) if node.id in mapping else node
-    for f in node._fields:
-        v = getattr(node, f, None)
-        if type(v) is list:
-            v[:] = [_replace(x, mapping) if isinstance(x, ast.AST) else x for x in v]
-        elif isinstance(v, ast.AST):
-            setattr(node, f, _replace(v, mapping))
-    return node
-
-
 def _index_expr(slice_node: ast.expr) -> ast.expr:
     """A subscript's slice as an expression: `np.s_[...]` when it holds slices."""
     if any(isinstance(n, ast.Slice) for n in ast.walk(slice_node)):
-        return ast.Subscript(value=ast.Attribute(value=_name("np"), attr="s_", ctx=ast.Load()),
+        return ast.Subscript(value=ast.Attribute(value=name_node("np"), attr="s_", ctx=ast.Load()),
                              slice=clone(slice_node), ctx=ast.Load())
     return clone(slice_node)
 
@@ -146,7 +66,6 @@ def _full_reduction(prim: Prim) -> bool:
         and none_or(prim.bound.get("keepdims"), False)
 
 
-_ANS = "__ans__"      # placeholder for a rule's `ans` until reverse_assign knows where the new value lives
 
 
 @dataclass
@@ -290,7 +209,7 @@ class Reverse:
         return out
 
     def zero(self, v: str) -> ast.expr:
-        return _call("_rt.zeros", _name(v)) if v in self.indexed else ast.Constant(0.0)
+        return call("_rt.zeros", name_node(v)) if v in self.indexed else ast.Constant(0.0)
 
     def block(self, stmts: list[ast.stmt], state: _State) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """(forward sweep, reverse sweep) of a block."""
@@ -326,8 +245,8 @@ class Reverse:
             out = []
             if x in self.restore:      # save the elements about to be overwritten
                 self.used_tape = True
-                old = ast.Subscript(value=_name(x), slice=clone(s.targets[0].slice), ctx=ast.Load())
-                out.append(set_origin(ast.Expr(value=_call(f"{TAPE}.append", _call("np.copy", old))), where))
+                old = ast.Subscript(value=name_node(x), slice=clone(s.targets[0].slice), ctx=ast.Load())
+                out.append(set_origin(ast.Expr(value=call(f"{TAPE}.append", call("np.copy", old))), where))
             return out + [s]
         if isinstance(s, ast.Assign):
             v = s.targets[0].id
@@ -348,7 +267,7 @@ class Reverse:
             if not self.has_reverse(s.body):
                 return [set_origin(ast.While(test=s.test, body=body, orelse=[]), where)]
             n = self._counter(s)
-            inc = set_origin(ast.AugAssign(target=_name(n, True), op=ast.Add(), value=ast.Constant(1)), where)
+            inc = set_origin(ast.AugAssign(target=name_node(n, True), op=ast.Add(), value=ast.Constant(1)), where)
             out = [_assign(n, ast.Constant(0), where),
                    set_origin(ast.While(test=s.test, body=[inc] + body, orelse=[]), where)]
             return out + self._save_after_loop(s, [n])
@@ -360,11 +279,11 @@ class Reverse:
             out = [_assign(r, s.iter, where)]
             saved = [r]
             if n:
-                inc = set_origin(ast.AugAssign(target=_name(n, True), op=ast.Add(), value=ast.Constant(1)), where)
+                inc = set_origin(ast.AugAssign(target=name_node(n, True), op=ast.Add(), value=ast.Constant(1)), where)
                 body = [inc] + body
                 out.append(_assign(n, ast.Constant(0), where))
                 saved.append(n)
-            out.append(set_origin(ast.For(target=s.target, iter=_name(r), body=body, orelse=[]), where))
+            out.append(set_origin(ast.For(target=s.target, iter=name_node(r), body=body, orelse=[]), where))
             return out + self._save_after_loop(s, saved)
         return [s]
 
@@ -426,14 +345,14 @@ class Reverse:
                     out.append(_pop(n, where))
                 if self.underscore is None:
                     self.underscore = self.namer.exact("_")
-                target = _name(self.underscore, True)
-                it = _call("range", _name(n))
+                target = name_node(self.underscore, True)
+                it = call("range", name_node(n))
             else:
                 r, n = self._range_names(s)
                 if id(s) in self.nested_loops:
                     out.extend(_pop(x, where) for x in reversed([r] + ([n] if n else [])))
-                seq = _name(r) if n is None else ast.Subscript(
-                    value=_name(r), slice=ast.Slice(upper=_name(n)), ctx=ast.Load())
+                seq = name_node(r) if n is None else ast.Subscript(
+                    value=name_node(r), slice=ast.Slice(upper=name_node(n)), ctx=ast.Load())
                 # a range sliced backwards is a range: readable, and valid input to s2sad again
                 it = ast.Subscript(value=seq, slice=ast.Slice(step=ast.UnaryOp(op=ast.USub(), operand=ast.Constant(1))),
                                    ctx=ast.Load())
@@ -469,10 +388,10 @@ class Reverse:
         out = []
         mapping = dict(prim.bound)
         g = self.bar(target)
-        mapping["g"] = _name(g)
+        mapping["g"] = name_node(g)
         if g in self.lazy and not rule.elementwise and not _full_reduction(prim) and prim.key not in ("copy", "np.sum"):
-            mapping["g"] = _call("_rt.full", _name(g), _name(_ANS))    # shaped like this statement's result
-        mapping["ans"] = _name(_ANS)            # resolved by the caller: the new value may need keeping aside
+            mapping["g"] = call("_rt.full", name_node(g), name_node(ANS))    # shaped like this statement's result
+        mapping["ans"] = name_node(ANS)            # resolved by the caller: the new value may need keeping aside
         seq_parts: dict[str, ast.expr] = {}
         for param, path, name in prim.diff_args():
             if not self.active(name):
@@ -483,18 +402,18 @@ class Reverse:
             m = mapping
             if reduce and g in self.lazy:
                 # summing onto a smaller operand counts the elements a scalar cotangent stands for
-                m = dict(mapping, g=_call("_rt.full", _name(g), _name(_ANS)))
+                m = dict(mapping, g=call("_rt.full", name_node(g), name_node(ANS)))
             if path:
                 if param not in seq_parts:
-                    seq_parts[param] = _drop_defaults(simplify(_substitute(tmpl, m)))
+                    seq_parts[param] = drop_defaults(simplify(substitute(tmpl, m)))
                 expr = seq_parts[param]
                 for k in path:
                     expr = ast.Subscript(value=expr, slice=ast.Constant(k), ctx=ast.Load())
             else:
-                expr = _drop_defaults(simplify(_substitute(tmpl, m)))
+                expr = drop_defaults(simplify(substitute(tmpl, m)))
                 expr = self._lazy_reduction(prim, expr, m["g"])
             if reduce:
-                expr = _call("_rt.unbroadcast", expr, _name(name))
+                expr = call("_rt.unbroadcast", expr, name_node(name))
             out.append((name, expr, path))
         return out
 
@@ -507,7 +426,7 @@ class Reverse:
             return new
         if not _full_reduction(prim) or not isinstance(expr, ast.Call) or len(expr.args) != 2 or expr.keywords:
             return expr
-        new = clone(g) if prim.key == "np.sum" else _call("_rt.mean_scale", g, expr.args[1])
+        new = clone(g) if prim.key == "np.sum" else call("_rt.mean_scale", g, expr.args[1])
         new.s2sad_lazy = True          # survives the deep copies of later substitutions
         return new
 
@@ -553,15 +472,15 @@ class Reverse:
         for _, e, _ in contribs:
             reads |= names_read(e)
         self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
-        ans = _name(v)
+        ans = name_node(v)
         recompute = self.after_pop.get(id(s), (None, []))[1] if restore else []
-        if restore and _ANS in reads and (self_ref or recompute):
+        if restore and ANS in reads and (self_ref or recompute):
             # the rule needs the new value (ans) and the old one: keep the new one aside
-            ans = _name(self.namer.fresh("ans"))
-            out.append(_assign(ans.id, _name(v), where))
+            ans = name_node(self.namer.fresh("ans"))
+            out.append(_assign(ans.id, name_node(v), where))
         # a contribution along a path shares its expression with the other paths: copied; the others are
         # this statement's own
-        contribs = [(n, _substitute(e, {_ANS: ans}) if p else _replace(e, {_ANS: ans}), p) for n, e, p in contribs]
+        contribs = [(n, substitute(e, {ANS: ans}) if p else replace(e, {ANS: ans}), p) for n, e, p in contribs]
         pop_first = restore and (self_ref or bool(recompute))
         if pop_first:
             out.append(_pop(v, where))
@@ -592,7 +511,7 @@ class Reverse:
             if v in self.indexed and not isinstance(value, ast.BinOp):
                 # its elements are written in place later: an array of its own, not one another adjoint
                 # may still be (`_rt.unbroadcast(x_bar, x)` is x_bar itself, which t_bar may hold)
-                value = ast.BinOp(left=_call("_rt.zeros", _name(v)), op=ast.Add(), right=value)
+                value = ast.BinOp(left=call("_rt.zeros", name_node(v)), op=ast.Add(), right=value)
                 self.lazy.discard(g)
             out.append(_assign(g, value, where))
         elif v in state.carried:
@@ -616,33 +535,33 @@ class Reverse:
         if self.active(x) and x in state.live:
             b = self.bar(x)
             out.extend(self._materialize(x, where))
-            part = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Load())
+            part = ast.Subscript(value=name_node(b), slice=clone(idx), ctx=ast.Load())
             v = s.value
             if isinstance(v, ast.Name) and self.active(v.id):
                 if self._simple_index(idx):
-                    expr = _call("_rt.unbroadcast", part, _name(v.id))
+                    expr = call("_rt.unbroadcast", part, name_node(v.id))
                     if v.id not in state.live and self.shapes.rep.get(v.id) != SCALAR:
                         # x_bar's elements are zeroed next: a row (x_bar[1] of a 2-D x) must not stay a view
-                        expr = _call("np.copy", expr)
+                        expr = call("np.copy", expr)
                 else:
                     # an index that may repeat an element (x[[0, 0, 1]] = v): only the write that landed counts
-                    expr = _call("_rt.assigned_grad", _name(b), _name(x), _index_expr(idx), _name(v.id))
+                    expr = call("_rt.assigned_grad", name_node(b), name_node(x), _index_expr(idx), name_node(v.id))
                 out.extend(self.accumulate(v.id, expr, state, where))
-            zero = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
+            zero = ast.Subscript(value=name_node(b), slice=clone(idx), ctx=ast.Store())
             out.append(_assign(zero, ast.Constant(0.0), where))
         if x in self.restore:
-            target = ast.Subscript(value=_name(x), slice=clone(idx), ctx=ast.Store())
-            out.append(_assign(target, _call(f"{TAPE}.pop"), where))
+            target = ast.Subscript(value=name_node(x), slice=clone(idx), ctx=ast.Store())
+            out.append(_assign(target, call(f"{TAPE}.pop"), where))
         return out
 
     def accumulate(self, n: str, expr: ast.expr, state: _State, where) -> list[ast.stmt]:
         b = self.bar(n)
         if n in state.live:
-            return [_assign(b, ast.BinOp(left=_name(b), op=ast.Add(), right=expr), where)]
+            return [_assign(b, ast.BinOp(left=name_node(b), op=ast.Add(), right=expr), where)]
         state.live.add(n)
         if n in self.indexed:
             self.lazy.discard(b)              # an array of its own: element writes can go into it
-            return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=expr), where)]
+            return [_assign(b, ast.BinOp(left=call("_rt.zeros", name_node(n)), op=ast.Add(), right=expr), where)]
         return [_assign(b, expr, where)]
 
     def _materialize(self, n: str, where) -> list[ast.stmt]:
@@ -651,7 +570,7 @@ class Reverse:
         if b not in self.lazy:
             return []
         self.lazy.discard(b)
-        return [_assign(b, ast.BinOp(left=_call("_rt.zeros", _name(n)), op=ast.Add(), right=_name(b)), where)]
+        return [_assign(b, ast.BinOp(left=call("_rt.zeros", name_node(n)), op=ast.Add(), right=name_node(b)), where)]
 
     def scatter(self, prim: Prim, v: str, state: _State, where) -> list[ast.stmt]:
         """x[index] -> add the cotangent into the elements of x's adjoint."""
@@ -662,17 +581,17 @@ class Reverse:
         b = self.bar(n)
         out = []
         if n not in state.live:
-            out.append(_assign(b, _call("_rt.zeros", _name(n)), where))
+            out.append(_assign(b, call("_rt.zeros", name_node(n)), where))
             state.live.add(n)
         else:
             out.extend(self._materialize(n, where))
         idx = prim.bound["index"]
-        g = _name(self.bar(v))
+        g = name_node(self.bar(v))
         if self._simple_index(idx):
-            target = ast.Subscript(value=_name(b), slice=clone(idx), ctx=ast.Store())
+            target = ast.Subscript(value=name_node(b), slice=clone(idx), ctx=ast.Store())
             out.append(set_origin(ast.AugAssign(target=target, op=ast.Add(), value=g, lineno=0, col_offset=0), where))
         else:
-            out.append(set_origin(ast.Expr(value=_call("np.add.at", _name(b), _index_expr(idx), g)), where))
+            out.append(set_origin(ast.Expr(value=call("np.add.at", name_node(b), _index_expr(idx), g)), where))
         return out
 
     # --- the whole function --------------------------------------------------------------------
@@ -704,17 +623,17 @@ class Reverse:
         state = _State(live=set())
         seed = []
         if self.active(fn.result):
-            seed = [_assign(self.bar(fn.result), _name("out_bar"))]
+            seed = [_assign(self.bar(fn.result), name_node("out_bar"))]
             state.live.add(fn.result)
         fwd, rev = self.block(fn.body, state)
         grads = []
         for p in self.wrt:
             if p not in state.live:
-                grads.append(_call("_rt.zeros", _name(p)))
+                grads.append(call("_rt.zeros", name_node(p)))
             elif self.bar(p) in self.lazy:
-                grads.append(_call("_rt.full", _name(self.bar(p)), _name(p)))
+                grads.append(call("_rt.full", name_node(self.bar(p)), name_node(p)))
             else:
-                grads.append(_name(self.bar(p)))
+                grads.append(name_node(self.bar(p)))
         return fwd, seed + rev, grads
 
 
@@ -790,15 +709,15 @@ def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = Tru
         if v in restore:
             # the reverse sweep puts v's old values back: keep the returned value aside first
             kept = fn.namer.exact("result" if i == 0 else "aux")
-            fwd.append(_assign(kept, _name(v)))
+            fwd.append(_assign(kept, name_node(v)))
             outs[i] = kept
     # the value can go when the output is certainly a scalar (a full reduction), or has the shape of a
     # parameter (x = x * 0.99 in a loop): then the caller checks that parameter is a scalar instead
     rep = gen.shapes.rep.get(fn.result)
     shaped_like = next((p for p in fn.params if rep == "#" + p), None)
     drop = not value and (rep == SCALAR or shaped_like is not None)
-    first = ast.Constant(None) if drop else _name(outs[0])
-    value_node = first if fn.aux is None else ast.Tuple(elts=[first, _name(outs[1])], ctx=ast.Load())
+    first = ast.Constant(None) if drop else name_node(outs[0])
+    value_node = first if fn.aux is None else ast.Tuple(elts=[first, name_node(outs[1])], ctx=ast.Load())
     grad_value = grads[0] if single else ast.Tuple(elts=grads, ctx=ast.Load())
     ret = ast.Return(value=ast.Tuple(elts=[value_node, grad_value], ctx=ast.Load()))
     facts = Facts(active_output=act.active(fn.result), value=not drop,
