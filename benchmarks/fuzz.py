@@ -9,7 +9,7 @@ reverse mode, forward mode, to second order and through vjp and jacobian against
 the programs that were not discarded (a NaN, a branch within a finite-difference step of the point),
 how many gave a wrong number, crashed, or were refused, the refusals by reason, and the first few
 wrong and crashing programs with their source. CI runs a few dozen fixed seeds
-(tests/test_fuzz_programs.py); this script is for the large runs, on seeds CI never uses (the default
+(tests/e2e/test_fuzz_programs.py); this script is for the large runs, on seeds CI never uses (the default
 start, 1,000,000, is above them).
 """
 from __future__ import annotations

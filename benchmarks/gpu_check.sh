@@ -12,7 +12,7 @@ p = cupy.cuda.runtime.getDeviceProperties(0)
 print("GPU:", p["name"].decode() if isinstance(p["name"], bytes) else p["name"], "| CuPy", cupy.__version__)
 PY
 status=0
-python -m pytest -p no:cacheprovider -rs tests/test_cupy_arrays.py tests/test_backends.py -k "not fake_cupy" \
+python -m pytest -p no:cacheprovider -rs tests/backends/test_cupy_arrays.py tests/backends/test_backends.py -k "not fake_cupy" \
     2>&1 | tail -n 25 || status=1
 python benchmarks/gpu_run.py --repeats 7 --out "$out/gpu_results.json" || status=1
 if [ "${1:-}" = "--all" ]; then

@@ -1,6 +1,6 @@
 """The README's tour shows one generated file verbatim; this keeps that copy current.
 
-`python examples/run_all.py` rewrites the block; tests/test_readme.py fails when it is stale.
+`python examples/run_all.py` rewrites the block; tests/e2e/test_readme.py fails when it is stale.
 """
 from __future__ import annotations
 

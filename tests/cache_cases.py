@@ -1,4 +1,4 @@
-"""User code for tests/test_cache.py and tests/test_cli.py, and the child process those tests start.
+"""User code for tests/codegen/test_cache.py and tests/test_cli.py, and the child process those tests start.
 
 The cache tests edit source files, so the user functions live here as module *texts*: a test writes
 them into its tmp_path under a unique module name and imports them by path (`import_path`).

@@ -1,4 +1,4 @@
-"""Functions for tests/test_checklist.py (s2sad reads their source from this file)."""
+"""Functions for tests/api/test_checklist.py (s2sad reads their source from this file)."""
 import numpy as np
 
 

@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# the test tree mirrors the package (tests/modes, tests/passes, ...); some tests reuse another's cases
+# (`from test_control_flow import CASES`), wherever it lives
+sys.path.extend(str(d) for d in sorted(Path(__file__).parent.iterdir()) if d.is_dir() and any(d.glob("test_*.py")))
 
 # Child processes started by tests import s2sad from this checkout even when it is not installed.
 _ROOT = str(Path(__file__).resolve().parents[1])

@@ -60,7 +60,7 @@ def _wrap(r):
 # Where an array goes, CuPy's ufuncs take Python numbers too, and so do the constructors and a few
 # functions that convert (atleast_1d, concatenate, ...); its other functions want a cupy.ndarray
 # (`cp.sum(0.5)` fails: "'float' object has no attribute 'sum'"), and `cp.stack` a sequence of them.
-# tests/test_backends.py checks this against the real cupy module where it imports.
+# tests/backends/test_backends.py checks this against the real cupy module where it imports.
 TAKES_NUMBERS = frozenset("""asarray array shape ndim result_type zeros ones empty full eye arange linspace
 atleast_1d atleast_2d broadcast_arrays concatenate hstack vstack real imag round""".split())
 SEQUENCES = frozenset({"stack"})

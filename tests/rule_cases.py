@@ -1,4 +1,4 @@
-"""User functions for tests/test_rules.py: each applies one differentiable primitive.
+"""User functions for tests/rules/test_rules.py: each applies one differentiable primitive.
 
 s2sad reads source, so every case is a `def` in this file. Each function takes the primitive's
 arguments and, last, a weight `w` shaped like the primitive's output, and returns

@@ -1,4 +1,4 @@
-"""Functions for tests/test_symbolic.py and tests/test_numerical.py (their source is read with inspect)."""
+"""Functions for tests/approaches/test_symbolic.py and tests/approaches/test_numerical.py (their source is read with inspect)."""
 import math
 
 import numpy as np

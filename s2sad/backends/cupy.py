@@ -13,7 +13,7 @@ from .base import Backend
 
 # The CuPy names s2sad relies on: what generated code may call as `cp.<name>` and what the runtime
 # helpers reach through NumPy's dispatch (NumPy functions CuPy implements with the same signature;
-# CuPy's API reference, "Routines"). tests/test_backends.py checks every generated CuPy file against it
+# CuPy's API reference, "Routines"). tests/backends/test_backends.py checks every generated CuPy file against it
 # on machines without a GPU, and the list against the cupy module where it imports; tests/fake_cupy.py
 # offers exactly these names.
 CUPY_NAMES = frozenset("""
@@ -32,7 +32,7 @@ swapaxes take take_along_axis tan tanh tensordot tile trace transpose true_divid
 
 # NumPy functions with a derivative rule that generated CuPy code may not call (they are outside
 # CUPY_NAMES). All have a zero or no derivative; to support one, add it to CUPY_NAMES, which makes
-# tests/fake_cupy.py offer it and tests/test_backends.py check it against real CuPy.
+# tests/fake_cupy.py offer it and tests/backends/test_backends.py check it against real CuPy.
 _UNTESTED = "no test runs it on CuPy arrays (tests/fake_cupy.py offers CUPY_NAMES only)"
 GAPS = types.MappingProxyType({
     **dict.fromkeys(("allclose", "array_equal", "isclose"), f"a boolean test of whole arrays; {_UNTESTED}"),

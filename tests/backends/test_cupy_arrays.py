@@ -305,7 +305,7 @@ def test_gpu_benchmark_runs_and_checks_its_gradients(cp):
     with the hand-written CuPy ones (the timing itself is only meaningful on a GPU)."""
     import importlib.util
     from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_run.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_run.py"
     spec = importlib.util.spec_from_file_location("gpu_run", path)
     gpu_run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gpu_run)
@@ -315,7 +315,7 @@ def test_gpu_benchmark_runs_and_checks_its_gradients(cp):
     assert "rosenbrock" in gpu_run.table(rows)
 
 
-# --- random programs (tests/test_random_programs.py's generator) on CuPy arrays -----------------
+# --- random programs (tests/e2e/test_random_programs.py's generator) on CuPy arrays -----------------
 @RP.SETTINGS
 @given(st.data())
 def test_random_programs_on_device(cp, tmp_path_factory, data):

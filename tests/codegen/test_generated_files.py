@@ -91,6 +91,6 @@ def test_generated_files_are_clean_for_pyflakes(cid, fn, args, diff):
 
 
 def test_the_example_files_are_clean_for_pyflakes():
-    files = sorted((Path(__file__).resolve().parents[1] / "generated").glob("*.py"))
+    files = sorted((Path(__file__).resolve().parents[2] / "generated").glob("*.py"))
     assert files
     assert [m for p in files for m in _flakes(p.read_text(), p.name)] == []

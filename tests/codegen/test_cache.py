@@ -38,7 +38,7 @@ def gen(tmp_path, monkeypatch) -> Path:
 
 
 def _env(gen: Path) -> dict:
-    root = str(Path(__file__).resolve().parents[1])   # the checkout, whether or not s2sad is installed
+    root = str(Path(__file__).resolve().parents[2])   # the checkout, whether or not s2sad is installed
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = dict(os.environ, S2SAD_GENERATED_DIR=str(gen), PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path)
     env.pop("PYTHONWARNINGS", None)

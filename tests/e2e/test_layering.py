@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "s2sad"
+PACKAGE = Path(__file__).resolve().parents[2] / "s2sad"
 
 # bottom first: a module may import its own layer and the layers below
 LAYERS = [

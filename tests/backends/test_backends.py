@@ -1,6 +1,6 @@
 """The CuPy backend's source. Without a GPU (CI) the CuPy source is still generated and checked: it
 compiles, imports only CuPy, math and s2sad's runtime, and calls only names CuPy has. Running it on
-CuPy arrays (real ones on a GPU, tests/fake_cupy.py elsewhere) is tests/test_cupy_arrays.py."""
+CuPy arrays (real ones on a GPU, tests/fake_cupy.py elsewhere) is tests/backends/test_cupy_arrays.py."""
 from __future__ import annotations
 
 import ast

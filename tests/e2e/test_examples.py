@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 # run_all.py regenerates the repository's committed generated/ folder: running it would write to the repo.
 SKIP = {"run_all.py"}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from s2sad import readme_tour
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 
