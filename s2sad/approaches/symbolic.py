@@ -40,6 +40,7 @@ from ..api.convert import check_argnums, like
 from ..errors import DifferentiationError, NonDifferentiableError, NonScalarOutputError, UnsupportedSyntaxError, error_at
 from ..frontend.source import Resolver, Source, dotted, load
 from ..frontend.normalize import local_names, rule_key
+from ..frontend.syntax import describe
 from ..runtime import stop_gradient
 
 __all__ = ["grad", "expression", "generated_source", "SymbolicGrad", "cbrt"]
@@ -544,15 +545,6 @@ class _Continue(Exception):
     pass
 
 
-_WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.FunctionDef: "a nested `def`",
-         ast.ClassDef: "a class definition", ast.Delete: "`del`", ast.Global: "a `global` statement",
-         ast.Nonlocal: "a `nonlocal` statement", ast.Import: "an import", ast.ImportFrom: "an import",
-         ast.Lambda: "a lambda", ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
-         ast.Dict: "a dict literal", ast.Set: "a set literal", ast.NamedExpr: "the walrus operator `:=`",
-         ast.Yield: "`yield`", ast.YieldFrom: "`yield from`", ast.Await: "`await`",
-         ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Match: "a match statement"}
-
-
 def _snapshot(env: dict) -> dict:
     """Copy the arrays and lists of an environment (aliases between variables are kept)."""
     memo: dict[int, Any] = {}
@@ -661,7 +653,7 @@ class _Evaluator:
     def stmt(self, node: ast.stmt) -> None:
         method = getattr(self, "stmt_" + type(node).__name__, None)
         if method is None:
-            what = _WHAT.get(type(node), type(node).__name__)
+            what = describe(node)
             raise self.error(UnsupportedSyntaxError, node, f"symbolic evaluation does not support {what}")
         try:
             method(node)
@@ -886,7 +878,7 @@ class _Evaluator:
     def eval(self, node: ast.expr) -> Any:
         method = getattr(self, "eval_" + type(node).__name__, None)
         if method is None:
-            what = _WHAT.get(type(node), type(node).__name__)
+            what = describe(node)
             raise self.error(UnsupportedSyntaxError, node, f"symbolic evaluation does not support {what}")
         return method(node)
 

@@ -25,6 +25,7 @@ import numpy
 
 from . import jumps
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError
+from .syntax import check as check_syntax
 from .source import Resolver, Source, canonical_module, dotted, load
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
 from ..ir.names import RESERVED, Namer, all_names
@@ -47,69 +48,6 @@ _IN_PLACE = {"sort": "write `{x} = np.sort({x})`", "fill": "write `{x} = np.full
              "copyto": "write `dst = src.copy()` (or `dst[...] = src`)"}
 
 # statements and expressions the compiler knows; anything else is rejected with its location
-_STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While, ast.For, ast.Break,
-          ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise)
-_EXPRS = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Constant,
-          ast.Attribute, ast.Subscript, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.keyword,
-          ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Dict)
-_CONTEXT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.arguments, ast.arg)
-_WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async with",
-         ast.AsyncFor: "async for", ast.FunctionDef: "a nested `def`", ast.AsyncFunctionDef: "async def",
-         ast.ClassDef: "a class definition", ast.Delete: "`del`", ast.Global: "a `global` statement",
-         ast.Nonlocal: "a `nonlocal` statement", ast.Import: "an import", ast.ImportFrom: "an import",
-         ast.Yield: "`yield`", ast.YieldFrom: "`yield from`", ast.Await: "`await`",
-         ast.NamedExpr: "the walrus operator `:=`", ast.Lambda: "a lambda", ast.ListComp: "a list comprehension",
-         ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
-         ast.GeneratorExp: "a generator expression", ast.Set: "a set literal",
-         ast.Match: "a match statement"}
-
-
-def check_syntax(src: Source) -> None:
-    """Reject, with file, line and the source line, every construct outside the allow-list."""
-    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
-        if isinstance(node, ast.Module):
-            continue
-        if isinstance(node, _STMTS) or isinstance(node, _EXPRS) or isinstance(node, _CONTEXT) \
-                or isinstance(node, (ast.comprehension, ast.alias, ast.withitem, ast.excepthandler)):
-            if isinstance(node, ast.Assign):
-                for t in node.targets:
-                    _check_target(src, t)
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                _check_target(src, node.target)
-                if isinstance(node, ast.AnnAssign) and node.value is None:
-                    raise src.error(UnsupportedSyntaxError, node, "an annotation without a value")
-            elif isinstance(node, ast.For):
-                if not isinstance(node.target, (ast.Name, ast.Tuple)):
-                    raise src.error(UnsupportedSyntaxError, node, "a `for` target that is not a name or tuple of names")
-            if isinstance(node, ast.Starred) and not isinstance(getattr(node, "value", None), ast.AST):
-                raise src.error(UnsupportedSyntaxError, node, "starred expression")
-            continue
-        what = _WHAT.get(type(node), f"`{type(node).__name__}`")
-        raise src.error(UnsupportedSyntaxError, node, f"{what} is not supported inside a differentiated function")
-    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
-        if _complex(node):
-            raise src.error(NonDifferentiableError, node, "complex numbers are not supported yet: s2sad "
-                            "differentiates real-valued code (write the real and imaginary parts as real arrays)")
-    args = src.tree.args
-    if args.vararg or args.kwarg:
-        raise src.error(UnsupportedSyntaxError, src.tree, "*args and **kwargs parameters are not supported")
-
-
-_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "csingle", "cdouble", "clongdouble",
-                  "complexfloating", "emath"}
-
-
-def _complex(node: ast.AST) -> bool:
-    """A complex literal (`1j`), a complex type (`complex`, `np.complex128`) or np.emath."""
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, complex)
-    if isinstance(node, ast.Name):
-        return node.id == "complex"
-    if isinstance(node, ast.Attribute):
-        return node.attr in _COMPLEX_NAMES
-    return False
-
-
 def _boolean(e: ast.expr) -> bool:
     """An expression whose value is a truth value (a comparison, `not`, `and`/`or` of them), so that
     `and`/`or` of it is one too."""
@@ -124,23 +62,6 @@ def _boolean(e: ast.expr) -> bool:
         return parts[-1:] in (["bool"], ["isinstance"], ["isnan"], ["isinf"], ["isfinite"], ["any"], ["all"],
                               ["allclose"], ["array_equal"])
     return isinstance(e, ast.Compare)
-
-
-def _check_target(src: Source, t: ast.expr) -> None:
-    if isinstance(t, ast.Name):
-        return
-    if isinstance(t, (ast.Tuple, ast.List)):
-        for e in t.elts:
-            _check_target(src, e)
-        return
-    if isinstance(t, ast.Subscript):
-        if not isinstance(t.value, ast.Name):
-            raise src.error(UnsupportedSyntaxError, t, "assignment into a nested element (`x[i][j] = ...` or "
-                            "`obj.attr[i] = ...`); write `x[i, j] = ...`")
-        return
-    if isinstance(t, ast.Attribute):
-        raise src.error(UnsupportedSyntaxError, t, "assignment to an attribute is not supported")
-    raise src.error(UnsupportedSyntaxError, t, f"assignment target {type(t).__name__}")
 
 
 def local_names(fn: ast.FunctionDef) -> set[str]:

@@ -1,0 +1,93 @@
+"""The syntax fence: which Python constructs a differentiated function may use, and how messages name
+the others. The compiler checks a function (and each helper it inlines) with `check`; the symbolic
+route, which evaluates more (comprehensions, for one), names what it refuses with `describe`."""
+from __future__ import annotations
+
+import ast
+
+from ..errors import NonDifferentiableError, UnsupportedSyntaxError
+from .source import Source
+
+_STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While, ast.For, ast.Break,
+          ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise)
+_EXPRS = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Constant,
+          ast.Attribute, ast.Subscript, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.keyword,
+          ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Dict)
+_CONTEXT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.arguments, ast.arg)
+WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async with",
+        ast.AsyncFor: "async for", ast.FunctionDef: "a nested `def`", ast.AsyncFunctionDef: "async def",
+        ast.ClassDef: "a class definition", ast.Delete: "`del`", ast.Global: "a `global` statement",
+        ast.Nonlocal: "a `nonlocal` statement", ast.Import: "an import", ast.ImportFrom: "an import",
+        ast.Yield: "`yield`", ast.YieldFrom: "`yield from`", ast.Await: "`await`",
+        ast.NamedExpr: "the walrus operator `:=`", ast.Lambda: "a lambda", ast.ListComp: "a list comprehension",
+        ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
+        ast.GeneratorExp: "a generator expression", ast.Set: "a set literal",
+        ast.Match: "a match statement", ast.Dict: "a dict literal"}
+
+
+def check(src: Source) -> None:
+    """Reject, with file, line and the source line, every construct outside the allow-list."""
+    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+        if isinstance(node, ast.Module):
+            continue
+        if isinstance(node, _STMTS) or isinstance(node, _EXPRS) or isinstance(node, _CONTEXT) \
+                or isinstance(node, (ast.comprehension, ast.alias, ast.withitem, ast.excepthandler)):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    _check_target(src, t)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                _check_target(src, node.target)
+                if isinstance(node, ast.AnnAssign) and node.value is None:
+                    raise src.error(UnsupportedSyntaxError, node, "an annotation without a value")
+            elif isinstance(node, ast.For):
+                if not isinstance(node.target, (ast.Name, ast.Tuple)):
+                    raise src.error(UnsupportedSyntaxError, node, "a `for` target that is not a name or tuple of names")
+            if isinstance(node, ast.Starred) and not isinstance(getattr(node, "value", None), ast.AST):
+                raise src.error(UnsupportedSyntaxError, node, "starred expression")
+            continue
+        what = describe(node)
+        raise src.error(UnsupportedSyntaxError, node, f"{what} is not supported inside a differentiated function")
+    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+        if _complex(node):
+            raise src.error(NonDifferentiableError, node, "complex numbers are not supported yet: s2sad "
+                            "differentiates real-valued code (write the real and imaginary parts as real arrays)")
+    args = src.tree.args
+    if args.vararg or args.kwarg:
+        raise src.error(UnsupportedSyntaxError, src.tree, "*args and **kwargs parameters are not supported")
+
+
+def describe(node: ast.AST) -> str:
+    """How a message names a construct: "try/except", "a lambda", or its class name in backquotes."""
+    return WHAT.get(type(node), f"`{type(node).__name__}`")
+
+
+_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "csingle", "cdouble", "clongdouble",
+                  "complexfloating", "emath"}
+
+
+def _complex(node: ast.AST) -> bool:
+    """A complex literal (`1j`), a complex type (`complex`, `np.complex128`) or np.emath."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, complex)
+    if isinstance(node, ast.Name):
+        return node.id == "complex"
+    if isinstance(node, ast.Attribute):
+        return node.attr in _COMPLEX_NAMES
+    return False
+
+
+def _check_target(src: Source, t: ast.expr) -> None:
+    if isinstance(t, ast.Name):
+        return
+    if isinstance(t, (ast.Tuple, ast.List)):
+        for e in t.elts:
+            _check_target(src, e)
+        return
+    if isinstance(t, ast.Subscript):
+        if not isinstance(t.value, ast.Name):
+            raise src.error(UnsupportedSyntaxError, t, "assignment into a nested element (`x[i][j] = ...` or "
+                            "`obj.attr[i] = ...`); write `x[i, j] = ...`")
+        return
+    if isinstance(t, ast.Attribute):
+        raise src.error(UnsupportedSyntaxError, t, "assignment to an attribute is not supported")
+    raise src.error(UnsupportedSyntaxError, t, f"assignment target {type(t).__name__}")
