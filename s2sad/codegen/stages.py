@@ -1,7 +1,7 @@
 """The pass lists: a compile runs one list of named stages over a `Job`, each stage a function of it.
 
     REVERSE: normalize, activity, check, reverse, peephole, prune, copies, fuse, lower, emit
-    FORWARD: normalize, activity, check, forward, dead, lower, emit
+    FORWARD: normalize, activity, check, forward, dead, blocks, lower, emit
 
 `S2SAD_DUMP=normalize,reverse,fuse` (or `s2sad show --dump ...`) prints the code after each named stage
 to stderr (`S2SAD_DUMP=all`: after every stage). The stages are in the modules their names point to;
@@ -28,7 +28,7 @@ from ..ir.facts import Facts
 from ..ir.names import all_names
 from ..modes import forward as forward_mode, reverse as reverse_mode
 from ..passes import prune
-from ..passes.fuse import dead_stores, fuse
+from ..passes.fuse import dead_stores, fuse, no_empty_blocks
 from ..passes.simplify import peephole, propagate_copies
 from . import cache
 from .emit import Sections, function_source, module_source
@@ -156,6 +156,11 @@ def _dead(job: Job) -> None:
             pass
 
 
+def _blocks(job: Job) -> None:
+    """No block left empty (a loop whose body was only `pass`, or whose statements all went)."""
+    job.blocks = {k: no_empty_blocks(b) for k, b in job.blocks.items()}
+
+
 def _lower(job: Job) -> None:
     backends.get(job.backend).lower([s for b in job.blocks.values() for s in b] + [job.ret],
                                     all_names(job.src.tree))
@@ -169,7 +174,8 @@ REVERSE = [Stage("normalize", _normalize), Stage("activity", _analyze), Stage("c
            Stage("reverse", _reverse), Stage("peephole", _peephole), Stage("prune", _prune),
            Stage("copies", _copies), Stage("fuse", _fuse), Stage("lower", _lower), Stage("emit", _emit)]
 FORWARD = [Stage("normalize", _normalize), Stage("activity", _stack_activity), Stage("check", _check_forward),
-           Stage("forward", _forward), Stage("dead", _dead), Stage("lower", _lower), Stage("emit", _emit)]
+           Stage("forward", _forward), Stage("dead", _dead), Stage("blocks", _blocks), Stage("lower", _lower),
+           Stage("emit", _emit)]
 
 
 def dumped() -> set[str]:

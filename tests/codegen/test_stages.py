@@ -40,7 +40,8 @@ def after(fn, stage: str, mode: str = "reverse", **options) -> str:
 def test_the_pass_lists_are_data_in_running_order():
     assert [s.name for s in stages.REVERSE] == ["normalize", "activity", "check", "reverse", "peephole", "prune",
                                                 "copies", "fuse", "lower", "emit"]
-    assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "lower", "emit"]
+    assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "blocks", "lower",
+                                                "emit"]
 
 
 def test_normalize_gives_one_primitive_per_assignment():
@@ -154,3 +155,18 @@ def test_a_quick_transform_prints_nothing(monkeypatch, capsys):
     monkeypatch.setattr(stages, "_clock", _ticking(0.01))
     stages.run(stages.REVERSE, stages.Job(load(tanh_layer), "test", "g", value=False))
     assert capsys.readouterr().err == ""
+
+
+def idle_loop(x):
+    for i in range(3):
+        pass
+    return np.sum(x ** 2)
+
+
+def test_blocks_leaves_no_loop_empty_in_forward_mode():
+    before = after(idle_loop, "dead", mode="forward", wrt_nums=(0,))
+    code = after(idle_loop, "blocks", mode="forward", wrt_nums=(0,))
+    with pytest.raises(SyntaxError):           # normalize dropped the `pass`: the loop has no body
+        compile(before, "idle_loop", "exec")
+    compile(code, "idle_loop", "exec")
+    assert "for i in range(3):\n        pass" in code
