@@ -64,6 +64,14 @@ class _Transformed:
     def __repr__(self) -> str:
         return f"<s2sad.{self._mode} of {getattr(self.__wrapped__, '__qualname__', self.__wrapped__)}>"
 
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: the generated source, highlighted (or why there is none yet)."""
+        try:
+            text = self.source
+        except DifferentiationError as exc:
+            return f"`{self!r}`: {exc}"
+        return f"`{self!r}`\n\n```python\n{text.rstrip()}\n```"
+
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 

@@ -187,3 +187,18 @@ def test_method_decorated_function(rng):
     g = s2sad.grad(Model.loss, argnums=1)
     x = rng.normal(size=3)
     np.testing.assert_allclose(g(m, x), 2 * x)
+
+
+def _repr_cube(x):
+    return np.sum(x ** 3)
+
+
+def test_a_grad_object_shows_its_generated_source_in_a_notebook():
+    shown = s2sad.grad(_repr_cube)._repr_markdown_()
+    assert shown.startswith("`<s2sad.grad of _repr_cube>`") and "```python\n" in shown
+    assert "def _repr_cube_grad(x, out_bar=1.0):" in shown and shown.rstrip().endswith("```")
+
+
+def test_the_package_says_it_is_typed():
+    from pathlib import Path
+    assert (Path(s2sad.__file__).parent / "py.typed").exists()
