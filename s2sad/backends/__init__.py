@@ -1,14 +1,14 @@
 """Array backends, one object each (backends/base.py says what one is), in a registry.
 
 A backend is one module here (numpy.py, cupy.py) plus one `register` line below. The rest of s2sad asks
-the registry (`get(name)`, `of(args)`, `owner(x)`) and the backend it returns; the functions after the
-registry keep the older CuPy-named interface working.
+the registry (`get(name)`, `of(args)`, `owner(x)`) and the backend it returns; a few shorthands at the
+end serve the calls the API and the approaches make on every argument.
 """
 from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as _np
@@ -119,53 +119,16 @@ def host_only() -> bool:
     return True
 
 
-class _Table(Mapping):
-    """BACKENDS: the registry as {name: {"module": ..., "alias": ...}} (read-only, always current)."""
-
-    def __getitem__(self, name: str) -> dict[str, str]:
-        b = REGISTRY[name]
-        return {"module": b.module, "alias": b.alias}
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(REGISTRY)
-
-    def __len__(self) -> int:
-        return len(REGISTRY)
-
-
-BACKENDS: Mapping[str, Mapping[str, str]] = _Table()
-
-
-# --- the older interface, by name -----------------------------------------------------------------
-
-def for_backend(stmts: list, backend: str, user_names: set[str] = frozenset()) -> list:
-    """Generated statements lowered for `backend`, in place (`get(backend).lower`)."""
-    return get(backend).lower(stmts, user_names)
-
+# --- shorthands the rest of s2sad calls -----------------------------------------------------------
 
 def missing_cupy() -> str:
     """Why CuPy cannot run here ("" when it can): not installed, or installed without a usable GPU."""
     return _cupy.BACKEND.missing()
 
 
-def require_cupy() -> types.ModuleType:
-    """The cupy module, or a clear DifferentiationError saying what is missing and how to install it."""
-    return _cupy.BACKEND.require()
-
-
-def has_cupy() -> bool:
-    """Whether CuPy imports and sees a GPU."""
-    return not _cupy.BACKEND.missing()
-
-
 def is_cupy(x: Any) -> bool:
     """Whether `x` is a CuPy array (or scalar): its type comes from the cupy package."""
     return _cupy.BACKEND.owns(x)
-
-
-def backend_of(args: Iterable) -> str:
-    """The name of `of(args)`: "cupy" when a CuPy array is among `args`, else "numpy"."""
-    return of(args).name
 
 
 def module_of(x: Any) -> types.ModuleType:
@@ -174,11 +137,6 @@ def module_of(x: Any) -> types.ModuleType:
         if b.owns(x):
             return b.load()
     return _np
-
-
-def module(backend: str) -> types.ModuleType:
-    """The array module of `backend` (imported on demand)."""
-    return get(backend).load()
 
 
 def to_device(values: list) -> list:

@@ -100,7 +100,7 @@ def test_every_backend_has_the_whole_protocol(name, b):
                    "synchronized"):
         assert callable(getattr(b, method)), method
     assert isinstance(b.missing(), str)
-    assert backends.get(name) is b and backends.BACKENDS[name] == {"module": b.module, "alias": b.alias}
+    assert backends.get(name) is b
     assert backends.for_module(b.module) is b
     assert b.alias in RESERVED                       # no user variable takes its name
 
@@ -117,9 +117,6 @@ def test_every_backend_lowers_numpy_code(name, b):
     used = _alias_chains(tree, b.alias)
     assert used == {"sum", "linalg.norm", "sin", "add"}
     assert b.names is None or used <= b.names
-    # the older spelling lowers the same way
-    again = backends.for_backend(ast.parse(LOWERED).body, name, {"x"})
-    assert ast.dump(ast.Module(body=again, type_ignores=[])) == ast.dump(ast.Module(body=out, type_ignores=[]))
 
 
 @pytest.mark.parametrize("name, b", BACKENDS, ids=IDS)
@@ -142,7 +139,7 @@ def test_every_backend_moves_its_arrays(name, b, usable):
 def test_the_default_owns_host_values():
     assert backends.DEFAULT is backends.get("numpy")
     assert backends.of([1.0, [2.0], np.ones(2)]) is backends.DEFAULT
-    assert backends.owner(np.float64(1.0)) is backends.DEFAULT and backends.backend_of([np.ones(2)]) == "numpy"
+    assert backends.owner(np.float64(1.0)) is backends.DEFAULT and backends.of([np.ones(2)]).name == "numpy"
     assert not backends.DEFAULT.needs_device and backends.DEFAULT.names is None
 
 
@@ -151,8 +148,6 @@ def test_an_unknown_backend_names_the_known_ones():
     with pytest.raises(DifferentiationError, match=r"unknown backend 'jax': the backends are 'numpy', 'cupy'") as e:
         backends.get("jax")
     assert known in str(e.value)
-    with pytest.raises(DifferentiationError, match="unknown backend"):
-        backends.for_backend([], "jax")
     with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'numpy', 'cupy'\), not 'jax'"):
         s2sad.grad(lambda x: x * x, backend="jax")
     with pytest.raises(ValueError, match=r"backend must be 'numpy' or 'cupy', not 'jax'"):
