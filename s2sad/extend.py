@@ -1,7 +1,7 @@
 """Extending s2sad: derivative rules for functions it does not know, and new array backends.
 
     from s2sad import extend
-    extend.rule("np.sinc", "x", x="g * (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x)",
+    extend.rule("np.logaddexp2", "x, y", x="g * np.exp2(x - ans)", y="g * np.exp2(y - ans)",
                 elementwise=True)                 # a NumPy function: one row, as in s2sad/rules/numpy.py
     extend.defvjp(my_fun, lambda g, ans, x: ...)   # a Python function of your own: its VJP (and defjvp)
     extend.register_backend(MyBackend())           # an array module: see s2sad/backends/base.py

@@ -62,7 +62,7 @@ def _wrap(r):
 # (`cp.sum(0.5)` fails: "'float' object has no attribute 'sum'"), and `cp.stack` a sequence of them.
 # tests/backends/test_backends.py checks this against the real cupy module where it imports.
 TAKES_NUMBERS = frozenset("""asarray array shape ndim result_type zeros ones empty full eye arange linspace
-atleast_1d atleast_2d broadcast_arrays concatenate hstack vstack real imag round""".split())
+atleast_1d atleast_2d broadcast_arrays concatenate hstack vstack real imag round sinc""".split())
 SEQUENCES = frozenset({"stack"})
 
 

@@ -1139,6 +1139,232 @@ add("builtin-sum-list", b_sum_list, [val("f"), val("0d"), val("f")], "add")
 add("builtin-max-v", b_max, [val("v")], "np.max", cs=False)
 
 
+# --- the wider NumPy API: differences, diagonals, rolls, repeats, gathers, scans, products ---------
+def w_diff(x, n, axis, w):
+    return np.sum(w * np.diff(x, n=n, axis=axis))
+
+
+def w_diff_default(x, w):
+    return np.sum(w * np.diff(x))
+
+
+def w_diag(x, k, w):
+    return np.sum(w * np.diag(x, k))
+
+
+def w_diag_default(x, w):
+    return np.sum(w * np.diag(x))
+
+
+def w_diagonal(x, offset, axis1, axis2, w):
+    return np.sum(w * np.diagonal(x, offset, axis1, axis2))
+
+
+def w_diagonal_default(x, w):
+    return np.sum(w * np.diagonal(x))
+
+
+def w_triu(x, k, w):
+    return np.sum(w * np.triu(x, k))
+
+
+def w_tril(x, k, w):
+    return np.sum(w * np.tril(x, k=k))
+
+
+def w_triu_default(x, w):
+    return np.sum(w * np.triu(x))
+
+
+def w_tril_default(x, w):
+    return np.sum(w * np.tril(x))
+
+
+def w_roll(x, shift, axis, w):
+    return np.sum(w * np.roll(x, shift, axis=axis))
+
+
+def w_roll_flat(x, shift, w):
+    return np.sum(w * np.roll(x, shift))
+
+
+def w_repeat(x, repeats, axis, w):
+    return np.sum(w * np.repeat(x, repeats, axis=axis))
+
+
+def w_repeat_flat(x, repeats, w):
+    return np.sum(w * np.repeat(x, repeats))
+
+
+def w_cumprod(x, axis, w):
+    return np.sum(w * np.cumprod(x, axis=axis))
+
+
+def w_cumprod_flat(x, w):
+    return np.sum(w * np.cumprod(x))
+
+
+def w_cross(a, b, w):
+    return np.sum(w * np.cross(a, b))
+
+
+def w_cross_axis(a, b, axis, w):
+    return np.sum(w * np.cross(a, b, axis=axis))
+
+
+def w_kron(a, b, w):
+    return np.sum(w * np.kron(a, b))
+
+
+def w_sinc(x, w):
+    return np.sum(w * np.sinc(x))
+
+
+def w_nan_to_num(x, w):
+    return np.sum(w * np.nan_to_num(x))
+
+
+def w_nan_to_num_bounds(x, w):
+    return np.sum(w * np.nan_to_num(x, nan=0.5, posinf=3.0, neginf=-2.0))
+
+
+def w_average(x, w):
+    return np.sum(w * np.average(x))
+
+
+def w_average_axis(x, axis, w):
+    return np.sum(w * np.average(x, axis=axis))
+
+
+def w_average_weights(x, weights, w):
+    return np.sum(w * np.average(x, weights=weights))
+
+
+def w_average_axis_weights(x, axis, weights, w):
+    return np.sum(w * np.average(x, axis=axis, weights=weights))
+
+
+def w_average_keepdims(x, weights, w):
+    return np.sum(w * np.average(x, axis=1, weights=weights, keepdims=True))
+
+
+def w_take(x, indices, axis, w):
+    return np.sum(w * np.take(x, indices, axis=axis))
+
+
+def w_take_flat(x, indices, w):
+    return np.sum(w * np.take(x, indices))
+
+
+def w_take_along_axis(x, indices, axis, w):
+    return np.sum(w * np.take_along_axis(x, indices, axis=axis))
+
+
+def w_polyval(p, x, w):
+    return np.sum(w * np.polyval(p, x))
+
+
+def w_trace(x, offset, axis1, axis2, w):
+    return np.sum(w * np.trace(x, offset, axis1, axis2))
+
+
+def w_trace_method(x, w):
+    return np.sum(w * x.trace(offset=1))
+
+
+_I = np.array
+add("diff-v", w_diff_default, [val("v")], "np.diff")
+add("diff-m", w_diff_default, [val("m")], "np.diff")
+add("diff-m-n2-axis0", w_diff, [val((5, 3)), 2, 0], "np.diff")
+add("diff-b-n2-axis1", w_diff, [val("b"), 2, 1], "np.diff")
+add("diff-v-n3", w_diff, [val("v"), 3, -1], "np.diff")
+add("diff-v-n0", w_diff, [val("v"), 0, -1], "np.diff")
+for _k in (0, 1, -2):
+    add(f"diag-v-k{_k}", w_diag, [val("v"), _k], "np.diag")
+for _k in (0, 1, -1):
+    add(f"diag-m-k{_k}", w_diag, [val("m"), _k], "np.diag")
+add("diag-v", w_diag_default, [val("v3")], "np.diag")
+add("diag-sq", w_diag_default, [val((3, 3))], "np.diag")
+add("diagonal-m", w_diagonal_default, [val("m")], "np.diagonal")
+for _o, _a1, _a2 in [(0, 0, 1), (1, 0, 2), (-1, 2, 1), (2, -1, 0), (0, 1, 2)]:
+    add(f"diagonal-b-{_o}-{_a1}-{_a2}", w_diagonal, [val("b"), _o, _a1, _a2], "np.diagonal")
+for _k in (0, 1, -1, 3):
+    add(f"triu-m-k{_k}", w_triu, [val("m"), _k], "np.triu")
+    add(f"tril-m-k{_k}", w_tril, [val("m"), _k], "np.tril")
+add("triu-b", w_triu_default, [val("b")], "np.triu")
+add("tril-b", w_tril_default, [val("b")], "np.tril")
+add("triu-v", w_triu_default, [val("v")], "np.triu")
+add("tril-v", w_tril_default, [val("v")], "np.tril")
+add("roll-v", w_roll_flat, [val("v"), 1], "np.roll")
+add("roll-m-flat", w_roll_flat, [val("m"), 5], "np.roll")
+add("roll-m-axis0", w_roll, [val("m"), -1, 0], "np.roll")
+add("roll-m-tuple", w_roll, [val("m"), (1, -2), (0, 1)], "np.roll")
+add("roll-b-axis-1", w_roll, [val("b"), 3, -1], "np.roll")
+add("repeat-v", w_repeat_flat, [val("v"), 2], "np.repeat")
+add("repeat-m-flat", w_repeat_flat, [val("m"), 3], "np.repeat")
+add("repeat-0d", w_repeat_flat, [val("0d"), 3], "np.repeat")
+add("repeat-m-axis0", w_repeat, [val("m"), 2, 0], "np.repeat")
+add("repeat-b-axis-1", w_repeat, [val("b"), 3, -1], "np.repeat")
+add("repeat-m-counts", w_repeat, [val("m"), _I([1, 0, 3, 2]), 1], "np.repeat")
+add("repeat-m-counts-flat", w_repeat_flat, [val((2, 2)), _I([2, 1, 0, 1])], "np.repeat")
+add("cumprod-v", w_cumprod_flat, [val("v", 0.5, 1.5)], "np.cumprod")
+add("cumprod-m-flat", w_cumprod_flat, [val("m", -1.5, 1.5)], "np.cumprod")
+add("cumprod-m-axis0", w_cumprod, [val("m", -1.5, 1.5), 0], "np.cumprod")
+add("cumprod-b-axis-1", w_cumprod, [val("b", -1.5, 1.5), -1], "np.cumprod")
+add("cumprod-zeros", w_cumprod_flat, [_I([0.7, 0.0, -1.3, 1.1, 0.0, 0.9])], "np.cumprod")
+add("cumprod-zeros-axis1", w_cumprod, [_I([[0.0, 1.2, -0.8, 1.1, 0.6], [1.3, -0.9, 0.0, 0.8, 1.4]]), 1], "np.cumprod")
+add("cross-v", w_cross, [val("v3"), val("v3")], "np.cross")
+add("cross-broadcast", w_cross, [val((4, 3)), val("v3")], "np.cross")
+add("cross-broadcast-both", w_cross, [val((2, 1, 3)), val((4, 3))], "np.cross")
+add("cross-axis0", w_cross_axis, [val((3, 4)), val((3, 4)), 0], "np.cross")
+add("kron-m", w_kron, [val((2, 3)), val((2, 2))], "np.kron")
+add("kron-m-c", w_kron, [val("m24"), val("c")], "np.kron")
+add("kron-v", w_kron, [val("v"), val("v3")], "np.kron")
+add("kron-m-v", w_kron, [val((2, 3)), val("v3")], "np.kron")
+add("sinc-v", w_sinc, [val("v", -3.0, 3.0)], "np.sinc")
+add("sinc-small", w_sinc, [_I([0.0, 1e-3, -0.2, 0.31, -0.318, 0.5, 2.0, -7.25])], "np.sinc")
+add("sinc-f", w_sinc, [val("f", -2.0, 2.0)], "np.sinc")
+# nan_to_num replaces by constants: complex step would see the imaginary part survive a real nan
+add("nan_to_num-nan", w_nan_to_num, [_I([0.3, np.nan, -1.2, 0.8, np.nan])], "np.nan_to_num", cs=False)
+add("nan_to_num-inf", w_nan_to_num_bounds, [_I([[0.3, np.inf, -1.2], [-np.inf, np.nan, 0.4]])], "np.nan_to_num",
+    cs=False)
+add("nan_to_num-f", w_nan_to_num, [val("f")], "np.nan_to_num")
+add("average-m", w_average, [val("m")], "np.average")
+add("average-m-axis0", w_average_axis, [val("m"), 0], "np.average")
+add("average-b-axis-1", w_average_axis, [val("b"), -1], "np.average")
+add("average-weights", w_average_weights, [val("m"), val("m", 0.5, 1.5)], "np.average")
+add("average-weights-1d", w_average_axis_weights, [val("m"), 1, val("v", 0.5, 1.5)], "np.average")
+add("average-weights-b", w_average_axis_weights, [val("b"), 1, val("v3", 0.5, 1.5)], "np.average")
+add("average-weights-full-axis0", w_average_axis_weights, [val("m"), 0, val("m", 0.5, 1.5)], "np.average")
+add("average-weights-only", w_average_axis_weights, [val("m"), 1, val("v", 0.5, 1.5)], "np.average", diff=(2,))
+add("average-keepdims", w_average_keepdims, [val("m"), val("v", 0.5, 1.5)], "np.average")
+add("take-v", w_take_flat, [val("v"), _I([0, 2, 2, 3, -1])], "np.take")
+add("take-m-flat", w_take_flat, [val("m"), _I([[0, 11], [5, 5]])], "np.take")
+add("take-m-axis0", w_take, [val("m"), _I([1, 1, 0, -1]), 0], "np.take")
+add("take-m-axis-1", w_take, [val("m"), _I([3, 0, 3]), -1], "np.take")
+add("take-b-axis1", w_take, [val("b"), _I([[2, 0], [2, 2]]), 1], "np.take")
+add("take-m-scalar", w_take, [val("m"), 2, 1], "np.take")
+add("take-v-list", w_take_flat, [val("v"), [3, 3, 1]], "np.take")
+add("take_along_axis-m1", w_take_along_axis, [val("m"), _I([[0, 0, 3], [1, 2, 1], [3, 3, 3]]), 1],
+    "np.take_along_axis")
+add("take_along_axis-m0", w_take_along_axis, [val("m"), _I([[2, 0, 0, 1], [2, 2, 1, 1]]), 0], "np.take_along_axis")
+add("take_along_axis-bcast-idx", w_take_along_axis, [val("m"), _I([[1, 1]]), 1], "np.take_along_axis")
+add("take_along_axis-bcast-arr", w_take_along_axis, [val("r"), _I([[1, 3], [0, 0], [2, 1]]), 1],
+    "np.take_along_axis")
+add("take_along_axis-b", w_take_along_axis, [val("b"), _I([[[2, 0, 1, 1]], [[0, 0, 2, 1]]]), 1],
+    "np.take_along_axis")
+add("take_along_axis-flat", w_take_along_axis, [val("m"), _I([0, 11, 11, 4]), None], "np.take_along_axis")
+add("polyval-v", w_polyval, [val("v"), val("v3")], "np.polyval")
+add("polyval-f", w_polyval, [val("v"), val("f")], "np.polyval")
+add("polyval-m", w_polyval, [val((5,)), val("m")], "np.polyval")
+add("polyval-const", w_polyval, [val((1,)), val("v3")], "np.polyval")
+add("polyval-stack", w_polyval, [val("m"), val("v")], "np.polyval")
+add("trace-b", la_trace, [val("b")], "np.trace")
+for _o, _a1, _a2 in [(0, 1, 2), (1, 0, 2), (-1, 2, 0), (1, -1, -2)]:
+    add(f"trace-b-{_o}-{_a1}-{_a2}", w_trace, [val("b"), _o, _a1, _a2], "np.trace")
+add("trace-method-offset", w_trace_method, [val("m")], "np.trace")
+
+
 # --- documented subgradients and edge behaviour (test_rules.py checks the exact values) ----------
 def e_abs(x):
     return np.sum(np.abs(x))

@@ -441,6 +441,7 @@ def _build_table() -> tuple[dict, set]:
         np.rad2deg: u(lambda x: x * 180 / sympy.pi), np.degrees: u(lambda x: x * 180 / sympy.pi),
         np.float_power: _h_arith(ast.Pow()), np.real: u(lambda x: x),
         np.logaddexp: _binary(lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b))),
+        np.sinc: u(lambda x: sympy.sinc(sympy.pi * x)),
         np.where: _h_where, np.clip: _h_clip,
         np.sum: _reduction(_add), np.mean: _reduction(_mean), np.prod: _reduction(_mul),
         np.max: _reduction(_max), np.min: _reduction(_min), np.amax: _reduction(_max),
@@ -499,6 +500,7 @@ GAPS = {
     "np.var": "not mapped yet: write np.mean((x - np.mean(x)) ** 2)",
     "np.std": "not mapped yet: write np.sqrt(np.mean((x - np.mean(x)) ** 2))",
     "math.copysign": "not mapped yet: write abs(x) * sign",
+    "np.nan_to_num": "replaces nan and inf by constants (a symbol is never either): not mapped to SymPy",
 }
 
 # called as they are, on object arrays as on numbers: shapes, layout, and Python's own iteration tools
@@ -506,7 +508,8 @@ _DIRECT = {len, isinstance, zip, enumerate, list, tuple, reversed, type, bool,
            np.shape, np.ndim, np.size, np.transpose, np.reshape, np.ravel, np.squeeze, np.expand_dims,
            np.concatenate, np.stack, np.hstack, np.vstack, np.flip, np.fliplr, np.flipud, np.roll,
            np.cumsum, np.cumprod, np.diff, np.outer, np.trace, np.diag, np.diagonal, np.atleast_1d,
-           np.atleast_2d, np.broadcast_to, np.tile, np.repeat, np.swapaxes, np.moveaxis, np.copy}
+           np.atleast_2d, np.broadcast_to, np.tile, np.repeat, np.swapaxes, np.moveaxis, np.copy,
+           np.triu, np.tril, np.take, np.take_along_axis, np.kron, np.cross, np.polyval, np.average}
 
 _CONSTANTS = {id(math.pi): sympy.pi, id(np.pi): sympy.pi, id(math.e): sympy.E, id(np.e): sympy.E}
 

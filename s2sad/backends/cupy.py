@@ -17,17 +17,18 @@ from .base import Backend
 # on machines without a GPU, and the list against the cupy module where it imports; tests/fake_cupy.py
 # offers exactly these names.
 CUPY_NAMES = frozenset("""
-abs absolute add add.at all amax amin any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh
-argmax argmin argsort array array_split asarray ascontiguousarray atleast_1d atleast_2d bitwise_and
-bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cumprod cumsum deg2rad
-degrees diag diagonal divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs
-flip float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal
-hstack hypot imag inner int32 int64 isfinite isinf isnan less less_equal linalg.det linalg.inv linalg.norm
-linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or
-logical_xor matmul max maximum mean min minimum mod moveaxis multiply ndim negative not_equal ones
-ones_like outer pi positive power prod rad2deg radians ravel real reciprocal remainder reshape
-result_type round s_ shape sign sin sinh size sort split sqrt square squeeze stack std subtract sum
-swapaxes take take_along_axis tan tanh tensordot tile trace transpose true_divide var vstack where zeros zeros_like
+abs absolute add add.at all amax amin any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax
+argmin argsort array array_split asarray ascontiguousarray atleast_1d atleast_2d average bitwise_and
+bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cross cumprod cumsum deg2rad
+degrees diag diagonal diff divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs flip
+float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal hstack
+hypot imag inner int32 int64 isfinite isinf isnan kron less less_equal linalg.det linalg.inv linalg.norm
+linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or logical_xor
+matmul max maximum mean min minimum mod moveaxis multiply nan_to_num ndim negative not_equal ones ones_like
+outer pi polyval positive power prod rad2deg radians ravel real reciprocal remainder repeat reshape
+result_type roll round s_ shape sign sin sinc sinh size sort split sqrt square squeeze stack std subtract sum
+swapaxes take take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide var vstack where
+zeros zeros_like
 """.split())
 
 # NumPy functions with a derivative rule that generated CuPy code may not call (they are outside

@@ -87,7 +87,8 @@ rule("np.inner", "a, b", a="_rt.inner_grad_a(g, a, b)", b="_rt.inner_grad_b(g, a
 rule("np.outer", "a, b", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
      b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
      forward={"a": "np.outer(t, b)", "b": "np.outer(a, t)"})
-rule("np.trace", "a", a="g * np.eye(np.shape(a)[0], np.shape(a)[1])", linear=True, forward={"a": "np.trace(t)"})
+# the sum of a diagonal (of axes axis1 and axis2: a stack of matrices gives one trace each)
+rule("np.trace", "a, offset=0, axis1=0, axis2=1", a="_rt.trace_grad(g, a, offset, axis1, axis2)", linear=True)
 rule("np.linalg.inv", "a", a="-(ans.T @ g @ ans.T)", forward={"a": "-(ans @ t @ ans)"})
 # det is taken over the last two axes (a stack of matrices gives one determinant each)
 rule("np.linalg.det", "a", a="np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",
@@ -114,6 +115,40 @@ rule("np.asarray", "a, dtype=None", a="_rt.cast_grad(g, ans)", linear=True, cast
 rule("np.copy", "a", a="g", linear=True)
 rule("getitem", "x, index", x="_rt.getitem_grad(g, x, np.s_[index])", linear=True)
 alias("astype", "np.asarray")   # x.astype(dtype) is normalized to np.asarray(x, dtype=dtype)
+
+# rearranging, selecting and differencing (linear): the cotangent is put back where each element came from
+rule("np.diff", "a, n=1, axis=-1", a="_rt.diff_grad(g, a, n, axis)", linear=True)
+rule("np.diag", "v, k=0", v="_rt.diag_grad(g, v, k)", linear=True, view=True)
+rule("np.diagonal", "a, offset=0, axis1=0, axis2=1", a="_rt.diagonal_grad(g, a, offset, axis1, axis2)", linear=True,
+     view=True)
+# a vector m gives a matrix of copies of it: their cotangents are summed back (unbroadcast)
+rule("np.triu", "m, k=0", m="_rt.unbroadcast(np.triu(g, k), m)", linear=True)
+rule("np.tril", "m, k=0", m="_rt.unbroadcast(np.tril(g, k), m)", linear=True)
+rule("np.roll", "a, shift, axis=None", a="_rt.roll_grad(g, shift, axis)", linear=True)
+rule("np.repeat", "a, repeats, axis=None", a="_rt.repeat_grad(g, a, repeats, axis)", linear=True)
+# integer indices: where an index repeats, the cotangents of its copies add up
+rule("np.take", "a, indices, axis=None", a="_rt.take_grad(g, a, indices, axis)", linear=True)
+rule("np.take_along_axis", "arr, indices, axis=-1", arr="_rt.take_along_axis_grad(g, arr, indices, axis)",
+     linear=True)
+# exact where a holds zeros (scans of products, no division)
+rule("np.cumprod", "a, axis=None", a="_rt.cumprod_grad(g, ans, a, axis)", forward={"a": "_rt.cumprod_jvp(t, ans, a, axis)"})
+# 3-vectors along `axis` (the last by default), the leading axes broadcasting
+rule("np.cross", "a, b, axis=None", a="_rt.unbroadcast(np.cross(b, g, axis=axis), a)",
+     b="_rt.unbroadcast(np.cross(g, a, axis=axis), b)",
+     forward={"a": "np.cross(t, b, axis=axis)", "b": "np.cross(a, t, axis=axis)"})
+rule("np.kron", "a, b", a="_rt.kron_grad_a(g, a, b)", b="_rt.kron_grad_b(g, a, b)",
+     forward={"a": "np.kron(t, b)", "b": "np.kron(a, t)"})
+rule("np.sinc", "x", x="g * _rt.sinc_deriv(x, 1)", elementwise=True)
+# 1 where x is finite, 0 where nan_to_num replaced it (by constants: nan, posinf and neginf are not differentiated)
+rule("np.nan_to_num", "x, copy=True, nan=0.0, posinf=None, neginf=None", x="g * np.isfinite(x)", elementwise=True)
+# differentiable in the values and in the weights (weights of a's shape, or 1-D along axis)
+rule("np.average", "a, axis=None, weights=None, keepdims=False", a="_rt.average_grad(g, a, axis, weights, keepdims)",
+     weights="_rt.average_grad_w(g, ans, a, axis, weights, keepdims)",
+     forward={"a": "np.average(t, axis=axis, weights=weights, keepdims=keepdims)",
+              "weights": "_rt.average_jvp_w(t, ans, a, axis, weights, keepdims)"}, reduction=True)
+# coefficients p (highest power first; a stack of them along the first axis broadcasts against x)
+rule("np.polyval", "p, x", p="_rt.polyval_grad_p(g, p, x)", x="_rt.unbroadcast(g * _rt.polyval_deriv(p, x), x)",
+     forward={"p": "np.polyval(t, x)", "x": "t * _rt.polyval_deriv(p, x)"})
 
 rule("np.sort", "a, axis=-1", a="_rt.sort_grad(g, a, axis)", forward={"a": "_rt.sort_jvp(t, a, axis)"})
 # linear in start and stop together: the tangent is linspace of the tangents

@@ -26,6 +26,18 @@ rule("_rt.vstack_grad", "c, tup", c="np.vstack(g)", linear=True)
 rule("_rt.extremum_grad", "c, y, a, axis=None, keepdims=False", c="_rt.extremum_jvp(g, y, a, axis, keepdims)",
      linear=True)
 
+rule("_rt.diff_grad", "c, a, n=1, axis=-1", c="np.diff(g, n, axis)", linear=True, shape_arg=1)
+rule("_rt.diagonal_grad", "c, a, offset=0, axis1=0, axis2=1", c="np.diagonal(g, offset, axis1, axis2)", linear=True,
+     shape_arg=1)
+rule("_rt.diag_grad", "c, v, k=0", c="np.diag(g, k)", linear=True, shape_arg=1)
+rule("_rt.trace_grad", "c, a, offset=0, axis1=0, axis2=1", c="np.trace(g, offset, axis1, axis2)", linear=True,
+     shape_arg=1)
+rule("_rt.roll_grad", "c, shift, axis=None", c="np.roll(g, shift, axis)", linear=True)
+rule("_rt.repeat_grad", "c, a, repeats, axis=None", c="np.repeat(g, repeats, axis)", linear=True, shape_arg=1)
+rule("_rt.take_grad", "c, a, indices, axis=None", c="np.take(g, indices, axis)", linear=True, shape_arg=1)
+rule("_rt.take_along_axis_grad", "c, arr, indices, axis=-1", c="np.take_along_axis(g, indices, axis)", linear=True,
+     shape_arg=1)
+
 # bilinear or smooth in a second argument: explicit forward rules
 rule("_rt.matmul_grad_x", "c, x, y", c="np.matmul(g, y)", y="_rt.second_order('x @ y (reverse over reverse)')",
      forward={"c": "_rt.matmul_grad_x(t, x, y)", "y": "_rt.matmul_grad_x(c, x, t)"})
@@ -59,6 +71,37 @@ rule("_rt.prod_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.prod_grad(g, y
 rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (reverse over reverse)')",
      forward={"c": "_rt.solve_grad_a(t, y, a)", "y": "_rt.solve_grad_a(c, t, a)",
               "a": "_rt.solve_grad_a_da(c, y, a, t)"})
+
+# cumprod_jvp and average_jvp_w (the forward rules' helpers) have no rule: a third derivative through them is
+# refused as through any function without one
+rule("_rt.cumprod_grad", "c, y, a, axis=None", c="_rt.cumprod_jvp(g, y, a, axis)",
+     a="_rt.second_order('np.cumprod (reverse over reverse)')",
+     forward={"c": "_rt.cumprod_grad(t, y, a, axis)", "a": "_rt.cumprod_grad_da(c, a, t, axis)"})
+rule("_rt.kron_grad_a", "c, a, b", c="np.kron(g, b)", b="_rt.kron_grad_b(c, g, b)",
+     forward={"c": "_rt.kron_grad_a(t, a, b)", "b": "_rt.kron_grad_a(c, a, t)"}, shape_arg=1)
+rule("_rt.kron_grad_b", "c, a, b", c="np.kron(a, g)", a="_rt.kron_grad_a(c, a, g)",
+     forward={"c": "_rt.kron_grad_b(t, a, b)", "a": "_rt.kron_grad_b(c, t, b)"}, shape_arg=2)
+# the n-th derivative of sinc, and of a polynomial in x; both to any order
+rule("_rt.sinc_deriv", "x, n=1", x="g * _rt.sinc_deriv(x, n + 1)", elementwise=True)
+rule("_rt.polyval_deriv", "p, x, m=1", p="_rt.polyval_grad_p(g, p, x, m)",
+     x="_rt.unbroadcast(g * _rt.polyval_deriv(p, x, m + 1), x)",
+     forward={"p": "_rt.polyval_deriv(t, x, m)", "x": "t * _rt.polyval_deriv(p, x, m + 1)"})
+rule("_rt.polyval_grad_p", "c, p, x, m=0", c="_rt.polyval_deriv(g, x, m)",
+     x="_rt.unbroadcast(c * _rt.polyval_deriv(g, x, m + 1), x)",
+     forward={"c": "_rt.polyval_grad_p(t, p, x, m)", "x": "_rt.polyval_grad_p(c * t, p, x, m + 1)"}, shape_arg=1)
+rule("_rt.average_grad", "c, a, axis=None, weights=None, keepdims=False",
+     c="np.average(g, axis=axis, weights=weights, keepdims=keepdims)",
+     weights="_rt.second_order('np.average with weights (reverse over reverse)')",
+     forward={"c": "_rt.average_grad(t, a, axis, weights, keepdims)",
+              "weights": "_rt.average_grad_dw(c, a, axis, weights, t, keepdims)"}, shape_arg=1)
+rule("_rt.average_grad_w", "c, y, a, axis=None, weights=None, keepdims=False",
+     c="_rt.average_jvp_w(g, y, a, axis, weights, keepdims)",
+     a="_rt.second_order('np.average with weights (reverse over reverse)')",
+     weights="_rt.second_order('np.average with weights (reverse over reverse)')",
+     forward={"c": "_rt.average_grad_w(t, y, a, axis, weights, keepdims)",
+              "a": "_rt.average_grad_w(c, np.average(t, axis=axis, weights=weights, keepdims=keepdims), t, axis, "
+                   "weights, keepdims)",
+              "weights": "_rt.average_grad_w_dw(c, y, a, axis, weights, t, keepdims)"})
 
 rule("_rt.sum_product", "a, b, x", a="_rt.unbroadcast(_rt.rebroadcast(g, a * b) * b, a)",
      b="_rt.unbroadcast(_rt.rebroadcast(g, a * b) * a, b)",

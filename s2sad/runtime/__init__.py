@@ -528,6 +528,336 @@ def norm_grad_dy(c, y, x, t, ord=None, axis=None, keepdims=False):
     return norm_grad(scale, y, x, ord, axis, keepdims)
 
 
+# --- the wider NumPy API: differences, diagonals, rolls, repeats, gathers, scans, products, polynomials --
+def diff_grad(g, a, n=1, axis=-1):
+    """Cotangent of a in np.diff(a, n, axis): differencing transposed, n times (element j of one step's
+    cotangent is g[j - 1] - g[j], with zeros past both ends)."""
+    xp = _xp(g)
+    shape = np.shape(a)
+    axis = axis % len(shape)
+    if n >= shape[axis]:
+        return zeros(a)
+    for _ in range(n):
+        pad = np.shape(g)[:axis] + (1,) + np.shape(g)[axis + 1:]
+        z = xp.zeros(pad, dtype=g.dtype)
+        g = xp.concatenate([z, g], axis=axis) - xp.concatenate([g, z], axis=axis)
+    return g
+
+
+def diagonal_grad(g, a, offset=0, axis1=0, axis2=1):
+    """Cotangent of a in np.diagonal(a, offset, axis1, axis2): g written on that diagonal of zeros (g's last
+    axis runs along the diagonal, as np.diagonal gives it)."""
+    xp = _xp(g)
+    nd = len(np.shape(a))
+    z = zeros(a)
+    moved = np.moveaxis(z, (axis1 % nd, axis2 % nd), (-2, -1))       # a view: writing it writes z
+    i = xp.arange(np.shape(g)[-1])
+    moved[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return z
+
+
+def diag_grad(g, v, k=0):
+    """Cotangent of v in np.diag(v, k): the k-th diagonal of g (v a vector), or g on the k-th diagonal
+    of zeros shaped like v (v a matrix)."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k)
+    return diagonal_grad(g, v, k, 0, 1)
+
+
+def trace_grad(g, a, offset=0, axis1=0, axis2=1):
+    """Cotangent of a in np.trace(a, offset, axis1, axis2): g spread along the summed diagonal."""
+    xp = _xp(a)
+    shape = np.shape(a)
+    nd = len(shape)
+    n1, n2 = shape[axis1 % nd], shape[axis2 % nd]
+    n = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
+    g = xp.asarray(g)
+    return diagonal_grad(xp.broadcast_to(xp.expand_dims(g, -1), g.shape + (n,)), a, offset, axis1, axis2)
+
+
+def roll_grad(g, shift, axis=None):
+    """Cotangent of a in np.roll(a, shift, axis): rolled back."""
+    back = -shift if np.ndim(shift) == 0 else tuple(-s for s in shift)
+    return np.roll(g, back, axis)
+
+
+def repeat_grad(g, a, repeats, axis=None):
+    """Cotangent of a in np.repeat(a, repeats, axis): the cotangents of each element's copies summed."""
+    shape = np.shape(a)
+    if np.ndim(repeats) == 0:
+        r = int(repeats)
+        if axis is None:
+            return np.reshape(np.sum(np.reshape(g, (-1, r)), axis=1), shape)
+        ax = axis % len(shape)
+        gs = np.shape(g)
+        return np.sum(np.reshape(g, gs[:ax] + (shape[ax], r) + gs[ax + 1:]), axis=ax + 1)
+    xp = _xp(g)
+    n = int(np.prod(shape)) if axis is None else shape[axis % len(shape)]
+    owner = xp.repeat(xp.arange(n), repeats)        # which element each copy is a copy of
+    if axis is None:
+        z = zeros(a).reshape(-1)
+        xp.add.at(z, owner, g)
+        return z.reshape(shape)
+    z = zeros(a)
+    xp.add.at(np.moveaxis(z, axis, 0), owner, np.moveaxis(g, axis, 0))
+    return z
+
+
+def _index_array(xp, indices):
+    return xp.asarray(indices) if isinstance(indices, (list, tuple)) else indices
+
+
+def take_grad(g, a, indices, axis=None):
+    """Cotangent of a in np.take(a, indices, axis): g added where it was taken from (repeated indices
+    add up)."""
+    xp = _xp(g)
+    indices = _index_array(xp, indices)
+    if axis is None:
+        z = zeros(a).reshape(-1)
+        xp.add.at(z, indices, g)
+        return z.reshape(np.shape(a))
+    return getitem_grad(g, a, (slice(None),) * (axis % np.ndim(a)) + (indices,))
+
+
+def take_along_axis_grad(g, arr, indices, axis=-1):
+    """Cotangent of arr in np.take_along_axis(arr, indices, axis): g added where it was taken from
+    (repeated indices add up; an axis of length 1 that broadcast adds everything into its one element)."""
+    xp = _xp(g)
+    indices = _index_array(xp, indices)
+    if axis is None:
+        z = zeros(arr).reshape(-1)
+        xp.add.at(z, indices, g)
+        return z.reshape(np.shape(arr))
+    shape, gshape = np.shape(arr), np.shape(g)
+    nd = len(shape)
+    ax = axis % nd
+    index = []
+    for d in range(nd):
+        if d == ax:
+            index.append(indices)
+        else:
+            n = shape[d] if shape[d] == gshape[d] else 1
+            index.append(xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)))
+    z = zeros(arr)
+    xp.add.at(z, tuple(index), g)
+    return z
+
+
+def _affine_scan(b, m):
+    """u[i] = b[i] + m[i] * u[i - 1] along the last axis (u[-1] = 0), in log2(n) vectorized steps of
+    composing the affine maps (products and sums only: exact where m holds zeros)."""
+    xp = _xp(b)
+    n = np.shape(b)[-1]
+    d = 1
+    while d < n:
+        b = xp.concatenate([b[..., :d], b[..., d:] + m[..., d:] * b[..., :-d]], axis=-1)
+        m = xp.concatenate([m[..., :d], m[..., d:] * m[..., :-d]], axis=-1)
+        d *= 2
+    return b
+
+
+def _scan_axis(a, axis, *others):
+    """a (and arrays shaped like it, or like np.cumprod(a, axis)) with the scanned axis last: flattened
+    for axis=None."""
+    xp = _xp(a)
+    a = xp.asarray(a)
+    if axis is None:
+        return [xp.reshape(a, (-1,))] + [xp.reshape(xp.broadcast_to(o, (a.size,)) if np.ndim(o) <= 1 else
+                                                    xp.broadcast_to(o, a.shape), (-1,)) for o in others]
+    return [np.moveaxis(a, axis, -1)] + [np.moveaxis(xp.broadcast_to(o, a.shape), axis, -1) for o in others]
+
+
+def _scan_back(r, a, axis, grad: bool):
+    if axis is None:
+        return _xp(r).reshape(r, np.shape(a)) if grad else r
+    return np.moveaxis(r, -1, axis)
+
+
+def _shift_in(x, fill):
+    """x moved one step along the last axis, `fill` entering at the front (x[i - 1])."""
+    xp = _xp(x)
+    return xp.concatenate([xp.full(x.shape[:-1] + (1,), fill, dtype=x.dtype), x[..., :-1]], axis=-1)
+
+
+def _shift_out(x, fill):
+    """x moved one step back along the last axis, `fill` entering at the end (x[i + 1])."""
+    xp = _xp(x)
+    return xp.concatenate([x[..., 1:], xp.full(x.shape[:-1] + (1,), fill, dtype=x.dtype)], axis=-1)
+
+
+def _cumprod_jvp(t, y, x):
+    """Tangent of y = cumprod(x) along the last axis: dy[i] = dy[i - 1] x[i] + y[i - 1] t[i]."""
+    return _affine_scan(_shift_in(y, 1.0) * t, x)
+
+
+def _cumprod_suffix(c, x):
+    """s[j] = c[j] + x[j + 1] s[j + 1] along the last axis (from the end)."""
+    return _affine_scan(c[..., ::-1], _shift_out(x, 0.0)[..., ::-1])[..., ::-1]
+
+
+def cumprod_jvp(t, y, a, axis=None):
+    """Tangent of np.cumprod(a, axis) along t (exact where a holds zeros)."""
+    x, yy, tt = _scan_axis(a, axis, y, t)
+    return _scan_back(_cumprod_jvp(tt, yy, x), a, axis, False)
+
+
+def cumprod_grad(g, y, a, axis=None):
+    """Cotangent of a in y = np.cumprod(a, axis): element j gets y[j - 1] * sum over i >= j of
+    g[i] * a[j + 1] ... a[i], computed as a scan from the end (exact where a holds zeros)."""
+    x, yy, c = _scan_axis(a, axis, y, g)
+    return _scan_back(_shift_in(yy, 1.0) * _cumprod_suffix(c, x), a, axis, True)
+
+
+def cumprod_grad_da(g, a, t, axis=None):
+    """Tangent of cumprod_grad(g, cumprod(a), a, axis) along a tangent t of a (second derivatives)."""
+    xp = _xp(a)
+    y = np.cumprod(a, axis=axis)
+    x, yy, c, tt = _scan_axis(a, axis, y, g, xp.broadcast_to(t, np.shape(a)))
+    s = _cumprod_suffix(c, x)
+    dy = _cumprod_jvp(tt, yy, x)
+    ds = _cumprod_suffix(_shift_out(tt * s, 0.0), x)     # ds[j] = t[j + 1] s[j + 1] + x[j + 1] ds[j + 1]
+    return _scan_back(_shift_in(dy, 0.0) * s + _shift_in(yy, 1.0) * ds, a, axis, True)
+
+
+def kron_grad_a(g, a, b):
+    """Cotangent of a in np.kron(a, b): each block of g contracted with b."""
+    return _kron_contract(g, a, b, 1)
+
+
+def kron_grad_b(g, a, b):
+    """Cotangent of b in np.kron(a, b): the blocks of g summed, each weighted by its element of a."""
+    return _kron_contract(g, a, b, 0)
+
+
+def _kron_contract(g, a, b, which):
+    sa, sb = np.shape(a), np.shape(b)
+    nd = max(len(sa), len(sb))
+    fa, fb = (1,) * (nd - len(sa)) + tuple(sa), (1,) * (nd - len(sb)) + tuple(sb)
+    blocks = np.reshape(g, [n for pair in zip(fa, fb) for n in pair])      # (a0, b0, a1, b1, ...)
+    other, keep = (b, fb) if which == 1 else (a, fa)
+    out = np.tensordot(blocks, np.reshape(other, keep), axes=(list(range(which, 2 * nd, 2)), list(range(nd))))
+    return np.reshape(out, sa if which == 1 else sb)
+
+
+def _sinc_taylor(u, n: int, terms: int = 30):
+    """The n-th derivative of sin(u) / u from its series (|u| small)."""
+    out = 0.0
+    for m in range(terms):
+        if 2 * m >= n:
+            out = out + (-1) ** m * math.perm(2 * m, n) / math.factorial(2 * m + 1) * u ** (2 * m - n)
+    return out
+
+
+def sinc_deriv(x, n=1):
+    """The n-th derivative of np.sinc (sin(pi x) / (pi x), 1 at 0) at x: its series near 0, else the
+    Leibniz rule on sin(u) * (1 / u), u = pi x."""
+    xp = _xp(x)
+    u = xp.asarray(x) * math.pi if type(x) is not float else x * math.pi
+    small = abs(u) < 1.0
+    safe = xp.where(small, 1.0, u)
+    closed = 0.0
+    for k in range(n + 1):
+        closed = closed + math.comb(n, k) * xp.sin(safe + (n - k) * math.pi / 2) * (-1) ** k \
+            * math.factorial(k) / safe ** (k + 1)
+    out = xp.where(small, _sinc_taylor(xp.where(small, u, 0.0), n), closed) * math.pi ** n
+    return float(out) if type(x) is float else out
+
+
+def _falling(k: int, m: int) -> int:
+    return math.perm(k, m) if 0 <= m <= k else 0
+
+
+def polyval_deriv(p, x, m=1):
+    """The m-th derivative in x of np.polyval(p, x) (m = 0: the polynomial itself), by Horner's scheme."""
+    n = np.shape(p)[0]
+    y = zeros(x)
+    if type(y) is float and np.ndim(p) > 1:
+        y = _xp(p).zeros(np.shape(p)[1:])
+    for k in range(n - m):
+        y = y * x + p[k] * _falling(n - 1 - k, m)
+    return y
+
+
+def polyval_grad_p(g, p, x, m=0):
+    """Cotangent of the coefficients p in polyval_deriv(p, x, m): coefficient k gets the sum of g times
+    the m-th derivative of its power of x."""
+    xp = _xp(p)
+    n = np.shape(p)[0]
+    parts = [None] * n
+    power = 1.0
+    for k in range(n - 1, -1, -1):          # from the constant term: power = x ** (n - 1 - k - m)
+        e = n - 1 - k - m
+        if e < 0:
+            parts[k] = unbroadcast(g * 0.0, p[k])
+            continue
+        parts[k] = unbroadcast(g * (power * _falling(n - 1 - k, m)), p[k])
+        power = power * x
+    return xp.stack([xp.asarray(v) for v in parts])
+
+
+def average_weights(a, weights, axis):
+    """np.average's weights shaped to broadcast against a (1-D weights lie along `axis`)."""
+    nd = np.ndim(a)
+    if weights is None or np.ndim(weights) == nd:
+        return weights
+    ax = axis % nd
+    return _xp(weights).reshape(weights, (1,) * ax + (-1,) + (1,) * (nd - ax - 1))
+
+
+def _weights_back(full, a, weights, axis):
+    """A cotangent shaped like a, summed onto the shape of the weights given."""
+    if np.ndim(weights) == np.ndim(a):
+        return unbroadcast(full, weights)
+    ax = axis % np.ndim(a)
+    return np.sum(full, axis=tuple(d for d in range(np.ndim(a)) if d != ax))
+
+
+def average_grad(g, a, axis=None, weights=None, keepdims=False):
+    """Cotangent of a in np.average(a, axis, weights): g * weights / sum(weights)."""
+    if weights is None:
+        return mean_grad(g, a, axis, keepdims)
+    w = average_weights(a, weights, axis)
+    share = w / np.sum(w, axis=axis, keepdims=True)
+    return _spread(_expand(g, np.ndim(a), axis, keepdims) * share, np.shape(a), a)
+
+
+def average_grad_dw(g, a, axis, weights, t, keepdims=False):
+    """Tangent of average_grad(g, a, axis, weights) along a tangent t of the weights."""
+    w, tw = average_weights(a, weights, axis), average_weights(a, t, axis)
+    s = np.sum(w, axis=axis, keepdims=True)
+    dshare = (tw - w * np.sum(tw, axis=axis, keepdims=True) / s) / s
+    return _spread(_expand(g, np.ndim(a), axis, keepdims) * dshare, np.shape(a), a)
+
+
+def average_grad_w(g, ans, a, axis=None, weights=None, keepdims=False):
+    """Cotangent of the weights in ans = np.average(a, axis, weights): g * (a - ans) / sum(weights)."""
+    nd = np.ndim(a)
+    w = average_weights(a, weights, axis)
+    s = np.sum(w, axis=axis, keepdims=True)
+    full = _expand(g, nd, axis, keepdims) * (a - _expand(ans, nd, axis, keepdims)) / s
+    return _weights_back(full, a, weights, axis)
+
+
+def average_jvp_w(t, ans, a, axis=None, weights=None, keepdims=False):
+    """Tangent of np.average(a, axis, weights) along a tangent t of the weights."""
+    nd = np.ndim(a)
+    w, tw = average_weights(a, weights, axis), average_weights(a, t, axis)
+    s = np.sum(w, axis=axis, keepdims=True)
+    return np.sum(tw * (a - _expand(ans, nd, axis, keepdims)) / s, axis=axis, keepdims=keepdims)
+
+
+def average_grad_w_dw(g, ans, a, axis, weights, t, keepdims=False):
+    """Tangent of average_grad_w(g, ans, a, axis, weights) along a tangent t of the weights (ans moves
+    with them)."""
+    nd = np.ndim(a)
+    w, tw = average_weights(a, weights, axis), average_weights(a, t, axis)
+    s = np.sum(w, axis=axis, keepdims=True)
+    dans = np.sum(tw * (a - _expand(ans, nd, axis, keepdims)) / s, axis=axis, keepdims=True)
+    ds = np.sum(tw, axis=axis, keepdims=True)
+    full = _expand(g, nd, axis, keepdims) * (-dans - (a - _expand(ans, nd, axis, keepdims)) * ds / s) / s
+    return _weights_back(full, a, weights, axis)
+
+
 def second_order(what: str):
     """Raised by rules that have no higher-order derivative."""
     from ..errors import NonDifferentiableError

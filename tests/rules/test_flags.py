@@ -35,20 +35,28 @@ def test_functions_that_keep_an_axis_are_not_reductions():
 
 VIEW_ARGS = {"np.reshape": ((12, 2),), "np.ravel": (), "np.transpose": (), "np.swapaxes": (0, 1),
              "np.expand_dims": (0,), "np.squeeze": (), "np.flip": (), "np.broadcast_to": ((5, 2, 3, 4),),
-             "np.asarray": ()}
+             "np.asarray": (), "np.diagonal": (), "np.diag": ()}
+VIEW_INPUT = {"np.diag": A3[0]}      # np.diag takes a vector or a matrix: of a matrix, a view of its diagonal
 
 
 def test_every_view_shares_its_arguments_memory():
     assert set(VIEW_ARGS) == {k for k in flagged("view") if k.startswith("np.")}
     for key, extra in VIEW_ARGS.items():
-        assert np.shares_memory(_numpy(key)(A3, *extra), A3), key
+        a = VIEW_INPUT.get(key, A3)
+        assert np.shares_memory(_numpy(key)(a, *extra), a), key
     assert {"reshape", "transpose", "view"} <= aliasing.views()
 
 
 G = np.random.default_rng(1).normal(size=(2, 3))
 X = np.random.default_rng(2).normal(size=(2, 3))
 SHAPE_ARGS = {"_rt.unbroadcast": (G, X[0]), "_rt.sum_grad": (1.5, X), "_rt.mean_grad": (1.5, X),
-              "_rt.full": (2.0, X), "_rt.mean_scale": (2.0, X), "_rt.sum_product": (G, X, X[0]), "_rt.zeros": (X,)}
+              "_rt.full": (2.0, X), "_rt.mean_scale": (2.0, X), "_rt.sum_product": (G, X, X[0]), "_rt.zeros": (X,),
+              "_rt.diff_grad": (G[:, :2], X), "_rt.diagonal_grad": (G[0, :2], X), "_rt.diag_grad": (G[0, :2], X),
+              "_rt.trace_grad": (1.5, X), "_rt.repeat_grad": (np.arange(12.0), X, 2),
+              "_rt.take_grad": (G[0], X, np.array([0, 5, 5])),
+              "_rt.take_along_axis_grad": (G, X, np.array([[0, 0, 2], [1, 1, 1]]), 1),
+              "_rt.kron_grad_a": (np.arange(36.0).reshape(4, 9), G, X), "_rt.kron_grad_b": (np.arange(36.0).reshape(4, 9), G, X),
+              "_rt.polyval_grad_p": (G, X[0], G), "_rt.average_grad": (G[:, 0], X, 1, X ** 2 + 1.0)}
 
 
 def test_a_shape_argument_is_read_for_its_shape_only():
