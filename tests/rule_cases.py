@@ -695,6 +695,134 @@ add("trace-sq", la_trace, [val((3, 3))], "np.trace")
 add("trace-rect", la_trace, [val("m")], "np.trace")
 
 
+# stacks of matrices (leading axes), and np.linalg.solve's two readings of b: a vector (1-D) or matrices
+add("inv-stack", la_inv, [np.stack([spd(3), spd(3)])], "np.linalg.inv")
+add("det-stack", la_det, [np.stack([spd(3), spd(3) - 6.0 * np.eye(3)])], "np.linalg.det")
+add("solve-stack-vec", la_solve, [np.stack([spd(3), spd(3)]), val("v3")], "np.linalg.solve")
+add("solve-stack-mat", la_solve, [np.stack([spd(3), spd(3)]), val((2, 3, 2))], "np.linalg.solve")
+add("solve-mat-stacked-b", la_solve, [spd(3), val((2, 3, 2))], "np.linalg.solve")
+add("solve-stack-shared-b", la_solve, [np.stack([spd(3), spd(3)]), val((3, 2))], "np.linalg.solve")
+
+
+# --- more of np.linalg: decompositions (tuples of results), powers, the pseudo-inverse -----------------
+# eigh, eigvalsh and cholesky read one triangle of a symmetric matrix: the cases symmetrize their input,
+# so any cotangent whose symmetric part is right passes (s2sad's is symmetric). Eigenvectors and singular
+# vectors are unique up to sign: the cases fix the sign of each by its first entry.
+def la_slogdet(a, w):
+    sign, logdet = np.linalg.slogdet(a)
+    return np.sum(w * logdet)
+
+
+def la_slogdet_signed(a, w):
+    sign, logdet = np.linalg.slogdet(a)
+    return np.sum(w * (sign * logdet))
+
+
+def la_eigh_values(a, w):
+    vals, vecs = np.linalg.eigh(a + np.swapaxes(a, -1, -2))
+    return np.sum(w * vals)
+
+
+def la_eigh_vectors(a, w):
+    vals, vecs = np.linalg.eigh(a + np.swapaxes(a, -1, -2), UPLO="U")
+    return np.sum(w * (vecs * np.sign(vecs[..., :1, :])))
+
+
+def la_eigh_both(a, w):
+    vals, vecs = np.linalg.eigh(a + np.swapaxes(a, -1, -2))
+    return np.sum(w * (vecs * np.sign(vecs[..., :1, :]) * vals[..., None, :] ** 2))
+
+
+def la_eigvalsh(a, w):
+    return np.sum(w * np.linalg.eigvalsh(a + np.swapaxes(a, -1, -2)))
+
+
+def la_svd_values(a, w):
+    return np.sum(w * np.linalg.svd(a, compute_uv=False))
+
+
+def la_svd_u(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(w * (u * np.sign(u[..., :1, :])))
+
+
+def la_svd_s(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(w * s)
+
+
+def la_svd_vh(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(w * (vh * np.sign(vh[..., :, :1])))
+
+
+def la_svd_square(a, w):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(w * (np.matmul(u * np.sign(u[..., :1, :]), vh * np.sign(vh[..., :, :1])) * s[..., None, :]))
+
+
+def la_cholesky(a, w):
+    return np.sum(w * np.linalg.cholesky(np.matmul(a, np.swapaxes(a, -1, -2)) + np.eye(np.shape(a)[-1])))
+
+
+def la_cholesky_upper(a, w):
+    return np.sum(w * np.linalg.cholesky(np.matmul(a, np.swapaxes(a, -1, -2)) + np.eye(np.shape(a)[-1]), upper=True))
+
+
+def la_qr_q(a, w):
+    q, r = np.linalg.qr(a)
+    return np.sum(w * q)
+
+
+def la_qr_r(a, w):
+    q, r = np.linalg.qr(a)
+    return np.sum(w * r)
+
+
+def la_qr_both(a, w):
+    q, r = np.linalg.qr(a, mode="complete")
+    return np.sum(w * np.matmul(q * q, r))
+
+
+def la_matrix_power(a, n, w):
+    return np.sum(w * np.linalg.matrix_power(a, n))
+
+
+def la_pinv(a, w):
+    return np.sum(w * np.linalg.pinv(a))
+
+
+for _id, _a in [("2", spd(3)), ("negative", spd(3) - 6.0 * np.eye(3)), ("stack", np.stack([spd(3), -spd(3)]))]:
+    add(f"slogdet-{_id}", la_slogdet, [_a], "np.linalg.slogdet", cs=False)
+    add(f"slogdet-signed-{_id}", la_slogdet_signed, [_a], "np.linalg.slogdet", cs=False)
+for _id, _a in [("3", val((3, 3))), ("stack", val((2, 4, 4)))]:
+    for _fn, _name in [(la_eigh_values, "values"), (la_eigh_vectors, "vectors"), (la_eigh_both, "both")]:
+        add(f"eigh-{_name}-{_id}", _fn, [_a], "np.linalg.eigh", cs=False)
+    add(f"eigvalsh-{_id}", la_eigvalsh, [_a], "np.linalg.eigvalsh", cs=False)
+for _id, _a in [("tall", val((4, 3))), ("wide", val((3, 4))), ("stack", val((2, 3, 4)))]:
+    add(f"svd-values-{_id}", la_svd_values, [_a], "np.linalg.svd", cs=False)
+    for _fn, _name in [(la_svd_u, "u"), (la_svd_s, "s"), (la_svd_vh, "vh")]:
+        add(f"svd-{_name}-{_id}", _fn, [_a], "np.linalg.svd", cs=False)
+add("svd-square", la_svd_square, [val((3, 3))], "np.linalg.svd", cs=False)
+add("svd-square-stack", la_svd_square, [val((2, 3, 3))], "np.linalg.svd", cs=False)
+for _id, _a in [("3", val((3, 3))), ("stack", val((2, 3, 3)))]:
+    add(f"cholesky-{_id}", la_cholesky, [_a], "np.linalg.cholesky", cs=False)
+    add(f"cholesky-upper-{_id}", la_cholesky_upper, [_a], "np.linalg.cholesky", cs=False)
+for _id, _a in [("tall", val((4, 3))), ("square", val((3, 3))), ("stack", val((2, 4, 2)))]:
+    add(f"qr-q-{_id}", la_qr_q, [_a], "np.linalg.qr", cs=False)
+    add(f"qr-r-{_id}", la_qr_r, [_a], "np.linalg.qr", cs=False)
+add("qr-complete-square", la_qr_both, [val((3, 3))], "np.linalg.qr", cs=False)
+for _n in (0, 1, 2, 3, -1, -2):
+    add(f"matrix_power-{_n}", la_matrix_power, [spd(3) / 3.0, _n], "np.linalg.matrix_power")
+add("matrix_power-stack", la_matrix_power, [np.stack([spd(3), spd(3)]) / 3.0, 3], "np.linalg.matrix_power")
+for _id, _a in [("tall", val((4, 2))), ("wide", val((2, 4))), ("square", spd(3)), ("stack", val((2, 4, 3)))]:
+    add(f"pinv-{_id}", la_pinv, [_a], "np.linalg.pinv", cs=False)
+# vector p-norms for any p (below 1 and negative too), and the count of nonzeros (ord=0: derivative 0)
+for _ord in (-1, -2, 0.5, 0):
+    for _kd in (False, True):
+        add(f"norm-v-ord{_ord}-kd{_kd}", r_norm, [_v, _ord, None, _kd], "np.linalg.norm", diff=(0,), cs=False)
+    add(f"norm-m-ord{_ord}-axis1", r_norm, [_m, _ord, 1, False], "np.linalg.norm", diff=(0,), cs=False)
+
 # --- shapes ------------------------------------------------------------------------------------
 def s_reshape(x, shape, w):
     return np.sum(w * np.reshape(x, shape))

@@ -485,6 +485,7 @@ _STEPS = "piecewise constant (its derivative is 0 where it has one); not mapped 
 _TEST = "a boolean of the values: write it as a comparison (an `if` or np.where), which becomes a Piecewise"
 _SIZES = "makes an array from sizes and endpoints: evaluated when they are numbers, not when they are symbols"
 _MATRIX = "a matrix function: not mapped to SymPy matrices"
+_DECOMPOSITION = "a matrix decomposition computed by LAPACK (eigenvalues, singular values): no closed form in SymPy"
 GAPS = {
     "np.sort": _ORDER, "np.argsort": _ORDER, "np.argmax": _ORDER, "np.argmin": _ORDER,
     "np.searchsorted": _ORDER, "np.nonzero": _ORDER, "np.count_nonzero": _ORDER,
@@ -497,6 +498,10 @@ GAPS = {
     "np.less": _TEST, "np.less_equal": _TEST,
     "np.arange": _SIZES, "np.eye": _SIZES, "np.identity": _SIZES, "np.linspace": _SIZES,
     "np.linalg.det": _MATRIX, "np.linalg.inv": _MATRIX, "np.linalg.solve": _MATRIX,
+    "np.linalg.slogdet": _MATRIX, "np.linalg.matrix_power": _MATRIX, "np.linalg.pinv": _MATRIX,
+    "np.linalg.cholesky": _MATRIX,
+    "np.linalg.eigh": _DECOMPOSITION, "np.linalg.eigvalsh": _DECOMPOSITION, "np.linalg.svd": _DECOMPOSITION,
+    "np.linalg.qr": _DECOMPOSITION,
     "np.var": "not mapped yet: write np.mean((x - np.mean(x)) ** 2)",
     "np.std": "not mapped yet: write np.sqrt(np.mean((x - np.mean(x)) ** 2))",
     "math.copysign": "not mapped yet: write abs(x) * sign",

@@ -22,13 +22,14 @@ argmin argsort array array_split asarray ascontiguousarray atleast_1d atleast_2d
 bitwise_or broadcast_arrays broadcast_to cbrt ceil clip concatenate copy cos cosh cross cumprod cumsum deg2rad
 degrees diag diagonal diff divide dot e einsum empty empty_like equal exp exp2 expand_dims expm1 eye fabs flip
 float32 float64 float_power floor floor_divide fmax fmin fmod full full_like greater greater_equal hstack
-hypot imag inner int32 int64 isfinite isinf isnan kron less less_equal linalg.det linalg.inv linalg.norm
-linalg.solve linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or logical_xor
-matmul max maximum mean min minimum mod moveaxis multiply nan_to_num ndim negative not_equal ones ones_like
-outer pi polyval positive power prod rad2deg radians ravel real reciprocal remainder repeat reshape
-result_type roll round s_ shape sign sin sinc sinh size sort split sqrt square squeeze stack std subtract sum
-swapaxes take take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide var vstack where
-zeros zeros_like
+hypot imag inner int32 int64 isfinite isinf isnan kron less less_equal linalg.cholesky linalg.det linalg.eigh
+linalg.eigvalsh linalg.inv linalg.matrix_power linalg.norm linalg.pinv linalg.qr linalg.slogdet linalg.solve
+linalg.svd linspace log log10 log1p log2 logaddexp logical_and logical_not logical_or logical_xor matmul max
+maximum mean min minimum mod moveaxis multiply nan_to_num ndim negative not_equal ones ones_like outer pi
+polyval positive power prod rad2deg radians ravel real reciprocal remainder repeat reshape result_type roll
+round s_ shape sign sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes take
+take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide var vstack where zeros
+zeros_like
 """.split())
 
 # NumPy functions with a derivative rule that generated CuPy code may not call (they are outside

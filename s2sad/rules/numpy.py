@@ -89,12 +89,93 @@ rule("np.outer", "a, b", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
      forward={"a": "np.outer(t, b)", "b": "np.outer(a, t)"})
 # the sum of a diagonal (of axes axis1 and axis2: a stack of matrices gives one trace each)
 rule("np.trace", "a, offset=0, axis1=0, axis2=1", a="_rt.trace_grad(g, a, offset, axis1, axis2)", linear=True)
-rule("np.linalg.inv", "a", a="-(ans.T @ g @ ans.T)", forward={"a": "-(ans @ t @ ans)"})
-# det is taken over the last two axes (a stack of matrices gives one determinant each)
+# --- linear algebra over the last two axes: a stack of matrices (leading axes) is one problem each ----
+def _T(x: str) -> str:
+    return f"np.swapaxes({x}, -1, -2)"
+
+
+def _mm(*xs: str) -> str:
+    out = xs[-1]
+    for x in reversed(xs[:-1]):
+        out = f"np.matmul({x}, {out})"
+    return out
+
+
+_N = "np.shape(a)[-1]"
+rule("np.linalg.inv", "a", a=f"-{_mm(_T('ans'), 'g', _T('ans'))}", forward={"a": "-(ans @ t @ ans)"})
 rule("np.linalg.det", "a", a="np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",
-     forward={"a": "ans * np.sum(np.linalg.solve(a, t) * np.eye(np.shape(a)[-1]), axis=(-2, -1))"})
-rule("np.linalg.solve", "a, b", a="_rt.solve_grad_a(g, ans, a)", b="np.linalg.solve(a.T, g)",
-     forward={"a": "-np.linalg.solve(a, t @ ans)", "b": "np.linalg.solve(a, t)"})
+     forward={"a": "ans * np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)"})
+# sign, logabsdet = slogdet(a): the sign is piecewise constant (its cotangent is dropped, its tangent 0)
+rule("np.linalg.slogdet", "a", a="np.expand_dims(g[1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",
+     forward={"a": "(_rt.zeros(ans[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1))"})
+# b is a vector (1-D) or a stack of matrices (NumPy 2); a and b broadcast over the leading axes
+_BBAR = f"np.linalg.solve({_T('a')}, _rt.as_matrix(g, b))"      # a^-T g, as matrices
+rule("np.linalg.solve", "a, b", a=f"_rt.unbroadcast(-np.matmul({_BBAR}, {_T('_rt.as_matrix(ans, b)')}), a)",
+     b=f"_rt.unbroadcast(_rt.from_matrix({_BBAR}, b), b)",
+     forward={"a": "_rt.from_matrix(-np.linalg.solve(a, np.matmul(t, _rt.as_matrix(ans, b))), b)",
+              "b": "np.linalg.solve(a, t)"})
+
+
+def _power_block(x: str, e: str) -> str:
+    top = f"np.concatenate([{x}, {e}], axis=-1)"
+    bottom = f"np.concatenate([np.zeros_like({x}), {x}], axis=-1)"
+    return f"np.linalg.matrix_power(np.concatenate([{top}, {bottom}], axis=-2), n)[..., :{_N}, {_N}:]"
+
+
+# an integer power n (negative: of the inverse). Its derivative along E is the top-right block of
+# [[a, E], [0, a]] ** n, and the cotangent is that of a^T along g (the adjoint of the Frechet derivative)
+rule("np.linalg.matrix_power", "a, n", a=_power_block(_T("a"), "g"), forward={"a": _power_block("a", "t")})
+# full rank (Golub and Pereyra): dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P, P = pinv(a)
+_PG = _mm(_T("g"), "ans", _T("ans"))                  # g^T P P^T
+_PP = _mm(_T("ans"), "ans", _T("g"))                  # P^T P g^T
+_PT = _mm("ans", _T("ans"), _T("t"))                  # P P^T t^T
+_TP = _mm(_T("t"), _T("ans"), "ans")                  # t^T P^T P
+rule("np.linalg.pinv", "a, rcond=None, hermitian=False",
+     a=f"-{_mm(_T('ans'), 'g', _T('ans'))} + {_PG} - {_mm('a', 'ans', _PG)} + {_PP} - {_mm(_PP, 'ans', 'a')}",
+     forward={"a": f"-{_mm('ans', 't', 'ans')} + {_PT} - {_mm(_PT, 'a', 'ans')} + {_TP} - {_mm('ans', 'a', _TP)}"})
+
+# symmetric input (eigh, eigvalsh, cholesky read one triangle of a): the cotangent s2sad gives is
+# symmetric, and a tangent counts by its symmetric part (the derivative as a function of symmetric
+# matrices). eigh and the SVD need distinct eigenvalues / singular values (and nonzero ones for the SVD).
+_F_EIG = "_rt.offdiag_inv(np.expand_dims(ans[0], -2) - np.expand_dims(ans[0], -1))"    # 1 / (w[j] - w[i])
+rule("np.linalg.eigh", "a, UPLO='L'",
+     a="_rt.symmetrize(" + _mm("ans[1]", f"np.expand_dims(g[0], -1) * np.eye({_N}) + {_F_EIG} * "
+                                + _mm(_T("ans[1]"), "g[1]"), _T("ans[1]")) + ")",
+     forward={"a": "_rt.eigh_jvp(t, ans)"})
+_V_EIG = "np.linalg.eigh(a, UPLO)[1]"
+rule("np.linalg.eigvalsh", "a, UPLO='L'", a=_mm(f"{_V_EIG} * np.expand_dims(g, -2)", _T(_V_EIG)),
+     forward={"a": f"np.sum({_V_EIG} * np.matmul(_rt.symmetrize(t), {_V_EIG}), axis=-2)"})
+# Murray (2016): dL = L Phi(L^-1 dA L^-T), so a's cotangent is L^-T Phi(L^T g) L^-1 (symmetrized)
+_L, _LB = "_rt.transpose_if(ans, upper)", "_rt.transpose_if(g, upper)"
+_PHI = f"_rt.lower_half({_mm(_T(_L), _LB)})"
+_LINV_S = f"np.linalg.solve({_L}, {_T(f'np.linalg.solve({_L}, _rt.symmetrize(t))')})"   # L^-1 sym(t) L^-T
+rule("np.linalg.cholesky", "a, upper=False",
+     a=f"_rt.symmetrize(np.linalg.solve({_T(_L)}, {_T(f'np.linalg.solve({_T(_L)}, {_PHI})')}))",
+     forward={"a": f"_rt.transpose_if(np.matmul({_L}, _rt.lower_half({_LINV_S})), upper)"})
+# thin SVD (Townsend 2016), distinct nonzero singular values; with compute_uv=False the singular values
+# alone: their cotangent is U diag(g) V^T
+_G = "_rt.svd_cotangent(g, a, full_matrices, compute_uv)"
+_U, _S, _VH, _UB, _SB, _VHB = "ans[0]", "ans[1]", "ans[2]", f"{_G}[0]", f"{_G}[1]", f"{_G}[2]"
+_F_SVD = f"_rt.offdiag_inv(np.expand_dims({_S} ** 2, -2) - np.expand_dims({_S} ** 2, -1))"
+_UTUB, _VTVB = _mm(_T(_U), _UB), _mm(_VH, _T(_VHB))
+_SVD_INNER = (f"{_F_SVD} * ({_UTUB} - {_T(_UTUB)}) * np.expand_dims({_S}, -2) + np.expand_dims({_SB}, -1) * "
+              f"np.eye(np.shape({_S})[-1]) + np.expand_dims({_S}, -1) * {_F_SVD} * ({_VTVB} - {_T(_VTVB)})")
+_SVD_UV = (f"{_mm(_U, f'({_SVD_INNER})', _VH)} + "
+           f"{_mm(f'(({_UB} - {_mm(_U, _T(_U), _UB)}) / np.expand_dims({_S}, -2))', _VH)} + "
+           f"{_mm(_U, f'(({_VHB} - {_mm(_VHB, _T(_VH), _VH)}) / np.expand_dims({_S}, -1))')}")
+_THIN = "np.linalg.svd(a, full_matrices=False)"
+_SVD_S = _mm(f"{_THIN}[0] * np.expand_dims(g, -2)", f"{_THIN}[2]")
+rule("np.linalg.svd", "a, full_matrices=True, compute_uv=True, hermitian=False",
+     a=f"({_SVD_UV}) if compute_uv else {_SVD_S}",
+     forward={"a": "_rt.svd_jvp(t, ans, a, full_matrices, compute_uv)"})
+# reduced QR of a square or tall matrix: a's cotangent is (Qb + Q copyltu(M)) R^-T, M = R Rb^T - Qb^T Q,
+# copyltu(M) the symmetric matrix with M's lower triangle
+_QG = "_rt.qr_cotangent(g, a, mode)"
+_M = f"({_mm('ans[1]', _T(f'{_QG}[1]'))} - {_mm(_T(f'{_QG}[0]'), 'ans[0]')})"
+_COPYLTU = f"(np.tril({_M}) + {_T(f'np.tril({_M}, -1)')})"
+rule("np.linalg.qr", "a, mode='reduced'",
+     a=_T(f"np.linalg.solve(ans[1], {_T(f'{_QG}[0] + np.matmul(ans[0], {_COPYLTU})')})"),
+     forward={"a": "_rt.qr_jvp(t, ans, a, mode)"})
 
 # shapes (linear): the cotangent is rearranged back to the argument's shape
 rule("np.reshape", "a, shape", a="np.reshape(g, np.shape(a))", linear=True, view=True)

@@ -68,9 +68,19 @@ rule("_rt.prod_grad", "c, y, a, axis=None, keepdims=False", c="_rt.prod_jvp(g, y
 rule("_rt.prod_jvp", "c, y, a, axis=None, keepdims=False", c="_rt.prod_grad(g, y, a, axis, keepdims)",
      a="_rt.second_order('np.prod (reverse over forward)')",
      forward={"c": "_rt.prod_jvp(t, y, a, axis, keepdims)", "a": "_rt.prod_jvp_da(c, a, t, axis, keepdims)"})
-rule("_rt.solve_grad_a", "c, y, a", c="_rt.second_order('np.linalg.solve (reverse over reverse)')",
-     forward={"c": "_rt.solve_grad_a(t, y, a)", "y": "_rt.solve_grad_a(c, t, a)",
-              "a": "_rt.solve_grad_a_da(c, y, a, t)"})
+
+# the pieces of the np.linalg rules: linear ones, and 1 / (w[j] - w[i]) off the diagonal (elementwise in the
+# differences). eigh_jvp, svd_jvp and qr_jvp (forward rules' helpers) have no rule: a third derivative through
+# them is refused as through any function without one
+rule("_rt.as_matrix", "c, b", c="_rt.from_matrix(g, b)", linear=True)
+rule("_rt.from_matrix", "c, b", c="_rt.as_matrix(g, b)", linear=True)
+rule("_rt.symmetrize", "x", x="_rt.symmetrize(g)", linear=True)
+rule("_rt.lower_half", "x", x="_rt.lower_half(g)", linear=True)
+rule("_rt.transpose_if", "x, flag", x="_rt.transpose_if(g, flag)", linear=True)
+rule("_rt.offdiag_inv", "d", d="-g * ans ** 2", elementwise=True)
+rule("_rt.svd_cotangent", "c, a, full_matrices=True, compute_uv=True",
+     c="_rt.svd_cotangent(g, a, full_matrices, compute_uv)", linear=True)
+rule("_rt.qr_cotangent", "c, a, mode='reduced'", c="_rt.qr_cotangent(g, a, mode)", linear=True)
 
 # cumprod_jvp and average_jvp_w (the forward rules' helpers) have no rule: a third derivative through them is
 # refused as through any function without one

@@ -236,7 +236,9 @@ def _norm_scale(ans, x, ord, axis, keepdims):
         ax = np.abs(x)
         mask = ax == r
         return np.sign(x) * mask / np.sum(mask, axis=axis, keepdims=True)
-    if isinstance(ord, (int, float)) and ord > 0:
+    if ord == 0:                    # the number of nonzero entries: piecewise constant
+        return zeros(x)
+    if isinstance(ord, (int, float)):   # any other p, p < 1 and p < 0 too (the entries nonzero)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(r == 0, 0.0, np.sign(x) * (np.abs(x) / r) ** (ord - 1))
     raise ValueError(f"s2sad: the derivative of np.linalg.norm with ord={ord!r} is not supported")
@@ -308,18 +310,14 @@ def inner_grad_b(g, a, b):
     return np.tensordot(g, a, axes=(list(range(lead)), list(range(lead))))
 
 
-def solve_grad_a(g, ans, a):
-    b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
-    if np.ndim(ans) == 1:
-        return -np.outer(b_bar, ans)
-    return -np.matmul(b_bar, np.swapaxes(ans, -1, -2))
+def as_matrix(c, b):
+    """c as a stack of one-column matrices where np.linalg.solve took b (1-D) as a vector, else c."""
+    return np.expand_dims(c, -1) if np.ndim(b) == 1 else c
 
 
-def solve_grad_a_da(g, y, a, t):
-    """Tangent of solve_grad_a(g, y, a) from a's tangent t: b_bar = solve(a^T, g) moves by
-    -solve(a^T, t^T b_bar)."""
-    b_bar = np.linalg.solve(np.swapaxes(a, -1, -2), g)
-    return solve_grad_a(-np.matmul(np.swapaxes(t, -1, -2), b_bar), y, a)
+def from_matrix(c, b):
+    """The inverse of as_matrix: the one column of each matrix of c where b is 1-D, else c."""
+    return c[..., 0] if np.ndim(b) == 1 else c
 
 
 def transpose_grad(g, axes=None):
@@ -369,9 +367,11 @@ def vstack_grad(g, tup):
 
 def zeros(x):
     """A float zero array shaped like `x` (float32 stays float32, ints become float64); 0.0 for a
-    Python number (or a value not computed yet, None)."""
+    Python number (or a value not computed yet, None); a list of those for a tuple or list."""
     if x is None or type(x) in (float, int, bool):
         return 0.0
+    if isinstance(x, (tuple, list)):        # the cotangent of a tuple of results (slogdet, eigh, svd, qr)
+        return [zeros(v) for v in x]
     dtype = getattr(x, "dtype", None)
     if dtype is None or dtype.kind not in "fc":
         dtype = np.float64
@@ -393,6 +393,9 @@ def assigned_grad(g, x, index, v):
 def getitem_grad(g, x, index):
     """Cotangent of x in x[index], repeated integer indices included."""
     z = zeros(x)
+    if isinstance(z, list):                 # one result of a tuple of them (np.linalg.eigh(a)[1])
+        z[index] = z[index] + g
+        return z
     _xp(z).add.at(z, index, g)
     return z
 
@@ -500,12 +503,16 @@ def transpose_back(g, axes=None):
 
 
 def _norm_kind(ndim, ord, axis) -> str:
-    """"smooth" (2-norm, Frobenius), "linear" (1 and inf norms: piecewise linear) or "other"."""
+    """"smooth" (2-norm, Frobenius), "linear" (1 and inf norms: piecewise linear; a vector's 0-"norm":
+    piecewise constant), "power" (a vector's p-norm for any other p) or "other" (the spectral and
+    nuclear matrix norms)."""
     matrix = _matrix_axes(ndim, ord, axis) is not None
     if ord is None or ord == "fro" or (ord == 2 and not matrix):
         return "smooth"
     if ord in (1, -1, np.inf, -np.inf) and (matrix or ord != -1):
         return "linear"
+    if not matrix:
+        return "linear" if ord == 0 else "power"
     return "other"
 
 
@@ -516,15 +523,23 @@ def norm_grad_dx(c, y, x, t, ord=None, axis=None, keepdims=False):
         return zeros(t)
     if kind == "other":
         second_order(f"np.linalg.norm with ord={ord!r}")
+    if kind == "power":     # d/dx of sign(x) (|x| / y) ** (p - 1) is (p - 1) (|x| / y) ** (p - 2) / y
+        r = _expand(y, np.ndim(x), axis, keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = _xp(x).where(r == 0, 0.0, (ord - 1) * (np.abs(x) / r) ** (ord - 2) / r)
+        return _expand(c, np.ndim(x), axis, keepdims) * scale * t
     return norm_grad(c, y, t, ord, axis, keepdims)
 
 
 def norm_grad_dy(c, y, x, t, ord=None, axis=None, keepdims=False):
-    """Tangent of norm_grad(c, y, x) from y's tangent t: x / y scaled by -t / y for the 2-norm."""
-    if _norm_kind(np.ndim(x), ord, axis) != "smooth":
+    """Tangent of norm_grad(c, y, x) from y's tangent t: the p-norm's gradient scales as y ** (1 - p),
+    so it moves by -(p - 1) t / y times itself (p = 2 for the 2-norm and the Frobenius norm)."""
+    kind = _norm_kind(np.ndim(x), ord, axis)
+    if kind not in ("smooth", "power"):
         return zeros(x)
+    p = 2 if kind == "smooth" else ord
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = _xp(x).where(y == 0, 0.0, -c * t / y)      # 0 where the norm is 0, as norm_grad there
+        scale = _xp(x).where(y == 0, 0.0, -(p - 1) * c * t / y)   # 0 where the norm is 0, as norm_grad there
     return norm_grad(scale, y, x, ord, axis, keepdims)
 
 
@@ -856,6 +871,122 @@ def average_grad_w_dw(g, ans, a, axis, weights, t, keepdims=False):
     ds = np.sum(tw, axis=axis, keepdims=True)
     full = _expand(g, nd, axis, keepdims) * (-dans - (a - _expand(ans, nd, axis, keepdims)) * ds / s) / s
     return _weights_back(full, a, weights, axis)
+
+
+# --- linear algebra: the pieces the rules of np.linalg compose (each with a rule of its own) ---------
+def _eye_mask(x):
+    n = np.shape(x)[-1]
+    return _xp(x).eye(n, dtype=bool)
+
+
+def offdiag_inv(d):
+    """1 / d off the diagonal of the last two axes, 0 on it: for d[i, j] = w[j] - w[i] (eigenvalues or
+    squared singular values, distinct) the F matrix of the eigenvector and singular vector derivatives."""
+    xp = _xp(d)
+    on = _eye_mask(d)
+    return xp.where(on, 0.0, 1.0 / xp.where(on, 1.0, d))
+
+
+def symmetrize(x):
+    """(x + x^T) / 2 over the last two axes: the cotangent of a function that reads a symmetric matrix
+    (eigh, eigvalsh, cholesky read one triangle; s2sad's convention is that both carry the derivative)."""
+    return (x + np.swapaxes(x, -1, -2)) / 2
+
+
+def lower_half(x):
+    """The lower triangle of x (last two axes) with its diagonal halved: Murray's Phi (Cholesky)."""
+    return np.tril(x) - 0.5 * x * _eye_mask(x)
+
+
+def transpose_if(x, flag):
+    """x with its last two axes swapped when flag is true (np.linalg.cholesky(a, upper=True))."""
+    return np.swapaxes(x, -1, -2) if flag else x
+
+
+def _nondiff(message: str):
+    from ..errors import NonDifferentiableError
+    raise NonDifferentiableError(f"s2sad: {message}")
+
+
+def _svd_check(a, full_matrices, compute_uv):
+    m, n = np.shape(a)[-2:]
+    if compute_uv and full_matrices and m != n:
+        _nondiff("np.linalg.svd(a) of a non-square matrix with full_matrices=True returns singular vectors "
+                 "that are not unique (any basis of the complement): pass full_matrices=False to "
+                 "differentiate it")
+
+
+def svd_cotangent(g, a, full_matrices=True, compute_uv=True):
+    """g unchanged, after checking np.linalg.svd's result is differentiable (thin or square)."""
+    _svd_check(a, full_matrices, compute_uv)
+    return g
+
+
+def _qr_check(a, mode):
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "complete"):
+        _nondiff(f"np.linalg.qr with mode={mode!r} is not differentiated: use mode='reduced'")
+    if m < n:
+        _nondiff("np.linalg.qr of a wide matrix (more columns than rows) is not differentiated")
+    if mode == "complete" and m != n:
+        _nondiff("np.linalg.qr with mode='complete' of a tall matrix returns a Q that is not unique: "
+                 "use mode='reduced'")
+
+
+def qr_cotangent(g, a, mode="reduced"):
+    """g unchanged, after checking np.linalg.qr's result is differentiable (reduced, not wide)."""
+    _qr_check(a, mode)
+    return g
+
+
+def _T(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def eigh_jvp(t, ans):
+    """Tangent of np.linalg.eigh(a) (distinct eigenvalues; the symmetric part of t):
+    S = V^T t V, dw = diag(S), dV = V (F * S) with F[i, j] = 1 / (w[j] - w[i])."""
+    w, v = ans
+    s = np.matmul(_T(v), np.matmul(symmetrize(t), v))
+    f = offdiag_inv(np.expand_dims(w, -2) - np.expand_dims(w, -1))
+    return np.diagonal(s, axis1=-2, axis2=-1), np.matmul(v, f * s)
+
+
+def svd_jvp(t, ans, a, full_matrices=True, compute_uv=True):
+    """Tangent of np.linalg.svd(a) (distinct, nonzero singular values): with P = U^T t V,
+    ds = diag(P), dU = U (F * (P S + S P^T)) + (I - U U^T) t V / s,
+    dV = V (F * (S P + P^T S)) + (I - V V^T) t^T U / s, F[i, j] = 1 / (s[j]^2 - s[i]^2)."""
+    _svd_check(a, full_matrices, compute_uv)
+    if compute_uv:
+        u, s, vh = ans
+    else:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        k = np.shape(s)[-1]
+        u, vh = u[..., :, :k], vh[..., :k, :]
+    v = _T(vh)
+    p = np.matmul(_T(u), np.matmul(t, v))
+    ds = np.diagonal(p, axis1=-2, axis2=-1)
+    if not compute_uv:
+        return ds
+    s2 = s * s
+    f = offdiag_inv(np.expand_dims(s2, -2) - np.expand_dims(s2, -1))
+    row, col = np.expand_dims(s, -1), np.expand_dims(s, -2)
+    tv, ttu = np.matmul(t, v), np.matmul(_T(t), u)
+    du = np.matmul(u, f * (p * col + row * _T(p))) + (tv - np.matmul(u, np.matmul(_T(u), tv))) / col
+    dv = np.matmul(v, f * (row * p + _T(p) * col)) + (ttu - np.matmul(v, np.matmul(vh, ttu))) / col
+    return du, ds, _T(dv)
+
+
+def qr_jvp(t, ans, a, mode="reduced"):
+    """Tangent of np.linalg.qr(a) (reduced, m >= n, R invertible): with X = Q^T t R^-1 and
+    O = tril(X, -1) - tril(X, -1)^T (skew), dQ = Q (O - X) + t R^-1 and dR = (X - O) R."""
+    _qr_check(a, mode)
+    q, r = ans
+    t_rinv = _T(np.linalg.solve(_T(r), _T(t)))          # t R^-1
+    x = np.matmul(_T(q), t_rinv)
+    low = np.tril(x, -1)
+    o = low - _T(low)
+    return np.matmul(q, o - x) + t_rinv, np.matmul(x - o, r)
 
 
 def second_order(what: str):
