@@ -10,52 +10,9 @@ from .. import backends
 from ..rules import RULES, RUNS_USER_CODE, flagged
 from ..ir.prim import walk_stmts
 from ..ir.names import dotted
+from ..ir.nodes import child_fields, names, walk
 
 _PURE_UNRULED = {"min", "max"}     # Python builtins generated code may call that have no rule
-
-
-_SKIP = frozenset({"ctx", "op", "type_comment"})
-
-
-def walk(node: ast.AST):
-    """Every node under `node` but contexts and operators (like ast.walk, quicker: this pass walks a lot)."""
-    stack = [node]
-    AST = ast.AST
-    while stack:
-        n = stack.pop()
-        yield n
-        for f in n._fields:
-            if f in _SKIP:
-                continue
-            v = getattr(n, f, None)
-            if type(v) is list:
-                stack.extend(x for x in v if isinstance(x, AST))
-            elif isinstance(v, AST):
-                stack.append(v)
-
-
-def names(node: ast.AST, loads_only: bool) -> set[str]:
-    """The names under `node` (read ones only, or all), without building a generator per node."""
-    out: set[str] = set()
-    stack = [node]
-    Name, Load, AST = ast.Name, ast.Load, ast.AST
-    while stack:
-        n = stack.pop()
-        if type(n) is Name:
-            if not loads_only or type(n.ctx) is Load:
-                out.add(n.id)
-            continue
-        for f in n._fields:
-            if f in _SKIP:
-                continue
-            v = getattr(n, f, None)
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, AST):
-                        stack.append(x)
-            elif isinstance(v, AST):
-                stack.append(v)
-    return out
 
 
 def parents_and_loads(trees) -> tuple[dict[int, ast.AST], dict[str, list[ast.Name]]]:
@@ -71,9 +28,7 @@ def parents_and_loads(trees) -> tuple[dict[int, ast.AST], dict[str, list[ast.Nam
             if isinstance(p.ctx, ast.Load):
                 loads.setdefault(p.id, []).append(p)
             continue
-        for f in p._fields:
-            if f in _SKIP:
-                continue
+        for f in child_fields(type(p)):
             v = getattr(p, f, None)
             children = v if type(v) is list else (v,)
             for c in children:

@@ -374,7 +374,8 @@ def _store_code(path, text: str, code) -> None:
         pass
 
 
-def _compile(text: str, path: str):
+def compile_text(text: str, path: str):
+    """The code of a generated module's text (a SyntaxError when it is not valid Python)."""
     return compile(text, path, "exec", dont_inherit=True)
 
 
@@ -384,13 +385,15 @@ def _function(code, path: str, name: str):
     return namespace[name]
 
 
-def load_function(text: str, path: str, name: str):
-    """Compile a generated module's text and return its function `name`.
+def load_function(text: str, path: str, name: str, code=None):
+    """Compile a generated module's text (unless `code`, its compile_text, is given) and return its
+    function `name`.
 
     When `text` is what write() just put at `path`, its compiled code is kept beside it too.
     """
     path = str(path)
-    code = _compile(text, path)
+    if code is None:
+        code = compile_text(text, path)
     if _just_written.pop(path, None) is text:
         _store_code(path, text, code)
     return _function(code, path, name)
@@ -406,7 +409,7 @@ def load_cached(text: str, path, name: str):
     try:
         code = _load_code(path, text)
         if code is None:
-            code = _compile(text, path)
+            code = compile_text(text, path)
             _store_code(path, text, code)
         return _function(code, path, name)
     except Exception as exc:   # SyntaxError, an import failing, a missing function: regenerate

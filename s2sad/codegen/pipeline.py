@@ -165,9 +165,9 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
         raise DifferentiationError(f"{src.filename}:{src.lineno}: {src.qualname} is too deeply nested for "
                                    "s2sad to transform") from None
     try:
-        compile(text, str(path), "exec")        # invalid code is never written: it would be read again
+        code = cache.compile_text(text, str(path))    # invalid code is never written: it would be read again
         written = cache.write(path, text)
-        func = cache.load_function(text, str(written or path), name)
+        func = cache.load_function(text, str(written or path), name, code)
     except Exception as exc:   # a bug in s2sad, not in the user's code: say so, with the source
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import backends
+from ..ir.nodes import walk
 from .source import Source, dotted
 
 _MISSING = object()
@@ -81,7 +82,7 @@ def _local_names(tree: ast.FunctionDef) -> set[str]:
     for extra in (a.vararg, a.kwarg):
         if extra is not None:
             out.add(extra.arg)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)
     return out
@@ -94,26 +95,34 @@ def resolve(sources: list[Source], rule_key, custom) -> tuple[list[str], list[Bi
     found: dict[tuple, Binding] = {}
     for index, src in enumerate(sources):
         local = _local_names(src.tree)
-        parents = {}
-        for node in ast.walk(src.tree):
-            for child in ast.iter_child_nodes(node):
-                parents[id(child)] = node
+        # node id -> the attribute read of it (`np` in `np.linalg`, `np.linalg` in `np.linalg.norm`)
+        attribute_of = {id(node.value): node for node in walk(src.tree) if type(node) is ast.Attribute}
+        seen: dict[tuple[str, ...], tuple[Binding, str] | None] = {}     # each dotted name resolved once
         for node in ast.walk(src.tree):
             if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)) or node.id in local:
                 continue
             chain = node
-            while isinstance(parents.get(id(chain)), ast.Attribute):
-                chain = parents[id(chain)]
-            parts = dotted(chain) or [node.id]
-            b = _binding(src, parts)
-            if b is None:
+            while id(chain) in attribute_of:
+                chain = attribute_of[id(chain)]
+            parts = tuple(dotted(chain) or [node.id])
+            if parts not in seen:
+                seen[parts] = _identified(src, parts, rule_key, custom)
+            if seen[parts] is None:
                 continue
-            ident = identity(b.obj, rule_key, custom)
-            if ident is None:
-                continue
+            b, ident = seen[parts]
             lines.add(f"{index} {'.'.join((b.name,) + b.attrs)} = {ident}")
             found.setdefault((id(b.owner), b.name, b.attrs), b)
     return sorted(lines), list(found.values())
+
+
+def _identified(src: Source, parts: tuple[str, ...], rule_key, custom) -> tuple[Binding, str] | None:
+    """(the binding of the dotted name `parts` in `src`, what it is for the key), or None: not one the
+    code depends on."""
+    b = _binding(src, list(parts))
+    if b is None:
+        return None
+    ident = identity(b.obj, rule_key, custom)
+    return None if ident is None else (b, ident)
 
 
 def _binding(src: Source, parts: list[str]) -> Binding | None:

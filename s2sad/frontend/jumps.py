@@ -11,6 +11,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..ir.names import Namer
+from ..ir.nodes import children
 
 
 def _name(id_: str, ctx=ast.Load) -> ast.Name:
@@ -34,7 +35,7 @@ def _count(stmts, kind) -> int:
         node = todo.pop()
         n += isinstance(node, kind)
         if not isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(node))
+            todo.extend(children(node))
     return n
 
 
@@ -47,7 +48,7 @@ def _has(stmts, kinds) -> bool:
             return True
         if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ClassDef)):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(children(node))
     return False
 
 

@@ -29,6 +29,7 @@ from .syntax import check as check_syntax
 from .source import Resolver, Source, canonical_module, dotted, load
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
 from ..ir.names import RESERVED, Namer, all_names
+from ..ir.nodes import walk
 from ..rules import custom
 from ..rules import RULES, version as rules_version
 
@@ -68,7 +69,7 @@ def local_names(fn: ast.FunctionDef) -> set[str]:
     """Parameters and every name the function assigns."""
     a = fn.args
     out = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
-    for node in ast.walk(ast.Module(body=fn.body, type_ignores=[])):
+    for node in walk(ast.Module(body=fn.body, type_ignores=[])):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)
     return out
@@ -687,7 +688,7 @@ def _defaults(fn) -> dict[str, ast.expr]:
 
 
 def _stored(body) -> set[str]:
-    return {n.id for s in body for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for s in body for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _chain(op, elts):
@@ -765,14 +766,14 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             top_defs[s.targets[0].id] = top_defs.get(s.targets[0].id, 0) + 1
         else:
-            for n in ast.walk(s):
+            for n in walk(s):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                     nested.add(n.id)
     multi = {v for v, n in top_defs.items() if n > 1 and v not in nested and v not in keep}
     current: dict[str, str] = {}
     seen_def: set[str] = set(params)
     for s in body:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in current:
                 n.id = current[n.id]
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id in multi:
@@ -827,7 +828,7 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
     core_body = norm.block(body[:-1])
     last = core_body[-1] if core_body else None
     if isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result and isinstance(last.value, ast.Name) \
-            and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in ast.walk(s)) == 1:
+            and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in walk(s)) == 1:
         core_body.pop()        # `return z`: the result is z itself, no copy
         result = last.value.id
     ssa_rename(params, core_body, namer, keep={result} | ({aux} if aux else set()), spelled=shared.spelled)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy
 
 from ..ir.names import dotted
+from ..ir.nodes import walk
 from ..errors import DifferentiationError, UnsupportedSyntaxError, error_at
 
 
@@ -139,6 +140,19 @@ def _candidates(fn, code):
         yield text, first, module, lines
 
 
+def _shift_lines(module: ast.Module, n: int) -> None:
+    """ast.increment_lineno(module, n), quicker: contexts and operators, which have no lines, not visited."""
+    for node in walk(module):
+        if type(node) is ast.TypeIgnore:
+            node.lineno = getattr(node, "lineno", 0) + n
+            continue
+        attributes = node._attributes
+        if "lineno" in attributes:
+            node.lineno = getattr(node, "lineno", 0) + n
+        if "end_lineno" in attributes and (end := getattr(node, "end_lineno", 0)) is not None:
+            node.end_lineno = end + n
+
+
 def _parse_file(lines: list[str]) -> ast.Module | None:
     try:
         return ast.parse("".join(lines))
@@ -251,7 +265,7 @@ def load(fn: Callable) -> Source:
         node = module.body[0]
         if getattr(node, "name", None) != code.co_name:
             continue
-        ast.increment_lineno(module, first - 1)
+        _shift_lines(module, first - 1)
         compiled = _compiled_def(module, code, filename, _module_imports(lines))
         if compiled is not None and same_code(compiled, code):
             chosen = text, module

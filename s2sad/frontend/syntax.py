@@ -26,8 +26,12 @@ WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async
 
 
 def check(src: Source) -> None:
-    """Reject, with file, line and the source line, every construct outside the allow-list."""
+    """Reject, with file, line and the source line, every construct outside the allow-list (the first
+    one met), then complex numbers (the first one met, by the same walk)."""
+    first_complex = None
     for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+        if first_complex is None and _complex(node):
+            first_complex = node
         if isinstance(node, ast.Module):
             continue
         if isinstance(node, _STMTS) or isinstance(node, _EXPRS) or isinstance(node, _CONTEXT) \
@@ -47,10 +51,9 @@ def check(src: Source) -> None:
             continue
         what = describe(node)
         raise src.error(UnsupportedSyntaxError, node, f"{what} is not supported inside a differentiated function")
-    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
-        if _complex(node):
-            raise src.error(NonDifferentiableError, node, "complex numbers are not supported yet: s2sad "
-                            "differentiates real-valued code (write the real and imaginary parts as real arrays)")
+    if first_complex is not None:
+        raise src.error(NonDifferentiableError, first_complex, "complex numbers are not supported yet: s2sad "
+                        "differentiates real-valued code (write the real and imaginary parts as real arrays)")
     args = src.tree.args
     if args.vararg or args.kwarg:
         raise src.error(UnsupportedSyntaxError, src.tree, "*args and **kwargs parameters are not supported")

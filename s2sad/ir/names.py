@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 
 from .. import backends
+from .nodes import walk
 
 # what generated code calls its modules and its own variables: every backend's alias ("np", "cp") too
 RESERVED = {"math", "_rt", "tape", "out_bar"} | {b.alias for b in backends.REGISTRY.values()}
@@ -44,7 +45,7 @@ class Namer:
 def all_names(tree: ast.AST) -> set[str]:
     """Every identifier that appears in `tree` (names, arguments, attributes' roots)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             out.add(node.id)
         elif isinstance(node, ast.arg):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..ir.names import dotted
 from .astcopy import clone
+from .nodes import names
 from .core import OPS, UNARY
 from ..rules import RULES, Rule
 
@@ -112,26 +113,8 @@ def assignment_counts(params, body: list[ast.stmt]) -> dict[str, int]:
 
 
 def names_read(node: ast.AST) -> set[str]:
-    """The names read under `node` (ast.walk's nodes, without a generator per node: this runs on every
-    statement of every pass)."""
-    out: set[str] = set()
-    stack = [node]
-    Name, Load, AST = ast.Name, ast.Load, ast.AST
-    while stack:
-        n = stack.pop()
-        if type(n) is Name:
-            if isinstance(n.ctx, Load):
-                out.add(n.id)
-            continue
-        for f in n._fields:
-            if f == "ctx" or f == "op":         # leaves that are not names
-                continue
-            v = getattr(n, f, None)
-            if type(v) is list:
-                stack.extend(x for x in v if isinstance(x, AST))
-            elif isinstance(v, AST):
-                stack.append(v)
-    return out
+    """The names read under `node` (this runs on every statement of every pass)."""
+    return names(node, True)
 
 
 def is_assign(stmt: ast.stmt) -> bool:
@@ -168,5 +151,17 @@ def walk_stmts(body: list[ast.stmt]):
     while todo:
         s = todo.pop()
         yield s
-        for field in ("orelse", "body"):
+        fields = _BLOCK_FIELDS.get(type(s))
+        if fields is None:
+            fields = _block_fields(type(s))
+        for field in fields:
             todo.extend(reversed(getattr(s, field, []) or []))
+
+
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _block_fields(cls: type) -> tuple[str, ...]:
+    """Which of `orelse` and `body` (in that order) node type `cls` has: the blocks walk_stmts enters."""
+    _BLOCK_FIELDS[cls] = tuple(f for f in ("orelse", "body") if f in cls._fields)
+    return _BLOCK_FIELDS[cls]

@@ -6,7 +6,7 @@ import ast
 import inspect
 
 from .. import runtime
-from ..analysis.effects import walk
+from ..ir.nodes import walk
 from ..ir.astcopy import clone
 
 ANS = "__ans__"      # placeholder for a rule's `ans` until the mode knows where the new value lives

@@ -11,7 +11,8 @@ import math
 import re
 
 from ..ir.prim import walk_stmts
-from ..analysis.effects import module, names, walk
+from ..analysis.effects import module
+from ..ir.nodes import names, walk
 from ..ir.names import dotted
 from ..rules import flagged
 

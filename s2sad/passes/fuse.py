@@ -26,7 +26,8 @@ import bisect
 from .algebra import LINEAR, Algebra, Rewriter
 from ..ir.astcopy import clone
 from ..ir.prim import walk_stmts
-from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, names, nested_defs, pure, reads, top_defs, uncovered, parents_and_loads, walk, writes
+from ..ir.nodes import child_fields, names, walk
+from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, nested_defs, pure, reads, top_defs, uncovered, parents_and_loads, writes
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
@@ -211,7 +212,7 @@ def _insert_sorted(positions: list[int], k: int) -> None:
 def _substitute(stmt: ast.stmt, load: ast.Name, value: ast.expr) -> None:
     """Put a copy of `value` where the name node `load` sits in `stmt`."""
     for node in walk(stmt):
-        for f in node._fields:
+        for f in child_fields(type(node)):
             v = getattr(node, f, None)
             if v is load:
                 setattr(node, f, clone(value))
@@ -386,7 +387,7 @@ def no_empty_blocks(stmts: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def _calls(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Call) for n in ast.walk(node))
+    return any(isinstance(n, ast.Call) for n in walk(node))
 
 
 def _merge_resets(block: list[ast.stmt]) -> bool:

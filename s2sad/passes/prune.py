@@ -8,9 +8,10 @@ that reads only a shape (`_rt.unbroadcast(g, t6)`) is pointed at a live variable
 from __future__ import annotations
 
 import ast
+from collections.abc import Container
 
 from .. import rules
-from ..analysis.effects import walk
+from ..ir.nodes import walk
 from ..ir.prim import is_assign, names_read, walk_stmts
 from ..analysis.shapes import ShapeClasses
 
@@ -45,7 +46,7 @@ class _Walk:
             elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "_rt" \
                     and n.attr.startswith(("custom", "recurse")):
                 self.effect = True
-            a = shape_arg(n)
+            a = shape_arg(n) if type(n) is ast.Call else None
             if a is not None:
                 self.shapes.append(a)
 
@@ -139,7 +140,7 @@ def _live(trees, walks: _Walks) -> set[str]:
 
 def has_effect(s: ast.stmt) -> bool:
     """Whether a statement touches the tape or calls a user's function (custom rules, recursion)."""
-    for n in ast.walk(s):
+    for n in walk(s):
         if isinstance(n, ast.Name) and n.id == "tape":
             return True
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "_rt" \
@@ -152,7 +153,7 @@ def _top_level_once(stmts: list[ast.stmt]) -> set[str]:
     counts: dict[str, int] = {}
     nested: set[str] = set()
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 counts[n.id] = counts.get(n.id, 0) + 1
                 if not isinstance(s, ast.Assign):
@@ -160,7 +161,8 @@ def _top_level_once(stmts: list[ast.stmt]) -> set[str]:
     return {v for v, c in counts.items() if c == 1 and v not in nested}
 
 
-def _drop(stmts: list[ast.stmt], live: set[str], walks: _Walks) -> tuple[list[ast.stmt], bool]:
+def _drop(stmts: list[ast.stmt], live: Container[str], walks: _Walks) -> tuple[list[ast.stmt], bool]:
+    """`stmts` without the assignments to names not `live` and the branches and loops left empty."""
     out, changed = [], False
     for s in stmts:
         for field in ("body", "orelse"):
@@ -178,7 +180,7 @@ def _drop(stmts: list[ast.stmt], live: set[str], walks: _Walks) -> tuple[list[as
             changed = True
             continue
         if isinstance(s, ast.If) and all(isinstance(b, ast.Pass) for b in s.body + s.orelse) \
-                and not any(isinstance(n, ast.Call) for n in ast.walk(s.test)):
+                and not any(isinstance(n, ast.Call) for n in walk(s.test)):
             changed = True          # both branches left with nothing to do (the test is kept if read later)
             continue
         if isinstance(s, ast.For) and all(isinstance(b, ast.Pass) for b in s.body) and not s.orelse \
@@ -230,9 +232,6 @@ def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, rec
     recomputes them itself (then a loop with nothing left to do goes too). A temporary the reverse sweep
     reads for its shape only (`_rt.unbroadcast(x_bar, t12)`) is not recomputed there: its definition stays."""
     recomputed = recomputed & {v for st in walk_stmts(rev) if is_assign(st) for v in _targets(st)}
-    everything = set()
-    for t in fwd + rev + [ret]:
-        everything |= {n.id for n in walk(t) if isinstance(n, ast.Name)}
     walks = _Walks()
     for _ in range(20):
         read_fwd = set()
@@ -244,7 +243,7 @@ def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, rec
         read_fwd |= names_read(ret)
         # a recomputed temporary read by another one that stays is kept too
         keep = _closure({t for t in recomputed if t in read_fwd}, _value_reads(fwd), recomputed)
-        fwd, changed = _drop(fwd, everything - (recomputed - keep), walks)
+        fwd, changed = _drop(fwd, _AllBut(recomputed - keep), walks)
         empty = [st for st in fwd if isinstance(st, ast.For) and all(isinstance(b, ast.Pass) for b in st.body)
                  and isinstance(st.target, ast.Name) and st.target.id not in read_fwd]
         if empty:                          # a loop with nothing left to do (its range stays for the reverse loop)
@@ -253,6 +252,16 @@ def drop_recomputed(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, rec
         if not changed:
             break
     return fwd
+
+
+class _AllBut:
+    """Every name but those in `gone`: the names _drop keeps the assignments of."""
+
+    def __init__(self, gone: set[str]):
+        self.gone = gone
+
+    def __contains__(self, name: str) -> bool:
+        return name not in self.gone
 
 
 def _value_reads(stmts: list[ast.stmt]) -> dict[str, set[str]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import operator
 
+from ..ir.nodes import child_fields, walk
+
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
          ast.Pow: operator.pow}
 
@@ -31,12 +33,19 @@ def _const(v) -> ast.expr:
 class _Simplify(ast.NodeTransformer):
     changed = False
 
+    def visit(self, node):
+        """ast.NodeTransformer's, with the two node types rewritten here picked without a name lookup."""
+        cls = type(node)
+        if cls is ast.BinOp:
+            return self.visit_BinOp(node)
+        if cls is ast.UnaryOp:
+            return self.visit_UnaryOp(node)
+        return self.generic_visit(node)
+
     def generic_visit(self, node):
         """ast.NodeTransformer's, without a generator per node (this runs on every rule instantiated);
         contexts and operators, which nothing here rewrites, are not visited."""
-        for f in node._fields:
-            if f in ("ctx", "op"):
-                continue
+        for f in child_fields(type(node)):
             v = getattr(node, f, None)
             if type(v) is list:
                 v[:] = [self.visit(x) if isinstance(x, ast.AST) else x for x in v]
@@ -118,7 +127,7 @@ def peephole(stmts: list[ast.stmt]) -> list[ast.stmt]:
                 and isinstance(s.targets[0], ast.Name) and s.targets[0].id == v \
                 and isinstance(s.value, ast.BinOp) and isinstance(s.value.op, (ast.Add, ast.Sub)) \
                 and isinstance(s.value.left, ast.Name) and s.value.left.id == v \
-                and not any(isinstance(n, ast.Name) and n.id == v for n in ast.walk(s.value.right)):
+                and not any(isinstance(n, ast.Name) and n.id == v for n in walk(s.value.right)):
             rhs = s.value.right if isinstance(s.value.op, ast.Add) else ast.UnaryOp(op=ast.USub(), operand=s.value.right)
             merged = ast.Assign(targets=s.targets, value=rhs, lineno=s.lineno, col_offset=0)
             merged.s2sad_origin = getattr(s, "s2sad_origin", None)
@@ -131,7 +140,7 @@ def peephole(stmts: list[ast.stmt]) -> list[ast.stmt]:
 def _stores(stmts: list[ast.stmt]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 counts[n.id] = counts.get(n.id, 0) + 1
     return counts
@@ -145,14 +154,13 @@ def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, ke
     out: list[ast.stmt] = []
     rename: dict[str, str] = {}
 
-    class _Rename(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, ast.Load) and node.id in rename:
+    def renamed(tree: ast.AST) -> None:
+        for node in walk(tree):
+            if type(node) is ast.Name and type(node.ctx) is ast.Load and node.id in rename:
                 node.id = rename[node.id]
-            return node
 
     for s in rev:
-        _Rename().visit(s)
+        renamed(s)
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and isinstance(s.value, ast.Name) and s.value.id not in keep \
                 and counts.get(s.targets[0].id, 0) == 1 and counts.get(s.value.id, 0) <= 1 \
@@ -160,5 +168,5 @@ def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, ke
             rename[s.targets[0].id] = s.value.id
             continue
         out.append(s)
-    _Rename().visit(ret)
+    renamed(ret)
     return out

@@ -337,8 +337,8 @@ def test_compiled_code_is_kept_and_used(tmp_path, gen, monkeypatch):
     [code] = codes(gen)
     assert code == cache.code_path(path) and code.name.startswith(path.stem + ".")
     compiles = []
-    original = cache._compile
-    monkeypatch.setattr(cache, "_compile", lambda *a: compiles.append(a[1]) or original(*a))
+    original = cache.compile_text
+    monkeypatch.setattr(cache, "compile_text", lambda *a: compiles.append(a[1]) or original(*a))
     cache.memory_clear(gen)
     g = s2sad.grad(m.f)
     assert g(2.0, 3.0) == 36.0 and not g._compile("numpy").transformed
