@@ -15,7 +15,6 @@ import sys
 from typing import Callable
 
 from .. import backends
-from .. import rules
 from ..frontend import bindings
 from ..passes.fuse import fuse
 from ..ir.names import all_names
@@ -23,7 +22,6 @@ from ..ir.prim import walk_stmts
 
 SLOW = "_s2sad_full_path"
 MODULES = "_s2sad_modules"
-RULES = "_s2sad_rules"
 
 
 class _Seed(ast.NodeTransformer):
@@ -129,7 +127,7 @@ class _OntoFloat(ast.NodeTransformer):
         return node
 
 
-def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=(), version: int = 0) -> Callable | None:
+def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=()) -> Callable | None:
     """`entry(...)`, with the parameters of the generated function `fn` but `out_bar`: the gradient
     with respect to parameter `index` when it is a Python float (and a float comes out), else
     `slow(...)` with the same arguments. None when the generated function does not have the
@@ -161,9 +159,6 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=(),
     namespace = dict(fn.__globals__)
     # a helper redefined or a global rebound since: the full path transforms again
     stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
-    # a rule registered since (s2sad.extend): the full path, which transforms again
-    namespace[RULES] = rules.table.STATE
-    stale += f" or {RULES}['version'] != {version}"
     lines = [f"def entry({', '.join(params)}):",
              f"    if type({params[index]}) is not float{device}{stale}:",
              f"        return {call}"]

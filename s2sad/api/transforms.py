@@ -9,12 +9,13 @@ import dataclasses
 import functools
 import inspect
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .. import backends
+from .. import backends, rules
 from ..analysis import aliasing
 from ..codegen import pipeline as compiler
 from ..errors import DifferentiationError, NonScalarOutputError
@@ -29,6 +30,18 @@ __all__ = ["grad", "value_and_grad", "stop_gradient"]
 def _backends() -> tuple[str, ...]:
     """What `backend=` may be: "auto" (the arguments' backend) or a registered backend's name."""
     return ("auto", *backends.names())
+
+
+_LIVE: "weakref.WeakSet[_Transformed]" = weakref.WeakSet()      # every grad object alive
+
+
+def _forget_all() -> None:
+    """A rule was registered or changed: every grad object made before transforms again when next called."""
+    for t in list(_LIVE):
+        t._forget()
+
+
+rules.table.on_change(_forget_all)
 
 
 class _Transformed:
@@ -58,6 +71,7 @@ class _Transformed:
         self._fast = None          # (generated function, arity, float argument's index): see _fast_call
         self._signature = None
         self._inner = fun if isinstance(fun, _Transformed) else None
+        _LIVE.add(self)
         if self._inner is not None and has_aux:
             raise ValueError("has_aux=True is not supported on an already transformed function")
 
@@ -328,8 +342,7 @@ class GradFunction(_Transformed):
                 or list(code.co_varnames[:code.co_argcount]) != c.params:
             return
         try:
-            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds,
-                                     c.rules_version)
+            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds)
             if fast is not None:
                 fast.__defaults__ = user.__defaults__
         except Exception:           # no faster way in; the full path still works

@@ -42,7 +42,6 @@ class Compiled:
     # the functions and modules the code resolved, and whether the names still refer to them
     binds: tuple = ()
     fresh: Callable[[], bool] = bindings.checker([])
-    rules_version: int = 0          # the rules table it was made with (rules.version())
 
 
 @contextlib.contextmanager
@@ -53,12 +52,6 @@ def _deep_recursion(limit: int = 20000):
         yield
     finally:
         sys.setrecursionlimit(old)
-
-
-def _checker(binds: list) -> Callable[[], bool]:
-    """Whether the code still holds: every name resolves as it did, and no rule was registered since."""
-    holds, state, version = bindings.checker(binds), rules.table.STATE, rules.version()
-    return lambda: state["version"] == version and holds()
 
 
 def dependencies(src: frontend.Source) -> list[frontend.Source]:
@@ -138,23 +131,23 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     ran. A file is written atomically; when it cannot be written the function lives in memory only. With
     S2SAD_DUMP set the function is transformed again (each stage's output is printed as it runs)."""
     src, deps, key, binds = _keyed(fn, options)
-    fresh = _checker(binds)
+    fresh = bindings.checker(binds)
     name = f"{src.tree.name}_{suffix}"
     dump = stages.dumped()
     hit = None if dump else cache.memory_get(key)
     if hit is not None:
         if not hit.free:
-            return dataclasses.replace(hit, binds=tuple(binds), fresh=fresh, rules_version=rules.version())
+            return dataclasses.replace(hit, binds=tuple(binds), fresh=fresh)
         # the same code may read other globals/closure cells (a helper's closure): bind them to `fn`'s
         rebound = _from_text(hit.source, hit.path, name, src, deps, key, func=hit.fn)
         if rebound is not None:
-            return dataclasses.replace(hit, free=rebound.free, binds=tuple(binds), fresh=fresh, rules_version=rules.version())
+            return dataclasses.replace(hit, free=rebound.free, binds=tuple(binds), fresh=fresh)
     path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
     text = None if dump else cache.read(path, key)
     if text is not None:
         compiled = _from_text(text, path, name, src, deps, key)
         if compiled is not None:
-            return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh, rules_version=rules.version())
+            return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
     try:
         with _deep_recursion():
             job = generate(src, key, name)
@@ -172,7 +165,7 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc
     compiled = Compiled(func, text, written, param_names(src.tree), free, facts.active_output, True, key, facts)
-    return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh, rules_version=rules.version())
+    return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
 
 
 def _from_text(text, path, name, src, deps, key, func=None):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 from typing import Callable
 
+from . import table
+
 MAX_ARGS = 6
 
 _VJP: dict[int, tuple] = {}     # id(fun) -> (fun, rules)
@@ -62,6 +64,7 @@ def defvjp(fun: Callable, *rules: Callable | None) -> Callable:
     """
     _check("defvjp", fun, rules, "g")
     _VJP[id(fun)] = (fun, tuple(rules))
+    table.changed()
     return fun
 
 
@@ -70,6 +73,7 @@ def defjvp(fun: Callable, *rules: Callable | None) -> Callable:
     tangent `t`. Returns `fun`."""
     _check("defjvp", fun, rules, "t")
     _JVP[id(fun)] = (fun, tuple(rules))
+    table.changed()
     return fun
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -136,12 +137,27 @@ _ADDED: dict[str, Rule] = {}      # rules registered after s2sad's own tables (s
 STATE = {"version": 0, "builtin": True}    # version: changes whenever a rule is registered
 
 
+_LISTENERS: list[Callable[[], None]] = []
+
+
 def _add(key: str, r: Rule) -> None:
     RULES[key] = r
     _FLAGGED.clear()
     STATE["version"] += 1
     if not STATE["builtin"]:
         _ADDED[key] = r
+        changed()
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call `listener` whenever a rule is registered after s2sad's own (so code made before is dropped)."""
+    _LISTENERS.append(listener)
+
+
+def changed() -> None:
+    """Tell the listeners that the rules changed (a rule registered, a custom rule defined)."""
+    for listener in _LISTENERS:
+        listener()
 
 
 def builtin_loaded() -> None:

@@ -42,6 +42,18 @@ def test_changing_a_rule_regenerates_the_code(log2_rule):
     np.testing.assert_allclose(s2sad.grad(log2_loss)(x), numerical.grad(log2_loss)(x), rtol=1e-7)
 
 
+def log2_of_float(x):
+    return np.logaddexp2(x, 0.5) * 1.0
+
+
+def test_changing_a_rule_drops_the_fast_float_entry_too(log2_rule):
+    extend.rule("np.logaddexp2", "x, y", x="g * 0.0", y="g * 0.0", elementwise=True)        # a wrong rule, on purpose
+    g = s2sad.grad(log2_of_float)
+    assert g(0.3) == 0.0 and g(0.3) == 0.0 and g(0.3) == 0.0     # the second float call builds the entry
+    extend.rule("np.logaddexp2", "x, y", x="g * np.exp2(x - ans)", y="g * np.exp2(y - ans)", elementwise=True)
+    assert g(0.3) == pytest.approx(numerical.grad(log2_of_float)(0.3), rel=1e-7)
+
+
 def test_the_extend_surface_is_what_the_docs_say():
     assert set(extend.__all__) == {"rule", "nondiff", "alias", "defvjp", "defjvp", "Backend", "register_backend"}
     assert s2sad.extend is extend
