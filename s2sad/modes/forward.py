@@ -119,8 +119,12 @@ class Forward:
         if expr is None:
             zero = call("_rt.zeros", name_node(v))
             return [s, _assign(self.dot(v), zero, where)]
-        own = v in self.written
         operands = {n for _, _, n in prim.diff_args()} if prim.rule is not None else set()
+        # v's tangent is an array of its own when v is written in place later, and when it would be another
+        # tangent itself (`v7 = z6 + 0.5` gives `v7_dot = z6_dot`) whose array is written in place later
+        # (`z6[2] = ...` would change v7's tangent too, while v7 keeps its value)
+        own = v in self.written or (isinstance(expr, ast.Name)
+                                    and any(expr.id == self.dots.get(n) for n in operands & self.written))
         if reads_self:
             old = self.namer.fresh("old")
             expr = substitute(substitute(expr, {v: name_node(old)}), {ANS: name_node(v)})

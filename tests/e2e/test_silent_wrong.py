@@ -341,3 +341,33 @@ def test_grad_of_a_stacks_determinants_is_refused_as_not_scalar():
         s2sad.grad(det_only)(np.stack([2 * np.eye(2), np.eye(2)]))
     b = np.random.default_rng(7).normal(size=(3, 3))
     np.testing.assert_allclose(s2sad.hessian(det_only)(b), numerical.jacobian(s2sad.grad(det_only))(b), atol=1e-6)
+
+
+# --- a tangent shared with an array written in place later (found by the random programs, seed 4001025) ----
+# `v = z + 0.5` gives v the tangent of z itself (the same array); `z[2] = ...` afterwards wrote into it, so
+# v's tangent changed while v kept its value: jvp and hessian (forward over reverse) were wrong.
+
+def tangent_shared_then_written(y):
+    z = np.zeros(3) + y
+    v = +z
+    w = z * 1.0
+    u = z - 0.0
+    z[1] = 5.0 * y[0]
+    return np.sum(v * v) + np.sum(w * u) + np.sum(z)
+
+
+def tangent_shared_in_a_chain(y):
+    z = np.zeros(3) + y
+    a = z + 0.5
+    b = a + 0.25
+    z[2] = y[1] ** 2
+    return np.sum(b * b) + np.sum(z)
+
+
+@pytest.mark.parametrize("f", [tangent_shared_then_written, tangent_shared_in_a_chain])
+def test_a_tangent_is_not_shared_with_an_array_written_later(f):
+    y = np.array([0.2, -0.4, 0.9])
+    t = np.array([1.0, 0.5, -0.3])
+    _, tangent = s2sad.jvp(f, (y,), (t,))
+    assert tangent == pytest.approx(numerical.grad(f)(y) @ t, rel=1e-7)
+    np.testing.assert_allclose(s2sad.hessian(f)(y), numerical.jacobian(s2sad.grad(f))(y), atol=1e-6)
