@@ -23,7 +23,7 @@ import ast
 import linecache
 from dataclasses import dataclass
 
-from ..ir.prim import is_assign, primitive, walk_stmts
+from ..ir.prim import is_assign, is_range, primitive, walk_stmts
 from ..ir.names import dotted
 from ..errors import UnsupportedSyntaxError, located
 from ..rules import flagged
@@ -121,7 +121,7 @@ def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> 
         elif isinstance(st, ast.For):
             for n in ast.walk(st.target):
                 if isinstance(n, ast.Name):
-                    values.setdefault(n.id, []).append(st.iter if _is_range(st.iter) else ast.Constant(None))
+                    values.setdefault(n.id, []).append(st.iter if is_range(st.iter) else ast.Constant(None))
         elif isinstance(st, ast.Assign):          # an element write: the name holds an array
             written.add(st.targets[0].value.id)
     candidates = sorted(v for v in values if v not in params)
@@ -159,10 +159,6 @@ def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> 
     return nums, ranks
 
 
-def _is_range(it) -> bool:
-    return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
-
-
 _SCALAR_MADE = {"np.where", "np.array", "np.asarray", "np.copy", "np.zeros", "np.ones", "np.full", "np.empty",
                 "np.zeros_like", "np.ones_like", "np.full_like", "np.empty_like", "np.reshape", "np.squeeze"}
 
@@ -173,7 +169,7 @@ def _number(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> bool:
         return isinstance(e.value, (int, float, bool)) and e.value is not None
     if isinstance(e, ast.Name):
         return e.id in nums
-    if _is_range(e):
+    if is_range(e):
         return True                        # a range loop's counter
     if isinstance(e, (ast.Compare, ast.BoolOp)):
         return False                       # may be a boolean array
@@ -206,7 +202,7 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
         return 0 if isinstance(e.value, (int, float, bool)) and e.value is not None else None
     if isinstance(e, ast.Name):
         return 0 if e.id in nums else ranks.get(e.id)
-    if _is_range(e):
+    if is_range(e):
         return 0
     if isinstance(e, ast.Subscript):
         base = _rank(e.value, nums, ranks)

@@ -18,7 +18,7 @@ from .. import backends
 from ..frontend import bindings
 from ..passes.fuse import fuse
 from ..ir.names import all_names
-from ..ir.prim import walk_stmts
+from ..ir.prim import is_range, walk_stmts
 
 SLOW = "_s2sad_full_path"
 MODULES = "_s2sad_modules"
@@ -68,7 +68,7 @@ def _floats(body: list[ast.stmt], x: str) -> dict[str, str]:
             values.setdefault(s.targets[0].id, []).append(s.value)
         elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
             values.setdefault(s.target.id, []).append(ast.BinOp(left=s.target, op=s.op, right=s.value))
-        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name) and _is_range(s.iter):
+        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name) and is_range(s.iter):
             counters.add(s.target.id)
         else:
             for n in ast.walk(s) if not isinstance(s, (ast.If, ast.While, ast.For)) else ():
@@ -104,10 +104,6 @@ def _floats(body: list[ast.stmt], x: str) -> dict[str, str]:
                 kinds[v] = new
                 changed = True
     return {v: k for v, k in kinds.items() if k is not None}
-
-
-def _is_range(e: ast.expr) -> bool:
-    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "range"
 
 
 class _OntoFloat(ast.NodeTransformer):

@@ -19,12 +19,13 @@ from .base import Backend, BackendWarning
 from .cupy import CUPY_NAMES
 
 __all__ = ["Backend", "BackendWarning", "REGISTRY", "DEFAULT", "register", "unregister", "get", "names", "of",
-           "owner", "for_module", "device_modules", "host_only", "CUPY_NAMES"]
+           "owner", "for_module", "device_modules", "host_only", "ALIASES", "CUPY_NAMES"]
 
 REGISTRY: dict[str, Backend] = {}
 DEFAULT: Backend = _numpy.BACKEND        # the backend of host values and of anything no other backend owns
 _OTHERS: tuple[Backend, ...] = ()        # the registered backends but the default, in registration order
 _OTHER_MODULES: tuple[str, ...] = ()     # their modules' import names
+ALIASES: frozenset[str] = frozenset()    # what generated code calls the registered modules ("np", "cp")
 
 
 def register(backend: Backend) -> Backend:
@@ -52,9 +53,10 @@ def unregister(name: str) -> Backend:
 
 
 def _reindex() -> None:
-    global _OTHERS, _OTHER_MODULES
+    global _OTHERS, _OTHER_MODULES, ALIASES
     _OTHERS = tuple(b for b in REGISTRY.values() if b is not DEFAULT)
     _OTHER_MODULES = tuple(b.module for b in _OTHERS)
+    ALIASES = frozenset(b.alias for b in REGISTRY.values())
 
 
 register(_numpy.BACKEND)

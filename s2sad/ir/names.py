@@ -7,7 +7,7 @@ from .. import backends
 from .nodes import walk
 
 # what generated code calls its modules and its own variables: every backend's alias ("np", "cp") too
-RESERVED = {"math", "_rt", "tape", "out_bar"} | {b.alias for b in backends.REGISTRY.values()}
+RESERVED = {"math", "_rt", "tape", "out_bar"} | backends.ALIASES
 
 
 class Namer:

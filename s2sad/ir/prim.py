@@ -165,3 +165,8 @@ def _block_fields(cls: type) -> tuple[str, ...]:
     """Which of `orelse` and `body` (in that order) node type `cls` has: the blocks walk_stmts enters."""
     _BLOCK_FIELDS[cls] = tuple(f for f in ("orelse", "body") if f in cls._fields)
     return _BLOCK_FIELDS[cls]
+
+
+def is_range(e: ast.expr) -> bool:
+    """`range(...)`: a call of the builtin (its values are integers)."""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "range"
