@@ -36,3 +36,24 @@ def error_at(cls: type[DifferentiationError], filename: str, node: ast.AST | Non
     lineno = getattr(node, "lineno", None)
     col = getattr(node, "col_offset", None)
     return cls(located(filename, lineno, col, message))
+
+
+_PACKAGE = __file__.rpartition("errors.py")[0]      # s2sad's own folder, with its separator
+
+
+def user_stacklevel() -> int:
+    """The `stacklevel` for warnings.warn, called from inside s2sad, that points at the first frame outside
+    the package: the user's line that called s2sad, not s2sad's own code."""
+    import sys
+    frame = sys._getframe(1)          # the caller of user_stacklevel, which calls warnings.warn
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """warnings.warn pointing at the user's line (the first caller outside s2sad)."""
+    import warnings
+    warnings.warn(message, category, stacklevel=user_stacklevel())

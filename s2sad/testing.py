@@ -143,7 +143,7 @@ def _scale(out: Any) -> float:
 
 # --- check_grads -----------------------------------------------------------------------------------
 
-def check_grads(fun: Callable, args: Any, order: int = 1, modes: Sequence[str] = ("forward", "reverse"),
+def check_grads(fun: Callable, args: Any, order: int = 1, modes: Sequence[str] | None = None,
                 rtol: float | None = None, atol: float | None = None, *,
                 argnums: int | Sequence[int] | None = None) -> None:
     """Check s2sad's generated derivatives of `fun` at `args` against finite differences.
@@ -151,13 +151,15 @@ def check_grads(fun: Callable, args: Any, order: int = 1, modes: Sequence[str] =
     Every element of the Jacobian of each differentiated argument is compared with the complex step
     where `fun` allows it (tolerances rtol=1e-7, atol=1e-9), else with central differences (rtol=1e-5,
     atol=1e-6 * max(1, |f(x)|)); float32 arguments get 2e-3. `modes` picks forward and/or reverse
-    mode at order 1. Orders above 1 differentiate the generated gradient again (forward over
+    mode at order 1; by default both, except a mode that a function with custom rules has no rule for
+    (only `defvjp` registered: reverse mode alone). Orders above 1 differentiate the generated gradient again (forward over
     reverse, the composition s2sad supports) and compare it with finite differences of the generated
     gradient; they need a scalar output (and scalar arguments above order 2).
     Raises AssertionError naming the elements, values and approaches that disagree.
     """
     args = _as_args(args)
-    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    chosen = modes is not None
+    modes = ("forward", "reverse") if modes is None else (modes,) if isinstance(modes, str) else tuple(modes)
     unknown = set(modes) - {"forward", "reverse"}
     if unknown or not modes:
         raise ValueError(f"modes must be a non-empty subset of ('forward', 'reverse'), not {modes!r}")
@@ -166,7 +168,17 @@ def check_grads(fun: Callable, args: Any, order: int = 1, modes: Sequence[str] =
     nums = _argnums(fun, args, argnums)
     names = _arg_names(fun, len(args))
     float32 = any(np.asarray(args[i]).dtype == np.float32 for i in nums)
-    _check_level(fun, _name(fun), args, nums, names, 1, order, modes, rtol, atol, float32)
+    _check_level(fun, _name(fun), args, nums, names, 1, order, modes, rtol, atol, float32, chosen)
+
+
+def _no_rule_for(exc: Exception) -> str | None:
+    """The mode a custom rule is missing for ("forward" when only defvjp was registered), else None."""
+    from .errors import NonDifferentiableError
+    if isinstance(exc, NonDifferentiableError):
+        for mode in ("forward", "reverse"):
+            if f"has a custom rule, but none for {mode} mode" in str(exc):
+                return mode
+    return None
 
 
 def _automatic(F: Callable, args: tuple, i: int, mode: str, scalar: bool) -> Any:
@@ -178,32 +190,48 @@ def _automatic(F: Callable, args: tuple, i: int, mode: str, scalar: bool) -> Any
 
 
 def _check_level(F: Callable, label: str, args: tuple, nums: tuple[int, ...], names: list[str], level: int,
-                 order: int, modes: tuple[str, ...], rtol, atol, float32: bool) -> None:
+                 order: int, modes: tuple[str, ...], rtol, atol, float32: bool, chosen: bool = True) -> None:
     from .api.transforms import grad
     out = F(*args)
     scalar = np.size(out) == 1
     out_shape = () if scalar else np.shape(out)
-    problems = []
+    problems, checked, missing = [], 0, None
     for i in nums:
         ref, method = _numerical(F, args, i)
         r, a = _tolerances(rtol, atol, method == "complex step", _scale(out), float32)
         for mode in (modes if level == 1 else ("forward",)):
             shown = f"{mode} mode" if level == 1 else "forward over reverse"
-            got = _automatic(F, args, i, mode, scalar)
+            try:
+                got = _automatic(F, args, i, mode, scalar)
+            except Exception as exc:
+                # a custom rule registered for one mode only: by default the other mode is not checked
+                if chosen or level > 1 or _no_rule_for(exc) != mode:
+                    raise
+                missing = exc
+                continue
+            checked += 1
             diff = _mismatch(got, ref, shown, method, r, a, out_shape, np.shape(args[i]), names[i])
             if diff:
                 problems.append(f"d/d{names[i]} of {label} (order {level}), {shown} vs {method}: {diff}")
     if problems:
         raise AssertionError(f"check_grads({_name(F) if level == 1 else label}): s2sad's derivative "
                              f"disagrees with finite differences\n" + "\n".join(problems))
+    if not checked and missing is not None:
+        raise missing
     if level < order:
         if not scalar:
             raise ValueError(f"check_grads order {level + 1}: {label} returns shape {np.shape(out)}; "
                              "orders above 1 need a scalar output (s2sad differentiates a gradient again)")
         for i in nums:
             g = grad(F, argnums=i)
-            _check_level(g, f"d/d{names[i]} {label}", args, nums, names, level + 1, order, modes,
-                         rtol, atol, float32)
+            try:
+                _check_level(g, f"d/d{names[i]} {label}", args, nums, names, level + 1, order, modes,
+                             rtol, atol, float32)
+            except Exception as exc:
+                if _no_rule_for(exc) != "forward":
+                    raise
+                raise type(exc)(f"check_grads order {level + 1} differentiates the gradient in forward mode, "
+                                f"which needs forward rules: {exc}") from None
 
 
 # --- assert_equivalent -----------------------------------------------------------------------------
@@ -227,17 +255,24 @@ def assert_equivalent(fun: Callable, args: Any, *, argnums: int | Sequence[int] 
     scalar = np.size(out) == 1
     out_shape = () if scalar else np.shape(out)
     float32 = any(np.asarray(args[i]).dtype == np.float32 for i in nums)
-    results: dict[str, list] = {"automatic (reverse)": [], "automatic (forward)": []}
-    for i in nums:
-        results["automatic (reverse)"].append(_automatic(fun, args, i, "reverse", scalar))
-        results["automatic (forward)"].append(_automatic(fun, args, i, "forward", scalar))
+    results: dict[str, list] = {}
     skipped = ""
+    for mode in ("reverse", "forward"):
+        try:
+            results[f"automatic ({mode})"] = [_automatic(fun, args, i, mode, scalar) for i in nums]
+        except Exception as exc:
+            # a custom rule for one mode only (defvjp without defjvp): that mode is left out
+            if _no_rule_for(exc) != mode:
+                raise
+            skipped += f" (automatic ({mode}) skipped: {' '.join(str(exc).split())})"
+    if not results:
+        raise AssertionError(f"assert_equivalent({_name(fun)}): no automatic derivative:{skipped}")
     if scalar:
         try:
             g = symbolic.grad(fun, argnums=nums)(*args)
             results["symbolic"] = list(g)
         except DifferentiationError as exc:
-            skipped = f" (symbolic skipped: {' '.join(str(exc).split())})"
+            skipped += f" (symbolic skipped: {' '.join(str(exc).split())})"
     numeric = [_numerical(fun, args, i) for i in nums]
     methods = list(dict.fromkeys(m for _, m in numeric))
     results[f"numerical ({' / '.join(methods)})"] = [j for j, _ in numeric]

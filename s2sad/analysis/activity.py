@@ -87,7 +87,10 @@ def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity
                 f"s2sad has no derivative rule for {prim.key}(), which is called here on a value that "
                 f"depends on the input; register one with s2sad.defvjp({prim.key.split('.')[-1]}, ...)"
                 if prim.key != "tuple" else
-                "a tuple or list that holds a differentiated value is not supported here"))
+                "a tuple or list that holds a differentiated value is not supported here" if tgt != fn.result else
+                "returning a tuple that holds a differentiated value is not supported: for grad or value_and_grad "
+                "of a function that returns `loss, aux`, pass has_aux=True (loss is differentiated, aux returned "
+                "as it is); otherwise return one array (np.stack or np.concatenate the outputs)"))
     return act
 
 

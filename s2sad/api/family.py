@@ -13,6 +13,7 @@ import numpy as np
 from .. import backends
 from ..errors import DifferentiationError
 from .convert import as_float, check_real, fresh, like
+from .library import as_function
 from .targets import bind_all, grad_of, jvp_call, target
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
@@ -24,6 +25,7 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    fun = as_function(fun)
     t = target(fun, tuple(primals))
     full = t.expand(tuple(primals), {})
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
@@ -40,6 +42,7 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     if hasattr(fun, "_as_target"):
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
+    fun = as_function(fun)
     nums = tuple(range(len(primals)))
     unit = backends.of(primals)
     args = [as_float(p) for p in primals]
@@ -77,6 +80,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     if not isinstance(argnums, int) or isinstance(argnums, bool):
         raise TypeError(f"jacobian: argnums must be an int, not {argnums!r}")
+    fun = as_function(fun)
 
     def jac(*args, **kwargs):
         t = target(fun, args, kwargs)

@@ -18,10 +18,11 @@ import numpy as np
 from .. import backends, rules
 from ..analysis import aliasing
 from ..codegen import pipeline as compiler
-from ..errors import DifferentiationError, NonScalarOutputError
+from ..errors import DifferentiationError, NonScalarOutputError, user_stacklevel
 from ..frontend import source as frontend
 from ..runtime import stop_gradient
 from . import entry, targets
+from .library import as_function
 from .convert import as_float, check_argnums, check_real, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
@@ -52,13 +53,14 @@ class _Transformed:
     def __init__(self, fun: Callable, argnums, has_aux: bool, backend: str):
         if not callable(fun):
             raise TypeError(f"{type(self).__name__.lower()} expects a function, not {fun!r}")
+        fun = as_function(fun)          # np.sin: the one-line def that calls it
         if backend not in _backends():
             raise ValueError(f"backend must be one of {_backends()}, not {backend!r}")
         why = backends.get(backend).missing() if backend != "auto" else ""
         if why:     # said now, raised at the first call; the backend's source can still be read (.source)
             warnings.warn(f"s2sad: {why}. Calling {getattr(fun, '__qualname__', fun)}'s gradient will "
                           f"raise DifferentiationError; its {backends.get(backend).title} source can still "
-                          "be read (.source).", backends.BackendWarning, stacklevel=3)
+                          "be read (.source).", backends.BackendWarning, stacklevel=user_stacklevel())
         functools.update_wrapper(self, fun)
         self.__wrapped__ = fun
         self._nums = check_argnums(fun, argnums)
@@ -156,7 +158,7 @@ class _Transformed:
                 c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
             if not c.active_output and not vectors:  # (said once, for the general code)
                 warnings.warn(f"s2sad: the output of {self.__wrapped__.__qualname__} does not depend on the "
-                              "differentiated argument(s); the gradient is zero", stacklevel=4)
+                              "differentiated argument(s); the gradient is zero", stacklevel=user_stacklevel())
             self._compiled[key] = c
         return c
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backends
 from ..api.convert import check_argnums, complex_step, like
-from ..errors import DifferentiationError, NonScalarOutputError
+from ..errors import DifferentiationError, NonScalarOutputError, user_stacklevel
 
 __all__ = ["grad", "jacobian", "default_step", "ComplexStepWarning", "METHODS"]
 
@@ -215,7 +215,7 @@ class _Numerical:
                 f"its output has no imaginary part at a complex argument although it varies with "
                 f"element(s) {shown}{more} of argument {i} (abs, np.maximum/np.minimum, .real, "
                 "comparisons or float() drop the imaginary part). Central differences were used for "
-                "those elements; use method='central'.", ComplexStepWarning, stacklevel=3)
+                "those elements; use method='central'.", ComplexStepWarning, stacklevel=user_stacklevel())
         return self._finish(result, original, out_shape)
 
     def _element(self, args, kwargs, i, original, x, idx, f0, unsafe) -> np.ndarray:

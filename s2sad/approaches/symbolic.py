@@ -1598,8 +1598,28 @@ class SymbolicGrad:
 
     def _need_last(self) -> _Entry:
         if self._last is None:
-            raise AttributeError("call the gradient once first: the expression depends on the argument shapes")
+            self._last = self._numbers_entry()
         return self._last
+
+    def _numbers_entry(self) -> _Entry:
+        """Before any call: the derivative for numbers (each differentiated parameter, and each without a
+        default, a float symbol; the others keep their defaults), which is what `.expr` shows for a function
+        of scalars. A call with arrays shows theirs (the expression depends on the arguments' shapes)."""
+        params = list(self._signature.parameters.values())
+        positional = [k for k, p in enumerate(params) if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        diff = {positional[i] for i in self._nums}
+        try:
+            specs = [_classify(p.name, 1.0 if k in diff or p.default is p.empty else p.default, k in diff)
+                     for k, p in enumerate(params)]
+            key = ("numpy", tuple(a.descriptor() for a in specs))
+            entry = self._cache.get(key) or self._build(specs, [specs[positional[i]] for i in self._nums], "numpy", key)
+        except Exception as exc:        # (a property: AttributeError is what hasattr expects)
+            raise AttributeError(
+                f"the symbolic derivative of {self.__wrapped__.__qualname__} depends on its arguments' shapes, "
+                f"and with numbers for its arguments it could not be built ({' '.join(str(exc).split())}): call "
+                "it once with your arguments, then read .expr and .source") from None
+        self._cache[key] = entry
+        return entry
 
     @property
     def expr(self) -> Any:

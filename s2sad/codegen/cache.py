@@ -209,9 +209,9 @@ def _resolved(path: Path) -> str:
 # --- files ---------------------------------------------------------------------------------------
 
 def _warn(message: str) -> None:
-    # stacklevel: _warn <- read/write/load_cached <- compiler.cached <- compile_grad <- api; pointing
-    # further out would name a different frame for each entry point, so name the cache's caller.
-    warnings.warn(message, CacheWarning, stacklevel=4)
+    # pointing at the user's line that called s2sad (the first frame outside the package)
+    from ..errors import user_stacklevel
+    warnings.warn(message, CacheWarning, stacklevel=user_stacklevel())
 
 
 def _warn_dir_once(folder: Path, message: str) -> None:

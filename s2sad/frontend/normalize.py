@@ -25,7 +25,7 @@ import numpy
 
 from . import jumps
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError
-from .syntax import check as check_syntax
+from .syntax import attribute_refusal, check as check_syntax, method_refusal
 from .source import Resolver, Source, canonical_module, dotted, load
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
 from ..ir.names import RESERVED, Namer, all_names
@@ -475,7 +475,7 @@ class Normalizer:
                 return ast.Call(func=_spell(["np", "real"]), args=[self.atom(e.value)], keywords=[])
             if e.attr in _INACTIVE_ATTRS:
                 return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
-            raise self.error(UnsupportedSyntaxError, e, f"the attribute .{e.attr}")
+            raise self.error(UnsupportedSyntaxError, e, attribute_refusal(e))
         if isinstance(e, (ast.Tuple, ast.List)):
             return type(e)(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
         if isinstance(e, ast.Dict):
@@ -586,7 +586,7 @@ class Normalizer:
         if name in ("append", "extend", "insert", "pop"):
             raise self.error(UnsupportedSyntaxError, e, f"lists built with .{name}() are not supported: "
                              "preallocate an array (np.zeros(n)) and write x[i] = ... in the loop")
-        raise self.error(UnsupportedSyntaxError, e, f"the method .{name}()")
+        raise self.error(UnsupportedSyntaxError, e, method_refusal(e))
 
     def bind(self, key: str, func: ast.expr, args, keywords, node) -> ast.expr:
         """A call of primitive `key`: differentiable arguments as atoms, the others kept whole."""

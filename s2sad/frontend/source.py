@@ -252,7 +252,10 @@ def load(fn: Callable) -> Source:
     fn = unwrap(fn)
     code = getattr(fn, "__code__", None)
     if code is None:
-        raise DifferentiationError(f"{fn!r} is not a Python function: s2sad needs the source of a `def`.")
+        raise DifferentiationError(
+            f"{fn!r} is not a Python function: s2sad needs the source of a `def` (NumPy functions with a "
+            "rule, such as np.sin, are read as `def sin(x): return np.sin(x)`). Write one that calls it: "
+            "`def f(x): return ...`, and differentiate f.")
     filename = code.co_filename
     if code.co_name == "<lambda>":
         raise error_at(UnsupportedSyntaxError, filename, ast.Pass(lineno=code.co_firstlineno, col_offset=0),

@@ -94,3 +94,53 @@ def _check_target(src: Source, t: ast.expr) -> None:
     if isinstance(t, ast.Attribute):
         raise src.error(UnsupportedSyntaxError, t, "assignment to an attribute is not supported")
     raise src.error(UnsupportedSyntaxError, t, f"assignment target {type(t).__name__}")
+
+
+# --- how refusals of attributes and methods read ------------------------------------------------------
+
+_UFUNC_METHODS = {
+    "outer": {"add": "{x}[:, None] + {y}[None, :]", "subtract": "{x}[:, None] - {y}[None, :]",
+              "multiply": "{x}[:, None] * {y}[None, :]", "divide": "{x}[:, None] / {y}[None, :]",
+              "power": "{x}[:, None] ** {y}[None, :]", "": "np.{ufunc}({x}[:, None], {y}[None, :])"},
+    "reduce": {"add": "np.sum({x}, axis=0)", "multiply": "np.prod({x}, axis=0)",
+               "maximum": "np.max({x}, axis=0)", "minimum": "np.min({x}, axis=0)"},
+    "accumulate": {"add": "np.cumsum({x}, axis=0)", "multiply": "np.cumprod({x}, axis=0)"},
+}
+
+
+def _short(node: ast.AST, width: int = 60) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def attribute_refusal(node: ast.Attribute) -> str:
+    """The message for reading an attribute s2sad does not differentiate through (`self.w`, `model.b`)."""
+    text = _short(node)
+    return (f"reading the attribute `{text}` is not supported inside a differentiated function (s2sad reads "
+            "modules' functions and arrays' .T, .shape, .ndim, .size and .dtype). Pass the value in as an "
+            f"argument instead: add a parameter `{node.attr}` and call the function with `{text}` (a "
+            "parameter you do not differentiate is a constant)")
+
+
+def method_refusal(node: ast.Call) -> str:
+    """The message for a method call s2sad has no rule for: a ufunc's method (`np.add.outer`), a random
+    generator's draw (`rng.normal(...)`), any other object's method."""
+    func = node.func
+    assert isinstance(func, ast.Attribute)
+    name, text = func.attr, _short(node)
+    owner = func.value
+    if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and name in _UFUNC_METHODS:
+        ufunc = owner.attr
+        forms = _UFUNC_METHODS[name]
+        args = [_short(a, 20) for a in node.args] + ["x", "y"]
+        form = forms.get(ufunc) or forms.get("")
+        instead = (f"write it without the ufunc method: `{form.format(x=args[0], y=args[1], ufunc=ufunc)}`"
+                   if form else "write it with NumPy functions s2sad has rules for (broadcasting, np.sum, "
+                   "np.cumsum, ...)")
+        return (f"`{text}`: the ufunc method .{name}() is not supported inside a differentiated function; "
+                f"{instead}")
+    return (f"`{text}` calls the method .{name}() of `{_short(owner, 30)}`, which is not supported inside a "
+            "differentiated function: s2sad differentiates NumPy functions (np.*), the array methods it has "
+            "rules for (.sum(), .mean(), .dot(), .reshape(), ...) and your own functions. If the value does "
+            f"not depend on what you differentiate (random numbers, a lookup), compute it before the call and "
+            f"pass it in as an argument (`v = {text}`, then `f(x, v)`)")
