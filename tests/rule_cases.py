@@ -1493,6 +1493,193 @@ for _o, _a1, _a2 in [(0, 1, 2), (1, 0, 2), (-1, 2, 0), (1, -1, -2)]:
 add("trace-method-offset", w_trace_method, [val("m")], "np.trace")
 
 
+# --- the wider NumPy API, second batch: contractions, padding, splits, quantiles, interpolation -----
+def c_einsum1(subscripts, a, w):
+    return np.sum(w * np.einsum(subscripts, a))
+
+
+def c_einsum2(subscripts, a, b, w):
+    return np.sum(w * np.einsum(subscripts, a, b))
+
+
+def c_einsum3(subscripts, a, b, c, w):
+    return np.sum(w * np.einsum(subscripts, a, b, c, optimize=True))
+
+
+def c_einsum6(a, b, c, d, e, f, w):
+    return np.sum(w * np.einsum("ij,j,jk,k,kl,l->i", a, b, c, d, e, f))
+
+
+def c_einsum_const(a, b, w):
+    return np.sum(w * np.einsum("ij,jk,k->i", a, np.arange(12.0).reshape(4, 3) / 10, b))
+
+
+def c_einsum_twice(a, w):
+    return np.sum(w * np.einsum("ij,ij->i", a, a))
+
+
+def c_tensordot(a, b, axes, w):
+    return np.sum(w * np.tensordot(a, b, axes))
+
+
+def c_tensordot_default(a, b, w):
+    return np.sum(w * np.tensordot(a, b))
+
+
+def c_pad(x, pad_width, mode, w):
+    return np.sum(w * np.pad(x, pad_width, mode=mode))
+
+
+def c_pad_default(x, w):
+    return np.sum(w * np.pad(x, 2))
+
+
+def c_pad_values(x, values, w):
+    return np.sum(w * np.pad(x, ((1, 2), (0, 1)), constant_values=values))
+
+
+def c_pad_values_only(values, x, w):
+    return np.sum(w * np.pad(x, [(2, 1)], "constant", constant_values=values))
+
+
+def c_split_index(x, sections, axis, w):
+    parts = np.split(x, sections, axis=axis)
+    return np.sum(w * parts[1]) + np.sum(np.sin(parts[-1]))
+
+
+def c_split_unpack(x, w):
+    first, second = np.split(x, [1])
+    return np.sum(w * first) + np.sum(second ** 2)
+
+
+def c_split_joined(x, w):
+    parts = np.split(x, 2)
+    return np.sum(w * np.concatenate(parts)) + np.sum(np.stack(parts) ** 2) + np.sum(parts[0] ** 3)
+
+
+def c_array_split(x, sections, axis, w):
+    parts = np.array_split(x, sections, axis=axis)
+    return np.sum(w * parts[0]) + np.sum(np.cos(parts[2]))
+
+
+def c_hsplit(x, w):
+    left, right = np.hsplit(x, 2)
+    return np.sum(w * left * right)
+
+
+def c_vsplit(x, w):
+    parts = np.vsplit(x, [1, 2])
+    return np.sum(w * parts[2]) + np.sum(parts[0] * parts[1])
+
+
+def c_dsplit(x, w):
+    parts = np.dsplit(x, 2)
+    return np.sum(w * parts[0] ** 2) + np.sum(parts[1])
+
+
+def c_quantile(x, q, axis, keepdims, w):
+    return np.sum(w * np.quantile(x, q, axis=axis, keepdims=keepdims))
+
+
+def c_percentile(x, q, axis, w):
+    return np.sum(w * np.percentile(x, q, axis=axis))
+
+
+def c_median(x, axis, keepdims, w):
+    return np.sum(w * np.median(x, axis=axis, keepdims=keepdims))
+
+
+def c_median_default(x, w):
+    return w * np.median(x)
+
+
+_KNOTS = np.array([-1.0, -0.2, 0.3, 0.9, 1.6])
+
+
+def c_interp(x, fp, w):
+    return np.sum(w * np.interp(x, _KNOTS, fp))
+
+
+def c_interp_fp_first(fp, x, w):
+    return np.sum(w * np.interp(x, _KNOTS, fp))
+
+
+def c_interp_sides(x, fp, left, right, w):
+    return np.sum(w * np.interp(x, _KNOTS, fp, left=left, right=right))
+
+
+def c_interp_float(x, fp, w):
+    return w * np.interp(x, _KNOTS, fp)
+
+
+_A, _B = val((3, 4)), val((4, 2))
+for _subs, _ops in [("ij,jk->ik", [_A, _B]), ("ij,jk", [_A, _B]), ("ik,jk->ij", [val("m"), val("m")]),
+                    ("i,j->ij", [val("v3"), val("v")]), ("i,i", [val("v"), val("v")]),
+                    ("bij,bjk->bik", [val("b"), val((2, 4, 3))]), ("...ij,...jk->...ik", [val("b"), val("m42")]),
+                    ("...i,...i->...", [val((2, 1, 4)), val((3, 4))]), ("ij,ij->ij", [val("c"), val("m")]),
+                    ("iij,jk->ik", [val((3, 3, 4)), val("m42")]), ("ij,j", [val("m"), val("v")]),
+                    ("Ba,a", [val("m"), val("v")])]:
+    add(f"einsum-{_subs}", c_einsum2, [_subs, *_ops], "np.einsum")
+for _subs, _shape in [("ii->i", (3, 3)), ("ii", (3, 3)), ("ij->", "m"), ("ij->j", "m"), ("ijk->kji", "b"),
+                      ("ij", "m"), ("ji", "m"), ("iji->j", (3, 4, 3)), ("...ii->...i", (2, 3, 3)), ("i...->...", "b")]:
+    add(f"einsum-{_subs}", c_einsum1, [_subs, val(_shape)], "np.einsum")
+add("einsum-chain", c_einsum3, ["ij,jk,kl->il", val("m"), val("m42"), val((2, 3))], "np.einsum")
+add("einsum-three-shared", c_einsum3, ["i,i,i->", val("v"), val("v"), val("v")], "np.einsum")
+add("einsum-spaces", c_einsum3, [" ij , jk , k -> i ", val("m"), val("m42"), val((2,))], "np.einsum")
+add("einsum-six", c_einsum6, [val("m"), val("v"), val("m42"), val((2,)), val((2, 3)), val("v3")], "np.einsum")
+add("einsum-const-operand", c_einsum_const, [val("m"), val("v3")], "np.einsum")
+add("einsum-twice", c_einsum_twice, [val("m")], "np.einsum")
+for _axes, _sa, _sb in [(1, "m", "m42"), (2, "b", (3, 4, 2)), (0, "v3", (2,)), (([1, 2], [1, 0]), "b", (4, 3, 5)),
+                        ((1, 0), "m", (4, 2)), (([-1], [0]), "b", "m42"), (((0, 2), (2, 0)), "b", (4, 3, 2))]:
+    add(f"tensordot-{_axes}-{_sa}", c_tensordot, [val(_sa), val(_sb), _axes], "np.tensordot")
+add("tensordot-default", c_tensordot_default, [val("b"), val((3, 4, 2))], "np.tensordot")
+for _mode in ("constant", "edge", "reflect", "symmetric", "wrap"):
+    add(f"pad-m-{_mode}", c_pad, [val("m"), ((1, 2), (3, 1)), _mode], "np.pad")
+    add(f"pad-v-{_mode}-wide", c_pad, [val("v"), (6, 5), _mode], "np.pad")
+add("pad-b-int", c_pad, [val("b"), 1, "reflect"], "np.pad")
+add("pad-b-pair", c_pad, [val("b"), (2, 1), "edge"], "np.pad")
+add("pad-b-one-pair", c_pad, [val("b"), ((1, 2),), "symmetric"], "np.pad")
+add("pad-m-dict", c_pad, [val("m"), {1: (2, 1)}, "wrap"], "np.pad")
+add("pad-default", c_pad_default, [val("m")], "np.pad")
+# x is real: padding it with complex values drops their imaginary part (no complex step)
+add("pad-values-f", c_pad_values, [val("m"), val("f")], "np.pad", cs=False)
+add("pad-values-per-axis", c_pad_values, [val("m"), val((2, 2))], "np.pad", cs=False)
+add("pad-values-pair", c_pad_values, [val("m"), val((2,))], "np.pad", cs=False)
+add("pad-values-only", c_pad_values_only, [val((1, 2)), val("v")], "np.pad", cs=False)
+add("split-v-sections", c_split_index, [val((6,)), 3, 0], "np.split")
+add("split-m-indices", c_split_index, [val((5, 4)), [1, 3], 0], "np.split")
+add("split-b-axis-1", c_split_index, [val("b"), 2, -1], "np.split")
+add("split-unpack", c_split_unpack, [val("v")], "np.split")
+add("split-joined", c_split_joined, [val("v")], "np.split")
+add("array_split-v", c_array_split, [val((7,)), 3, 0], "np.array_split")
+add("array_split-m-axis1", c_array_split, [val((2, 5)), 4, 1], "np.array_split")
+add("hsplit-m", c_hsplit, [val("m")], "np.hsplit")
+add("hsplit-v", c_hsplit, [val("v")], "np.hsplit")
+add("vsplit-m", c_vsplit, [val("m")], "np.vsplit")
+add("dsplit-b", c_dsplit, [val("b")], "np.dsplit")
+# distinct values: ties are measure zero, and the differences step over no reordering
+for _q, _axis, _kd, _shape in [(0.3, None, False, "m"), (0.5, 1, False, "m"), (_I([0.0, 0.25, 0.9, 1.0]), 0, False, "m"),
+                               (_I([[0.1, 0.6], [0.35, 0.8]]), -1, True, "b"), (0.71, (0, 2), False, "b"),
+                               (_I([0.2, 0.45]), None, True, "m")]:
+    add(f"quantile-{np.size(_q)}-{_axis}-{_kd}-{_shape}", c_quantile, [val(_shape), _q, _axis, _kd], "np.quantile", diff=(0,),
+        cs=False)
+add("percentile-m", c_percentile, [val("m"), _I([10.0, 50.0, 95.0]), 1], "np.percentile", diff=(0,), cs=False)
+add("percentile-b", c_percentile, [val("b"), 37.0, (1, 2)], "np.percentile", diff=(0,), cs=False)
+for _axis, _kd, _shape in [(None, False, "m"), (0, False, "m"), (1, True, "m"), (-1, False, "b"), ((0, 1), False, "b")]:
+    add(f"median-{_axis}-{_kd}-{_shape}", c_median, [val(_shape), _axis, _kd], "np.median", cs=False)
+add("median-default-even", c_median_default, [val((6,))], "np.median", cs=False)
+add("median-default-odd", c_median_default, [val((5,))], "np.median", cs=False)
+# x away from the knots (where the slope jumps) and inside and outside their range
+_X_INTERP = _I([-1.4, -0.6, 0.05, 0.52, 1.1, 1.3, 2.0])
+add("interp-v", c_interp, [_X_INTERP, val((5,))], "np.interp", cs=False)
+add("interp-m", c_interp, [_X_INTERP[:6].reshape(2, 3), val((5,))], "np.interp", cs=False)
+add("interp-fp-first", c_interp_fp_first, [val((5,)), _X_INTERP], "np.interp", cs=False)
+add("interp-sides", c_interp_sides, [_X_INTERP, val((5,)), val("f"), val("f")], "np.interp", cs=False)
+add("interp-sides-fp", c_interp_sides, [_X_INTERP, val((5,)), val("f"), val("f")], "np.interp", diff=(1, 2, 3),
+    cs=False)
+add("interp-float", c_interp_float, [0.61, val((5,))], "np.interp", cs=False)
+
+
 # --- documented subgradients and edge behaviour (test_rules.py checks the exact values) ----------
 def e_abs(x):
     return np.sum(np.abs(x))

@@ -506,6 +506,8 @@ GAPS = {
     "np.std": "not mapped yet: write np.sqrt(np.mean((x - np.mean(x)) ** 2))",
     "math.copysign": "not mapped yet: write abs(x) * sign",
     "np.nan_to_num": "replaces nan and inf by constants (a symbol is never either): not mapped to SymPy",
+    "np.median": _ORDER, "np.quantile": _ORDER, "np.percentile": _ORDER,
+    "np.interp": "piecewise linear: which segment x falls in is an order comparison; not mapped to SymPy",
 }
 
 # called as they are, on object arrays as on numbers: shapes, layout, and Python's own iteration tools
@@ -514,7 +516,8 @@ _DIRECT = {len, isinstance, zip, enumerate, list, tuple, reversed, type, bool,
            np.concatenate, np.stack, np.hstack, np.vstack, np.flip, np.fliplr, np.flipud, np.roll,
            np.cumsum, np.cumprod, np.diff, np.outer, np.trace, np.diag, np.diagonal, np.atleast_1d,
            np.atleast_2d, np.broadcast_to, np.tile, np.repeat, np.swapaxes, np.moveaxis, np.copy,
-           np.triu, np.tril, np.take, np.take_along_axis, np.kron, np.cross, np.polyval, np.average}
+           np.triu, np.tril, np.take, np.take_along_axis, np.kron, np.cross, np.polyval, np.average,
+           np.einsum, np.tensordot, np.pad, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit}
 
 _CONSTANTS = {id(math.pi): sympy.pi, id(np.pi): sympy.pi, id(math.e): sympy.E, id(np.e): sympy.E}
 

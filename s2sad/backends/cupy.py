@@ -30,6 +30,7 @@ polyval positive power prod rad2deg radians ravel real reciprocal remainder repe
 round s_ shape sign sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes take
 take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide var vstack where zeros
 zeros_like
+dsplit hsplit interp median pad percentile quantile searchsorted vsplit
 """.split())
 
 # NumPy functions with a derivative rule that generated CuPy code may not call (they are outside
@@ -38,7 +39,7 @@ zeros_like
 _UNTESTED = "no test runs it on CuPy arrays (tests/fake_cupy.py offers CUPY_NAMES only)"
 GAPS = types.MappingProxyType({
     **dict.fromkeys(("allclose", "array_equal", "isclose"), f"a boolean test of whole arrays; {_UNTESTED}"),
-    **dict.fromkeys(("count_nonzero", "nonzero", "searchsorted"), f"integer output; {_UNTESTED}"),
+    **dict.fromkeys(("count_nonzero", "nonzero"), f"integer output; {_UNTESTED}"),
     **dict.fromkeys(("around", "fix", "rint", "trunc", "heaviside"), f"piecewise constant; {_UNTESTED}"),
     "identity": f"a constructor (cp.eye serves); {_UNTESTED}",
 })

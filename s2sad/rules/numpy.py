@@ -251,3 +251,63 @@ for _name in ("zeros", "ones", "empty", "arange", "eye", "identity", "zeros_like
 
 nondiff("_rt.stop_gradient", "x", why="stop_gradient: no derivative flows through it, by definition")
 rule("np.real", "val", val="np.real(g)", linear=True)
+
+# --- contractions: an einsum is multilinear; its cotangent in operand k is the contraction of the others
+# with g (_rt.einsum_grad{k}: slot 0 is the output, slots 1... the operands; s2sad/runtime/einsum.py)
+_OPS = [f"a{k}" for k in range(6)]
+
+
+def _with(ops: list[str], k: int, name: str) -> str:
+    return ", ".join(name if i == k else o for i, o in enumerate(ops))
+
+
+_INTERLEAVED = ("_rt.refuse('np.einsum in its interleaved form (operand, sublist, ...) is not differentiated: "
+                "write the subscripts as a string')")
+# a seventh operand (or an eighth, which lands in `optimize`) that depends on the input is refused here; a
+# constant one by the helpers, which count the operands the subscripts name
+_SEVEN = "_rt.refuse('np.einsum of more than six operands is not differentiated')"
+rule("np.einsum", "subscripts, " + ", ".join(f"{o}=None" for o in _OPS) + ", a6=None, optimize=False",
+     forward={"subscripts": _INTERLEAVED, "a6": _SEVEN, "optimize": _SEVEN,
+              **{o: f"_rt.einsum_grad0(subscripts, None, {_with(_OPS, k, 't')})" for k, o in enumerate(_OPS)}},
+     subscripts=_INTERLEAVED, a6=_SEVEN, optimize=_SEVEN, view=True,
+     **{o: f"_rt.einsum_grad{k + 1}(subscripts, g, {', '.join(_OPS)})" for k, o in enumerate(_OPS)})
+_TD = "_rt.tensordot_subscripts(a, b, axes)"
+rule("np.tensordot", "a, b, axes=2", a=f"_rt.einsum_grad1({_TD}, g, a, b)", b=f"_rt.einsum_grad2({_TD}, g, a, b)",
+     forward={"a": "np.tensordot(t, b, axes)", "b": "np.tensordot(a, t, axes)"})
+
+# padding: modes that copy elements (constant, edge, reflect, symmetric, wrap); the others are refused
+rule("np.pad", "array, pad_width, mode='constant', constant_values=0", array="_rt.pad_grad(g, array, pad_width, mode)",
+     constant_values="_rt.pad_grad_constant(g, array, pad_width, constant_values)",
+     forward={"array": "_rt.pad_linear(t, pad_width, mode)",
+              "constant_values": "np.pad(_rt.zeros(array), pad_width, constant_values=t)"})
+# splits: a list of views; the parts' cotangents are joined back (a part not used contributes zeros)
+rule("np.split", "ary, indices_or_sections, axis=0", ary="_rt.split_grad(g, ary, indices_or_sections, axis)",
+     linear=True, view=True)
+alias("np.array_split", "np.split")
+rule("np.hsplit", "ary, indices_or_sections",
+     ary="_rt.split_grad(g, ary, indices_or_sections, _rt.hsplit_axis(ary))", linear=True, view=True)
+rule("np.vsplit", "ary, indices_or_sections", ary="_rt.split_grad(g, ary, indices_or_sections, 0)", linear=True,
+     view=True)
+rule("np.dsplit", "ary, indices_or_sections", ary="_rt.split_grad(g, ary, indices_or_sections, 2)", linear=True,
+     view=True)
+
+# order statistics, linear interpolation between neighbours in sorted order: the cotangent follows the
+# sorting permutation (ties: as np.sort's stable order). q is not differentiated (refused if it is active)
+_Q_REFUSED = "_rt.refuse('the derivative of np.{} in q is not supported: q must not depend on the input')"
+for _name, _q in (("quantile", "q"), ("percentile", "np.true_divide(q, 100)")):
+    rule(f"np.{_name}", "a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False",
+         a=f"_rt.quantile_grad(g, a, {_q}, axis, keepdims, method)", q=_Q_REFUSED.format(_name),
+         forward={"a": f"_rt.quantile_jvp(t, a, {_q}, axis, keepdims, method)", "q": _Q_REFUSED.format(_name)})
+rule("np.median", "a, axis=None, out=None, overwrite_input=False, keepdims=False",
+     a="_rt.quantile_grad(g, a, 0.5, axis, keepdims)", forward={"a": "_rt.quantile_jvp(t, a, 0.5, axis, keepdims)"},
+     reduction=True)
+
+# piecewise linear interpolation: linear in fp (and in left and right), slope by slope in x; the sample
+# points xp are not differentiated (refused if they are active)
+_XP_REFUSED = "_rt.refuse('the derivative of np.interp in xp (the sample points) is not supported')"
+rule("np.interp", "x, xp, fp, left=None, right=None", x="g * _rt.interp_slope_at(fp, x, xp)",
+     fp="_rt.interp_grad_fp(g, x, xp, fp, left, right)", left="np.sum(g * _rt.interp_outside(x, xp, 0))",
+     right="np.sum(g * _rt.interp_outside(x, xp, 1))", xp=_XP_REFUSED,
+     forward={"x": "t * _rt.interp_slope_at(fp, x, xp)", "fp": "_rt.interp_fp(t, x, xp, left, right)",
+              "left": "t * _rt.interp_outside(x, xp, 0)", "right": "t * _rt.interp_outside(x, xp, 1)",
+              "xp": _XP_REFUSED})

@@ -156,3 +156,53 @@ for _n in range(1, 7):
 # helpers the templates above call that run the user's code. They have no rule (so a derivative through
 # them is refused) and are never moved, merged or dropped (effects.pure_call)
 RUNS_USER_CODE = frozenset({"_rt.custom_vjp", "_rt.custom_jvp", "_rt.recurse_vjp", "_rt.recurse_jvp"})
+
+# --- the second batch of the wider NumPy API ----------------------------------------------------------
+# einsum_grad{k}: the contraction of every slot but k (s2sad/runtime/einsum.py), multilinear in the
+# others; slot k is read for its shape only. Its derivatives are einsum_grads again: every order
+_SLOT_NAMES = [f"s{j}" for j in range(7)]
+
+
+def _slots_with(k: int, name: str) -> str:
+    return ", ".join(name if j == k else s for j, s in enumerate(_SLOT_NAMES))
+
+
+for _k in range(7):
+    rule(f"_rt.einsum_grad{_k}", "subscripts, " + ", ".join(f"{s}=None" for s in _SLOT_NAMES),
+         forward={s: f"_rt.einsum_grad{_k}(subscripts, {_slots_with(j, 't')})"
+                  for j, s in enumerate(_SLOT_NAMES) if j != _k},
+         shape_arg=_k + 1,
+         **{s: f"_rt.einsum_grad{j}(subscripts, {_slots_with(_k, 'g')})" for j, s in enumerate(_SLOT_NAMES) if j != _k})
+nondiff("_rt.tensordot_subscripts", why="a string: np.tensordot's axes as einsum subscripts")
+nondiff("_rt.refuse", why="raises: says which derivative is not supported", pure=False)
+
+rule("_rt.pad_linear", "c, pad_width, mode='constant'", c="_rt.pad_grad(g, c, pad_width, mode)", linear=True)
+rule("_rt.pad_grad", "c, array, pad_width, mode='constant'", c="_rt.pad_linear(g, pad_width, mode)", linear=True,
+     shape_arg=1)
+rule("_rt.pad_grad_constant", "c, array, pad_width, constant_values=0",
+     c="np.pad(_rt.zeros(array), pad_width, constant_values=g)", linear=True, shape_arg=1)
+rule("_rt.split_grad", "c, ary, indices_or_sections, axis=0", c="np.array_split(g, indices_or_sections, axis)",
+     linear=True, shape_arg=1)
+nondiff("_rt.hsplit_axis", why="an axis number, from the number of dimensions")
+
+# quantiles: linear in the cotangent; the sorting permutation is piecewise constant in a (no derivative)
+rule("_rt.quantile_grad", "c, a, q, axis=None, keepdims=False, method='linear'",
+     c="_rt.quantile_jvp(g, a, q, axis, keepdims, method)", linear=True)
+rule("_rt.quantile_jvp", "c, a, q, axis=None, keepdims=False, method='linear'",
+     c="_rt.quantile_grad(g, a, q, axis, keepdims, method)", linear=True)
+
+# np.interp's pieces: linear in their first argument; the segment each x falls in is piecewise constant.
+# xp (the sample points) is not differentiated, here as in np.interp's own rule
+_XP = "_rt.refuse('the derivative of np.interp in xp (the sample points) is not supported')"
+rule("_rt.interp_fp", "c, x, xp, left=None, right=None", c="_rt.interp_grad_fp(g, x, xp, c, left, right)",
+     x="g * _rt.interp_slope_at(c, x, xp)", xp=_XP,
+     forward={"c": "_rt.interp_fp(t, x, xp, left, right)", "x": "t * _rt.interp_slope_at(c, x, xp)", "xp": _XP})
+rule("_rt.interp_grad_fp", "c, x, xp, fp, left=None, right=None", c="_rt.interp_fp(g, x, xp, left, right)",
+     x="c * _rt.interp_slope_at(g, x, xp)", xp=_XP,
+     forward={"c": "_rt.interp_grad_fp(t, x, xp, fp, left, right)", "x": "_rt.interp_slope_grad(c * t, x, xp, fp)",
+              "xp": _XP}, shape_arg=3)
+rule("_rt.interp_slope_at", "c, x, xp", c="_rt.interp_slope_grad(g, x, xp, c)", xp=_XP,
+     forward={"c": "_rt.interp_slope_at(t, x, xp)", "xp": _XP})
+rule("_rt.interp_slope_grad", "c, x, xp, fp", c="_rt.interp_slope_at(g, x, xp)", xp=_XP,
+     forward={"c": "_rt.interp_slope_grad(t, x, xp, fp)", "xp": _XP}, shape_arg=3)
+nondiff("_rt.interp_outside", why="boolean output")

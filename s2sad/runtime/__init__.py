@@ -37,6 +37,8 @@ def unbroadcast(g, x):
     tx = type(x)
     if tx is float or tx is int:  # a Python number: everything was broadcast (the common fast case)
         return g.sum() if type(g) is np.ndarray else np.sum(g)
+    if tx is Parts or tx is list or tx is tuple:     # the cotangents of a list of results, item by item
+        return Parts(unbroadcast(a, b) for a, b in zip(g if isinstance(g, (list, tuple)) else [g] * len(x), x))
     shape = x.shape if tx is np.ndarray else np.shape(x)
     gshape = np.shape(g)
     if gshape == shape:
@@ -338,6 +340,21 @@ def tile_grad(g, A, reps):
     return np.reshape(g, shape)
 
 
+class Parts(list):
+    """The cotangents of a list or tuple of arrays (np.split's parts, eigh's results), one per item.
+    Adding two adds them item by item (a plain list's `+` would join the lists), and a number is added
+    to every item."""
+
+    def __add__(self, other):
+        if isinstance(other, (list, tuple)):
+            if len(other) != len(self):
+                raise ValueError(f"s2sad: cotangents of {len(self)} and {len(other)} items added")
+            return Parts(a + b for a, b in zip(self, other))
+        return Parts(a + other for a in self)
+
+    __radd__ = __add__
+
+
 def _split(g, sizes, axis):
     bounds = list(itertools.accumulate(sizes))[:-1]
     return np.split(g, bounds, axis=axis)
@@ -346,23 +363,23 @@ def _split(g, sizes, axis):
 def concatenate_grad(g, arrays, axis=0):
     if axis is None:
         parts = _split(g, [np.size(a) for a in arrays], 0)
-        return [np.reshape(p, np.shape(a)) for p, a in zip(parts, arrays)]
-    return _split(g, [np.shape(a)[axis] for a in arrays], axis)
+        return Parts(np.reshape(p, np.shape(a)) for p, a in zip(parts, arrays))
+    return Parts(_split(g, [np.shape(a)[axis] for a in arrays], axis))
 
 
 def stack_grad(g, arrays, axis=0):
-    return list(np.moveaxis(g, axis, 0))
+    return Parts(np.moveaxis(g, axis, 0))
 
 
 def hstack_grad(g, tup):
     axis = 0 if np.ndim(np.atleast_1d(tup[0])) == 1 else 1
     parts = _split(g, [np.shape(np.atleast_1d(a))[axis] for a in tup], axis)
-    return [np.reshape(p, np.shape(a)) for p, a in zip(parts, tup)]
+    return Parts(np.reshape(p, np.shape(a)) for p, a in zip(parts, tup))
 
 
 def vstack_grad(g, tup):
     parts = _split(g, [np.shape(np.atleast_2d(a))[0] for a in tup], 0)
-    return [np.reshape(p, np.shape(a)) for p, a in zip(parts, tup)]
+    return Parts(np.reshape(p, np.shape(a)) for p, a in zip(parts, tup))
 
 
 def zeros(x):
@@ -371,7 +388,7 @@ def zeros(x):
     if x is None or type(x) in (float, int, bool):
         return 0.0
     if isinstance(x, (tuple, list)):        # the cotangent of a tuple of results (slogdet, eigh, svd, qr)
-        return [zeros(v) for v in x]
+        return Parts(zeros(v) for v in x)
     dtype = getattr(x, "dtype", None)
     if dtype is None or dtype.kind not in "fc":
         dtype = np.float64
@@ -475,6 +492,8 @@ def stop_gradient(x):
 
 def rebroadcast(g, c):
     """The transpose of `unbroadcast`: spread `g` back over the shape of `c` (or sum onto it)."""
+    if isinstance(c, (list, tuple)):
+        return tangent_like(g, c)
     if np.shape(g) == np.shape(c):
         return g
     try:
@@ -487,6 +506,8 @@ def tangent_like(t, x):
     """A tangent with the shape of the value `x` it belongs to (broadcasting a smaller one)."""
     if isinstance(t, float) and isinstance(x, float):
         return t
+    if isinstance(x, (list, tuple)):        # the tangents of a list of results (np.split's parts)
+        return Parts(tangent_like(a, b) for a, b in zip(t if isinstance(t, (list, tuple)) else [t] * len(x), x))
     if np.shape(t) == np.shape(x):
         return t
     return _spread(t, np.shape(x), x)
@@ -1046,3 +1067,11 @@ def full(g, x):
 def mean_scale(g, a):
     """Cotangent of each element of `a` in np.mean(a): g / a.size, as a scalar that broadcasts."""
     return g / max(a.size if type(a) is np.ndarray else np.size(a), 1)
+
+
+# --- the wider NumPy API, second batch: contractions, padding, splits, quantiles, interpolation -------
+from .einsum import (einsum_grad0, einsum_grad1, einsum_grad2, einsum_grad3, einsum_grad4,  # noqa: E402
+                     einsum_grad5, einsum_grad6, tensordot_subscripts)
+from .arrays import (hsplit_axis, interp_fp, interp_grad_fp, interp_outside, interp_slope_at,  # noqa: E402
+                     interp_slope_grad, pad_grad, pad_grad_constant, pad_linear, quantile_grad, quantile_jvp,
+                     refuse, split_grad)

@@ -36,14 +36,20 @@ def test_functions_that_keep_an_axis_are_not_reductions():
 VIEW_ARGS = {"np.reshape": ((12, 2),), "np.ravel": (), "np.transpose": (), "np.swapaxes": (0, 1),
              "np.expand_dims": (0,), "np.squeeze": (), "np.flip": (), "np.broadcast_to": ((5, 2, 3, 4),),
              "np.asarray": (), "np.diagonal": (), "np.diag": ()}
+VIEW_ARGS.update({"np.split": (2,), "np.array_split": (3, 2), "np.hsplit": (3,), "np.vsplit": (2,), "np.dsplit": (2,)})
 VIEW_INPUT = {"np.diag": A3[0]}      # np.diag takes a vector or a matrix: of a matrix, a view of its diagonal
+VIEW_CALLS = {"np.einsum": lambda a: np.einsum("ijk->kji", a)}      # its subscripts come first
 
 
 def test_every_view_shares_its_arguments_memory():
-    assert set(VIEW_ARGS) == {k for k in flagged("view") if k.startswith("np.")}
+    assert set(VIEW_ARGS) | set(VIEW_CALLS) == {k for k in flagged("view") if k.startswith("np.")}
     for key, extra in VIEW_ARGS.items():
         a = VIEW_INPUT.get(key, A3)
-        assert np.shares_memory(_numpy(key)(a, *extra), a), key
+        out = _numpy(key)(a, *extra)
+        for part in out if isinstance(out, list) else [out]:       # the splits give a list of views
+            assert np.shares_memory(part, a), key
+    for key, call in VIEW_CALLS.items():
+        assert np.shares_memory(call(A3), A3), key
     assert {"reshape", "transpose", "view"} <= aliasing.views()
 
 
@@ -56,7 +62,16 @@ SHAPE_ARGS = {"_rt.unbroadcast": (G, X[0]), "_rt.sum_grad": (1.5, X), "_rt.mean_
               "_rt.take_grad": (G[0], X, np.array([0, 5, 5])),
               "_rt.take_along_axis_grad": (G, X, np.array([[0, 0, 2], [1, 1, 1]]), 1),
               "_rt.kron_grad_a": (np.arange(36.0).reshape(4, 9), G, X), "_rt.kron_grad_b": (np.arange(36.0).reshape(4, 9), G, X),
-              "_rt.polyval_grad_p": (G, X[0], G), "_rt.average_grad": (G[:, 0], X, 1, X ** 2 + 1.0)}
+              "_rt.polyval_grad_p": (G, X[0], G), "_rt.average_grad": (G[:, 0], X, 1, X ** 2 + 1.0),
+              "_rt.pad_grad": (np.arange(20.0).reshape(4, 5), X, 1, "reflect"),
+              "_rt.pad_grad_constant": (np.arange(20.0).reshape(4, 5), X, 1, (0.5, 2.0)),
+              "_rt.split_grad": ([G[:, :1], G[:, 1:]], X, [1], 1),
+              "_rt.interp_grad_fp": (G[0], X[0] + 1.0, np.array([0.0, 0.9, 2.0, 3.0]), G[1].tolist() + [0.5]),
+              "_rt.interp_slope_grad": (G[0], X[0] + 1.0, np.array([0.0, 0.9, 2.0, 3.0]), np.ones(4))}
+for _k in range(4):                  # np.einsum("ij,jk,i->k", ...): slot 0 the output, slots 1-3 the operands
+    SHAPE_ARGS[f"_rt.einsum_grad{_k}"] = ("ij,jk,i->k", G[:, 1], G, X.T, X[:, 0])
+for _k in range(4, 7):               # six operands
+    SHAPE_ARGS[f"_rt.einsum_grad{_k}"] = ("ij,jk,k,kl,l,l->i", G[:, 1], G, X.T, X[:, 0], X, G[0], X[1])
 
 
 def test_a_shape_argument_is_read_for_its_shape_only():
