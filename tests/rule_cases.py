@@ -1612,6 +1612,42 @@ def c_interp_float(x, fp, w):
     return w * np.interp(x, _KNOTS, fp)
 
 
+def c_flipud(x, w):
+    return np.sum(w * np.flipud(x))
+
+
+def c_fliplr(x, w):
+    return np.sum(w * np.fliplr(x))
+
+
+def c_rot90(x, k, axes, w):
+    return np.sum(w * np.rot90(x, k, axes))
+
+
+def c_rot90_default(x, w):
+    return np.sum(w * np.rot90(x))
+
+
+def c_moveaxis(x, source, destination, w):
+    return np.sum(w * np.moveaxis(x, source, destination))
+
+
+def c_atleast(x, w):
+    return np.sum(w * np.atleast_3d(x)) + np.sum(np.sin(np.atleast_1d(x))) + np.sum(np.atleast_2d(x) ** 3)
+
+
+def c_logaddexp2(x, y, w):
+    return np.sum(w * np.logaddexp2(x, y))
+
+
+def c_remainder(x, y, w):
+    return np.sum(w * np.remainder(x, y))
+
+
+def c_mod(x, y, w):
+    return np.sum(w * np.mod(x, y))
+
+
 _A, _B = val((3, 4)), val((4, 2))
 for _subs, _ops in [("ij,jk->ik", [_A, _B]), ("ij,jk", [_A, _B]), ("ik,jk->ij", [val("m"), val("m")]),
                     ("i,j->ij", [val("v3"), val("v")]), ("i,i", [val("v"), val("v")]),
@@ -1669,6 +1705,20 @@ for _axis, _kd, _shape in [(None, False, "m"), (0, False, "m"), (1, True, "m"), 
     add(f"median-{_axis}-{_kd}-{_shape}", c_median, [val(_shape), _axis, _kd], "np.median", cs=False)
 add("median-default-even", c_median_default, [val((6,))], "np.median", cs=False)
 add("median-default-odd", c_median_default, [val((5,))], "np.median", cs=False)
+add("flipud-m", c_flipud, [val("m")], "np.flipud")
+add("flipud-v", c_flipud, [val("v")], "np.flipud")
+add("fliplr-b", c_fliplr, [val("b")], "np.fliplr")
+add("rot90-default", c_rot90_default, [val("m")], "np.rot90")
+for _k, _axes in [(2, (0, 1)), (-1, (1, 2)), (3, (2, 0)), (5, (1, 0))]:
+    add(f"rot90-b-{_k}-{_axes}", c_rot90, [val("b"), _k, _axes], "np.rot90")
+add("moveaxis-b", c_moveaxis, [val("b"), 0, -1], "np.moveaxis")
+add("moveaxis-b-tuple", c_moveaxis, [val("b"), (0, 2), (1, 0)], "np.moveaxis")
+for _s in ("f", "0d", "v", "m"):
+    add(f"atleast-{_s}", c_atleast, [val(_s)], ("np.atleast_1d", "np.atleast_2d", "np.atleast_3d"))
+add("logaddexp2", c_logaddexp2, [val("m", -3, 3), val("r", -3, 3)], "np.logaddexp2", cs=False)
+# away from the jumps (x / y near an integer)
+add("remainder", c_remainder, [_I([0.3, 2.7, -1.9, 4.1]), _I([0.7, -1.3, 0.8, 1.5])], "np.remainder", cs=False)
+add("mod-broadcast", c_mod, [_I([[0.3, 2.6], [-1.9, 4.1]]), 1.7], "np.mod", cs=False)
 # x away from the knots (where the slope jumps) and inside and outside their range
 _X_INTERP = _I([-1.4, -0.6, 0.05, 0.52, 1.1, 1.3, 2.0])
 add("interp-v", c_interp, [_X_INTERP, val((5,))], "np.interp", cs=False)

@@ -441,6 +441,7 @@ def _build_table() -> tuple[dict, set]:
         np.rad2deg: u(lambda x: x * 180 / sympy.pi), np.degrees: u(lambda x: x * 180 / sympy.pi),
         np.float_power: _h_arith(ast.Pow()), np.real: u(lambda x: x),
         np.logaddexp: _binary(lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b))),
+        np.logaddexp2: _binary(lambda a, b: sympy.log(2 ** a + 2 ** b, 2)),
         np.sinc: u(lambda x: sympy.sinc(sympy.pi * x)),
         np.where: _h_where, np.clip: _h_clip,
         np.sum: _reduction(_add), np.mean: _reduction(_mean), np.prod: _reduction(_mul),
@@ -505,6 +506,8 @@ GAPS = {
     "np.var": "not mapped yet: write np.mean((x - np.mean(x)) ** 2)",
     "np.std": "not mapped yet: write np.sqrt(np.mean((x - np.mean(x)) ** 2))",
     "math.copysign": "not mapped yet: write abs(x) * sign",
+    "np.remainder": "not mapped yet (its floor is piecewise constant): write x - np.floor(x / y) * y",
+    "np.mod": "not mapped yet (its floor is piecewise constant): write x - np.floor(x / y) * y",
     "np.nan_to_num": "replaces nan and inf by constants (a symbol is never either): not mapped to SymPy",
     "np.median": _ORDER, "np.quantile": _ORDER, "np.percentile": _ORDER,
     "np.interp": "piecewise linear: which segment x falls in is an order comparison; not mapped to SymPy",
@@ -517,7 +520,8 @@ _DIRECT = {len, isinstance, zip, enumerate, list, tuple, reversed, type, bool,
            np.cumsum, np.cumprod, np.diff, np.outer, np.trace, np.diag, np.diagonal, np.atleast_1d,
            np.atleast_2d, np.broadcast_to, np.tile, np.repeat, np.swapaxes, np.moveaxis, np.copy,
            np.triu, np.tril, np.take, np.take_along_axis, np.kron, np.cross, np.polyval, np.average,
-           np.einsum, np.tensordot, np.pad, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit}
+           np.einsum, np.tensordot, np.pad, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+           np.rot90, np.atleast_3d}
 
 _CONSTANTS = {id(math.pi): sympy.pi, id(np.pi): sympy.pi, id(math.e): sympy.E, id(np.e): sympy.E}
 

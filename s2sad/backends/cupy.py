@@ -30,7 +30,7 @@ polyval positive power prod rad2deg radians ravel real reciprocal remainder repe
 round s_ shape sign sin sinc sinh size sort split sqrt square squeeze stack std subtract sum swapaxes take
 take_along_axis tan tanh tensordot tile trace transpose tril triu true_divide var vstack where zeros
 zeros_like
-dsplit hsplit interp median pad percentile quantile searchsorted vsplit
+atleast_3d dsplit fliplr flipud hsplit interp logaddexp2 median pad percentile quantile rot90 searchsorted vsplit
 """.split())
 
 # NumPy functions with a derivative rule that generated CuPy code may not call (they are outside

@@ -311,3 +311,16 @@ rule("np.interp", "x, xp, fp, left=None, right=None", x="g * _rt.interp_slope_at
      forward={"x": "t * _rt.interp_slope_at(fp, x, xp)", "fp": "_rt.interp_fp(t, x, xp, left, right)",
               "left": "t * _rt.interp_outside(x, xp, 0)", "right": "t * _rt.interp_outside(x, xp, 1)",
               "xp": _XP_REFUSED})
+
+# the rest of what HIPS autograd differentiates (tests/rules/test_autograd_coverage.py)
+rule("np.flipud", "m", m="np.flipud(g)", linear=True, view=True)
+rule("np.fliplr", "m", m="np.fliplr(g)", linear=True, view=True)
+rule("np.rot90", "m, k=1, axes=None", m="_rt.rot90(g, -k, axes)", forward={"m": "_rt.rot90(t, k, axes)"},
+     linear=True, view=True)
+rule("np.moveaxis", "a, source, destination", a="np.moveaxis(g, destination, source)", linear=True, view=True)
+for _n in (1, 2, 3):
+    rule(f"np.atleast_{_n}d", "a", a="np.reshape(g, np.shape(a))", linear=True, view=True)
+rule("np.logaddexp2", "x, y", x="g * np.exp2(x - ans)", y="g * np.exp2(y - ans)", elementwise=True)
+# x - floor(x / y) * y: the floor is piecewise constant
+rule("np.remainder", "x, y", x="g", y="-g * np.floor_divide(x, y)", elementwise=True)
+alias("np.mod", "np.remainder")

@@ -206,3 +206,4 @@ rule("_rt.interp_slope_at", "c, x, xp", c="_rt.interp_slope_grad(g, x, xp, c)", 
 rule("_rt.interp_slope_grad", "c, x, xp, fp", c="_rt.interp_slope_at(g, x, xp)", xp=_XP,
      forward={"c": "_rt.interp_slope_grad(t, x, xp, fp)", "xp": _XP}, shape_arg=3)
 nondiff("_rt.interp_outside", why="boolean output")
+rule("_rt.rot90", "c, k=1, axes=None", c="_rt.rot90(g, -k, axes)", linear=True)

@@ -223,3 +223,9 @@ def interp_slope_grad(g, x, xp_, c):
     xp.add.at(per, _segments(xp.ravel(xp.asarray(x)), xp_), xp.ravel(xp.broadcast_to(xp.asarray(g), np.shape(x))))
     s = per[1:n] / xp.diff(xp.asarray(xp_))         # the cotangent of each segment's slope
     return xp.concatenate([-s, xp.zeros(1, dtype=s.dtype)]) + xp.concatenate([xp.zeros(1, dtype=s.dtype), s])
+
+
+# --- np.rot90 -----------------------------------------------------------------------------------------
+def rot90(c, k=1, axes=None):
+    """np.rot90(c, k, axes), the plane of the first two axes by default: its own transpose with -k."""
+    return np.rot90(c, k, (0, 1) if axes is None else axes)

@@ -36,7 +36,8 @@ def test_functions_that_keep_an_axis_are_not_reductions():
 VIEW_ARGS = {"np.reshape": ((12, 2),), "np.ravel": (), "np.transpose": (), "np.swapaxes": (0, 1),
              "np.expand_dims": (0,), "np.squeeze": (), "np.flip": (), "np.broadcast_to": ((5, 2, 3, 4),),
              "np.asarray": (), "np.diagonal": (), "np.diag": ()}
-VIEW_ARGS.update({"np.split": (2,), "np.array_split": (3, 2), "np.hsplit": (3,), "np.vsplit": (2,), "np.dsplit": (2,)})
+VIEW_ARGS.update({"np.flipud": (), "np.fliplr": (), "np.rot90": (), "np.moveaxis": (0, 2), "np.atleast_1d": (),
+                  "np.atleast_2d": (), "np.atleast_3d": (), "np.split": (2,), "np.array_split": (3, 2), "np.hsplit": (3,), "np.vsplit": (2,), "np.dsplit": (2,)})
 VIEW_INPUT = {"np.diag": A3[0]}      # np.diag takes a vector or a matrix: of a matrix, a view of its diagonal
 VIEW_CALLS = {"np.einsum": lambda a: np.einsum("ijk->kji", a)}      # its subscripts come first
 
