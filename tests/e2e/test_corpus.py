@@ -21,7 +21,6 @@ from s2sad import DifferentiationError
 
 # case id -> what the refusal says (issue 16 brings the rules; issue 15 the containers)
 REFUSED = {
-    "einsum_bilinear": "np.einsum",
     "standardized_cubes": "a tuple or list that holds a differentiated value",
     "list_literal_accumulator": "a tuple or list that holds a differentiated value",
 }
