@@ -294,13 +294,15 @@ rule("np.dsplit", "ary, indices_or_sections", ary="_rt.split_grad(g, ary, indice
 # order statistics, linear interpolation between neighbours in sorted order: the cotangent follows the
 # sorting permutation (ties: as np.sort's stable order). q is not differentiated (refused if it is active)
 _Q_REFUSED = "_rt.refuse('the derivative of np.{} in q is not supported: q must not depend on the input')"
+# (out= and overwrite_input=True are refused by the helpers: a result s2sad does not see, an input sorted in place)
 for _name, _q in (("quantile", "q"), ("percentile", "np.true_divide(q, 100)")):
     rule(f"np.{_name}", "a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False",
-         a=f"_rt.quantile_grad(g, a, {_q}, axis, keepdims, method)", q=_Q_REFUSED.format(_name),
-         forward={"a": f"_rt.quantile_jvp(t, a, {_q}, axis, keepdims, method)", "q": _Q_REFUSED.format(_name)})
+         a=f"_rt.quantile_grad(g, a, {_q}, axis, keepdims, method, overwrite_input, out)", q=_Q_REFUSED.format(_name),
+         forward={"a": f"_rt.quantile_jvp(t, a, {_q}, axis, keepdims, method, overwrite_input, out)",
+                  "q": _Q_REFUSED.format(_name)})
 rule("np.median", "a, axis=None, out=None, overwrite_input=False, keepdims=False",
-     a="_rt.quantile_grad(g, a, 0.5, axis, keepdims)", forward={"a": "_rt.quantile_jvp(t, a, 0.5, axis, keepdims)"},
-     reduction=True)
+     a="_rt.quantile_grad(g, a, 0.5, axis, keepdims, 'linear', overwrite_input, out)",
+     forward={"a": "_rt.quantile_jvp(t, a, 0.5, axis, keepdims, 'linear', overwrite_input, out)"}, reduction=True)
 
 # piecewise linear interpolation: linear in fp (and in left and right), slope by slope in x; the sample
 # points xp are not differentiated (refused if they are active)

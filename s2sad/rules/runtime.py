@@ -186,10 +186,10 @@ rule("_rt.split_grad", "c, ary, indices_or_sections, axis=0", c="np.array_split(
 nondiff("_rt.hsplit_axis", why="an axis number, from the number of dimensions")
 
 # quantiles: linear in the cotangent; the sorting permutation is piecewise constant in a (no derivative)
-rule("_rt.quantile_grad", "c, a, q, axis=None, keepdims=False, method='linear'",
-     c="_rt.quantile_jvp(g, a, q, axis, keepdims, method)", linear=True)
-rule("_rt.quantile_jvp", "c, a, q, axis=None, keepdims=False, method='linear'",
-     c="_rt.quantile_grad(g, a, q, axis, keepdims, method)", linear=True)
+rule("_rt.quantile_grad", "c, a, q, axis=None, keepdims=False, method='linear', overwrite_input=False, out=None",
+     c="_rt.quantile_jvp(g, a, q, axis, keepdims, method, overwrite_input, out)", linear=True)
+rule("_rt.quantile_jvp", "c, a, q, axis=None, keepdims=False, method='linear', overwrite_input=False, out=None",
+     c="_rt.quantile_grad(g, a, q, axis, keepdims, method, overwrite_input, out)", linear=True)
 
 # np.interp's pieces: linear in their first argument; the segment each x falls in is piecewise constant.
 # xp (the sample points) is not differentiated, here as in np.interp's own rule

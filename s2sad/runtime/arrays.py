@@ -117,11 +117,16 @@ def _to_last(x, axes):
     return moved.reshape(moved.shape[: nd - len(axes)] + (-1,))
 
 
-def _quantile_setup(a, q, axis, method):
+def _quantile_setup(a, q, axis, method, overwrite_input=False, out=None):
     """(a with the reduced axes last, flattened into one; the order that sorts it; the lower and upper
     positions in sorted order of each q, flattened; the weight of the upper one)."""
     if method != "linear":
         refuse(f"np.quantile / np.percentile with method={method!r} is not differentiated: use method='linear'")
+    if overwrite_input:
+        refuse("np.quantile / np.percentile / np.median with overwrite_input=True (which reorders the input in "
+               "place) is not differentiated")
+    if out is not None:
+        refuse("np.quantile / np.percentile / np.median with out= is not differentiated: use the value returned")
     xp = _xp(a)
     flat = _to_last(xp.asarray(a), _reduced(a, axis))
     n = flat.shape[-1]
@@ -137,21 +142,21 @@ def _out_shape(a, q, axis, keepdims) -> tuple:
     return tuple(np.shape(q)) + kept
 
 
-def quantile_jvp(t, a, q, axis=None, keepdims=False, method="linear"):
+def quantile_jvp(t, a, q, axis=None, keepdims=False, method="linear", overwrite_input=False, out=None):
     """Tangent of np.quantile(a, q, axis, method='linear', keepdims) along t: the tangent follows the
     sorting permutation and the interpolation between neighbours."""
     xp = _xp(a)
-    flat, order, lo, hi, frac = _quantile_setup(a, q, axis, method)
+    flat, order, lo, hi, frac = _quantile_setup(a, q, axis, method, overwrite_input, out)
     ts = xp.take_along_axis(_to_last(xp.broadcast_to(xp.asarray(t), np.shape(a)), _reduced(a, axis)), order, axis=-1)
     out = ts[..., lo] * (1 - frac) + ts[..., hi] * frac           # (kept axes..., q)
     return np.moveaxis(out, -1, 0).reshape(_out_shape(a, q, axis, keepdims))
 
 
-def quantile_grad(g, a, q, axis=None, keepdims=False, method="linear"):
+def quantile_grad(g, a, q, axis=None, keepdims=False, method="linear", overwrite_input=False, out=None):
     """Cotangent of a in np.quantile(a, q, axis, method='linear', keepdims): g shared between the two
     neighbours each quantile interpolates, put back where they came from."""
     xp = _xp(a)
-    flat, order, lo, hi, frac = _quantile_setup(a, q, axis, method)
+    flat, order, lo, hi, frac = _quantile_setup(a, q, axis, method, overwrite_input, out)
     gq = xp.reshape(xp.broadcast_to(xp.asarray(g), _out_shape(a, q, axis, keepdims)), (-1,) + flat.shape[:-1])   # (q, kept...)
     shares = xp.concatenate([gq * xp.reshape(1 - frac, (-1,) + (1,) * (flat.ndim - 1)),
                              gq * xp.reshape(frac, (-1,) + (1,) * (flat.ndim - 1))])

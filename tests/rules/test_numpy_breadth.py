@@ -43,7 +43,13 @@ def quantile_nearest(a):
     return np.quantile(a, 0.3, method="nearest")
 
 
-REFUSED = [(interp_in_xp, (A, KNOTS), (0, 1), "np.interp in xp"),
+def median_in_place(a):
+    b = a * 1.0
+    return np.median(b, overwrite_input=True)
+
+
+REFUSED = [(median_in_place, (A,), (0,), "overwrite_input=True"),
+           (interp_in_xp, (A, KNOTS), (0, 1), "np.interp in xp"),
            (quantile_in_q, (A,), (0,), "np.quantile in q"),
            (einsum_interleaved, (np.outer(A, A), A), (0, 1), "interleaved form"),
            (einsum_seven, (A,), (0,), "more than six operands"),
