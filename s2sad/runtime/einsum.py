@@ -77,6 +77,12 @@ def contract(subscripts, target: int, slots: list):
             raise ValueError(f"s2sad: np.einsum operand {k} is missing")
         if v is not None and np.ndim(v) != len(subs[k]):
             raise ValueError(f"s2sad: np.einsum subscripts {subscripts!r} do not match operand shapes")
+    if n == 1 and set(subs[1]) <= set(subs[0]):
+        # NumPy returns a view of the operand ('ij->ji', 'ii->i'), which the aliasing analysis does not
+        # follow (it reads a view's base from the first argument, here the subscripts): a later write into
+        # the operand would change the result unseen
+        _refuse(f"np.einsum({subscripts!r}, a) sums nothing and returns a view of a, which s2sad does not "
+                "follow through later writes: write np.transpose, np.swapaxes or np.diagonal instead")
     used = set(c for s in subs for c in s)
     fresh = iter(c for c in string.ascii_letters if c not in used)
     size: dict[str, int] = {}

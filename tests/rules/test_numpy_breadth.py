@@ -35,6 +35,14 @@ def einsum_eight(a):
     return np.sum(np.einsum("i,i,i,i,i,i,i,i->i", a, a, a, a, a, a, a, a))
 
 
+def einsum_view(a):
+    return np.sum(np.einsum("ij->ji", a) * np.arange(9.0).reshape(3, 3))
+
+
+def einsum_diagonal_view(a):
+    return np.sum(np.einsum("ii->i", a) * np.arange(3.0))
+
+
 def pad_mean(a):
     return np.sum(np.pad(a, 2, mode="mean"))
 
@@ -54,6 +62,8 @@ REFUSED = [(median_in_place, (A,), (0,), "overwrite_input=True"),
            (einsum_interleaved, (np.outer(A, A), A), (0, 1), "interleaved form"),
            (einsum_seven, (A,), (0,), "more than six operands"),
            (einsum_eight, (A,), (0,), "more than six operands"),
+           (einsum_view, (np.outer(A, A),), (0,), "returns a view"),
+           (einsum_diagonal_view, (np.outer(A, A),), (0,), "returns a view"),
            (pad_mean, (A,), (0,), "mode='mean'"),
            (quantile_nearest, (A,), (0,), "method='nearest'")]
 
