@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import html
 import re
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -82,10 +83,10 @@ def _seconds(s: float | None) -> str:
     return f"{s * 1e9:.3g} ns"
 
 
-def _one_line(message: str, width: int = 100) -> str:
-    """The message on one line, without a leading `file:line:col: ` and cut to `width` characters."""
+def _one_line(message: str, width: int | None = 100) -> str:
+    """The message on one line, without a leading `file:line:col: `, cut to `width` characters (None: whole)."""
     text = " ".join(re.sub(r"^\S+?:\d+(:\d+)?: ", "", message.strip()).split())
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if width is None or len(text) <= width else text[:width - 3] + "..."
 
 
 # --- timing ----------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class Report:
         out = []
         for r in self.rows:
             if r["error"] is not None:
-                out.append([r["approach"], "failed: " + _one_line(r["error"]), "", "", "", "", ""])
+                out.append([r["approach"], "failed: " + _one_line(r["error"], None), "", "", "", "", ""])
                 continue
             is_ref = r["approach"] == self.reference
             out.append([r["approach"] + (" *" if is_ref else ""), short(r["gradient"]),
@@ -290,8 +291,11 @@ class Report:
                   for c in range(len(self.COLUMNS))]
         lines = [self.title()]
         for k, row in enumerate(table):
-            if k in failed:
-                lines.append(f"{row[0]:<{widths[0]}}  {row[1]}")
+            if k in failed:      # the whole reason, wrapped under the columns after the first
+                room = max(60, sum(widths[1:]) + 2 * (len(widths) - 2))
+                wrapped = textwrap.wrap(row[1], room, break_on_hyphens=False) or [""]
+                lines.append(f"{row[0]:<{widths[0]}}  {wrapped[0]}")
+                lines += [" " * (widths[0] + 2 + len("failed: ")) + more for more in wrapped[1:]]
             else:
                 lines.append("  ".join(cell.ljust(w) if c < 2 else cell.rjust(w) if c < 6 else cell.ljust(w)
                                        for c, (cell, w) in enumerate(zip(row, widths))).rstrip())

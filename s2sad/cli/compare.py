@@ -1,4 +1,4 @@
-"""`python -m s2sad compare FILE.py:FUNC --at V [V ...] [--plot OUT.png --range LO HI]`.
+"""`python -m s2sad compare FILE.py:FUNC --at V [V ...] [--plot OUT.png [--range LO HI]]`.
 
 Prints `s2sad.compare`'s table for FUNC at the given argument values; with `--plot`, draws f and its
 derivative by every approach over [LO, HI] (top) and each approach's error against the reference on a
@@ -29,7 +29,9 @@ def install(main_module: Any) -> None:
 
 def configure(p: argparse.ArgumentParser) -> None:
     """The arguments of `compare`."""
-    p.add_argument("target", metavar="FILE.py:FUNC", help="a Python file and a function in it")
+    p.add_argument("target", metavar="FILE.py:FUNC",
+                   help="a Python file and a function in it; the file's imports, definitions and assignments "
+                        "run, not its loops, calls or main block")
     p.add_argument("--at", nargs="+", required=True, metavar="V",
                    help="the point: one value per positional argument of FUNC; a number, or a list of "
                         "numbers for an array argument (e.g. 1.5  or  '[1, 2, 3]'  or  1,2,3)")
@@ -39,7 +41,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                    help="also draw f and its derivative by each approach over --range into OUT.png "
                         "(needs matplotlib)")
     p.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"),
-                   help="the interval for --plot (the differentiated argument must be a number)")
+                   help="the interval for --plot (the differentiated argument must be a number; default: "
+                        "the --at value x0 plus or minus max(1, |x0|) / 2)")
     p.add_argument("--points", type=int, default=201, metavar="N", help="points on the plot (default: 201)")
     p.add_argument("--no-timing", action="store_true", help="skip the time per call (faster)")
 
@@ -98,8 +101,6 @@ def run(args: argparse.Namespace) -> int:
     """Print the comparison table (and write the plot); exit status 0."""
     from ..approaches.compare import compare
 
-    if args.plot and not args.range:
-        raise _cli.UsageError("--plot needs --range LO HI")
     if args.range and not args.plot:
         raise _cli.UsageError("--range is for --plot OUT.png")
     if args.range and not args.range[0] < args.range[1]:
@@ -115,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise _cli.UsageError("--plot needs matplotlib (pip install matplotlib)") from None
         matplotlib.use("Agg")           # files only: no window
+        if not args.range:              # around the point: x0 - w .. x0 + w, w = max(1, |x0|) / 2
+            x0 = float(values[nums])
+            w = max(1.0, abs(x0)) / 2
+            args.range = [x0 - w, x0 + w]
     report = compare(fn, *values, argnums=nums, timing=not args.no_timing)
     print(report)
     if args.plot:
@@ -148,11 +153,18 @@ def derivative_curves(fun: Callable, args: tuple, argnum: int, xs: np.ndarray) -
                     ys[k] = float(d(*a))
                 except Exception as exc:
                     reason = reason or f"{type(exc).__name__}: {exc}"
+                    if _is_refusal(exc):     # (the code, not the point: it fails at every x)
+                        break
         if np.all(np.isnan(ys)) and reason:
             failed[name] = reason
         else:
             curves[name] = ys
     return curves, failed
+
+
+def _is_refusal(exc: Exception) -> bool:
+    from ..errors import DifferentiationError
+    return isinstance(exc, DifferentiationError)
 
 
 def plot(fun: Callable, args: tuple, argnum: int, lo: float, hi: float, path: str | Path,

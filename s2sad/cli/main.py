@@ -3,8 +3,11 @@
     s2sad show FILE.py:FUNC [--argnums 0 1] [--has-aux]   print the generated gradient source
     s2sad cache info [--dir DIR]                           where generated files go, how many, size
     s2sad cache clear [--dir DIR]                          remove s2sad's generated files
-    s2sad compare FILE.py:FUNC --at V [V ...] [--plot OUT.png --range LO HI]
+    s2sad compare FILE.py:FUNC --at V [V ...] [--plot OUT.png [--range LO HI]]
                                                            automatic vs symbolic vs numerical
+
+`show` and `compare` run FILE's imports, definitions and assignments only (not its loops, bare calls or
+`if __name__ == "__main__":` block), so a training script is read, not run.
 
 Every subcommand is one entry of COMMANDS: a help line, a function that adds its arguments to its
 argparse parser, and a function that runs it and returns the exit status. To add one, write the two
@@ -16,6 +19,7 @@ s2sad cannot differentiate prints one `s2sad: error: ...` message on stderr and 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import importlib.util
 import os
@@ -57,7 +61,8 @@ class _Parser(argparse.ArgumentParser):
 def _configure_show(p: argparse.ArgumentParser) -> None:
     from .. import backends
     p.add_argument("target", metavar="FILE.py:FUNC",
-                   help="a Python file and a function in it (FUNC may be dotted: Class.method)")
+                   help="a Python file and a function in it (FUNC may be dotted: Class.method); the "
+                        "file's imports, definitions and assignments run, not its loops, calls or main block")
     p.add_argument("--argnums", type=int, nargs="+", metavar="N",
                    help="the positional argument(s) to differentiate with respect to (default: 0)")
     p.add_argument("--has-aux", action="store_true",
@@ -94,8 +99,10 @@ def _import_file(path: Path):
     if folder not in sys.path:
         sys.path.insert(0, folder)
     try:
+        code = compile(_definitions(path.read_text(encoding="utf-8-sig"), str(path)), str(path), "exec",
+                       dont_inherit=True)
         with contextlib.redirect_stdout(sys.stderr):   # what the module prints is not the source
-            spec.loader.exec_module(module)
+            exec(code, module.__dict__)
     except (Exception, SystemExit) as exc:
         sys.modules.pop(name, None)
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -103,6 +110,43 @@ def _import_file(path: Path):
             detail = f"SyntaxError at line {exc.lineno}: {exc.msg}"
         raise UsageError(f"cannot import {path}: {detail}") from None
     return module
+
+
+_KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+         ast.AnnAssign, ast.AugAssign)
+
+
+def _definitions(text: str, filename: str) -> ast.Module:
+    """The part of a module `show` and `compare` run: its imports, `def`s, classes and assignments, also
+    inside `if` and `try` (an optional import), but not its loops, `with` blocks, bare expressions (calls,
+    prints) or `if __name__ == "__main__":` block. A training script is read, not run. Line numbers stay
+    those of the file, so the functions are the file's own."""
+    tree = ast.parse(text, filename)
+
+    def keep(body: list) -> list:
+        out = []
+        for node in body:
+            if isinstance(node, _KEPT):
+                out.append(node)
+            elif isinstance(node, ast.If) and not _is_main_guard(node.test):
+                node.body = keep(node.body) or [ast.Pass()]
+                node.orelse = keep(node.orelse)
+                out.append(node)
+            elif isinstance(node, ast.Try):
+                node.body = keep(node.body) or [ast.Pass()]
+                for h in node.handlers:
+                    h.body = keep(h.body) or [ast.Pass()]
+                node.orelse, node.finalbody = keep(node.orelse), keep(node.finalbody)
+                out.append(node)
+        return out
+
+    tree.body = keep(tree.body)
+    return ast.fix_missing_locations(tree)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators))
 
 
 def _lookup(module, dotted: str, shown: str):

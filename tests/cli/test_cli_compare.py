@@ -126,6 +126,25 @@ def test_plot(funcs, tmp_path):
     assert f"plot: {out}" in proc.stdout
 
 
+def test_plot_without_range_draws_around_the_point(funcs, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "around.png"
+    proc = s2sad("compare", f"{funcs}:newton_sqrt", "--at", "2", "--plot", out, "--no-timing", "--points", "21")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_failure_reasons_are_printed_whole(funcs):
+    """A failed row's reason is wrapped under the table, never cut ("(Typ...")."""
+    proc = s2sad("compare", f"{funcs}:newton_sqrt", "--at", "2", "--no-timing")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "..." not in proc.stdout
+    assert "(TypeError: '>' not supported between instances of 'float' and 'complex')" in text
+    assert "use method='central' instead." in text
+    assert "(use s2sad.grad, or a for loop with a known count)" in text
+
+
 def test_help():
     for argv in (["--help"], ["compare", "--help"]):
         proc = s2sad(*argv)
@@ -145,7 +164,6 @@ def test_help():
     (["compare", "{funcs}:poly", "--at", "1", "2"], ["2 value(s) for poly"]),
     (["compare", "{funcs}:poly"], ["--at"]),
     (["compare", "{funcs}:poly", "--at", "1", "--argnums", "3"], ["--argnums 3"]),
-    (["compare", "{funcs}:poly", "--at", "1", "--plot", "x.png"], ["--range"]),
     (["compare", "{funcs}:poly", "--at", "1", "--plot", "x.png", "--range", "2", "1"], ["LO must be less"]),
     (["compare", "{funcs}:fails_at_negative", "--at", "-1"], ["raised NameError"]),
     (["compare", "{funcs}:vector", "--at", "[1, 2]"], ["scalar output"]),

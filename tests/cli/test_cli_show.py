@@ -3,11 +3,13 @@ NumPy or CuPy, and errors are one line on stderr with exit status 2."""
 from __future__ import annotations
 
 import ast
+import textwrap
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cache_cases as cc
@@ -38,9 +40,9 @@ def test_show_prints_the_gradient_source(module, tmp_path):
     path, mod = module
     out = show(f"{path}:f", gen=tmp_path / "gen")
     assert out.returncode == 0, out.stderr
-    assert body(out.stdout) == body(s2sad.grad(mod.f).source)   # what the module printed went to stderr
+    assert body(out.stdout) == body(s2sad.grad(mod.f).source)
     assert "# s2sad-key: " in out.stdout
-    assert "importing cli module" in out.stderr and "importing cli module" not in out.stdout
+    assert "importing cli module" not in out.stdout + out.stderr      # the module's bare calls do not run
     compile(out.stdout, "<shown>", "exec")
 
 
@@ -87,3 +89,36 @@ def test_an_unsupported_function_names_its_line(module, tmp_path):
     assert out.returncode == 2 and out.stdout == ""
     assert f"s2sad: error: {path}:{line}:" in out.stderr and "list comprehension is not supported" in out.stderr
     assert f"{line} | return [x for _ in range(2)][0]" in out.stderr, out.stderr
+
+
+def test_show_and_compare_do_not_run_the_script(tmp_path):
+    """A training script: its loop, prints and main block do not run; imports, defs and assignments do."""
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent('''
+        import numpy as np
+        print("module body ran")
+        X = np.linspace(0.0, 1.0, 5)
+        try:
+            import definitely_not_installed_module
+        except ImportError:
+            definitely_not_installed_module = None
+
+        def loss(w):
+            return np.sum((X * w - 1.0) ** 2)
+
+        for epoch in range(3):
+            print("training", epoch)
+        raise SystemExit("the training script ran")
+
+        if __name__ == "__main__":
+            print("main block ran")
+    '''))
+    env = dict(os.environ, S2SAD_GENERATED_DIR=str(tmp_path / "gen"))
+    for argv in (["show", f"{script}:loss"], ["compare", f"{script}:loss", "--at", "0.5", "--no-timing"]):
+        proc = subprocess.run([sys.executable, "-m", "s2sad", *argv], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "ran" not in proc.stdout + proc.stderr and "training" not in proc.stderr
+    # d/dw sum((X w - 1)^2) at w = 0.5
+    X = np.linspace(0.0, 1.0, 5)
+    assert f"{np.sum(2 * (X * 0.5 - 1.0) * X):.12g}" in proc.stdout
