@@ -1,5 +1,5 @@
 """Run every example, regenerate the committed generated/ folder from scratch, and refresh the README's
-tour (the generated file it shows verbatim).
+tour (the generated file it shows verbatim) and its outputs (the blocks marked `<!-- output: COMMAND -->`).
 
 Run from the repository root: python examples/run_all.py
 """
@@ -28,6 +28,8 @@ def main() -> int:
     print(f"\n{len(list(target.glob('*.py')))} generated files in {target.relative_to(ROOT)}/")
     from s2sad import readme_tour
     print("README tour", "updated" if readme_tour.update(ROOT) else "already current")
+    print("README generated code", "updated" if readme_tour.update_generated(ROOT) else "already current")
+    print("README outputs", "updated" if readme_tour.update_outputs(ROOT) else "already current")
     return 0
 
 
