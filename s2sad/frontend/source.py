@@ -269,7 +269,12 @@ def load(fn: Callable) -> Source:
         if getattr(node, "name", None) != code.co_name:
             continue
         _shift_lines(module, first - 1)
-        compiled = _compiled_def(module, code, filename, _module_imports(lines))
+        imported = _module_imports(lines)
+        compiled = _compiled_def(module, code, filename, imported)
+        if (compiled is None or not same_code(compiled, code)) and imported:
+            # IPython and Jupyter compile a cell one statement at a time: the cell's imports were not in
+            # the unit the `def` was compiled in
+            compiled = _compiled_def(module, code, filename)
         if compiled is not None and same_code(compiled, code):
             chosen = text, module
             break
