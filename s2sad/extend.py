@@ -1,5 +1,7 @@
 """Extending s2sad: derivative rules for functions it does not know, and new array backends.
 
+In short::
+
     from s2sad import extend
     extend.rule("np.logaddexp2", "x, y", x="g * np.exp2(x - ans)", y="g * np.exp2(y - ans)",
                 elementwise=True)                 # a NumPy function: one row, as in s2sad/rules/numpy.py

@@ -150,7 +150,7 @@ def check_grads(fun: Callable, args: Any, order: int = 1, modes: Sequence[str] |
 
     Every element of the Jacobian of each differentiated argument is compared with the complex step
     where `fun` allows it (tolerances rtol=1e-7, atol=1e-9), else with central differences (rtol=1e-5,
-    atol=1e-6 * max(1, |f(x)|)); float32 arguments get 2e-3. `modes` picks forward and/or reverse
+    atol=1e-6 * max(1, `|f(x)|`)); float32 arguments get 2e-3. `modes` picks forward and/or reverse
     mode at order 1; by default both, except a mode that a function with custom rules has no rule for
     (only `defvjp` registered: reverse mode alone). Orders above 1 differentiate the generated gradient again (forward over
     reverse, the composition s2sad supports) and compare it with finite differences of the generated
@@ -242,7 +242,7 @@ def assert_equivalent(fun: Callable, args: Any, *, argnums: int | Sequence[int] 
     numerical (complex step, else central) derivatives of `fun` at `args` agree.
 
     Every pair is compared element by element (rtol=1e-7, atol=1e-9 between exact approaches; rtol=1e-5,
-    atol=1e-6 * max(1, |f(x)|) against central differences). Returns the names of the approaches
+    atol=1e-6 * max(1, `|f(x)|`) against central differences). Returns the names of the approaches
     compared. Raises AssertionError listing the disagreeing pairs, the elements and the odd one out.
     """
     from .approaches import symbolic

@@ -1,4 +1,4 @@
-"""The command line: `python -m s2sad` (or `s2sad`).
+"""The command line: `python -m s2sad` (or `s2sad`)::
 
     s2sad show FILE.py:FUNC [--argnums 0 1] [--has-aux]   print the generated gradient source
     s2sad cache info [--dir DIR]                           where generated files go, how many, size
