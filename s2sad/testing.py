@@ -30,7 +30,8 @@ _SHOWN = 5                    # elements listed in a failure message
 # --- arguments -------------------------------------------------------------------------------------
 
 def _as_args(args: Any) -> tuple:
-    return tuple(args) if isinstance(args, tuple) else (args,)
+    """The arguments: a tuple or a list holds them (JAX's check_grads), anything else is the one argument."""
+    return tuple(args) if type(args) in (tuple, list) else (args,)
 
 
 def _is_float(a: Any) -> bool:

@@ -66,12 +66,11 @@ def with_with(x):
 
 
 def with_lambda(x):
-    f = lambda z: z * 2  # noqa: E731
-    return f(x)
+    return (lambda z: z * 2)(x)
 
 
-def with_comprehension(x):
-    return sum([x * i for i in range(3)])
+def with_comprehension(x, n=3):
+    return sum([x * i for i in range(n)])
 
 
 def with_global_write(x):

@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..ir.prim import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
-from ..errors import NonDifferentiableError
+from ..errors import NonDifferentiableError, UnsupportedSyntaxError
 from ..ir.core import CoreFunction, origin
 from ..errors import located
 
@@ -129,3 +129,20 @@ def analyze(fn: CoreFunction, wrt: list[str]) -> Analysis:
 
 
 __all__ = ["Activity", "Analysis", "activity", "analyze", "Prim", "names_read"]
+
+
+def check_object_attributes(fn: CoreFunction, act: Activity, filename: str, where_of) -> None:
+    """Refuse an attribute read (`p.w`) of a parameter that is differentiated: s2sad reads attributes of
+    the objects a function is given as constants, which a differentiated value is not."""
+    for st in walk_stmts(fn.body):
+        for node in ast.walk(st):
+            if getattr(node, "s2sad_object_attr", False):
+                root = node
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id in act.varied:
+                    where = where_of(st) or (filename, None)
+                    raise UnsupportedSyntaxError(located(
+                        where[0], where[1], None,
+                        f"reading the attribute `{ast.unparse(node)}` of a differentiated value: s2sad reads "
+                        "attributes of objects as constants; pass the value in as an argument of its own"))

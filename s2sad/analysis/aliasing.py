@@ -88,6 +88,8 @@ def shares(value: ast.expr, numbers: set[str] = frozenset(), ranks: dict | None 
         if isinstance(f, ast.Attribute) and f.attr in views():
             if not (isinstance(f.value, ast.Name) and f.value.id in ("np", "numpy")):
                 return shares(f.value, numbers, ranks)          # y.reshape(...), y.view()
+            if f.attr == "einsum":                              # np.einsum("ij->ji", y): one operand
+                return shares(value.args[1], numbers, ranks) if len(value.args) == 2 else None
             if value.args:
                 return shares(value.args[0], numbers, ranks)    # np.flip(y)
     return None
@@ -177,6 +179,8 @@ def _number(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> bool:
         return _rank(e, nums, ranks) == 0
     if getattr(e, "s2sad_inplace", False):
         return _number(e.left, nums, ranks) and _number(e.right, nums, ranks)
+    if getattr(e, "s2sad_picks", False):   # Python's max/min: one of its arguments, as it is
+        return all(_number(a, nums, ranks) for a in e.args)
     prim = primitive(e)
     key = prim.key
     if key in _SCALAR_MADE:

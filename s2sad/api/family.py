@@ -70,7 +70,7 @@ def _basis(shape, dtype, xp=np):
         yield e.reshape(shape) if shape else dtype.type(1.0) if hasattr(dtype, "type") else 1.0
 
 
-def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable:
+def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable:
     """`jacobian(f)(*args)` has shape `out.shape + args[argnums].shape`.
 
     mode "forward" runs one tangent sweep per input element, "reverse" one cotangent sweep per output
@@ -134,7 +134,7 @@ def jacobian(fun: Callable, *, argnums: int = 0, mode: str = "auto") -> Callable
     return jac
 
 
-def hessian(fun: Callable, *, argnums: int = 0) -> Callable:
+def hessian(fun: Callable, argnums: int = 0) -> Callable:
     """`hessian(f)(*args)`: forward mode over the generated reverse-mode gradient, shape `x.shape * 2`."""
     from .transforms import grad
     return jacobian(grad(fun, argnums=argnums), argnums=argnums, mode="forward")

@@ -20,6 +20,7 @@ from ..analysis import aliasing
 from ..codegen import pipeline as compiler
 from ..errors import DifferentiationError, NonScalarOutputError, user_stacklevel
 from ..frontend import source as frontend
+from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, targets
 from .library import as_function
@@ -33,6 +34,7 @@ def _backends() -> tuple[str, ...]:
     return ("auto", *backends.names())
 
 
+_SMALL = 256        # leaves of an argument not differentiated that is still passed leaf by leaf
 _LIVE: "weakref.WeakSet[_Transformed]" = weakref.WeakSet()      # every grad object alive
 
 
@@ -139,7 +141,8 @@ class _Transformed:
             return value, like(grads[0], originals[0])
         return value, tuple(like(g, x) for g, x in zip(grads, originals))
 
-    def _compile(self, backend: str, vectors: tuple[str, ...] = (), kinds=None) -> compiler.Compiled:
+    def _compile(self, backend: str, vectors: tuple[str, ...] = (), kinds=None, trees: tuple = (),
+                 argnums=None) -> compiler.Compiled:
         """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters; with
         `kinds`: the variant for arguments of those kinds). Raises aliasing.NeedsArgKinds when the
         function writes in place into what an argument may share, and `kinds` is not given."""
@@ -147,12 +150,14 @@ class _Transformed:
             # grad of a transformation: its code is the JVP of the inner generated code (first argument's)
             inner = self._inner._as_target()
             return targets.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
-        key = (backend, kinds) if kinds is not None else (backend, vectors) if vectors else backend
+        key = (backend, "trees", trees) if trees else (backend, kinds) if kinds is not None \
+            else (backend, vectors) if vectors else backend
         c = self._compiled.get(key)
         if c is None:
             backends.get(backend).require()
-            c = compiler.compile_grad(self.__wrapped__, self._argnums, self._has_aux, backend,
-                                      value=self._mode != "grad", vectors=vectors, kinds=kinds)
+            c = compiler.compile_grad(self.__wrapped__, self._argnums if argnums is None else argnums,
+                                      self._has_aux, backend, value=self._mode != "grad", vectors=vectors,
+                                      kinds=kinds, trees=trees)
             fn = frontend.unwrap(self.__wrapped__)
             if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
                 c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
@@ -175,6 +180,9 @@ class _Transformed:
     def _shown(self, backend: str) -> compiler.Compiled:
         """The code .source and .path show: the general one, else the last one made for some arguments'
         kinds (a function that writes in place into what an argument may share)."""
+        made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[:2] == (backend, "trees")]
+        if made:                     # called with containers: that code (the general one takes none)
+            return made[-1]
         try:
             return self._compile(backend)
         except aliasing.NeedsArgKinds:
@@ -197,7 +205,7 @@ class _Transformed:
     def _default_backend(self) -> str:
         if self._backend != "auto":
             return self._backend
-        return next(iter(self._compiled), "numpy")
+        return next((k if isinstance(k, str) else k[0] for k in self._compiled), "numpy")
 
     def _bind(self, args, kwargs, nparams):
         if self._signature is None:
@@ -289,11 +297,8 @@ class _Transformed:
     def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
         """grad only: calls go straight into an entry built from the generated body (see entry.py)."""
 
-    def _run(self, args, kwargs):
-        if self._inner is not None:
-            return self._run_higher(args, kwargs)
-        c, args, originals = self._prepare(args, kwargs)
-        value, grads = c.fn(*args)
+    def _check_scalar(self, c: compiler.Compiled, value, args: list) -> None:
+        """NonScalarOutputError unless the output (value, or its first element with has_aux) is a scalar."""
         out = value[0] if self._has_aux else value
         shaped_like = c.facts.scalar_if   # value not computed: the output has this parameter's shape
         if out is None and shaped_like is not None:
@@ -306,6 +311,83 @@ class _Transformed:
                 f"{where}{src.__qualname__} returned an array of shape {np.shape(out)}, but grad needs a "
                 "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
                 "cotangent, for non-scalar outputs.")
+
+    def _containers(self, args, kwargs) -> list | None:
+        """The full argument list when an argument is a container (tuple, list, dict), else None."""
+        if kwargs:
+            full = self._bind(args, kwargs, 0)
+        elif any(pytree.is_container(a) for a in args):
+            full = self._bind(args, {}, 0)
+        else:
+            return None
+        return full if any(self._flattened(i, a) for i, a in enumerate(full)) else None
+
+    def _flattened(self, i: int, a) -> bool:
+        """Whether argument i goes leaf by leaf: a differentiated container, or a small other one (whose
+        items the code may then read, loop over and count, as a constant's)."""
+        return pytree.is_container(a) and (i in self._nums or pytree.count(pytree.flatten(a)[0]) <= _SMALL)
+
+    def _run_trees(self, full: list):
+        """grad with containers among the differentiated arguments: the generated code takes their leaves
+        (ir/pytree.py), and each gradient comes back in its argument's structure."""
+        names = list(self._signature.parameters)
+        flat, nums, structures, trees = [], [], {}, []
+        for i, a in enumerate(full):
+            if self._flattened(i, a):
+                td, leaves = pytree.flatten(a)
+                structures[i] = td
+                trees.append((names[i], td))
+                nums.append(tuple(range(len(flat), len(flat) + len(leaves))))
+                flat.extend(leaves)
+            else:
+                nums.append((len(flat),))
+                flat.append(a)
+        backend = self._backend if self._backend != "auto" else backends.of(flat).name
+        argnums = tuple(k for i in self._nums for k in nums[i])
+        c = self._compiled.get((backend, "trees", tuple(trees)))
+        if c is not None and not c.fresh():
+            self._forget()
+            c = None
+        if c is None:
+            try:
+                c = self._compile(backend, trees=tuple(trees), argnums=argnums)
+            except aliasing.NeedsArgKinds:
+                raise DifferentiationError(
+                    f"{self.__wrapped__.__qualname__} writes in place into a value it may share with an argument, "
+                    "and takes a container argument: s2sad handles one or the other so far; write into a copy "
+                    "(`x = x.copy()`) first") from None
+        unit = backends.get(backend)
+        if unit.needs_device:
+            flat = unit.to_device(flat)
+        originals = list(flat)
+        for k in argnums:
+            flat[k] = as_float(flat[k])
+        for f in c.free:
+            flat.append(f.read())
+        check_real(flat)
+        if unit.needs_device and c.free:
+            flat[len(c.params):] = unit.to_device(flat[len(c.params):])
+        value, grads = c.fn(*flat)
+        self._check_scalar(c, value, flat)
+        grads = iter(grads)
+        out = []
+        for i in self._nums:
+            if i in structures:
+                out.append(pytree.unflatten(structures[i], [like(next(grads), originals[k]) for k in nums[i]]))
+            else:
+                out.append(like(next(grads), originals[nums[i][0]]))
+        return value, out[0] if self._single else tuple(out)
+
+    def _run(self, args, kwargs):
+        if self._inner is not None:
+            return self._run_higher(args, kwargs)
+        full = self._containers(args, kwargs)
+        if full is not None:
+            return self._run_trees(full)
+        c, args, originals = self._prepare(args, kwargs)
+        value, grads = c.fn(*args)
+        self._check_scalar(c, value, args)
+        out = value[0] if self._has_aux else value
         if self._single:
             i = self._nums[0]
             if isinstance(grads, float) and (out is None or isinstance(out, float)) and not self._needs_kinds \
@@ -380,7 +462,7 @@ class ValueAndGradFunction(_Transformed):
         return self._fast_call(args, kwargs) or self._run(args, kwargs)
 
 
-def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0, has_aux: bool = False,
+def grad(fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
          backend: str = "auto") -> Any:
     """Gradient of a scalar-valued function, by source transformation (reverse mode).
 
@@ -394,7 +476,7 @@ def grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0, 
     return GradFunction(fun, argnums, has_aux, backend)
 
 
-def value_and_grad(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] = 0,
+def value_and_grad(fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, *,
                    has_aux: bool = False, backend: str = "auto") -> Any:
     """Like `grad`, but the callable returns `(value, gradient)` (`((value, aux), gradient)` with has_aux)."""
     if fun is None:

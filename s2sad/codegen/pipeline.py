@@ -20,6 +20,7 @@ from ..frontend import bindings, source as frontend
 from ..frontend.normalize import local_names, param_names, rule_key
 from ..ir.core import FreeVar
 from ..ir.facts import MARK as FACTS_MARK, Facts
+from ..ir import pytree
 from .. import rules
 from ..rules import custom
 from . import cache, stages
@@ -69,6 +70,10 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
                 res = resolver.resolve(node.func)
             except DifferentiationError:
                 continue
+            if res is None and isinstance(node.func, ast.Attribute):      # self.loss(x): a method
+                obj = frontend.free_attribute(resolver, node.func)
+                if frontend.user_method(obj):
+                    res = frontend.Resolved("user", ast.unparse(node.func), obj)
             if res is not None and res.kind == "user" and res.obj not in seen and rule_key(res.obj) is None:
                 seen.add(res.obj)
                 try:
@@ -81,12 +86,14 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
 
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
-                 vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None) -> Compiled:
+                 vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None, trees: tuple = ()) -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
     function may return None for the value (when the output is certainly a scalar) and skip computing it.
     `vectors`: parameters the code may assume 1-D (the caller checks), so their elements are scalars.
     `kinds`: the arguments' kinds, for a function that writes in place into what an argument may share
-    (it raised aliasing.NeedsArgKinds without them); the caller checks them at every call."""
+    (it raised aliasing.NeedsArgKinds without them); the caller checks them at every call. `trees`:
+    (parameter, structure) of each container argument, passed leaf by leaf (`argnums` then counts
+    leaves: the generated function's parameters)."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
     if not value:
         options["value"] = False
@@ -94,10 +101,12 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
         options["vectors"] = list(vectors)
     if kinds is not None:
         options["kinds"] = kinds.spelled()
+    if trees:
+        options["trees"] = [(p, pytree.spelled(t)) for p, t in trees]
     return cached(fn, options, "grad",
                   lambda src, key, name: stages.run(stages.REVERSE, stages.Job(
                       src, key, name, backend, argnums, has_aux=has_aux, value=value, vectors=tuple(vectors),
-                      kinds=kinds), stages.dumped()))
+                      kinds=kinds, trees=tuple(trees)), stages.dumped()), trees)
 
 
 def _keyed(fn, options: dict):
@@ -126,7 +135,7 @@ def grad_source(fn, argnums, has_aux: bool = False, backend: str = "numpy", valu
         return stages.run(stages.REVERSE, job).text
 
 
-def cached(fn, options: dict, suffix: str, generate) -> Compiled:
+def cached(fn, options: dict, suffix: str, generate, trees: tuple = ()) -> Compiled:
     """Memory cache, then the verified file on disk, then `generate(src, key, name)` -> a stages.Job that
     ran. A file is written atomically; when it cannot be written the function lives in memory only. With
     S2SAD_DUMP set the function is transformed again (each stage's output is printed as it runs)."""
@@ -139,13 +148,13 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
         if not hit.free:
             return dataclasses.replace(hit, binds=tuple(binds), fresh=fresh)
         # the same code may read other globals/closure cells (a helper's closure): bind them to `fn`'s
-        rebound = _from_text(hit.source, hit.path, name, src, deps, key, func=hit.fn)
+        rebound = _from_text(hit.source, hit.path, name, src, deps, key, trees, func=hit.fn)
         if rebound is not None:
             return dataclasses.replace(hit, free=rebound.free, binds=tuple(binds), fresh=fresh)
     path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
     text = None if dump else cache.read(path, key)
     if text is not None:
-        compiled = _from_text(text, path, name, src, deps, key)
+        compiled = _from_text(text, path, name, src, deps, key, trees)
         if compiled is not None:
             return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
     try:
@@ -164,11 +173,20 @@ def cached(fn, options: dict, suffix: str, generate) -> Compiled:
     except Exception as exc:   # a bug in s2sad, not in the user's code: say so, with the source
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc
-    compiled = Compiled(func, text, written, param_names(src.tree), free, facts.active_output, True, key, facts)
+    compiled = Compiled(func, text, written, _params(src, func, trees), free, facts.active_output, True, key, facts)
     return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
 
 
-def _from_text(text, path, name, src, deps, key, func=None):
+def _params(src: frontend.Source, func, trees: tuple) -> list[str]:
+    """The generated function's own parameters: the user's, with a container's leaves in its place."""
+    names = param_names(src.tree)
+    if not trees:
+        return names
+    n = len(names) - len(trees) + sum(pytree.count(t) for _, t in trees)
+    return list(func.__code__.co_varnames[:n])
+
+
+def _from_text(text, path, name, src, deps, key, trees=(), func=None):
     """A Compiled from a verified cached file, without transforming again (None: regenerate it).
 
     With `func` (a memory-cache hit) only the free variables are bound again, to `src` and `deps`.
@@ -198,11 +216,11 @@ def _from_text(text, path, name, src, deps, key, func=None):
         func = cache.load_cached(text, path, name)
         if func is None:
             return None
-    return Compiled(func, text, path, param_names(src.tree), free, facts.active_output, False, key, facts)
+    return Compiled(func, text, path, _params(src, func, trees), free, facts.active_output, False, key, facts)
 
 
 def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[int, ...] | None = None,
-                has_aux: bool = False, kinds: aliasing.ArgKinds | None = None) -> Compiled:
+                has_aux: bool = False, kinds: aliasing.ArgKinds | None = None, trees: tuple = ()) -> Compiled:
     """Generate, write and load the forward-mode (JVP) function of `fn` for the parameters `wrt`.
 
     `select` differentiates one element of a returned tuple (a generated gradient's gradient part).
@@ -211,10 +229,12 @@ def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[
     options = {"mode": "forward", "wrt": tuple(wrt), "backend": backend, "select": select, "has_aux": has_aux}
     if kinds is not None:
         options["kinds"] = kinds.spelled()
+    if trees:
+        options["trees"] = [(p, pytree.spelled(t)) for p, t in trees]
     return cached(fn, options, "jvp",
                   lambda src, key, name: stages.run(stages.FORWARD, stages.Job(
-                      src, key, name, backend, wrt_nums=tuple(wrt), has_aux=has_aux, kinds=kinds, select=select),
-                      stages.dumped()))
+                      src, key, name, backend, wrt_nums=tuple(wrt), has_aux=has_aux, kinds=kinds, select=select,
+                      trees=tuple(trees)), stages.dumped()), trees)
 
 
 def arg_kinds(fn, args: list) -> aliasing.ArgKinds:

@@ -26,6 +26,7 @@ from ..errors import DifferentiationError
 from ..frontend.normalize import normalize
 from ..frontend.source import Source
 from ..ir.core import CoreFunction, FreeVar
+from ..ir import pytree
 from ..ir.facts import Facts
 from ..ir.names import all_names
 from ..modes import forward as forward_mode, reverse as reverse_mode
@@ -57,6 +58,7 @@ class Job:
     vectors: tuple[str, ...] = ()
     kinds: aliasing.ArgKinds | None = None
     select: tuple[int, ...] | None = None
+    trees: tuple = ()                  # (parameter, structure) of each container argument (ir/pytree.py)
     # made by the stages
     core: CoreFunction | None = None
     wrt: list[str] = field(default_factory=list)
@@ -96,7 +98,7 @@ class Stage:
 # --- the stages ------------------------------------------------------------------------------------
 
 def _normalize(job: Job) -> None:
-    job.core = normalize(job.src, has_aux=job.has_aux, select=job.select)
+    job.core = normalize(job.src, has_aux=job.has_aux, select=job.select, trees=dict(job.trees))
     nums = (job.argnums,) if isinstance(job.argnums, int) else tuple(job.argnums)
     job.wrt = [job.core.params[i] for i in (job.wrt_nums or nums)]
 
@@ -137,7 +139,8 @@ def _prune(job: Job) -> None:
 
 def _copies(job: Job) -> None:
     b = job.blocks
-    b["rev"] = propagate_copies(b["pre"] + b["fwd"], b["rev"], job.ret, keep={"out_bar"})
+    prefer = frozenset(job.sweeps.adjoints[p] for p in job.wrt if p in job.sweeps.adjoints)
+    b["rev"] = propagate_copies(b["pre"] + b["fwd"], b["rev"], job.ret, keep={"out_bar"}, prefer=prefer)
 
 
 def _fuse(job: Job) -> None:
@@ -304,7 +307,9 @@ def _emit_reverse(job: Job) -> str:
     sec = Sections(name=job.name, params=sig, defaults={"out_bar": "1.0"}, doc=doc,
                    blocks=[(TITLES[k], b) for k, b in job.blocks.items()], ret=job.ret)
     func_text = function_source(sec, src.filename)
-    what = (f"gradient of {src.qualname} with respect to {wrt_text} (argnums={job.argnums!r}), reverse mode, "
+    nums = f"argnums={job.argnums!r}" if not job.trees else "containers passed leaf by leaf: " + ", ".join(
+        f"{p} = {pytree.spelled(t)}" for p, t in job.trees)
+    what = (f"gradient of {src.qualname} with respect to {wrt_text} ({nums}), reverse mode, "
             f"{_array_module(job.backend)} backend" + (", has_aux" if job.has_aux else "")
             + (f"; for 1-D {', '.join(job.vectors)} (elements are scalars)" if job.vectors else ""))
     call = f"call: {job.name}({', '.join(sig[:-1])})" + (

@@ -24,9 +24,11 @@ from typing import Any
 import numpy
 
 from . import jumps
+from . import containers
+from .containers import Containers, Tree, from_treedef
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError
 from .syntax import attribute_refusal, check as check_syntax, method_refusal
-from .source import Resolver, Source, canonical_module, dotted, load
+from .source import _MISSING, Resolver, Source, canonical_module, dotted, free_attribute, load, user_method
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
 from ..ir.names import RESERVED, Namer, all_names
 from ..ir.nodes import walk
@@ -105,9 +107,13 @@ class _Shared:
         self.stack: list[Any] = []
         self.top_locals: set[str] = set()
         self.spelled: dict[str, str] = {}      # renamed variable -> the user's name
+        self.trees: dict[str, Tree] = {}       # variable -> the container it holds (containers.py)
+        self.plain: set[str] = set()           # variables bound to ordinary values
+        self.leaf_names: dict[tuple, list[str]] = {}   # (variable, structure) -> its leaves' variables
+        self.local_defs: dict[str, ast.FunctionDef] = {}  # a nested def or a lambda bound to a name
 
 
-class Normalizer:
+class Normalizer(Containers):
     """Turns one user function (the top one, or a helper being inlined) into core statements."""
 
     def __init__(self, src: Source, shared: _Shared, rename: dict[str, str], index: int = 0):
@@ -242,13 +248,21 @@ class Normalizer:
             raise self.error(UnsupportedSyntaxError, s, "an expression statement that is not a call")
         elif isinstance(s, ast.If):
             test = self.condition(s.test, _stored(s.body + s.orelse))
+            before = self.snapshot()
             body = self.block(s.body) or [ast.Pass()]
+            first, first_plain = self.shared.trees, self.shared.plain
+            self.shared.trees, self.shared.plain = dict(before[0]), set(before[1])
             orelse = self.block(s.orelse)
+            self.shared.plain |= first_plain
+            self.join(before, first, s)
             self.where = (self.src.filename, s.lineno)
             self.emit(ast.If(test=test, body=body, orelse=orelse))
         elif isinstance(s, ast.While):
+            self.materialize_dynamic([s])
             test = self.inactive(s.test)
+            before = self.snapshot()
             body = self.block(s.body)
+            self.check_loop(before, s)
             self.where = (self.src.filename, s.lineno)
             self.emit(ast.While(test=test, body=body, orelse=[]))
         elif isinstance(s, ast.For):
@@ -257,6 +271,8 @@ class Normalizer:
             self.emit(ast.Break())
         elif isinstance(s, ast.Pass):
             return
+        elif isinstance(s, ast.FunctionDef):      # a nested def: inlined where it is called
+            self.shared.local_defs[self.local(s.name)] = s
         elif isinstance(s, (ast.Assert, ast.Raise)):
             self.emit(_Rewriter(self).visit(_copy(s)))
         elif isinstance(s, ast.Return):
@@ -273,6 +289,18 @@ class Normalizer:
         func = call.func
         receiver = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
             and func.value.id in self.resolver.locals else None
+        if receiver and self.local(receiver) in self.shared.trees and func.attr in containers.MUTATORS:
+            tree = self.shared.trees[self.local(receiver)]
+            if func.attr == "append" and len(call.args) == 1 and not call.keywords and tree.kind == "list":
+                target = ast.Subscript(value=func.value, slice=ast.Constant(len(tree.items)), ctx=ast.Store())
+                tree.items.append(ast.Constant(None))     # the new slot, written next
+                try:
+                    self.write_item(target, call.args[0])
+                except Exception:
+                    tree.items.pop()
+                    raise
+                return None
+            self.materialize(self.local(receiver))
         if receiver and func.attr == "append" and len(call.args) == 1 and not call.keywords:
             return ast.Call(func=ast.Attribute(value=_name(self.local(receiver)), attr="append", ctx=ast.Load()),
                             args=[self.atom(call.args[0])], keywords=[])
@@ -314,6 +342,14 @@ class Normalizer:
         return self.temp(self.inactive(test), "cond")
 
     def for_loop(self, s: ast.For) -> None:
+        if self.unrolled_for(s):
+            return
+        self.materialize_dynamic([s])
+        before = self.snapshot()
+        self._for_loop(s)
+        self.check_loop(before, s)
+
+    def _for_loop(self, s: ast.For) -> None:
         it = s.iter
         target = s.target
         if isinstance(it, ast.Call) and self._is_builtin(it.func, "range"):
@@ -360,13 +396,26 @@ class Normalizer:
             and self.resolver.lookup(name) is getattr(builtins, name)
 
     def assign_to(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name) and isinstance(value, ast.Lambda):   # f = lambda y: ...: inlined where called
+            self.shared.local_defs[self.local(target.id)] = _lambda_def(target.id, value)
+            return
         if isinstance(target, ast.Name):
-            self.compute(value, self.local(target.id))
+            name = self.local(target.id)
+            tree = self.tree_value(value)
+            if tree is not None:
+                self.mark_shared(value, tree)
+                self.bind_tree(name, tree)
+                return
+            self.shared.trees.pop(name, None)
+            self.shared.plain.add(name)
+            self.compute(value, name)
             return
         if isinstance(target, ast.Subscript):    # x[i] = value: an in-place write
             if target.value.id not in self.resolver.locals:
                 raise self.error(UnsupportedSyntaxError, target, f"writing into {target.value.id!r}, which is not "
                                  "a local variable of the function (a global or an argument's attribute)")
+            if self.write_item(target, value):
+                return
             atom = self.atom(value)
             sub = ast.Subscript(value=_name(self.local(target.value.id)), slice=self.inactive(target.slice),
                                 ctx=ast.Store())
@@ -375,6 +424,20 @@ class Normalizer:
             return
         # tuple unpacking: evaluate every right-hand element first (a, b = b, a)
         elts = target.elts
+        tree = self.tree_value(value) if not isinstance(value, (ast.Tuple, ast.List)) else None
+        if tree is None and isinstance(value, ast.Call) and self._is_user_call(value):
+            whole = self.fresh("t")
+            self.compute(value, whole)
+            tree = self.shared.trees.get(whole)
+            value = _name(whole)
+        if tree is not None:
+            self.mark_shared(value, tree)
+            self.bind_target(target, tree)
+            return
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts) and any(
+                self.tree_value(v) is not None for v in value.elts if isinstance(v, (ast.Name, ast.Subscript))):
+            self.bind_target(target, self.literal_tree(value))
+            return
         if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts):
             atoms = [self.atom(v) if not is_const(v) else v for v in value.elts]
             atoms = [self.temp(a) if isinstance(a, ast.Name) and a.id in {self.local(e.id) for e in elts
@@ -393,6 +456,14 @@ class Normalizer:
         """An atom for `e`: a name or a constant, computing `e` into a temporary when needed."""
         if is_const(e):
             return e
+        if isinstance(e, (ast.Name, ast.Subscript, ast.Attribute)):
+            item = self.tree_item(e) if not isinstance(e, ast.Name) else self.tree_of_name(e)
+            if isinstance(item, Tree):
+                raise self.error(UnsupportedSyntaxError, e, f"{ast.unparse(e)} is {item.describe()}, used here as "
+                                 "a single value: read its items (with constant keys or indices), or pass it to "
+                                 "np.stack / np.array")
+            if item is not None:
+                return item
         ref = self.reference(e) if isinstance(e, (ast.Name, ast.Attribute)) else None
         if ref is not None and not (isinstance(e, ast.Attribute) and isinstance(ref, ast.Attribute)
                                     and ref.attr in _INACTIVE_ATTRS):
@@ -407,9 +478,13 @@ class Normalizer:
         return self.temp(value)   # named after its operands: temporaries number in evaluation order
 
     def _is_user_call(self, e: ast.Call) -> bool:
+        if isinstance(e.func, ast.Name) and self.local(e.func.id) in self.shared.local_defs:
+            return True                    # a nested def or a lambda bound to a name
         if isinstance(e.func, ast.Name) and e.func.id in self.resolver.locals:
             return False
         obj = self._value_of(e.func)
+        if user_method(obj):               # self.loss(x), self.layer(x) with a Python __call__
+            return True
         return isinstance(obj, types.FunctionType) and rule_key(obj) is None \
             and not obj.__module__.startswith("numpy")
 
@@ -418,6 +493,9 @@ class Normalizer:
             res = self.resolver.resolve(e)
         except Exception:
             return None
+        if res is None and isinstance(e, ast.Attribute):
+            obj = free_attribute(self.resolver, e)
+            return None if obj is _MISSING else obj
         return res.obj if res is not None else None
 
     def compute(self, e: ast.expr, target: str) -> None:
@@ -463,6 +541,13 @@ class Normalizer:
             return ast.UnaryOp(op=e.op, operand=self.atom(e.operand))
         if isinstance(e, (ast.Compare, ast.BoolOp, ast.JoinedStr)):
             return self.inactive(e)
+        if isinstance(e, (ast.Subscript, ast.Attribute)):
+            item = self.tree_item(e)             # an item of a container: its variable
+            if isinstance(item, Tree):
+                raise self.error(UnsupportedSyntaxError, e, f"{ast.unparse(e)} is {item.describe()}, used here "
+                                 "as a single value: read its items, or pass it to np.stack / np.array")
+            if item is not None:
+                return containers._clone_atom(item)
         if isinstance(e, ast.Subscript):
             return ast.Subscript(value=self.atom(e.value), slice=self.inactive(e.slice), ctx=ast.Load())
         if isinstance(e, ast.Attribute):
@@ -475,6 +560,18 @@ class Normalizer:
                 return ast.Call(func=_spell(["np", "real"]), args=[self.atom(e.value)], keywords=[])
             if e.attr in _INACTIVE_ATTRS:
                 return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
+            parts = dotted(e)
+            if parts and parts[0] in self.resolver.locals and self.local(parts[0]) not in self.shared.trees:
+                # an attribute of an object passed in (`self.w` in generated code, where the object is a
+                # parameter): a constant; the modes refuse it when that parameter is differentiated
+                node = _spell([self.local(parts[0])] + parts[1:])
+                node.s2sad_object_attr = True
+                return node
+            obj = free_attribute(self.resolver, e)
+            if obj is not _MISSING and not callable(obj):
+                # an attribute of an object the function reads (`self.w`): a constant, read at each call
+                parts = dotted(e)
+                return _spell([self.free_var(parts[0]).id] + parts[1:])
             raise self.error(UnsupportedSyntaxError, e, attribute_refusal(e))
         if isinstance(e, (ast.Tuple, ast.List)):
             return type(e)(elts=[self.atom(x) for x in e.elts], ctx=ast.Load())
@@ -482,12 +579,22 @@ class Normalizer:
             if any(k is None for k in e.keys):
                 raise self.error(UnsupportedSyntaxError, e, "`**` inside a dict literal")
             return ast.Dict(keys=[self.inactive(k) for k in e.keys], values=[self.atom(v) for v in e.values])
+        if isinstance(e, (ast.ListComp, ast.GeneratorExp)):
+            raise self.error(UnsupportedSyntaxError, e, "a comprehension used as a value: s2sad takes "
+                             "`[f(v) for v in items]` assigned to a name or passed to np.stack/np.array/sum, "
+                             "over a container or range(<constants>)")
         raise self.error(UnsupportedSyntaxError, e, f"the expression {type(e).__name__}")
 
     def call(self, e: ast.Call, target: str) -> ast.expr | None:
         func = e.func
         if any(isinstance(a, ast.Starred) for a in e.args) or any(k.arg is None for k in e.keywords):
             raise self.error(UnsupportedSyntaxError, e, "*args or **kwargs in a call")
+        if isinstance(func, ast.Name) and self.local(func.id) in self.shared.local_defs:
+            self.inline_local(self.shared.local_defs[self.local(func.id)], e, target)
+            return None
+        if isinstance(func, ast.Lambda):
+            raise self.error(UnsupportedSyntaxError, e, "a lambda called where it is written: bind it to a name "
+                             "first (`f = lambda z: ...`, then `f(x)`), or write its expression in place")
         if isinstance(func, ast.Name) and func.id in self.resolver.locals:
             raise self.error(UnsupportedSyntaxError, e, f"calling the local value {func.id!r}")
         if custom.registered(self._value_of(func)):
@@ -541,8 +648,23 @@ class Normalizer:
 
     def builtin_call(self, key: str, e: ast.Call) -> ast.expr | None:
         """Python builtins on numbers and arrays, as NumPy primitives."""
+        if key == "len" and len(e.args) == 1 and not e.keywords:
+            tree = self.tree_value(e.args[0]) if isinstance(e.args[0], (ast.Name, ast.Subscript, ast.Attribute)) else None
+            if tree is not None:
+                return ast.Constant(len(tree.items))
         if key == "sum" and len(e.args) == 1 and not e.keywords:
             arg = e.args[0]
+            if isinstance(arg, (ast.ListComp, ast.GeneratorExp)):
+                items = self.comprehension(arg)
+                if any(isinstance(i, Tree) for i in items):
+                    raise self.error(UnsupportedSyntaxError, arg, "sum() of containers")
+                return self.primitive(_chain(ast.Add(), items) if items else ast.Constant(0))
+            tree = self.tree_value(arg) if isinstance(arg, (ast.Name, ast.Subscript, ast.Attribute)) else None
+            if tree is not None:
+                if tree.kind == "dict" or any(isinstance(i, Tree) for i in tree.items):
+                    raise self.error(UnsupportedSyntaxError, arg, f"sum() of {tree.describe()} of containers")
+                items = [containers._clone_atom(i) for i in tree.items]
+                return self.primitive(_chain(ast.Add(), items) if items else ast.Constant(0))
             if isinstance(arg, (ast.List, ast.Tuple)):
                 return self.primitive(_chain(ast.Add(), arg.elts) if arg.elts else ast.Constant(0))
             return ast.Call(func=_spell(["np", "sum"]), args=[self.atom(arg)], keywords=[_kw("axis", 0)])
@@ -552,8 +674,8 @@ class Normalizer:
             fn = "maximum" if key == "max" else "minimum"
             acc = self.atom(e.args[0])
             for a in e.args[1:-1]:
-                acc = self.temp(ast.Call(func=_spell(["np", fn]), args=[acc, self.atom(a)], keywords=[]))
-            return ast.Call(func=_spell(["np", fn]), args=[acc, self.atom(e.args[-1])], keywords=[])
+                acc = self.temp(_picks(ast.Call(func=_spell(["np", fn]), args=[acc, self.atom(a)], keywords=[])))
+            return _picks(ast.Call(func=_spell(["np", fn]), args=[acc, self.atom(e.args[-1])], keywords=[]))
         if key == "float" and len(e.args) == 1:
             return ast.Call(func=_name("float"), args=[self.atom(e.args[0])], keywords=[])
         if key == "abs" and len(e.args) == 1:
@@ -620,6 +742,19 @@ class Normalizer:
             return self.inactive(a)
         if param.sequence and isinstance(a, (ast.List, ast.Tuple)):
             return type(a)(elts=[self.argument(x, param, diff) for x in a.elts], ctx=ast.Load())
+        tree = self.tree_value(a) if isinstance(a, (ast.Name, ast.Subscript, ast.Attribute, ast.ListComp,
+                                                    ast.GeneratorExp)) and not isinstance(a, ast.GeneratorExp) \
+            else None
+        if tree is not None:
+            # a container where NumPy takes an array: its items as a list literal (np.stack(hs)), or the
+            # array NumPy would make of it (np.sum(ws) sums np.array(ws))
+            if tree.kind == "dict" or any(isinstance(i, Tree) for i in tree.items):
+                raise self.error(UnsupportedSyntaxError, a, f"{ast.unparse(a)} is {tree.describe()} of containers, "
+                                 "passed where NumPy takes an array: pass its items")
+            items = ast.List(elts=[containers._clone_atom(i) for i in tree.items], ctx=ast.Load())
+            if param.sequence:
+                return items
+            return self.temp(ast.Call(func=_spell(["np", "array"]), args=[items], keywords=[]))
         return self.atom(a)
 
     # --- user functions -------------------------------------------------------------------------
@@ -647,7 +782,10 @@ class Normalizer:
         values = {}
         for p in params:
             if p in bound:
-                values[p] = self.atom(bound[p])
+                tree = self.tree_value(bound[p])
+                if tree is not None:
+                    self.mark_shared(bound[p], tree)
+                values[p] = tree if tree is not None else self.atom(bound[p])
             elif p in sig_defaults:
                 values[p] = sig_defaults[p]
             else:
@@ -655,7 +793,11 @@ class Normalizer:
         inner = Normalizer(callee, self.shared, rename, index=len(self.shared.callees))
         for p in params:
             inner.where = (callee.filename, callee.tree.lineno)
-            inner.emit(_assign(rename[p], values[p], inner.where))
+            if isinstance(values[p], Tree):
+                inner.bind_tree(rename[p], values[p])
+            else:
+                inner.shared.plain.add(rename[p])
+                inner.emit(_assign(rename[p], values[p], inner.where))
         # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
         # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
         returned = self.namer.fresh("returned")
@@ -672,6 +814,70 @@ class Normalizer:
             self.shared.stack.pop()
         self.out.extend(inner.out)
 
+    def inline_local(self, node: ast.FunctionDef, call: ast.Call, target: str) -> None:
+        """Inline a nested def (or a lambda bound to a name) where it is called: its locals renamed
+        `inner_local`, the enclosing function's variables it reads read as they are now (a closure)."""
+        if node in self.shared.stack:
+            raise self.error(UnsupportedSyntaxError, call, f"the nested function {node.name}() calls itself: "
+                             "recursion is supported for functions defined at module level")
+        if node.args.kwonlyargs or node.args.posonlyargs:
+            raise self.error(UnsupportedSyntaxError, call, "a nested def with keyword-only or positional-only "
+                             "parameters")
+        params = [a.arg for a in node.args.args]
+        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults))
+        if len(call.args) > len(params):
+            raise self.error(UnsupportedSyntaxError, call, f"too many arguments for {node.name}")
+        bound = dict(zip(params, call.args))
+        for k in call.keywords:
+            if k.arg not in params:
+                raise self.error(UnsupportedSyntaxError, call, f"{node.name}() has no parameter {k.arg!r}")
+            bound[k.arg] = k.value
+        values = {}
+        for p in params:
+            if p not in bound and p not in defaults:
+                raise self.error(UnsupportedSyntaxError, call, f"missing argument {p!r} for {node.name}()")
+            e = bound.get(p, defaults.get(p))
+            tree = self.tree_value(e) if p in bound else None
+            values[p] = tree if tree is not None else self.atom(e) if p in bound else self.inactive(e)
+        own = local_names(node)
+        rename = {name: self.namer.exact(f"{node.name}_{name}") for name in sorted(own)}
+        for name, new in rename.items():
+            self.shared.spelled[new] = name
+        callee = dataclasses.replace(self.src, tree=node)
+        inner = Normalizer(callee, self.shared, dict(rename), index=self.index)
+        # what it reads from the enclosing function: those variables, as they are when it is called
+        for name in self.resolver.locals - own:
+            inner.rename.setdefault(name, self.local(name))
+        inner.resolver.locals |= set(inner.rename) | set(rename.values())
+        for p in params:
+            inner.where = (self.src.filename, node.lineno)
+            if isinstance(values[p], Tree):
+                inner.bind_tree(rename[p], values[p])
+            else:
+                inner.shared.plain.add(rename[p])
+                inner.emit(_assign(rename[p], values[p], inner.where))
+        returned = self.namer.fresh("returned")
+        body, _ = jumps.lower(node.body, self.namer, returned)
+        new_names = _stored(body) - inner.resolver.locals
+        inner.resolver.locals |= new_names
+        inner.rename.update({n: n for n in new_names})
+        inner.rename[returned] = target
+        self.shared.stack.append(node)
+        try:
+            for s in body[:-1]:
+                inner.stmt(s)
+        finally:
+            self.shared.stack.pop()
+        self.out.extend(inner.out)
+
+
+def _lambda_def(name: str, lam: ast.Lambda) -> ast.FunctionDef:
+    """`name = lambda params: body` as `def name(params): return body`."""
+    where = dict(lineno=lam.lineno, col_offset=lam.col_offset, end_lineno=lam.end_lineno,
+                 end_col_offset=lam.end_col_offset)
+    return ast.FunctionDef(name=name, args=lam.args, body=[ast.Return(value=lam.body, **where)], decorator_list=[],
+                           returns=None, type_comment=None, **where)
+
 
 def _defaults(fn) -> dict[str, ast.expr]:
     """Default values of a helper's parameters, as constant atoms."""
@@ -685,6 +891,13 @@ def _defaults(fn) -> dict[str, ast.expr]:
                 isinstance(x, (int, float)) for x in v)):
             out[p.name] = ast.parse(repr(v), mode="eval").body
     return out
+
+
+def _picks(call: ast.Call) -> ast.Call:
+    """Mark np.maximum/np.minimum written for Python's max/min, which returns one of its arguments
+    itself (a 0-d array stays one, and shares its memory): aliasing.py does not take it for a number."""
+    call.s2sad_picks = True
+    return call
 
 
 def _stored(body) -> set[str]:
@@ -716,10 +929,34 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Store):
             return _name(self.norm.local(node.id), True)
+        tree = self.norm.tree_of_name(node)
+        if tree is not None:
+            return tree.literal()
         ref = self.norm.reference(node)
         return ref if ref is not None else node
 
+    def visit_Subscript(self, node):
+        if isinstance(node.ctx, ast.Load):
+            item = self.norm.tree_item(node)
+            if item is not None:
+                return item.literal() if isinstance(item, Tree) else containers._clone_atom(item)
+        self.generic_visit(node)
+        return node
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id == "len" and len(node.args) == 1 \
+                and self.norm._is_builtin(node.func, "len"):
+            arg = node.args[0]
+            tree = self.norm.tree_value(arg) if isinstance(arg, (ast.Name, ast.Subscript, ast.Attribute)) else None
+            if tree is not None:
+                return ast.Constant(len(tree.items))
+        self.generic_visit(node)
+        return node
+
     def visit_Attribute(self, node):
+        item = self.norm.tree_item(node) if isinstance(node.ctx, ast.Load) else None
+        if item is not None:
+            return item.literal() if isinstance(item, Tree) else containers._clone_atom(item)
         ref = self.norm.reference(node)
         if ref is not None:
             return ref
@@ -799,10 +1036,13 @@ def _select(src: Source, path: tuple[int, ...]) -> None:
             node.value = v
 
 
-def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None = None) -> CoreFunction:
+def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None = None,
+              trees: dict[str, Any] | None = None) -> CoreFunction:
     """Turn a user function into the core language (see the module docstring).
 
     `select` keeps one element of the returned tuple (used to differentiate generated gradients).
+    `trees`: parameters whose arguments are containers, with their structures (ir/pytree.py): each
+    becomes one parameter per leaf (`params` -> `params_W1`, `params_b1`, ...).
     """
     if select:
         src = dataclasses.replace(src, tree=_copy(src.tree))
@@ -812,7 +1052,18 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
     shared = _Shared(namer)
     norm = Normalizer(src, shared, {})
     shared.top_locals = norm.resolver.locals
-    params = param_names(src.tree)
+    params = []
+    for p in param_names(src.tree):
+        if trees and p in trees:
+            tree = from_treedef(trees[p], p, namer.exact)
+            shared.trees[p] = tree
+            leaves = [x.id for x in tree.leaves()]
+            shared.leaf_names[(p, tree.structure())] = leaves
+            norm.resolver.locals.update(leaves)
+            params.extend(leaves)
+        else:
+            shared.plain.add(p)
+            params.append(p)
     result = namer.exact("result")
     aux = namer.exact("aux") if has_aux else None
 
@@ -826,6 +1077,9 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
     norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])
+    for name in (result, aux):
+        if name in shared.trees:       # a returned container: built at the end
+            core_body.append(_assign(name, shared.trees.pop(name).literal(), (src.filename, getattr(body[-1], "lineno", src.lineno))))
     last = core_body[-1] if core_body else None
     if isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result and isinstance(last.value, ast.Name) \
             and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in walk(s)) == 1:

@@ -248,7 +248,11 @@ def load(fn: Callable) -> Source:
     The source is the text whose compiled code is `fn.__code__`: a file edited since the function was
     defined (the `def` moved, or another function now stands at its line) is never differentiated in its
     place. A decorator's wrapper (`functools.wraps`) that passes `*args, **kwargs` on is read with the
-    wrapped function's parameters."""
+    wrapped function's parameters. A bound method (`model.loss`, and a callable object's `__call__`) is
+    its function with the first parameter (`self`) a constant read from the object at each call."""
+    bound = _bound_object(fn)
+    if bound is not None:
+        fn = fn.__func__ if isinstance(fn, types.MethodType) else fn.__call__.__func__
     fn = unwrap(fn)
     code = getattr(fn, "__code__", None)
     if code is None:
@@ -258,9 +262,7 @@ def load(fn: Callable) -> Source:
             "`def f(x): return ...`, and differentiate f.")
     filename = code.co_filename
     if code.co_name == "<lambda>":
-        raise error_at(UnsupportedSyntaxError, filename, ast.Pass(lineno=code.co_firstlineno, col_offset=0),
-                       f"{fn.__qualname__} is a lambda, not defined by a `def` statement; s2sad needs a named "
-                       "function (write `def f(x): return ...`)")
+        return _load_lambda(fn, code)
     chosen = None
     tried = False
     for text, first, module, lines in _candidates(fn, code):
@@ -297,10 +299,62 @@ def load(fn: Callable) -> Source:
     if code.co_freevars and fn.__closure__:
         for name, cell in zip(code.co_freevars, fn.__closure__):
             closure[name] = cell
+    if bound is not None:
+        first = (node.args.posonlyargs or node.args.args or [None])[0]
+        if first is None:
+            raise error_at(UnsupportedSyntaxError, filename, node, f"{fn.__qualname__} is called as a method but "
+                           "takes no parameter for the object")
+        if node.args.posonlyargs:
+            node.args.posonlyargs = node.args.posonlyargs[1:]
+        else:
+            node.args.args = node.args.args[1:]
+        closure[first.arg] = types.CellType(bound)      # `self`: the object, read when the gradient runs
     src = Source(fn=fn, tree=node, filename=filename, text=text, globals=fn.__globals__, closure=closure)
     if hasattr(fn, "__wrapped__") and (node.args.vararg or node.args.kwarg):
         _forwarding(src)
     return src
+
+
+def _bound_object(fn: Any) -> Any:
+    """The object a bound method (or a callable object's `__call__`) is bound to, else None."""
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        return fn.__self__
+    call = getattr(type(fn), "__call__", None)
+    if not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType, type)) and isinstance(call, types.FunctionType) \
+            and not hasattr(fn, "_s2sad_derivative") and not hasattr(fn, "__wrapped__"):
+        return fn
+    return None
+
+
+def _load_lambda(fn: Callable, code: types.CodeType) -> Source:
+    """A lambda's Source: the `lambda` in its file whose compiled code is `fn.__code__` (several on one line
+    are told apart by their code), read as `def lambda_<line>(params): return <body>`."""
+    filename = code.co_filename
+    lines = linecache.getlines(filename, getattr(fn, "__globals__", None))
+    whole = _parse_file(lines)
+    found = None
+    if whole is not None:
+        imported = _module_imports(lines)
+        for node in ast.walk(whole):
+            if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+                module = ast.Module(body=[ast.Expr(value=node)], type_ignores=[])
+                compiled = _compiled_def(module, code, filename, imported) or _compiled_def(module, code, filename)
+                if compiled is not None and same_code(compiled, code):
+                    found = node
+                    break
+    if found is None:
+        raise DifferentiationError(
+            f"{filename}:{code.co_firstlineno}: cannot find the source of this lambda (or the file changed "
+            "since it was defined): write it as `def f(x): return ...` in a file, or reload the module")
+    tree = ast.FunctionDef(name=f"lambda_{found.lineno}", args=found.args,
+                           body=[ast.Return(value=found.body, lineno=found.lineno, col_offset=found.col_offset,
+                                            end_lineno=found.end_lineno, end_col_offset=found.end_col_offset)],
+                           decorator_list=[], returns=None, type_comment=None, lineno=found.lineno,
+                           col_offset=found.col_offset, end_lineno=found.end_lineno,
+                           end_col_offset=found.end_col_offset)
+    text = ast.get_source_segment("".join(lines), found) or ast.unparse(found)
+    closure = dict(zip(code.co_freevars, fn.__closure__ or ()))
+    return Source(fn=fn, tree=tree, filename=filename, text=text, globals=fn.__globals__, closure=closure)
 
 
 def _forwarding(src: Source) -> None:
@@ -411,6 +465,32 @@ class Resolver:
                 raise self.src.error(UnsupportedSyntaxError, node, f"module {obj.__name__!r} has no attribute {attr!r}")
             obj = nxt
         return classify(obj, ".".join(parts))
+
+
+def free_attribute(resolver: "Resolver", node: ast.expr) -> Any:
+    """The object `node` names when it is an attribute chain on a value that is not a module and not a local
+    (`self.w`, `model.layer`, `cfg.scale`), read now; _MISSING otherwise."""
+    parts = dotted(node)
+    if not parts or len(parts) < 2 or parts[0] in resolver.locals:
+        return _MISSING
+    obj = resolver.lookup(parts[0])
+    if obj is _MISSING or isinstance(obj, types.ModuleType):
+        return _MISSING
+    for attr in parts[1:]:
+        if isinstance(obj, types.ModuleType):
+            return _MISSING
+        try:
+            obj = getattr(obj, attr)
+        except Exception:          # noqa: BLE001 (a property that raises: not something to read)
+            return _MISSING
+    return obj
+
+
+def user_method(obj: Any) -> bool:
+    """A bound method written in Python (`self.loss`), or an object whose class defines `__call__` in Python."""
+    if isinstance(obj, types.MethodType):
+        return isinstance(obj.__func__, types.FunctionType) and not obj.__func__.__module__.startswith("numpy")
+    return _bound_object(obj) is not None and not isinstance(obj, types.FunctionType)
 
 
 def classify(obj: Any, spelled: str) -> Resolved:

@@ -9,10 +9,10 @@ from ..errors import NonDifferentiableError, UnsupportedSyntaxError
 from .source import Source
 
 _STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While, ast.For, ast.Break,
-          ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise)
+          ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise, ast.FunctionDef)
 _EXPRS = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call, ast.Constant,
           ast.Attribute, ast.Subscript, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.keyword,
-          ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Dict)
+          ast.JoinedStr, ast.FormattedValue, ast.Starred, ast.Dict, ast.ListComp, ast.GeneratorExp, ast.Lambda)
 _CONTEXT = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.arguments, ast.arg)
 WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async with",
         ast.AsyncFor: "async for", ast.FunctionDef: "a nested `def`", ast.AsyncFunctionDef: "async def",
@@ -43,6 +43,9 @@ def check(src: Source) -> None:
                 _check_target(src, node.target)
                 if isinstance(node, ast.AnnAssign) and node.value is None:
                     raise src.error(UnsupportedSyntaxError, node, "an annotation without a value")
+            elif isinstance(node, ast.FunctionDef) and (node.decorator_list or node.args.vararg or node.args.kwarg):
+                raise src.error(UnsupportedSyntaxError, node, "a nested `def` with decorators, *args or **kwargs "
+                                "(s2sad inlines a nested def where it is called: write it plainly)")
             elif isinstance(node, ast.For):
                 if not isinstance(node.target, (ast.Name, ast.Tuple)):
                     raise src.error(UnsupportedSyntaxError, node, "a `for` target that is not a name or tuple of names")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from ..analysis import aliasing
-from ..analysis.activity import Activity
+from ..analysis.activity import Activity, check_object_attributes
 from ..ir.facts import Facts
 from ..ir.prim import Prim, is_add_at, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
@@ -222,6 +222,7 @@ def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = Non
     """Refuse what forward mode cannot differentiate correctly (each refusal names the user's line):
     in-place writes into what an argument may share, differentiated values appended to a list that is
     more than a stack of saved values."""
+    check_object_attributes(fn, act, fn.src.filename, origin)
     aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
     aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=True,
                           spell=fn.user_name)

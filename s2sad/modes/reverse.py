@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass, field
 
 from ..analysis import aliasing
-from ..analysis.activity import Activity, Analysis
+from ..analysis.activity import Activity, check_object_attributes, Analysis
 from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
@@ -656,6 +656,7 @@ class Sweeps:
 def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = None) -> None:
     """Refuse what reverse mode cannot differentiate correctly (each refusal names the user's line):
     appending active values to lists, np.add.at, in-place writes into what an argument may share."""
+    check_object_attributes(fn, act, fn.src.filename, origin)
     _reject_active_lists(fn, act)
     _reject_add_at(fn)
     aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
@@ -792,6 +793,10 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
     value can make the sweep read more (the test of an `if` that now has work to do), so iterate to a
     fixed point. `like`: an earlier generator of `fn`, whose facts about the function are reused."""
     views = views or {}
+    viewers: dict[str, set[str]] = {}          # a name -> the names that may be views of it
+    for n, bases in views.items():
+        for b in bases:
+            viewers.setdefault(b, set()).add(n)
     restore: set[str] = set(forced)
     lazy: set[str] = set()
     for _ in range(20):
@@ -810,7 +815,10 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
             | {v for v in info.multi_assigned if probe.shapes.rep.get(v, "?") is None}
         for s in rev:
             read |= _value_reads(s, strict)
-        read |= {b for r in read for b in views.get(r, ())}
+        # a value read shares memory with its bases and with their other views (`v = t` then `v[0] = ...`:
+        # reading t sees the write into v, so v's overwritten elements are put back first)
+        bases = {b for r in read for b in views.get(r, ())}
+        read |= bases | {n for r in read | bases for n in viewers.get(r, ())}
         new = ((read - generated) & overwritten) | restore
         if new == restore and not grown:
             fn.namer = namer_state

@@ -146,11 +146,16 @@ def _stores(stmts: list[ast.stmt]) -> dict[str, int]:
     return counts
 
 
-def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, keep: set[str]) -> list[ast.stmt]:
+def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, keep: set[str],
+                     prefer: frozenset[str] = frozenset()) -> list[ast.stmt]:
     """Drop `a = b` in the reverse sweep's top level when both names are assigned once (or b never):
     later reads of a read b (`t6_bar = t10_bar` then `t6_bar * 100` -> `t10_bar * 100`). Names in
-    `keep` are never the source (out_bar stays behind result_bar)."""
+    `keep` are never the source (out_bar stays behind result_bar). A name in `prefer` (a parameter's
+    cotangent) stays, and b, made in the reverse sweep, is called a instead (`params_W1_bar`, not the
+    inlined helper's `dense_W_bar`)."""
     counts = _stores(fwd + rev)
+    made_here = _stores(rev)
+    flip: dict[str, str] = {}
     out: list[ast.stmt] = []
     rename: dict[str, str] = {}
 
@@ -165,8 +170,17 @@ def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, ke
                 and isinstance(s.value, ast.Name) and s.value.id not in keep \
                 and counts.get(s.targets[0].id, 0) == 1 and counts.get(s.value.id, 0) <= 1 \
                 and s.targets[0].id != s.value.id:
-            rename[s.targets[0].id] = s.value.id
+            a, b = s.targets[0].id, s.value.id
+            if a in prefer and made_here.get(b) == 1 and counts.get(b) == 1 and b not in flip:
+                flip[b] = a
+            else:
+                rename[a] = b
             continue
         out.append(s)
     renamed(ret)
+    if flip:
+        for tree in out + [ret]:
+            for node in walk(tree):
+                if type(node) is ast.Name and node.id in flip:
+                    node.id = flip[node.id]
     return out

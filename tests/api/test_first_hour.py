@@ -51,6 +51,10 @@ class Model:
 RNG = np.random.default_rng(0)
 
 
+def attribute_of_the_argument(p):          # (self.w of a bound method is a constant: tests/api/test_pytrees.py)
+    return np.sum(p.w * 2.0)
+
+
 def noisy(x):
     return np.sum(x * RNG.normal(size=3))
 
@@ -64,7 +68,8 @@ def two_outputs(x):
 
 
 @pytest.mark.parametrize("fun, needles", [
-    (Model().loss, ["`self.w` is not supported", "Pass the value in as an argument", "parameter `w`"]),
+    (attribute_of_the_argument, ["reading the attribute `p.w` of a differentiated value",
+                                 "pass the value in as an argument"]),
     (noisy, ["`RNG.normal(size=3)` calls the method .normal() of `RNG`, which is not supported",
              "pass it in as an argument (`v = RNG.normal(size=3)`"]),
     (outer, ["the ufunc method .outer() is not supported", "`x[:, None] + x[None, :]`"]),

@@ -14,6 +14,7 @@ import pytest
 import control_cases as C
 import rule_cases as rc
 import s2sad
+from s2sad.ir import pytree
 import s2sad.codegen.pipeline
 import s2sad.api.convert
 import s2sad.api.targets
@@ -40,9 +41,14 @@ def test_generated_file_imports_alone_and_agrees(cid, fn, args, diff):
     compile(ast.parse(text), str(path), "exec")
     mod = _import(path, cid.replace("-", "_").replace(".", "_"))
     func = getattr(mod, f"{fn.__name__}_grad")
-    free = [f.read() for f in g._compile("numpy").free]
-    floats = [s2sad.api.convert.as_float(a) if i in diff else a for i, a in enumerate(args)]
+    free = [f.read() for f in g._shown("numpy").free]
+    floats = []
+    for i, a in enumerate(args):       # a container goes leaf by leaf (ir/pytree.py), as the API passes it
+        leaves = pytree.flatten(a)[1] if pytree.is_container(a) else [a]
+        floats += [s2sad.api.convert.as_float(x) if i in diff else x for x in leaves]
     _, got = func(*floats, *free)
+    got = got if isinstance(got, tuple) else (got,)
+    expected = pytree.flatten(expected)[1] if isinstance(expected, (tuple, list)) else [expected]
     for e, r in zip(expected, got):
         np.testing.assert_allclose(r, e, rtol=1e-13, atol=1e-15)
 

@@ -1,0 +1,207 @@
+"""Containers (pytrees): a params dict, tuples from helpers, loops over layers, named tuples, as people
+write them (containers_cases.py). Each gradient is checked against central differences, leaf by leaf;
+the functions that only use containers inside are checked in forward mode and to second order too."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import containers_cases as C
+import s2sad
+from reference import central
+from s2sad import DifferentiationError
+from s2sad.ir import pytree
+
+rng = np.random.default_rng(7)
+
+
+def central_tree(f, args, i):
+    """Central differences of f with respect to every leaf of args[i], in args[i]'s structure."""
+    td, leaves = pytree.flatten(args[i])
+
+    def grads_of_leaf(k):
+        def g(leaf):
+            new = list(leaves)
+            new[k] = leaf
+            a = list(args)
+            a[i] = pytree.unflatten(td, new)
+            return f(*a)
+        return central(g, [leaves[k]], 0)
+
+    return pytree.unflatten(td, [grads_of_leaf(k) for k in range(len(leaves))])
+
+
+def assert_tree_close(got, want, rtol=1e-6):
+    gtd, gl = pytree.flatten(got)
+    wtd, wl = pytree.flatten(want)
+    assert gtd == wtd, (gtd, wtd)
+    for a, b in zip(gl, wl):
+        assert type(a) is type(b) or isinstance(a, np.ndarray)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-8)
+
+
+def mlp_params():
+    return {"l1": {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)},
+            "l2": {"W": rng.normal(size=(4, 2)), "b": rng.normal(size=2)}}
+
+
+X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+
+
+@pytest.mark.parametrize("fn", [C.mlp_loss, C.mlp_loss_l2])
+def test_a_params_dict_gives_a_dict_of_gradients(fn):
+    params = mlp_params()
+    g = s2sad.grad(fn)(params, X, Y)
+    assert isinstance(g, dict) and list(g) == ["l1", "l2"] and list(g["l1"]) == ["W", "b"]
+    assert_tree_close(g, central_tree(fn, [params, X, Y], 0))
+    value, g2 = s2sad.value_and_grad(fn)(params, X, Y)
+    assert value == pytest.approx(fn(params, X, Y))
+    assert_tree_close(g2, g)
+
+
+def test_argnums_selects_whole_subtrees_and_plain_arrays():
+    params = mlp_params()
+    gp, gx = s2sad.grad(C.mlp_loss, argnums=(0, 1))(params, X, Y)
+    assert_tree_close(gp, central_tree(C.mlp_loss, [params, X, Y], 0))
+    np.testing.assert_allclose(gx, central(C.mlp_loss, [params, X, Y], 1), rtol=1e-6, atol=1e-8)
+
+
+def test_the_generated_code_names_each_leaf():
+    params = mlp_params()
+    g = s2sad.grad(C.mlp_loss)
+    g(params, X, Y)
+    src = g.source
+    assert "def mlp_loss_grad(params_l1_W, params_l1_b, params_l2_W, params_l2_b, X, y" in src
+    code = [ln for ln in src.split("def mlp_loss_grad")[1].splitlines() if not ln.strip().startswith("#")]
+    assert "params_l2_W_bar" in src and not any("params[" in ln for ln in code)
+
+
+def test_lists_and_tuples_of_layers():
+    Ws = [rng.normal(size=(3, 3)) * 0.5 for _ in range(3)]
+    bs = (rng.normal(size=3), rng.normal(size=3), rng.normal(size=3))
+    x = rng.normal(size=3)
+    gW, gb = s2sad.grad(C.layers_loss, argnums=(0, 1))(Ws, bs, x)
+    assert isinstance(gW, list) and isinstance(gb, tuple)
+    assert_tree_close(gW, central_tree(C.layers_loss, [Ws, bs, x], 0))
+    assert_tree_close(gb, central_tree(C.layers_loss, [Ws, bs, x], 1))
+
+
+def test_dict_items_and_named_tuples():
+    params = {"a": rng.normal(size=3), "b": 0.7}
+    x = rng.normal(size=3)
+    g = s2sad.grad(C.dict_items_loss)(params, x)
+    assert type(g["b"]) is float
+    assert_tree_close(g, central_tree(C.dict_items_loss, [params, x], 0))
+    p = C.Params(W=rng.normal(size=(2, 3)), b=rng.normal(size=2))
+    gp = s2sad.grad(C.named_loss)(p, x)
+    assert isinstance(gp, C.Params)
+    assert_tree_close(gp, central_tree(C.named_loss, [p, x], 0))
+
+
+def test_a_list_of_numbers_is_a_list_of_leaves():
+    g = s2sad.grad(C.scalars_list)([0.5, 1.5, 0.3])
+    assert type(g) is list and all(type(v) is float for v in g)
+    np.testing.assert_allclose(g, [2 * 0.5 * 1.5, 0.25, np.cos(0.3)], rtol=1e-12)
+
+
+INSIDE = [C.unpack_helper, C.tuple_state, C.stack_list, C.local_dict, C.powers, C.static_append, C.branch_tuple,
+          C.pair_then_row_write, C.item_then_row_write]
+
+
+@pytest.mark.parametrize("fn", INSIDE, ids=[f.__name__ for f in INSIDE])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_containers_inside_a_function_in_every_mode(fn, sign):
+    x = sign * np.array([0.3, 0.8, 0.5])
+    ref = central(fn, [x], 0)
+    np.testing.assert_allclose(s2sad.grad(fn)(x), ref, rtol=1e-6, atol=1e-8)
+    v = np.array([0.2, -0.4, 0.9])
+    _, d = s2sad.jvp(fn, (x,), (v,))
+    assert d == pytest.approx(float(ref @ v), rel=1e-6, abs=1e-8)
+    hv = s2sad.jvp(s2sad.grad(fn), (x,), (v,))[1]
+    hv_ref = (s2sad.grad(fn)(x + 1e-5 * v) - s2sad.grad(fn)(x - 1e-5 * v)) / 2e-5
+    np.testing.assert_allclose(hv, hv_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_swapping_through_tuples_in_a_loop():
+    x, y = np.array([0.3, 0.7]), np.array([1.1, -0.4])
+    gx, gy = s2sad.grad(C.swap, argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, central(C.swap, [x, y], 0), rtol=1e-6)
+    np.testing.assert_allclose(gy, central(C.swap, [x, y], 1), rtol=1e-6)
+
+
+def test_a_comprehension_over_a_list_argument():
+    ws = [0.5, rng.normal(size=3), 2.0]
+    x = rng.normal(size=3)
+    g = s2sad.grad(C.comprehension)(ws, x)
+    assert_tree_close(g, central_tree(C.comprehension, [ws, x], 0))
+    gx = s2sad.grad(C.comprehension, argnums=1)(ws, x)
+    np.testing.assert_allclose(gx, central(C.comprehension, [ws, x], 1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn, args, says", [
+    (C.writes_into_argument, ({"W": np.ones(2)}, np.ones(2)), "writing into params"),
+    (C.writes_into_alias, (np.ones(2),), "another name"),
+    (C.runtime_index, ([np.ones(2), np.ones(2)], np.ones(2), 1), "tuple or list that holds a differentiated"),
+    (C.missing_key, ({"W": np.ones(2)}, np.ones(2)), "no key 'w'"),
+    (C.mixed_branches, (np.ones(2),), "pair holds a container on one path"),
+])
+def test_what_containers_cannot_do_is_refused_with_the_line(fn, args, says):
+    with pytest.raises(DifferentiationError, match=says) as info:
+        s2sad.grad(fn)(*args)
+    assert "containers_cases.py:" in str(info.value)
+
+
+def test_argnums_may_be_given_positionally_as_in_jax():
+    x, y = np.array([0.3, 0.8]), np.array([1.1, -0.4])
+    np.testing.assert_allclose(s2sad.grad(C.swap, 1)(x, y), s2sad.grad(C.swap, argnums=1)(x, y))
+    gx, gy = s2sad.value_and_grad(C.swap, (0, 1))(x, y)[1]
+    np.testing.assert_allclose(gy, central(C.swap, [x, y], 1), rtol=1e-6)
+    H = s2sad.hessian(C.swap, 1)(x, y)
+    assert H.shape == (2, 2)
+
+
+def test_check_grads_takes_a_list_as_the_arguments():
+    from s2sad.testing import check_grads
+    check_grads(C.swap, [np.array([0.3, 0.8]), np.array([1.1, -0.4])])
+    C.register_wrong_rule()
+    with pytest.raises(AssertionError):
+        check_grads(C.wrong_rule_user, [np.array([0.3, 0.8]), 2.0], modes="reverse")
+
+
+FORMS = {
+    "lambda": C.square_sum,
+    "second lambda on a line": C.two_on_a_line[1],
+    "bound method": C.Model(0.7, 0.2).loss,
+    "callable object": C.Model(0.7, 0.2),
+    "staticmethod": C.Model.static_loss,
+    "classmethod": C.Model.class_loss,
+    "nested def": C.nested_helper,
+    "lambda inside": C.local_lambda,
+    "nested def returning a pair": C.nested_returns_pair,
+    "lambda made here": lambda x: np.sum(np.tanh(x) * x),
+}
+
+
+@pytest.mark.parametrize("name", list(FORMS))
+def test_lambdas_methods_and_nested_defs_in_every_mode(name):
+    fn = FORMS[name]
+    x = np.array([0.3, -0.8, 0.5])
+    ref = central(fn, [x], 0)
+    np.testing.assert_allclose(s2sad.grad(fn)(x), ref, rtol=1e-6, atol=1e-8)
+    v = np.array([0.2, -0.4, 0.9])
+    assert s2sad.jvp(fn, (x,), (v,))[1] == pytest.approx(float(ref @ v), rel=1e-6, abs=1e-8)
+    H = s2sad.hessian(fn)(x)
+    H_ref = np.array([central(lambda y, k=k: s2sad.grad(fn)(y)[k], [x], 0) for k in range(3)])
+    np.testing.assert_allclose(H, H_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_a_method_reads_the_objects_attributes_at_each_call():
+    m = C.Model(0.7, 0.2)
+    g = s2sad.grad(m.loss)
+    x = np.array([0.3, -0.8])
+    first = g(x)
+    m.w = 1.5                      # attributes are constants of each call, not of the transformation
+    np.testing.assert_allclose(g(x), central(m.loss, [x], 0), rtol=1e-6)
+    assert not np.allclose(first, g(x))
+    other = C.Model(-0.4, 0.1)
+    np.testing.assert_allclose(s2sad.grad(other.loss)(x), central(other.loss, [x], 0), rtol=1e-6)

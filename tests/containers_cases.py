@@ -1,0 +1,215 @@
+"""User functions with containers (tuples, lists, dicts), for tests/api/test_pytrees.py: written the way
+people write them (a params dict, helpers returning tuples, loops over layers)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+def layer(p, x):
+    return np.tanh(x @ p["W"] + p["b"])
+
+
+def mlp_loss(params, X, y):
+    h = layer(params["l1"], X)
+    out = h @ params["l2"]["W"] + params["l2"]["b"]
+    return np.mean((out - y) ** 2)
+
+
+def mlp_loss_l2(params, X, y, lam=0.01):
+    reg = sum(np.sum(w ** 2) for w in params["l1"].values())
+    return mlp_loss(params, X, y) + lam * reg
+
+
+def layers_loss(Ws, bs, x):
+    h = x
+    for W, b in zip(Ws, bs):
+        h = np.tanh(W @ h + b)
+    return np.sum(h ** 2)
+
+
+def dict_items_loss(params, x):
+    total = 0.0
+    for name, w in params.items():
+        total = total + np.sum(np.sin(w * x))
+    return total
+
+
+def sin_cos(x):
+    return np.sin(x), np.cos(x)
+
+
+def unpack_helper(x):
+    a, b = sin_cos(x)
+    return np.sum(a * b) + np.sum(a)
+
+
+def tuple_state(x):
+    state = (x, 0.0 * x)
+    for _ in range(3):
+        state = (state[1] + 1.0, state[0] * np.cos(state[1]))
+    return np.sum(state[0] + state[1] ** 2)
+
+
+def swap(x, y):
+    a, b = x, y
+    for _ in range(2):
+        a, b = b * 1.5, np.sin(a)
+    return np.sum(a * b)
+
+
+def stack_list(x):
+    hs = [np.sin(x), np.cos(x), x ** 2]
+    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1])
+
+
+def local_dict(x):
+    d = {"a": np.sin(x)}
+    d["b"] = d["a"] * x
+    d["a"] = d["a"] + 1.0
+    return np.sum(d["a"] * d["b"])
+
+
+def comprehension(ws, x):
+    outs = [w * x for w in ws]
+    return np.sum(np.stack(outs) ** 2) + len(ws)
+
+
+def powers(x):
+    return np.sum(sum(x ** k for k in range(1, 4)))
+
+
+def static_append(x):
+    out = [x]
+    out.append(np.sin(x))
+    out.append(out[0] * out[1])
+    return np.sum(np.stack(out))
+
+
+def branch_tuple(x):
+    if np.sum(x) > 0:
+        pair = (np.sin(x), x)
+    else:
+        pair = (x, np.cos(x))
+    return np.sum(pair[0] * pair[1])
+
+
+class Params(NamedTuple):
+    W: np.ndarray
+    b: np.ndarray
+
+
+def named_loss(p, x):
+    return np.sum(np.tanh(p.W @ x + p.b) ** 2)
+
+
+def scalars_list(v):
+    return v[0] ** 2 * v[1] + np.sin(v[2])
+
+
+# refused: each says what to write instead
+def writes_into_argument(params, x):
+    params["W"] = params["W"] * 2.0
+    return np.sum(params["W"] * x)
+
+
+def writes_into_alias(x):
+    a = [x, x * 2.0]
+    b = a
+    b[0] = np.sin(x)
+    return np.sum(a[0])
+
+
+def runtime_index(ws, x, i):
+    return np.sum(ws[i] * x)
+
+
+def missing_key(params, x):
+    return np.sum(params["w"] * x)
+
+
+def mixed_branches(x):
+    pair = x
+    if np.sum(x) > 0:
+        pair = (x, x)
+    return np.sum(pair)
+
+
+def pair_then_row_write(x):
+    v, w = sin_cos(x)
+    v[-2] += 1.0
+    return np.sum(np.tanh(v)) + np.sum(w)
+
+
+def item_then_row_write(x):
+    p = (np.tanh(x), 0.5)
+    v = p[0]
+    v[-2] += p[1]
+    return np.sum(v)
+
+
+# a custom rule that is deliberately wrong (check_grads must catch it)
+def _scaled(x, s):
+    return x * s
+
+
+def wrong_rule_user(x, s):
+    return np.sum(_scaled(x, s) ** 2)
+
+
+def register_wrong_rule():
+    import s2sad
+    s2sad.defvjp(_scaled, lambda g, ans, x, s: g * s * 1.5, lambda g, ans, x, s: np.sum(g * x))
+
+
+# functions in the other forms Python has: lambdas, methods, callable objects, nested defs, closures
+square_sum = lambda x: np.sum(x ** 2) + np.sum(np.sin(x))   # noqa: E731
+two_on_a_line = (lambda x: np.sum(x ** 3), lambda x: np.sum(np.cos(x)))
+
+
+class Model:
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def predict(self, x):
+        return np.tanh(self.w * x + self.b)
+
+    def loss(self, x):
+        return np.sum(self.predict(x) ** 2)
+
+    def __call__(self, x):
+        return self.loss(x) + np.sum(x * self.b)
+
+    @staticmethod
+    def static_loss(x):
+        return np.sum(np.exp(-x ** 2))
+
+    @classmethod
+    def class_loss(cls, x):
+        return np.sum(x ** 2) * cls.SCALE
+
+    SCALE = 3.0
+
+
+def nested_helper(x):
+    scale = 2.0
+
+    def inner(y, k=1.0):
+        return np.sin(y) * scale * k
+
+    first = inner(x)
+    scale = 3.0
+    return np.sum(first + inner(x, k=0.5))
+
+
+def local_lambda(x):
+    sq = lambda y: y * y + x      # noqa: E731 (reads x: a closure over the argument)
+    return np.sum(sq(np.sin(x)))
+
+
+def nested_returns_pair(x):
+    def both(y):
+        return np.sin(y), np.cos(y)
+    a, b = both(x)
+    return np.sum(a * b)
