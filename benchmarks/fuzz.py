@@ -31,10 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 _WORK: Path | None = None
 _MODES: tuple = ()
+_CONTAINERS = False
 
 
-def _init(modes):
-    global _WORK, _MODES
+def _init(modes, containers=False):
+    global _WORK, _MODES, _CONTAINERS
+    _CONTAINERS = containers
     _WORK = Path(tempfile.mkdtemp(prefix="s2sad-fuzz-"))
     os.environ["S2SAD_GENERATED_DIR"] = str(_WORK / "generated")
     sys.path.insert(0, str(_WORK))
@@ -48,7 +50,7 @@ def _timeout(signum, frame):
 def _one(seed):
     import progen
     import differential
-    program = progen.generate(seed)
+    program = progen.generate(seed, containers=_CONTAINERS)
     signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(120)
     try:
@@ -72,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="reverse,forward,second,family")
     ap.add_argument("--show", default="wrong,crash", help="print the programs with these outcomes (up to 5 each)")
     ap.add_argument("--json", type=Path, help="write every outcome here")
+    ap.add_argument("--containers", action="store_true",
+                    help="programs of the dialect with tuples, lists, dicts and helpers returning two values")
     args = ap.parse_args(argv)
     modes = tuple(args.modes.split(","))
     seeds = range(args.start, args.start + args.count)
@@ -83,7 +87,7 @@ def main(argv=None) -> int:
     features = collections.Counter()
     rows = []
     t0 = time.time()
-    with multiprocessing.Pool(args.jobs, initializer=_init, initargs=(modes,), maxtasksperchild=200) as pool:
+    with multiprocessing.Pool(args.jobs, initializer=_init, initargs=(modes, args.containers), maxtasksperchild=200) as pool:
         for k, (seed, status, mode_out, detail, feats, source) in enumerate(pool.imap_unordered(_one, seeds), 1):
             counts[status] += 1
             rows.append({"seed": seed, "status": status, "modes": mode_out, "detail": detail})

@@ -13,7 +13,11 @@ known to handle:
 - `if`/`elif`/`else` on data, `for` over `range`, `while` with a data-dependent test and a counter,
   `break`/`continue`, early `return`;
 - reductions (with and without `axis`), `@`, indexing and slicing, `np.where`/`maximum`/`clip`/`sort`,
-  `math.*` on floats, methods (`.sum()`, `.T`, `.mean(axis=0)`).
+  `math.*` on floats, methods (`.sum()`, `.T`, `.mean(axis=0)`);
+- with `containers=True`: tuples, lists and dicts of values read by constant index or key and written
+  item by item, loops and comprehensions over them, `a, b = b, a`-style swaps, and helpers that return
+  two values unpacked into new names or into the arguments' own names (`x, y = pair0(x, y)`). (A
+  separate dialect, so that the seeds of earlier runs still make the same programs.)
 
 Every variable is a Python float ("s"), a vector of length n ("v") or an n x n matrix ("m"). Values stay
 bounded: each expression's magnitude bound is tracked, and operations that could overflow are only
@@ -50,8 +54,10 @@ class Program:
 
 
 class _Gen:
-    def __init__(self, seed: int, check_kinds: bool = False):
+    def __init__(self, seed: int, check_kinds: bool = False, containers: bool = False):
         self.check_kinds = check_kinds
+        self.containers = containers
+        self.pairs: list[tuple[str, list[str], list[str]]] = []     # (name, param kinds, result kinds)
         self.r = random.Random(seed)
         self.seed = seed
         self.n = self.r.choice([2, 3, 4])
@@ -307,6 +313,8 @@ class _Gen:
         self.lines.append("    " * indent + text)
 
     def statement(self, scope, indent, depth, loop_var=None, in_loop=False):
+        if self.containers and self.chance(0.3):
+            return self.container_stmt(scope, indent, loop_var)
         r = self.r.random()
         if depth > 0 and r < 0.10:
             return self.if_block(scope, indent, depth, loop_var, in_loop)
@@ -323,6 +331,111 @@ class _Gen:
         if r < 0.62:
             return self.rebind(scope, indent, loop_var)
         return self.new_var(scope, indent, loop_var)
+
+    # --- containers (the `containers` dialect) -----------------------------------------------------
+    def _items(self, scope, kind, loop_var, count):
+        out = []
+        for _ in range(count):
+            text, k, b = self._loop_expr(scope, kind, loop_var)
+            if k != kind:
+                text, b = (f"np.sum({text}) * 0.1" if kind == "s" else f"np.tanh({text}) * np.ones({self.n})"), 1.0
+            out.append((text, b))
+        return out
+
+    def container_stmt(self, scope, indent, loop_var):
+        """A container built, read, written and looped over, ending in ordinary variables."""
+        kind = self.pick("ssvv")
+        form = self.pick(["tuple", "list", "dict", "loop", "comprehension", "swap", "pair"])
+        new = self.fresh_name()
+        if form == "pair" and self.pairs:
+            name, kinds, results = self.pick(self.pairs)
+            args = []
+            for pk in kinds:
+                names = [k for k, v in scope.items() if v.kind == pk and v.bound <= 3.0]
+                args.append(self.pick(names) if names else f"np.tanh({self._items(scope, pk, loop_var, 1)[0][0]})")
+            targets = []
+            for rk in results:       # often the arguments' own names: x, y = pair0(x, y)
+                fits = [a for a in args if a in scope and scope[a].kind == rk and a not in targets]
+                targets.append(self.pick(fits) if fits and self.chance(0.5) else self.fresh_name())
+            self.emit(indent, f"{', '.join(targets)} = {name}({', '.join(args)})")
+            for t, rk in zip(targets, results):
+                scope[t] = Var(rk, 1.0, fresh=True)
+            self.features.add("tuple-helper")
+            return
+        if form in ("tuple", "list", "pair"):
+            items = self._items(scope, kind, loop_var, self.r.randint(2, 3))
+            c = self.fresh_name("c")
+            left, right = ("(", ")") if form != "list" else ("[", "]")
+            self.emit(indent, f"{c} = {left}{', '.join(t for t, _ in items)}{right}")
+            bound = max(b for _, b in items)
+            if form == "list" and self.chance(0.5):
+                self.emit(indent, f"{c}[{self.r.randrange(len(items))}] = np.tanh({c}[0]) * {c}[-1]")
+                self.features.add("list-item-write")
+            self.emit(indent, f"{new} = {c}[0] * 0.5 + {c}[-1]")
+            scope[new] = Var(kind, 1.5 * bound, fresh=True)
+            self.features.add("list-literal" if form == "list" else "tuple-literal")
+        elif form == "dict":
+            items = self._items(scope, kind, loop_var, 2)
+            d = self.fresh_name("d")
+            self.emit(indent, f"{d} = {{'p': {items[0][0]}, 'q': {items[1][0]}}}")
+            self.emit(indent, f"{d}['p'] = np.tanh({d}['p']) + {d}['q']")
+            self.emit(indent, f"{new} = {d}['p'] - 0.5 * {d}['q']")
+            scope[new] = Var(kind, 1.0 + 1.5 * max(items[0][1], items[1][1]), fresh=True)
+            self.features.add("dict-literal")
+        elif form == "loop":
+            items = self._items(scope, kind, loop_var, self.r.randint(2, 3))
+            self.emit(indent, f"{new} = 0.0")
+            how = self.pick(["plain", "enumerate", "items"])
+            if how == "items":
+                d = self.fresh_name("d")
+                entries = ", ".join(f"{chr(97 + j)!r}: {t}" for j, (t, _) in enumerate(items))
+                self.emit(indent, f"{d} = {{{entries}}}")
+                self.emit(indent, f"for key, t in {d}.items():")
+                self.emit(indent + 1, f"{new} = {new} + np.sum(np.sin(t)) * len(key)")
+            elif how == "enumerate":
+                self.emit(indent, f"for j, t in enumerate(({', '.join(t for t, _ in items)},)):")
+                self.emit(indent + 1, f"{new} = {new} + (j + 1) * np.mean(np.tanh(t))")
+            else:
+                self.emit(indent, f"for t in [{', '.join(t for t, _ in items)}]:")
+                self.emit(indent + 1, f"{new} = np.tanh({new} + np.sum(t * t) * 0.1)")
+            scope[new] = Var("s", 3.0 * max(self.n, 1) * 3, fresh=True)
+            if scope[new].bound > CAP:
+                self.emit(indent, f"{new} = np.tanh({new})")
+                scope[new] = Var("s", 1.0, fresh=True)
+            self.features.add("loop-over-container")
+        elif form == "comprehension":
+            items = self._items(scope, kind, loop_var, self.r.randint(2, 3))
+            listed = ", ".join(t for t, _ in items)
+            if self.chance(0.5):
+                self.emit(indent, f"{new} = np.tanh(sum(np.sum(np.sin(t)) for t in ({listed},)))")
+                scope[new] = Var("s", 1.0, fresh=True)
+            else:
+                self.emit(indent, f"{new} = np.sum(np.stack([np.tanh(t) for t in [{listed}]]), axis=0)")
+                scope[new] = Var(kind, 3.0, fresh=True)
+            self.features.add("comprehension")
+        else:                                  # a, b = b, f(a): a swap of two variables of one kind
+            names = [k for k, v in scope.items() if v.kind == kind]
+            if len(names) < 2:
+                return self.new_var(scope, indent, loop_var)
+            a, b = self.r.sample(names, 2)
+            self.emit(indent, f"{a}, {b} = {b}, np.tanh({a})")
+            scope[a], scope[b] = Var(kind, scope[b].bound, fresh=False, param=scope[b].param), Var(kind, 1.0)
+            if scope[a].param:
+                pass
+            self.features.add("swap")
+
+    def pair_helper(self, index: int) -> None:
+        """def pair<i>(a, b): returns two values (a tuple), unpacked by the caller."""
+        name = f"pair{index}"
+        kinds = [self.pick("sv") for _ in range(2)]
+        scope = {p: Var(k, 3.0, fresh=False, param=True) for p, k in zip(["a", "b"], kinds)}
+        saved = self.lines
+        self.lines = []
+        text, k, _ = self.expr(scope, kinds[0], 1)
+        self.lines = saved
+        body = [f"    c = {text}", "    return np.tanh(c), np.sin(b) * 0.5"]
+        self.helpers.append(f"def {name}(a, b):\n" + "\n".join(body) + "\n")
+        self.pairs.append((name, kinds, [k, kinds[1]]))
 
     def _loop_expr(self, scope, kind, loop_var):
         text, k, b = self.expr(scope, kind, 2)
@@ -581,6 +694,9 @@ class _Gen:
     def program(self) -> Program:
         for i in range(self.r.choice([0, 0, 1, 1, 2])):
             self.helper(i)
+        if self.containers:
+            for i in range(self.r.choice([0, 1, 1, 2])):
+                self.pair_helper(i)
         n = self.n
         kinds = [self.pick("svvm") for _ in range(self.r.randint(1, 3))]
         names = [["x", "y", "w", "b"][j] for j in range(len(kinds))]
@@ -624,7 +740,8 @@ def _viewed(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def generate(seed: int, check_kinds: bool = False) -> Program:
+def generate(seed: int, check_kinds: bool = False, containers: bool = False) -> Program:
     """The program of `seed`; with `check_kinds`, f asserts before it returns that each variable has the
-    kind (number, vector, matrix) the generator tracked (a test of the generator)."""
-    return _Gen(seed, check_kinds).program()
+    kind (number, vector, matrix) the generator tracked (a test of the generator); with `containers`,
+    in the dialect that also writes tuples, lists and dicts."""
+    return _Gen(seed, check_kinds, containers).program()

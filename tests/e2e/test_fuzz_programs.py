@@ -15,7 +15,7 @@ import differential
 import progen
 
 # the seeds CI runs, and the programs the large runs (benchmarks/fuzz.py) found wrong or crashing, fixed since
-FOUND = [1000948, 1002576, 2001920, 3002250, 3003661, 4001025]
+FOUND = [1000948, 1002576, 2001920, 3002250, 3003661, 4001025, 5004213]
 SEEDS = list(range(48)) + FOUND
 
 
@@ -28,9 +28,14 @@ def workdir(tmp_path_factory):
     sys.path.remove(str(path))
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_random_program_in_every_mode(seed, workdir):
-    program = progen.generate(seed)
+# the dialect with tuples, lists, dicts and helpers returning two values (progen's `containers`)
+CONTAINER_FOUND = [7000075, 7000146]
+CONTAINER_SEEDS = [(s, True) for s in list(range(8000000, 8000016)) + CONTAINER_FOUND]
+
+
+@pytest.mark.parametrize("seed, containers", [(s, False) for s in SEEDS] + CONTAINER_SEEDS)
+def test_random_program_in_every_mode(seed, containers, workdir):
+    program = progen.generate(seed, containers=containers)
     out = differential.check(program, workdir)
     bad = {m: d for m, (s, d) in out.modes.items() if s in ("wrong", "crash")}
     assert not bad, f"seed {seed}:\n{program.source}\n{bad}"
