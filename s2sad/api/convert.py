@@ -39,8 +39,9 @@ def check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
 
 
 def as_float(x):
-    """Differentiated arguments: ints become float64, lists of numbers become arrays. Complex numbers,
-    dicts and other containers are refused (DifferentiationError) rather than differentiated wrongly."""
+    """Differentiated arguments: ints become float64, lists of numbers become arrays (for jacobian and
+    hessian; grad, jvp and vjp pass containers leaf by leaf before this). Complex numbers, dicts and
+    other containers are refused (DifferentiationError) rather than differentiated wrongly."""
     t = type(x)
     if t is float:
         return x
@@ -73,8 +74,8 @@ def as_float(x):
         return arr.astype(np.float64)
     if isinstance(x, dict):
         raise DifferentiationError(
-            "cannot differentiate with respect to a dict yet: pass its arrays as separate arguments "
-            "(`grad(f, argnums=(0, 1))(W, b)`)")
+            "jacobian and hessian take arrays and numbers, not a dict (grad, value_and_grad, jvp and vjp take "
+            "containers): pass its arrays as separate arguments (`jacobian(f, argnums=1)(W, b)`)")
     raise DifferentiationError(f"cannot differentiate with respect to a value of type {t.__name__}: "
                                "s2sad differentiates Python numbers and NumPy (or CuPy) float arrays")
 

@@ -6,15 +6,17 @@ transformation's generated source.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import backends
+from ..ir import pytree
 from ..errors import DifferentiationError
 from .convert import as_float, check_real, fresh, like
 from .library import as_function
-from .targets import bind_all, grad_of, jvp_call, target
+from .targets import bind_all, compiled_jvp, grad_of, jvp_call, target
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
 
@@ -28,6 +30,8 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     fun = as_function(fun)
     t = target(fun, tuple(primals))
     full = t.expand(tuple(primals), {})
+    if t.select is None and any(pytree.is_container(a) for a in full):
+        return _jvp_containers(fun, full, tangents)
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
     for i in wrt:
         full[i] = as_float(full[i])
@@ -43,6 +47,8 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     fun = as_function(fun)
+    if any(pytree.is_container(p) for p in primals):
+        return _vjp_containers(fun, primals)
     nums = tuple(range(len(primals)))
     unit = backends.of(primals)
     args = [as_float(p) for p in primals]
@@ -58,6 +64,69 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
             raise ValueError(f"vjp: the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
         _, grads = c.fn(*full, *extra, as_float(cotangent))
         return tuple(like(g, p) for g, p in zip(grads, primals))
+
+    return out, vjp_fun
+
+
+def _flat(fun: Callable, full: list, tangents) -> tuple[list, list, tuple, tuple, list]:
+    """(leaves of the arguments, leaves of their tangents, the indices of the differentiated leaves, the
+    containers' (parameter, structure), each argument's leaf indices): containers go leaf by leaf."""
+    names = list(inspect.signature(fun).parameters)
+    flat, flat_t, wrt, trees, spans = [], [], [], [], []
+    for i, a in enumerate(full):
+        tan = tangents[i] if tangents is not None and i < len(tangents) else None
+        if pytree.is_container(a):
+            td, leaves = pytree.flatten(a)
+            trees.append((names[i], td))
+        else:
+            td, leaves = None, [a]
+        start = len(flat)
+        spans.append(range(start, start + len(leaves)))
+        if tangents is None or tan is not None:
+            t_leaves = [None] * len(leaves) if tangents is None else pytree.flatten(tan)[1] if td is not None else [tan]
+            if tangents is not None and td is not None and pytree.flatten(tan)[0] != td:
+                raise ValueError(f"tangent {i} has the structure {pytree.spelled(pytree.flatten(tan)[0])}, its "
+                                 f"primal {pytree.spelled(td)}")
+            for leaf, tl in zip(leaves, t_leaves):
+                if tl is not None and np.shape(tl) != np.shape(leaf):
+                    raise ValueError(f"a tangent of argument {i} has shape {np.shape(tl)}, its primal {np.shape(leaf)}")
+                wrt.append(len(flat))
+                flat.append(as_float(leaf))
+                if tl is not None:
+                    flat_t.append(as_float(tl))
+        else:
+            flat.extend(leaves)
+    return flat, flat_t, tuple(wrt), tuple(trees), spans
+
+
+def _jvp_containers(fun: Callable, full: list, tangents) -> tuple[Any, Any]:
+    """jvp with container primals: tangents of the same structures, the code taking leaves."""
+    flat, flat_t, wrt, trees, _ = _flat(fun, full, tangents)
+    unit = backends.of((*flat, *flat_t))
+    c = compiled_jvp(fun, wrt, None, unit.name, trees=trees)
+    extra = [f.read() for f in c.free]
+    check_real((*flat, *extra))
+    return c.fn(*unit.to_device(flat), *unit.to_device(flat_t), *unit.to_device(extra))
+
+
+def _vjp_containers(fun: Callable, primals: tuple) -> tuple[Any, Callable]:
+    """vjp with container primals: one gradient per primal, in its structure."""
+    full = bind_all(fun)(tuple(primals), {})
+    flat, _, nums, trees, spans = _flat(fun, full, None)
+    unit = backends.of(flat)
+    c = grad_of(fun, nums, unit.name, trees=trees)
+    extra = unit.to_device([f.read() for f in c.free])
+    check_real((*flat, *extra))
+    originals = [x for p in primals for x in (pytree.flatten(p)[1] if pytree.is_container(p) else [p])]
+    out = fun(*fresh(primals))
+
+    def vjp_fun(cotangent):
+        if np.shape(cotangent) != np.shape(out):
+            raise ValueError(f"vjp: the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
+        _, grads = c.fn(*flat, *extra, as_float(cotangent))
+        grads = [like(g, x) for g, x in zip(grads, originals)]
+        return tuple(pytree.unflatten(pytree.flatten(p)[0], [grads[k] for k in span]) if pytree.is_container(p)
+                     else grads[span[0]] for p, span in zip(primals, spans))
 
     return out, vjp_fun
 

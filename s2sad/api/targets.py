@@ -86,8 +86,12 @@ def memo(fn, key: tuple, build):
     return found
 
 
-def grad_of(fun, nums, backend: str = "numpy", full=None):
-    """The reverse-mode code of `fun`; for the arguments `full` when it depends on their kinds."""
+def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = ()):
+    """The reverse-mode code of `fun`; for the arguments `full` when it depends on their kinds. `trees`:
+    container arguments passed leaf by leaf (ir/pytree.py), `nums` then counting leaves."""
+    if trees:
+        return memo(fun, ("grad", nums, backend, trees),
+                    lambda: compiler.compile_grad(fun, nums, False, backend, trees=trees))
     try:
         return memo(fun, ("grad", nums, backend), lambda: compiler.compile_grad(fun, nums, False, backend))
     except aliasing.NeedsArgKinds:
@@ -98,9 +102,13 @@ def grad_of(fun, nums, backend: str = "numpy", full=None):
                      lambda: compiler.compile_grad(fun, nums, False, backend, kinds=kinds))
 
 
-def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None) -> compiler.Compiled:
+def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None,
+                 trees: tuple = ()) -> compiler.Compiled:
     """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`; for
-    the arguments `full` when it depends on their kinds."""
+    the arguments `full` when it depends on their kinds; `trees` as in grad_of."""
+    if trees:
+        return memo(fn, ("jvp", wrt, select, backend, trees),
+                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, trees=trees))
     try:
         return memo(fn, ("jvp", wrt, select, backend), lambda: compiler.compile_jvp(fn, wrt, backend, select=select))
     except aliasing.NeedsArgKinds:

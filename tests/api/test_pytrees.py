@@ -205,3 +205,18 @@ def test_a_method_reads_the_objects_attributes_at_each_call():
     assert not np.allclose(first, g(x))
     other = C.Model(-0.4, 0.1)
     np.testing.assert_allclose(s2sad.grad(other.loss)(x), central(other.loss, [x], 0), rtol=1e-6)
+
+
+def test_jvp_and_vjp_take_containers():
+    params = mlp_params()
+    tangent = {k: {kk: rng.normal(size=np.shape(v)) for kk, v in d.items()} for k, d in params.items()}
+    ref = central_tree(C.mlp_loss, [params, X, Y], 0)
+    want = sum(float(np.sum(ref[k][kk] * tangent[k][kk])) for k in params for kk in params[k])
+    value, d = s2sad.jvp(C.mlp_loss, (params, X, Y), (tangent, None, None))
+    assert value == pytest.approx(C.mlp_loss(params, X, Y)) and d == pytest.approx(want, rel=1e-6)
+    out, pullback = s2sad.vjp(C.mlp_loss, params, X, Y)
+    gp, gx, gy = pullback(2.0)
+    assert_tree_close(gp, {k: {kk: 2 * v for kk, v in d.items()} for k, d in ref.items()})
+    np.testing.assert_allclose(gx, 2 * central(C.mlp_loss, [params, X, Y], 1), rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="structure"):
+        s2sad.jvp(C.mlp_loss, (params, X, Y), ({"l1": tangent["l1"]}, None, None))
