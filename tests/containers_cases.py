@@ -2,6 +2,7 @@
 people write them (a params dict, helpers returning tuples, loops over layers)."""
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -213,3 +214,18 @@ def nested_returns_pair(x):
         return np.sin(y), np.cos(y)
     a, b = both(x)
     return np.sum(a * b)
+
+
+@dataclasses.dataclass
+class Layer:
+    W: np.ndarray
+    b: np.ndarray
+    scale: float = 1.0
+
+
+def dataclass_loss(p, x):
+    return np.sum(np.tanh(p.W @ x + p.b) ** 2) * p.scale
+
+
+def vector_of_params(params, x):
+    return np.tanh(params["W"] @ x) * params["s"]

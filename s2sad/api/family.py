@@ -155,6 +155,8 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
         t = target(fun, args, kwargs)
         full = t.expand(args, kwargs)
         i = argnums % len(args) if args else argnums
+        if pytree.is_container(full[i]) and t.select is None:
+            return _jacobian_container(fun, full, i)
         x = as_float(full[i])
         full[i] = x
         unit = backends.of(full)
@@ -201,6 +203,28 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
     jac._s2sad_derivative = "jacobian"
     jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
     return jac
+
+
+def _jacobian_container(fun: Callable, full: list, i: int):
+    """The Jacobian with respect to a container argument, in its structure: for each leaf, an array of
+    shape `out.shape + leaf.shape` (JAX's jacobian), one forward sweep per element of the container."""
+    td, leaves = pytree.flatten(full[i])
+    zeros = [np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in leaves]
+    parts = []
+    for k, leaf in enumerate(leaves):
+        shape = np.shape(leaf)
+        cols, value = [], None
+        for e in _basis(shape, np.dtype(np.float64)):
+            tangent = list(zeros)
+            tangent[k] = e if shape else 1.0
+            tangents = [None] * len(full)
+            tangents[i] = pytree.unflatten(td, tangent)
+            value, d = _jvp_containers(fun, list(full), tangents)
+            cols.append(np.asarray(d, dtype=np.float64))
+        oshape = np.shape(value) if value is not None else np.shape(fun(*fresh(full)))
+        J = np.stack(cols, axis=-1).reshape(oshape + shape) if cols else np.zeros(oshape + shape)
+        parts.append(J if (J.ndim or not isinstance(leaf, float)) else float(J))
+    return pytree.unflatten(td, parts)
 
 
 def hessian(fun: Callable, argnums: int = 0) -> Callable:

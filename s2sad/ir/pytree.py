@@ -1,15 +1,17 @@
-"""Pytrees: tuples, lists, dicts and named tuples of arrays and numbers, nested (JAX's containers).
+"""Pytrees: tuples, lists, dicts, named tuples and dataclasses of arrays and numbers, nested (JAX's
+containers).
 
 A differentiated argument that is a container is passed to the generated function leaf by leaf: the
 compiler sees one parameter per leaf (`params["W1"]` becomes the parameter `params_W1`), and the API
 flattens the argument on the way in and builds the gradient, of the same structure, on the way out.
 
 A structure (a "treedef") is hashable, so that it can key a compile: `None` is a leaf;
-`(kind, keys, children)` a container, where kind is "tuple", "list", "dict" or a named tuple's class,
-and keys are the dict's keys in order, or the named tuple's fields, or `None`.
+`(kind, keys, children)` a container, where kind is "tuple", "list", "dict" or a named tuple's or a
+dataclass's class, and keys are the dict's keys in order, or the fields, or `None`.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -17,8 +19,13 @@ Treedef = Any    # None, or (kind, keys, tuple of Treedef)
 
 
 def is_container(x: Any) -> bool:
-    """Whether `x` is a tuple, list or dict (which a transformation flattens), not a leaf."""
-    return type(x) in (tuple, list, dict) or _namedtuple(type(x))
+    """Whether `x` is a tuple, list, dict, named tuple or dataclass instance (which a transformation
+    flattens), not a leaf."""
+    return type(x) in (tuple, list, dict) or _namedtuple(type(x)) or _dataclass(x)
+
+
+def _dataclass(x: Any) -> bool:
+    return dataclasses.is_dataclass(x) and not isinstance(x, type) and all(f.init for f in dataclasses.fields(x))
 
 
 def _namedtuple(cls: type) -> bool:
@@ -39,6 +46,9 @@ def _flatten(x: Any, leaves: list) -> Treedef:
         return (t.__name__, None, tuple(_flatten(v, leaves) for v in x))
     if _namedtuple(t):
         return (t, tuple(t._fields), tuple(_flatten(v, leaves) for v in x))
+    if _dataclass(x):
+        names = tuple(f.name for f in dataclasses.fields(x))
+        return (t, names, tuple(_flatten(getattr(x, n), leaves) for n in names))
     leaves.append(x)
     return None
 
@@ -63,6 +73,8 @@ def _build(treedef: Treedef, it) -> Any:
         return tuple(items)
     if kind == "list":
         return items
+    if dataclasses.is_dataclass(kind):
+        return kind(**dict(zip(keys, items)))
     return kind(*items)
 
 

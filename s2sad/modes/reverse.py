@@ -885,7 +885,8 @@ def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
             raise UnsupportedSyntaxError(located(
                 where[0], where[1], None,
                 f"appending a differentiated value to a Python list ({ast.unparse(s.value.func)}) is not supported "
-                "in reverse mode: fill an array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
+                "in reverse mode yet: fill an array instead (`out = np.zeros((n, m))` then `out[i] = ...`), or "
+                "build the list in one expression (`np.stack([f(w) for w in ws])` over a container)"))
 
 
 def _read_in_loops(fn: CoreFunction) -> set[str]:

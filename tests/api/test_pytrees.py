@@ -220,3 +220,22 @@ def test_jvp_and_vjp_take_containers():
     np.testing.assert_allclose(gx, 2 * central(C.mlp_loss, [params, X, Y], 1), rtol=1e-6, atol=1e-8)
     with pytest.raises(ValueError, match="structure"):
         s2sad.jvp(C.mlp_loss, (params, X, Y), ({"l1": tangent["l1"]}, None, None))
+
+
+def test_a_dataclass_of_arrays_is_a_container():
+    p = C.Layer(W=rng.normal(size=(2, 3)), b=rng.normal(size=2), scale=0.5)
+    x = rng.normal(size=3)
+    g = s2sad.grad(C.dataclass_loss)(p, x)
+    assert isinstance(g, C.Layer) and type(g.scale) is float
+    assert_tree_close(g, central_tree(C.dataclass_loss, [p, x], 0))
+
+
+def test_jacobian_with_respect_to_a_container_has_its_structure():
+    params = {"W": rng.normal(size=(2, 3)), "s": 0.7}
+    x = rng.normal(size=3)
+    J = s2sad.jacobian(C.vector_of_params)(params, x)
+    assert J["W"].shape == (2, 2, 3) and np.shape(J["s"]) == (2,)
+    for k in range(2):
+        ref = central_tree(lambda p, x: C.vector_of_params(p, x)[k], [params, x], 0)
+        np.testing.assert_allclose(J["W"][k], ref["W"], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(J["s"][k], ref["s"], rtol=1e-6, atol=1e-8)
