@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 _WORK: Path | None = None
 _MODES: tuple = ()
-_CONTAINERS = False
+_CONTAINERS = 0
 
 
-def _init(modes, containers=False):
+def _init(modes, containers=0):
     global _WORK, _MODES, _CONTAINERS
     _CONTAINERS = containers
     _WORK = Path(tempfile.mkdtemp(prefix="s2sad-fuzz-"))
@@ -74,8 +74,9 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="reverse,forward,second,family")
     ap.add_argument("--show", default="wrong,crash", help="print the programs with these outcomes (up to 5 each)")
     ap.add_argument("--json", type=Path, help="write every outcome here")
-    ap.add_argument("--containers", action="store_true",
-                    help="programs of the dialect with tuples, lists, dicts and helpers returning two values")
+    ap.add_argument("--containers", type=int, nargs="?", const=2, default=0,
+                    help="programs of the dialect with tuples, lists, dicts, helpers returning two values (1) and "
+                         "lists appended to in a loop then stacked (2, the default with the flag)")
     args = ap.parse_args(argv)
     modes = tuple(args.modes.split(","))
     seeds = range(args.start, args.start + args.count)

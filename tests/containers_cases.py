@@ -229,3 +229,31 @@ def dataclass_loss(p, x):
 
 def vector_of_params(params, x):
     return np.tanh(params["W"] @ x) * params["s"]
+
+
+# a list built by .append in a loop, then stacked (an RNN's states, a trajectory)
+def rnn_states(W, x0, xs):
+    h = x0
+    states = []
+    for t in range(len(xs)):
+        h = np.tanh(W @ h + xs[t])
+        states.append(h)
+    H = np.stack(states)
+    return np.sum(H ** 2) + np.sum(H[-1])
+
+
+def trajectory(x):
+    pos = []
+    v = x
+    for step in range(4):
+        v = v * 0.9 + np.sin(v)
+        pos.append(v * 2.0)
+    P = np.stack(pos, axis=1)
+    return np.sum(P * np.arange(1.0, P.size + 1).reshape(P.shape))
+
+
+def scalars_collected(x):
+    vals = []
+    for xi in x:
+        vals.append(np.sin(xi) * xi)
+    return np.sum(np.array(vals) ** 2)

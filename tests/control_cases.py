@@ -219,6 +219,13 @@ def list_of_values(x):
     return np.sum(np.array(out))
 
 
+def list_read_back(x):
+    out = [x]
+    for i in range(3):
+        out.append(out[-1] * 2.0)
+    return np.sum(np.array(out))
+
+
 def logistic5(l):
     """Five steps of the logistic map (twenty amplify rounding beyond what differences can check)."""
     return logistic(l, 5)

@@ -54,7 +54,7 @@ class Program:
 
 
 class _Gen:
-    def __init__(self, seed: int, check_kinds: bool = False, containers: bool = False):
+    def __init__(self, seed: int, check_kinds: bool = False, containers: int = 0):
         self.check_kinds = check_kinds
         self.containers = containers
         self.pairs: list[tuple[str, list[str], list[str]]] = []     # (name, param kinds, result kinds)
@@ -345,7 +345,8 @@ class _Gen:
     def container_stmt(self, scope, indent, loop_var):
         """A container built, read, written and looped over, ending in ordinary variables."""
         kind = self.pick("ssvv")
-        form = self.pick(["tuple", "list", "dict", "loop", "comprehension", "swap", "pair"])
+        forms = ["tuple", "list", "dict", "loop", "comprehension", "swap", "pair"]
+        form = self.pick(forms + (["append"] if self.containers >= 2 else []))
         new = self.fresh_name()
         if form == "pair" and self.pairs:
             name, kinds, results = self.pick(self.pairs)
@@ -403,6 +404,21 @@ class _Gen:
                 self.emit(indent, f"{new} = np.tanh({new})")
                 scope[new] = Var("s", 1.0, fresh=True)
             self.features.add("loop-over-container")
+        elif form == "append" and loop_var is None:     # a list appended to in a loop, then stacked
+            lst, j = self.fresh_name("l"), self.fresh_name("j")
+            self.emit(indent, f"{lst} = []")
+            self.emit(indent, f"for {j} in range({self.r.randint(1, 3)}):")
+            text, k, _ = self._loop_expr(scope, kind, j)
+            self.emit(indent + 1, f"{lst}.append(np.tanh({text}) * ({j} + 1))")
+            stack = self.pick([f"np.stack({lst})", f"np.array({lst})"] + ([f"np.stack({lst}, axis=1)"] if k == "v" else []))
+            self.emit(indent, f"{new} = np.sum({stack}, axis=0)" if k == "v" and "axis=1" not in stack
+                      else f"{new} = np.sum({stack})")
+            scope[new] = Var(k if "axis=1" not in stack and k == "v" else "s", 3.0 * (1 if k == "s" else self.n) * 3,
+                             fresh=True)
+            if scope[new].bound > CAP:
+                self.emit(indent, f"{new} = np.tanh({new})")
+                scope[new] = Var(scope[new].kind, 1.0, fresh=True)
+            self.features.add("append-then-stack")
         elif form == "comprehension":
             items = self._items(scope, kind, loop_var, self.r.randint(2, 3))
             listed = ", ".join(t for t, _ in items)
@@ -740,8 +756,9 @@ def _viewed(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def generate(seed: int, check_kinds: bool = False, containers: bool = False) -> Program:
+def generate(seed: int, check_kinds: bool = False, containers: int = 0) -> Program:
     """The program of `seed`; with `check_kinds`, f asserts before it returns that each variable has the
     kind (number, vector, matrix) the generator tracked (a test of the generator); with `containers`,
-    in the dialect that also writes tuples, lists and dicts."""
+    in the dialect that also writes tuples, lists and dicts (1), and lists appended to in a loop and
+    then stacked (2: the current dialect; 1 keeps the programs of the seeds found with it)."""
     return _Gen(seed, check_kinds, containers).program()

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy
 
-from . import jumps
+from . import appends, jumps
 from . import containers
 from .containers import Containers, Tree, from_treedef
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError
@@ -801,7 +801,7 @@ class Normalizer(Containers):
         # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
         # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
         returned = self.namer.fresh("returned")
-        body, _ = jumps.lower(callee.tree.body, self.namer, returned)
+        body, _ = jumps.lower(appends.rewrite(_copy(callee.tree.body), self.namer.exact), self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
@@ -857,7 +857,7 @@ class Normalizer(Containers):
                 inner.shared.plain.add(rename[p])
                 inner.emit(_assign(rename[p], values[p], inner.where))
         returned = self.namer.fresh("returned")
-        body, _ = jumps.lower(node.body, self.namer, returned)
+        body, _ = jumps.lower(appends.rewrite(_copy(node.body), self.namer.exact), self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
@@ -1073,7 +1073,7 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
             raise src.error(UnsupportedSyntaxError, ret, "with has_aux=True the function must `return value, aux`")
         return v.elts[0], v.elts[1]
 
-    body, _ = jumps.lower(src.tree.body, namer, result, aux, split)
+    body, _ = jumps.lower(appends.rewrite(_copy(src.tree.body), namer.exact), namer, result, aux, split)
     norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])

@@ -239,3 +239,26 @@ def test_jacobian_with_respect_to_a_container_has_its_structure():
         ref = central_tree(lambda p, x: C.vector_of_params(p, x)[k], [params, x], 0)
         np.testing.assert_allclose(J["W"][k], ref["W"], rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(J["s"][k], ref["s"], rtol=1e-6, atol=1e-8)
+
+
+APPENDS = [C.trajectory, C.scalars_collected]
+
+
+@pytest.mark.parametrize("fn", APPENDS, ids=[f.__name__ for f in APPENDS])
+def test_a_list_appended_in_a_loop_then_stacked_in_every_mode(fn):
+    x = np.array([0.3, -0.8, 0.5])
+    ref = central(fn, [x], 0)
+    np.testing.assert_allclose(s2sad.grad(fn)(x), ref, rtol=1e-6, atol=1e-8)
+    v = np.array([0.2, -0.4, 0.9])
+    assert s2sad.jvp(fn, (x,), (v,))[1] == pytest.approx(float(ref @ v), rel=1e-6, abs=1e-8)
+    H = s2sad.hessian(fn)(x)
+    H_ref = np.array([central(lambda y, k=k: s2sad.grad(fn)(y)[k], [x], 0) for k in range(3)])
+    np.testing.assert_allclose(H, H_ref, rtol=1e-5, atol=1e-6)
+    assert "np.zeros" in s2sad.grad(fn).source
+
+
+def test_an_rnn_that_collects_its_states():
+    W, x0, xs = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3), rng.normal(size=(5, 3))
+    gW, gx0, gxs = s2sad.grad(C.rnn_states, argnums=(0, 1, 2))(W, x0, xs)
+    for g, i in zip((gW, gx0, gxs), range(3)):
+        np.testing.assert_allclose(g, central(C.rnn_states, [W, x0, xs], i), rtol=1e-6, atol=1e-8)

@@ -1,0 +1,157 @@
+"""A list built by `.append` in a `for` loop and then stacked, as an array written row by row.
+
+    out = []                                   out_n = len(range(T))      (the loop's trip count)
+    for t in range(T):                         for t in range(T):
+        h = np.tanh(W @ h + x[t])                  h = np.tanh(W @ h + x[t])
+        out.append(h)                 ->           out_item = h
+                                                   if out_k == 0: out = np.zeros((out_n,) + np.shape(out_item))
+                                                   out[out_k] = out_item
+                                                   out_k += 1
+    H = np.stack(out)                          H = out
+
+s2sad differentiates row writes in every mode, so the pattern people write for an RNN's states or a
+trajectory differentiates without a list of differentiated values. The rewrite is made on the user's
+syntax tree before it is lowered, only where it means the same: one unconditional `.append` at the top of
+the loop's body, no `break`/`continue`/`return` in the loop, the list used nowhere else, and read once
+afterwards by `np.stack(out)`, `np.stack(out, axis=k)` or `np.array(out)`. Anything else is left as it
+is (and refused in reverse mode, as a list of differentiated values).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from typing import Callable
+
+_STACKS = {("np", "stack"), ("np", "array"), ("numpy", "stack"), ("numpy", "array")}
+
+
+def rewrite(body: list[ast.stmt], fresh: Callable[[str], str]) -> list[ast.stmt]:
+    """`body` with each such list turned into an array written row by row (nested blocks too)."""
+    out = []
+    for st in body:
+        for field in ("body", "orelse"):
+            inner = getattr(st, field, None)
+            if isinstance(inner, list) and inner and isinstance(st, (ast.If, ast.For, ast.While)):
+                setattr(st, field, rewrite(inner, fresh))
+        out.append(st)
+    i = 0
+    while i < len(out):
+        done = _rewrite_at(out, i, fresh)
+        i += 1 if not done else 0
+        if done:
+            i = 0
+    return out
+
+
+def _empty_list(st: ast.stmt) -> str | None:
+    if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
+            and isinstance(st.value, ast.List) and not st.value.elts:
+        return st.targets[0].id
+    return None
+
+
+def _mentions(node: ast.AST, name: str) -> int:
+    return sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _stack_of(value: ast.expr, name: str) -> ast.expr | None:
+    """`np.stack(name)`, `np.stack(name, axis=k)`, `np.array(name)`: the axis (a Constant), else None."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and isinstance(value.func.value, ast.Name)
+            and (value.func.value.id, value.func.attr) in _STACKS
+            and value.args and isinstance(value.args[0], ast.Name) and value.args[0].id == name):
+        return None
+    rest = value.args[1:] + [k.value for k in value.keywords if k.arg == "axis"]
+    if value.func.attr == "array":
+        return ast.Constant(0) if len(value.args) == 1 and not value.keywords else None
+    if any(k.arg != "axis" for k in value.keywords) or len(rest) > 1:
+        return None
+    axis = rest[0] if rest else ast.Constant(0)
+    return axis if isinstance(axis, ast.Constant) and type(axis.value) is int else None
+
+
+def _trip_count(loop: ast.For) -> ast.expr | None:
+    """An expression for the number of iterations, evaluated before the loop: `len(range(...))`, `len(x)`."""
+    it = loop.iter
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" and not it.keywords:
+        return ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy.deepcopy(it)], keywords=[])
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "enumerate" \
+            and len(it.args) == 1 and not it.keywords:
+        it = it.args[0]
+    if isinstance(it, (ast.Name, ast.Attribute, ast.Subscript)):
+        return ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy.deepcopy(it)], keywords=[])
+    return None
+
+
+def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> bool:
+    name = _empty_list(body[i])
+    if name is None:
+        return False
+    # the loop that appends, with nothing between that mentions the list
+    j = i + 1
+    while j < len(body) and not isinstance(body[j], ast.For) and not _mentions(body[j], name):
+        j += 1
+    if j >= len(body) or not isinstance(body[j], ast.For):
+        return False
+    loop = body[j]
+    appends = [k for k, s in enumerate(loop.body) if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+               and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "append"
+               and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == name
+               and len(s.value.args) == 1 and not s.value.keywords]
+    if len(appends) != 1 or loop.orelse or _mentions(loop, name) != 1 or _mentions(loop.iter, name) \
+            or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(loop)):
+        return False
+    count = _trip_count(loop)
+    if count is None:
+        return False
+    # the one read afterwards: `y = np.stack(name)`, and no other
+    uses = [k for k in range(j + 1, len(body)) if _mentions(body[k], name)]
+    if len(uses) != 1:
+        return False
+    use = body[uses[0]]
+    calls = [c for c in ast.walk(use) if isinstance(c, ast.Call) and _stack_of(c, name) is not None]
+    if len(calls) != 1 or _mentions(use, name) != 1 or isinstance(use, (ast.For, ast.While, ast.If)):
+        return False
+    stack_call = calls[0]
+    axis = _stack_of(stack_call, name)
+    n, k, item = fresh(f"{name}_n"), fresh(f"{name}_k"), fresh(f"{name}_item")
+    where = body[i]
+    k_append = appends[0]
+    append = loop.body[k_append]
+    value = append.value.args[0]
+
+    def at(node: ast.AST, like: ast.AST) -> ast.AST:
+        return ast.fix_missing_locations(ast.copy_location(node, like))
+
+    def name_(v: str, store: bool = False) -> ast.Name:
+        return ast.Name(id=v, ctx=ast.Store() if store else ast.Load())
+
+    shape = ast.BinOp(left=ast.Tuple(elts=[name_(n)], ctx=ast.Load()), op=ast.Add(),
+                      right=ast.Call(func=ast.Attribute(value=name_("np"), attr="shape", ctx=ast.Load()),
+                                     args=[name_(item)], keywords=[]))
+    alloc = ast.Call(func=ast.Attribute(value=name_("np"), attr="zeros", ctx=ast.Load()), args=[shape],
+                     keywords=[ast.keyword(arg="dtype", value=ast.Call(
+                         func=ast.Attribute(value=name_("np"), attr="result_type", ctx=ast.Load()),
+                         args=[name_(item), ast.Constant(0.0)], keywords=[]))])
+    new_rows = [
+        at(ast.Assign(targets=[name_(item, True)], value=value), append),
+        at(ast.If(test=ast.Compare(left=name_(k), ops=[ast.Eq()], comparators=[ast.Constant(0)]),
+                  body=[at(ast.Assign(targets=[name_(name, True)], value=alloc), append)], orelse=[]), append),
+        at(ast.Assign(targets=[ast.Subscript(value=name_(name), slice=name_(k), ctx=ast.Store())],
+                      value=name_(item)), append),
+        at(ast.AugAssign(target=name_(k, True), op=ast.Add(), value=ast.Constant(1)), append),
+    ]
+    loop.body[k_append:k_append + 1] = new_rows
+    body[i] = at(ast.Assign(targets=[name_(n, True)], value=count), where)
+    body.insert(i + 1, at(ast.Assign(targets=[name_(k, True)], value=ast.Constant(0)), where))
+    stacked = name_(name) if axis.value == 0 else ast.Call(
+        func=ast.Attribute(value=name_("np"), attr="moveaxis", ctx=ast.Load()),
+        args=[name_(name), ast.Constant(0), copy.deepcopy(axis)], keywords=[])
+    stacked = at(stacked, stack_call)
+
+    class Put(ast.NodeTransformer):
+        def visit_Call(self, node):
+            return stacked if node is stack_call else self.generic_visit(node)
+
+    body[uses[0] + 1] = Put().visit(use)      # (+1: the counter's assignment went in before)
+    return True
