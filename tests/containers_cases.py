@@ -257,3 +257,19 @@ def scalars_collected(x):
     for xi in x:
         vals.append(np.sin(xi) * xi)
     return np.sum(np.array(vals) ** 2)
+
+
+def indices_collected(x):
+    idx = []
+    for i in range(2):
+        idx.append(2 * i)
+    return np.sum(x[np.array(idx)] ** 2)
+
+
+def items_change_type(x):
+    v = 0
+    out = []
+    for i in range(3):
+        out.append(v)
+        v = v + 0.5
+    return np.sum(np.array(out) * x)

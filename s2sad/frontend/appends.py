@@ -4,7 +4,11 @@
     for t in range(T):                         for t in range(T):
         h = np.tanh(W @ h + x[t])                  h = np.tanh(W @ h + x[t])
         out.append(h)                 ->           out_item = h
-                                                   if out_k == 0: out = np.zeros((out_n,) + np.shape(out_item))
+                                                   if out_k == 0:
+                                                       out = np.zeros((out_n,) + np.shape(out_item),
+                                                                      dtype=np.result_type(out_item))
+                                                   else:
+                                                       assert np.can_cast(np.result_type(out_item), out.dtype)
                                                    out[out_k] = out_item
                                                    out_k += 1
     H = np.stack(out)                          H = out
@@ -132,11 +136,20 @@ def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> bo
     alloc = ast.Call(func=ast.Attribute(value=name_("np"), attr="zeros", ctx=ast.Load()), args=[shape],
                      keywords=[ast.keyword(arg="dtype", value=ast.Call(
                          func=ast.Attribute(value=name_("np"), attr="result_type", ctx=ast.Load()),
-                         args=[name_(item), ast.Constant(0.0)], keywords=[]))])
+                         args=[name_(item)], keywords=[]))])
+    # np.stack of items of several types would upcast; the array has the first one's: say so, never truncate
+    same_type = ast.Assert(test=ast.Call(
+        func=ast.Attribute(value=name_("np"), attr="can_cast", ctx=ast.Load()),
+        args=[ast.Call(func=ast.Attribute(value=name_("np"), attr="result_type", ctx=ast.Load()),
+                       args=[name_(item)], keywords=[]),
+              ast.Attribute(value=name_(name), attr="dtype", ctx=ast.Load())], keywords=[]),
+        msg=ast.Constant(f"the items appended to {name} change type from one iteration to the next: s2sad "
+                         "stacks them into an array of the first one's type"))
     new_rows = [
         at(ast.Assign(targets=[name_(item, True)], value=value), append),
         at(ast.If(test=ast.Compare(left=name_(k), ops=[ast.Eq()], comparators=[ast.Constant(0)]),
-                  body=[at(ast.Assign(targets=[name_(name, True)], value=alloc), append)], orelse=[]), append),
+                  body=[at(ast.Assign(targets=[name_(name, True)], value=alloc), append)],
+                  orelse=[at(same_type, append)]), append),
         at(ast.Assign(targets=[ast.Subscript(value=name_(name), slice=name_(k), ctx=ast.Store())],
                       value=name_(item)), append),
         at(ast.AugAssign(target=name_(k, True), op=ast.Add(), value=ast.Constant(1)), append),

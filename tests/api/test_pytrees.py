@@ -241,7 +241,7 @@ def test_jacobian_with_respect_to_a_container_has_its_structure():
         np.testing.assert_allclose(J["s"][k], ref["s"], rtol=1e-6, atol=1e-8)
 
 
-APPENDS = [C.trajectory, C.scalars_collected]
+APPENDS = [C.trajectory, C.scalars_collected, C.indices_collected]
 
 
 @pytest.mark.parametrize("fn", APPENDS, ids=[f.__name__ for f in APPENDS])
@@ -262,3 +262,9 @@ def test_an_rnn_that_collects_its_states():
     gW, gx0, gxs = s2sad.grad(C.rnn_states, argnums=(0, 1, 2))(W, x0, xs)
     for g, i in zip((gW, gx0, gxs), range(3)):
         np.testing.assert_allclose(g, central(C.rnn_states, [W, x0, xs], i), rtol=1e-6, atol=1e-8)
+
+
+def test_appended_items_that_change_type_are_an_error_not_a_truncation():
+    """np.array([0, 0.5, 1.0]) is float; an array of the first item's type (int) would truncate: refused."""
+    with pytest.raises(AssertionError, match="change type"):
+        s2sad.grad(C.items_change_type)(np.ones(3))
