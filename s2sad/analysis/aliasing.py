@@ -366,7 +366,9 @@ class _Program:
             for r in self.binds.get(name, []):
                 if r is bind or not self.dominates(r, write):
                     continue
-                if o[id(bind)] < o[id(r)] or self.loops[id(r)] & self.loops[id(bind)]:
+                # r runs after bind and before write: later in the same pass, or, when bind comes after
+                # the write (it reaches it through a loop's next iteration), at the top of that iteration
+                if o[id(bind)] < o[id(r)] or (o[id(bind)] > o[id(write)] and self.loops[id(r)] & self.loops[id(bind)]):
                     return True
         return False
 

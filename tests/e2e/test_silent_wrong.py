@@ -402,3 +402,22 @@ def test_python_max_of_a_zero_d_array_shares_it():
     wrong value; found by the random programs, seed 5004213). Refused, with the line and the rewrite."""
     with pytest.raises(DifferentiationError, match=r"t -= \.\.\.` writes into t in place"):
         s2sad.grad(max_keeps_a_zero_d_array)(np.array([0.3, 0.4]))
+
+
+def write_through_a_fresh_view_each_iteration(x):
+    v1 = np.outer(x, x) + 1.0
+    k = 0
+    while k < 2:
+        v3 = np.transpose(v1).T          # a view of v1, bound again in each iteration
+        v3[2] *= 0.5                     # ... which changes v1
+        v1 = v1 * np.tanh(np.stack([x, x, x]) - v1)
+        k += 1
+    return v1.sum()
+
+
+def test_a_write_through_a_view_bound_again_in_each_iteration_is_refused():
+    """The view was taken to be broken by its own rebinding at the top of the next iteration, so the write
+    into v1's memory went unseen: silently wrong in every mode (found by the 10,000-program run, seed
+    9004743). Refused like the same code without the loop."""
+    with pytest.raises(DifferentiationError, match="writes into v3 while v1 shares its memory"):
+        s2sad.grad(write_through_a_fresh_view_each_iteration)(np.array([0.3, 0.9, 0.5]))
