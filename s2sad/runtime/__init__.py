@@ -510,7 +510,10 @@ def tangent_like(t, x):
         return Parts(tangent_like(a, b) for a, b in zip(t if isinstance(t, (list, tuple)) else [t] * len(x), x))
     if np.shape(t) == np.shape(x):
         return t
-    return _spread(t, np.shape(x), x)
+    spread = _spread(t, np.shape(x), x)
+    # a broadcast of another tangent's array is a view of it, which an element write into that tangent
+    # later would change (`v6_dot = broadcast(v3_dot[:, None])`, then `v3_dot[0] = ...`): a copy
+    return spread.copy() if getattr(t, "ndim", 0) else spread
 
 
 def owned(t, x):

@@ -29,7 +29,7 @@ def workdir(tmp_path_factory):
 
 
 # the dialect with tuples, lists, dicts and helpers returning two values (progen's `containers`)
-CONTAINER_FOUND = [(7000075, 1), (7000146, 1)]          # (seed, dialect)
+CONTAINER_FOUND = [(7000075, 1), (7000146, 1), (12001125, 2)]          # (seed, dialect)
 CONTAINER_SEEDS = [(s, 2) for s in range(8000000, 8000016)] + CONTAINER_FOUND
 
 

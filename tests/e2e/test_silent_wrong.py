@@ -421,3 +421,20 @@ def test_a_write_through_a_view_bound_again_in_each_iteration_is_refused():
     9004743). Refused like the same code without the loop."""
     with pytest.raises(DifferentiationError, match="writes into v3 while v1 shares its memory"):
         s2sad.grad(write_through_a_fresh_view_each_iteration)(np.array([0.3, 0.9, 0.5]))
+
+
+def broadcast_tangent_then_written(x, y):
+    v3 = np.arctan(np.sin(1.0 / (np.cos(x * np.array([-0.9, 1.1])) + 2.0)))
+    v6 = y + v3[:, None]                  # y not differentiated: v6's tangent is v3's, broadcast
+    v3[[0, 1]] = x / (x * x + 1.0)        # ... and v3's tangent is written afterwards
+    return np.sum(v6)
+
+
+def test_a_broadcast_tangent_is_not_a_view_of_a_tangent_written_later():
+    """jvp with y's tangent None (and jacobian in forward mode, one argument at a time) gave v6 a tangent
+    that was a broadcast view of v3's, which the write into v3 then changed (found by the random programs
+    with containers, seed 12001125; wrong on earlier code too)."""
+    x, y = 0.7, np.array([0.3, -0.2])
+    want = central(broadcast_tangent_then_written, [x, y], 0)
+    assert s2sad.jvp(broadcast_tangent_then_written, (x, y), (1.0, None))[1] == pytest.approx(want, rel=1e-7)
+    assert s2sad.jacobian(broadcast_tangent_then_written, mode="forward")(x, y) == pytest.approx(want, rel=1e-7)
