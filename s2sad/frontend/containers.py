@@ -207,6 +207,30 @@ class Containers:
                              f" (its {what}s: {', '.join(map(repr, base.labels()))})")
         return base.items[i]
 
+    def item_atom(self, e: ast.expr) -> ast.expr | None:
+        """The variable of `c[key]` or `c.field` (a fresh node: passes rename nodes in place), None when `e`
+        reads no container's item; refused when `e` is a container itself, used as one value."""
+        item = self.tree_of_name(e) if isinstance(e, ast.Name) else self.tree_item(e)
+        if isinstance(item, Tree):
+            raise self.error(UnsupportedSyntaxError, e, f"{ast.unparse(e)} is {item.describe()}, used here as a "
+                             "single value: read its items (with constant keys or indices), or pass it to "
+                             "np.stack / np.array")
+        return None if item is None else _clone_atom(item)
+
+    def tree_read(self, e: ast.expr) -> ast.expr | None:
+        """In an expression that carries no derivative: a container as its literal, an item as its variable;
+        None when `e` reads no container."""
+        item = self.tree_of_name(e) if isinstance(e, ast.Name) else self.tree_item(e)
+        if item is None:
+            return None
+        return item.literal() if isinstance(item, Tree) else _clone_atom(item)
+
+    def tree_len(self, call: ast.Call) -> ast.Constant | None:
+        """`len(c)` of a container: its number of items, a constant."""
+        arg = call.args[0] if len(call.args) == 1 and not call.keywords else None
+        tree = self.tree_value(arg) if isinstance(arg, (ast.Name, ast.Subscript, ast.Attribute)) else None
+        return None if tree is None else ast.Constant(len(tree.items))
+
     def literal_tree(self, e: ast.expr) -> Tree:
         """A tuple, list or dict literal: each item evaluated (to an atom, or a Tree)."""
         if isinstance(e, ast.Dict):

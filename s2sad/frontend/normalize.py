@@ -457,11 +457,7 @@ class Normalizer(Containers):
         if is_const(e):
             return e
         if isinstance(e, (ast.Name, ast.Subscript, ast.Attribute)):
-            item = self.tree_item(e) if not isinstance(e, ast.Name) else self.tree_of_name(e)
-            if isinstance(item, Tree):
-                raise self.error(UnsupportedSyntaxError, e, f"{ast.unparse(e)} is {item.describe()}, used here as "
-                                 "a single value: read its items (with constant keys or indices), or pass it to "
-                                 "np.stack / np.array")
+            item = self.item_atom(e)
             if item is not None:
                 return item
         ref = self.reference(e) if isinstance(e, (ast.Name, ast.Attribute)) else None
@@ -542,12 +538,9 @@ class Normalizer(Containers):
         if isinstance(e, (ast.Compare, ast.BoolOp, ast.JoinedStr)):
             return self.inactive(e)
         if isinstance(e, (ast.Subscript, ast.Attribute)):
-            item = self.tree_item(e)             # an item of a container: its variable
-            if isinstance(item, Tree):
-                raise self.error(UnsupportedSyntaxError, e, f"{ast.unparse(e)} is {item.describe()}, used here "
-                                 "as a single value: read its items, or pass it to np.stack / np.array")
+            item = self.item_atom(e)             # an item of a container: its variable
             if item is not None:
-                return containers._clone_atom(item)
+                return item
         if isinstance(e, ast.Subscript):
             return ast.Subscript(value=self.atom(e.value), slice=self.inactive(e.slice), ctx=ast.Load())
         if isinstance(e, ast.Attribute):
@@ -648,10 +641,8 @@ class Normalizer(Containers):
 
     def builtin_call(self, key: str, e: ast.Call) -> ast.expr | None:
         """Python builtins on numbers and arrays, as NumPy primitives."""
-        if key == "len" and len(e.args) == 1 and not e.keywords:
-            tree = self.tree_value(e.args[0]) if isinstance(e.args[0], (ast.Name, ast.Subscript, ast.Attribute)) else None
-            if tree is not None:
-                return ast.Constant(len(tree.items))
+        if key == "len" and (n := self.tree_len(e)) is not None:
+            return n
         if key == "sum" and len(e.args) == 1 and not e.keywords:
             arg = e.args[0]
             if isinstance(arg, (ast.ListComp, ast.GeneratorExp)):
@@ -782,31 +773,43 @@ class Normalizer(Containers):
         values = {}
         for p in params:
             if p in bound:
-                tree = self.tree_value(bound[p])
-                if tree is not None:
-                    self.mark_shared(bound[p], tree)
-                values[p] = tree if tree is not None else self.atom(bound[p])
+                values[p] = self._passed(bound[p])
             elif p in sig_defaults:
                 values[p] = sig_defaults[p]
             else:
                 raise self.error(UnsupportedSyntaxError, call, f"missing argument {p!r} for {fn.__name__}()")
         inner = Normalizer(callee, self.shared, rename, index=len(self.shared.callees))
-        for p in params:
-            inner.where = (callee.filename, callee.tree.lineno)
-            if isinstance(values[p], Tree):
-                inner.bind_tree(rename[p], values[p])
+        self._run_inlined(inner, fn, {rename[p]: values[p] for p in params}, target)
+
+    def _passed(self, e: ast.expr):
+        """An argument of an inlined call, evaluated in the caller: the container it is, else an atom."""
+        tree = self.tree_value(e)
+        if tree is None:
+            return self.atom(e)
+        self.mark_shared(e, tree)
+        return tree
+
+    def _run_inlined(self, inner: "Normalizer", key, params: dict, target: str) -> None:
+        """Normalize the body of `inner`'s function where it is called: its parameters bound to `params`
+        (renamed parameter -> atom or container), its `return` assigning `target`; `key` marks it on the
+        stack of calls being inlined (recursion)."""
+        tree = inner.src.tree
+        inner.where = (inner.src.filename, tree.lineno)
+        for name, value in params.items():
+            if isinstance(value, Tree):
+                inner.bind_tree(name, value)
             else:
-                inner.shared.plain.add(rename[p])
-                inner.emit(_assign(rename[p], values[p], inner.where))
+                inner.shared.plain.add(name)
+                inner.emit(_assign(name, value, inner.where))
         # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
         # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
         returned = self.namer.fresh("returned")
-        body, _ = jumps.lower(appends.rewrite(_copy(callee.tree.body), self.namer.exact), self.namer, returned)
+        body, _ = jumps.lower(appends.rewrite(_copy(tree.body), self.namer.exact), self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
         inner.rename[returned] = target
-        self.shared.stack.append(fn)
+        self.shared.stack.append(key)
         try:
             for s in body[:-1]:
                 inner.stmt(s)
@@ -836,9 +839,7 @@ class Normalizer(Containers):
         for p in params:
             if p not in bound and p not in defaults:
                 raise self.error(UnsupportedSyntaxError, call, f"missing argument {p!r} for {node.name}()")
-            e = bound.get(p, defaults.get(p))
-            tree = self.tree_value(e) if p in bound else None
-            values[p] = tree if tree is not None else self.atom(e) if p in bound else self.inactive(e)
+            values[p] = self._passed(bound[p]) if p in bound else self.inactive(defaults[p])
         own = local_names(node)
         rename = {name: self.namer.exact(f"{node.name}_{name}") for name in sorted(own)}
         for name, new in rename.items():
@@ -849,26 +850,7 @@ class Normalizer(Containers):
         for name in self.resolver.locals - own:
             inner.rename.setdefault(name, self.local(name))
         inner.resolver.locals |= set(inner.rename) | set(rename.values())
-        for p in params:
-            inner.where = (self.src.filename, node.lineno)
-            if isinstance(values[p], Tree):
-                inner.bind_tree(rename[p], values[p])
-            else:
-                inner.shared.plain.add(rename[p])
-                inner.emit(_assign(rename[p], values[p], inner.where))
-        returned = self.namer.fresh("returned")
-        body, _ = jumps.lower(appends.rewrite(_copy(node.body), self.namer.exact), self.namer, returned)
-        new_names = _stored(body) - inner.resolver.locals
-        inner.resolver.locals |= new_names
-        inner.rename.update({n: n for n in new_names})
-        inner.rename[returned] = target
-        self.shared.stack.append(node)
-        try:
-            for s in body[:-1]:
-                inner.stmt(s)
-        finally:
-            self.shared.stack.pop()
-        self.out.extend(inner.out)
+        self._run_inlined(inner, node, {rename[p]: values[p] for p in params}, target)
 
 
 def _lambda_def(name: str, lam: ast.Lambda) -> ast.FunctionDef:
@@ -929,34 +911,31 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Store):
             return _name(self.norm.local(node.id), True)
-        tree = self.norm.tree_of_name(node)
-        if tree is not None:
-            return tree.literal()
+        read = self.norm.tree_read(node)
+        if read is not None:
+            return read
         ref = self.norm.reference(node)
         return ref if ref is not None else node
 
     def visit_Subscript(self, node):
-        if isinstance(node.ctx, ast.Load):
-            item = self.norm.tree_item(node)
-            if item is not None:
-                return item.literal() if isinstance(item, Tree) else containers._clone_atom(item)
+        read = self.norm.tree_read(node) if isinstance(node.ctx, ast.Load) else None
+        if read is not None:
+            return read
         self.generic_visit(node)
         return node
 
     def visit_Call(self, node):
-        if isinstance(node.func, ast.Name) and node.func.id == "len" and len(node.args) == 1 \
-                and self.norm._is_builtin(node.func, "len"):
-            arg = node.args[0]
-            tree = self.norm.tree_value(arg) if isinstance(arg, (ast.Name, ast.Subscript, ast.Attribute)) else None
-            if tree is not None:
-                return ast.Constant(len(tree.items))
+        if isinstance(node.func, ast.Name) and node.func.id == "len" and self.norm._is_builtin(node.func, "len"):
+            n = self.norm.tree_len(node)
+            if n is not None:
+                return n
         self.generic_visit(node)
         return node
 
     def visit_Attribute(self, node):
-        item = self.norm.tree_item(node) if isinstance(node.ctx, ast.Load) else None
-        if item is not None:
-            return item.literal() if isinstance(item, Tree) else containers._clone_atom(item)
+        read = self.norm.tree_read(node) if isinstance(node.ctx, ast.Load) else None
+        if read is not None:
+            return read
         ref = self.norm.reference(node)
         if ref is not None:
             return ref
