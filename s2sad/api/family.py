@@ -68,40 +68,39 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     return out, vjp_fun
 
 
-def _flat(fun: Callable, full: list, tangents) -> tuple[list, list, tuple, tuple, list]:
+def _flat(fun: Callable, full: list, tangents) -> tuple[list, list, tuple, tuple, list, dict]:
     """(leaves of the arguments, leaves of their tangents, the indices of the differentiated leaves, the
-    containers' (parameter, structure), each argument's leaf indices): containers go leaf by leaf."""
+    containers' (parameter, structure), each argument's leaf indices, each container's structure):
+    containers go leaf by leaf. With `tangents` None, every argument is differentiated."""
     names = list(inspect.signature(fun).parameters)
-    flat, flat_t, wrt, trees, spans = [], [], [], [], []
-    for i, a in enumerate(full):
+    flat, spans, structures = pytree.flatten_arguments(full, lambda i, a: pytree.is_container(a))
+    flat_t, wrt = [], []
+    for i, span in enumerate(spans):
         tan = tangents[i] if tangents is not None and i < len(tangents) else None
-        if pytree.is_container(a):
-            td, leaves = pytree.flatten(a)
-            trees.append((names[i], td))
-        else:
-            td, leaves = None, [a]
-        start = len(flat)
-        spans.append(range(start, start + len(leaves)))
-        if tangents is None or tan is not None:
-            t_leaves = [None] * len(leaves) if tangents is None else pytree.flatten(tan)[1] if td is not None else [tan]
-            if tangents is not None and td is not None and pytree.flatten(tan)[0] != td:
-                raise ValueError(f"tangent {i} has the structure {pytree.spelled(pytree.flatten(tan)[0])}, its "
-                                 f"primal {pytree.spelled(td)}")
-            for leaf, tl in zip(leaves, t_leaves):
-                if tl is not None and np.shape(tl) != np.shape(leaf):
-                    raise ValueError(f"a tangent of argument {i} has shape {np.shape(tl)}, its primal {np.shape(leaf)}")
-                wrt.append(len(flat))
-                flat.append(as_float(leaf))
-                if tl is not None:
-                    flat_t.append(as_float(tl))
-        else:
-            flat.extend(leaves)
-    return flat, flat_t, tuple(wrt), tuple(trees), spans
+        if tangents is not None and tan is None:
+            continue
+        t_leaves = [None] * len(span)
+        if tan is not None:
+            td, t_leaves = pytree.flatten(tan) if i in structures else (None, [tan])
+            if i in structures and td != structures[i]:
+                raise ValueError(f"tangent {i} has the structure {pytree.spelled(td)}, its "
+                                 f"primal {pytree.spelled(structures[i])}")
+        for k, tl in zip(span, t_leaves):
+            if tl is not None and np.shape(tl) != np.shape(flat[k]):
+                raise ValueError(f"a tangent of argument {i} has shape {np.shape(tl)}, its primal {np.shape(flat[k])}")
+            wrt.append(k)
+            if tl is not None:
+                flat_t.append(as_float(tl))
+    originals = list(flat)
+    for k in wrt:
+        flat[k] = as_float(flat[k])
+    trees = tuple((names[i], td) for i, td in structures.items())
+    return flat, flat_t, tuple(wrt), trees, originals, structures
 
 
 def _jvp_containers(fun: Callable, full: list, tangents) -> tuple[Any, Any]:
     """jvp with container primals: tangents of the same structures, the code taking leaves."""
-    flat, flat_t, wrt, trees, _ = _flat(fun, full, tangents)
+    flat, flat_t, wrt, trees, _, _ = _flat(fun, full, tangents)
     unit = backends.of((*flat, *flat_t))
     c = compiled_jvp(fun, wrt, None, unit.name, trees=trees)
     extra = [f.read() for f in c.free]
@@ -112,12 +111,11 @@ def _jvp_containers(fun: Callable, full: list, tangents) -> tuple[Any, Any]:
 def _vjp_containers(fun: Callable, primals: tuple) -> tuple[Any, Callable]:
     """vjp with container primals: one gradient per primal, in its structure."""
     full = bind_all(fun)(tuple(primals), {})
-    flat, _, nums, trees, spans = _flat(fun, full, None)
+    flat, _, nums, trees, originals, structures = _flat(fun, full, None)
     unit = backends.of(flat)
     c = grad_of(fun, nums, unit.name, trees=trees)
     extra = unit.to_device([f.read() for f in c.free])
     check_real((*flat, *extra))
-    originals = [x for p in primals for x in (pytree.flatten(p)[1] if pytree.is_container(p) else [p])]
     out = fun(*fresh(primals))
 
     def vjp_fun(cotangent):
@@ -125,8 +123,7 @@ def _vjp_containers(fun: Callable, primals: tuple) -> tuple[Any, Callable]:
             raise ValueError(f"vjp: the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
         _, grads = c.fn(*flat, *extra, as_float(cotangent))
         grads = [like(g, x) for g, x in zip(grads, originals)]
-        return tuple(pytree.unflatten(pytree.flatten(p)[0], [grads[k] for k in span]) if pytree.is_container(p)
-                     else grads[span[0]] for p, span in zip(primals, spans))
+        return tuple(pytree.regroup(grads, [structures.get(i) for i in range(len(primals))]))
 
     return out, vjp_fun
 

@@ -331,19 +331,10 @@ class _Transformed:
         """grad with containers among the differentiated arguments: the generated code takes their leaves
         (ir/pytree.py), and each gradient comes back in its argument's structure."""
         names = list(self._signature.parameters)
-        flat, nums, structures, trees = [], [], {}, []
-        for i, a in enumerate(full):
-            if self._flattened(i, a):
-                td, leaves = pytree.flatten(a)
-                structures[i] = td
-                trees.append((names[i], td))
-                nums.append(tuple(range(len(flat), len(flat) + len(leaves))))
-                flat.extend(leaves)
-            else:
-                nums.append((len(flat),))
-                flat.append(a)
+        flat, spans, structures = pytree.flatten_arguments(full, self._flattened)
+        trees = [(names[i], td) for i, td in structures.items()]
         backend = self._backend if self._backend != "auto" else backends.of(flat).name
-        argnums = tuple(k for i in self._nums for k in nums[i])
+        argnums = tuple(k for i in self._nums for k in spans[i])
         c = self._compiled.get((backend, "trees", tuple(trees)))
         if c is not None and not c.fresh():
             self._forget()
@@ -369,13 +360,8 @@ class _Transformed:
             flat[len(c.params):] = unit.to_device(flat[len(c.params):])
         value, grads = c.fn(*flat)
         self._check_scalar(c, value, flat)
-        grads = iter(grads)
-        out = []
-        for i in self._nums:
-            if i in structures:
-                out.append(pytree.unflatten(structures[i], [like(next(grads), originals[k]) for k in nums[i]]))
-            else:
-                out.append(like(next(grads), originals[nums[i][0]]))
+        grads = [like(g, originals[k]) for g, k in zip(grads, argnums)]
+        out = pytree.regroup(grads, [structures.get(i) for i in self._nums])
         return value, out[0] if self._single else tuple(out)
 
     def _run(self, args, kwargs):

@@ -78,6 +78,29 @@ def _build(treedef: Treedef, it) -> Any:
     return kind(*items)
 
 
+def flatten_arguments(args: list, flattened) -> tuple[list, list[range], dict[int, Treedef]]:
+    """(the arguments leaf by leaf, each argument's positions in that list, the structure of each argument
+    `flattened(i, arg)` chose to flatten): how a call's arguments reach generated code."""
+    flat: list = []
+    spans: list[range] = []
+    structures: dict[int, Treedef] = {}
+    for i, a in enumerate(args):
+        if flattened(i, a):
+            structures[i], leaves = flatten(a)
+        else:
+            leaves = [a]
+        spans.append(range(len(flat), len(flat) + len(leaves)))
+        flat.extend(leaves)
+    return flat, spans, structures
+
+
+def regroup(values: list, structures: list) -> list:
+    """`values` (leaves, in order) put back into one result per entry of `structures`: a container of
+    that structure, or (None) one value."""
+    it = iter(values)
+    return [next(it) if td is None else unflatten(td, [next(it) for _ in range(count(td))]) for td in structures]
+
+
 def count(treedef: Treedef) -> int:
     """How many leaves the structure holds."""
     return 1 if treedef is None else sum(count(c) for c in treedef[2])
