@@ -126,7 +126,7 @@ def numbers(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) -> 
                     values.setdefault(n.id, []).append(st.iter if is_range(st.iter) else ast.Constant(None))
         elif isinstance(st, ast.Assign):          # an element write: the name holds an array
             written.add(st.targets[0].value.id)
-    candidates = sorted(v for v in values if v not in params)
+    candidates = [v for v in values if v not in params]        # in program order: fewer sweeps
     # ranks: optimistic (a name's rank is what its known assignments agree on, so that `v = v * 2` after
     # `v = np.zeros(3)` is 1-D), then every assignment checked, until nothing changes
     conflict: set[str] = set()

@@ -26,7 +26,7 @@ import bisect
 from .algebra import LINEAR, Algebra, Rewriter
 from ..ir.astcopy import clone
 from ..ir.prim import walk_stmts
-from ..ir.nodes import child_fields, names, walk
+from ..ir.nodes import child_fields, walk
 from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, nested_defs, pure, reads, top_defs, uncovered, parents_and_loads, writes
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
@@ -145,58 +145,93 @@ def _linear_use(load: ast.Name, root: ast.AST) -> bool:
     return False
 
 
+class _Names:
+    """One statement's names, from one walk: every name it reads or binds (nested blocks included),
+    the names it binds, and the reads in its header part (`header_part`), each with the place it sits
+    in (node, field, list index or None), so that an expression can be put there without a search."""
+
+    __slots__ = ("all", "binds", "loads")
+
+    def __init__(self, s: ast.stmt):
+        self.all: set[str] = set()
+        self.binds: set[str] = set()
+        self.loads: dict[str, list[tuple[ast.Name, ast.AST, str, int | None]]] = {}
+        header = header_part(s)
+        Name, Load, Store, AST = ast.Name, ast.Load, ast.Store, ast.AST
+        stack = [(s, s is header)]
+        while stack:
+            n, inside = stack.pop()
+            for f in child_fields(type(n)):
+                v = getattr(n, f, None)
+                for k, c in (enumerate(v) if type(v) is list else ((None, v),)):
+                    if type(c) is Name:
+                        self.all.add(c.id)
+                        if type(c.ctx) is Store:
+                            self.binds.add(c.id)
+                        elif inside and type(c.ctx) is Load:
+                            self.loads.setdefault(c.id, []).append((c, n, f, k))
+                    elif isinstance(c, AST):
+                        stack.append((c, inside or c is header))
+
+
 def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: ast.stmt | None,
                   alias: dict[str, str]) -> bool:
     """Put each temporary where it is read: a temporary read once, and a scalar times an array read
     only by sums (so the scalar moves out of them). Same block, same user line, and nothing in
     between changes what it reads."""
     seq = block + ([tail] if tail is not None else [])
-    at = {id(s): j for j, s in enumerate(seq)}  # statement -> its place in seq
+    index: list[_Names | None] = [_Names(s) for s in seq]     # None: changed since, walk it again
     where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
-    for j, s in enumerate(seq):
-        for v in names(s, False):
+    for j, ix in enumerate(index):
+        for v in ix.all:
             where_read.setdefault(v, []).append(j)
     memo: dict[int, object] = {}
     gone: set[int] = set()
     for i, st in enumerate(block):
         d = definition(st)
-        if d is None or d[0] not in local or not fuser.temporary(d[0]) or not pure(d[1]):
+        if d is None or d[0] not in local or not fuser.temporary(d[0]):
             continue
         name, value = d
         where = getattr(st, "s2sad_origin", None)
-        uses: list[tuple[ast.stmt, ast.Name]] = []
+        uses: list[tuple[int, tuple]] = []
         ok = True
         for j in where_read.get(name, []):
             if j <= i:
                 continue
             s = seq[j]
-            found = loads_of(s, name)
+            ix = index[j] or _Names(s)
+            index[j] = ix
+            found = ix.loads.get(name)
             if found:
                 simple = isinstance(s, (ast.Assign, ast.AugAssign, ast.Expr, ast.Return, ast.If, ast.For))
                 if not simple or not (s is tail or getattr(s, "s2sad_origin", None) == where):
                     ok = False
                     break
-                uses.extend((s, m) for m in found)
-            if name in top_defs(s) or name in nested_defs(s):
+                uses.extend((j, place) for place in found)
+            if name in ix.binds:
                 break
             if not found:
                 ok = False              # read only inside a nested block: it stays
                 break
-        if not ok or not uses:
+        if not ok or not uses or not pure(value):
             continue
-        scaled = fuser.split_scalar(value)
-        if len(uses) > 1 and not (scaled[0] is not None and isinstance(scaled[1], ast.Name)
-                                  and all(_linear_use(m, s) for s, m in uses)):
-            continue
-        last = at[id(uses[-1][0])]
+        if len(uses) > 1:
+            scaled = fuser.split_scalar(value)
+            if not (scaled[0] is not None and isinstance(scaled[1], ast.Name)
+                    and all(_linear_use(place[0], seq[j]) for j, place in uses)):
+                continue
+        last = uses[-1][0]
         needs = reads(value)
         if any(interferes(seq[j], needs, alias, memo) for j in range(i + 1, last) if j not in gone):
             continue
-        for s, m in uses:
-            _substitute(s, m, value)
-        for v in needs:                          # the statements that now read what it read
-            for s, _ in uses:
-                _insert_sorted(where_read.setdefault(v, []), at[id(s)])
+        for j, (_, node, field, k) in uses:
+            if k is None:
+                setattr(node, field, clone(value))
+            else:
+                getattr(node, field)[k] = clone(value)
+            index[j] = None                      # (what it writes is the same: the value is pure)
+            for v in needs:                      # the statement now reads what the value read
+                _insert_sorted(where_read.setdefault(v, []), j)
         gone.add(i)
     block[:] = [st for i, st in enumerate(block) if i not in gone]
     return bool(gone)
@@ -207,21 +242,6 @@ def _insert_sorted(positions: list[int], k: int) -> None:
     at = bisect.bisect_left(positions, k)
     if at == len(positions) or positions[at] != k:
         positions.insert(at, k)
-
-
-def _substitute(stmt: ast.stmt, load: ast.Name, value: ast.expr) -> None:
-    """Put a copy of `value` where the name node `load` sits in `stmt`."""
-    for node in walk(stmt):
-        for f in child_fields(type(node)):
-            v = getattr(node, f, None)
-            if v is load:
-                setattr(node, f, clone(value))
-                return
-            if type(v) is list:
-                for k, x in enumerate(v):
-                    if x is load:
-                        v[k] = clone(value)
-                        return
 
 
 def _cse(fuser: Algebra, block: list[ast.stmt], alias: dict[str, str]) -> bool:
