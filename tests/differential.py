@@ -219,7 +219,43 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
         J = s2sad.jacobian(f, argnums=i, mode="forward")(*_copy(args))
         return _close(np.reshape(J, np.shape(refs[i])), refs[i]), f"jacobian {J} != {refs[i]}"
 
-    runs = {"reverse": reverse, "forward": forward, "second": second, "family": family}
+    def batched():
+        """vmap over a batch of 3 examples (the point and two perturbed ones) of a random choice of the
+        arguments, against a loop of calls: the function, then its gradient (per-example gradients)."""
+        rng = np.random.default_rng(program.seed + 2)
+        mapped = [k for k in range(len(args)) if rng.random() < 0.6] or [int(rng.integers(len(args)))]
+        examples = []
+        for e in range(3):
+            ex = []
+            for k, a in enumerate(args):
+                if k in mapped and e:
+                    ex.append(a + rng.uniform(-0.3, 0.3, np.shape(a)) if isinstance(a, np.ndarray)
+                              else float(a + rng.uniform(-0.3, 0.3)))
+                else:
+                    ex.append(a)
+            examples.append(tuple(ex))
+        stacked = tuple(np.stack([np.asarray(ex[k], dtype=float) for ex in examples]) if k in mapped else args[k]
+                        for k in range(len(args)))
+        in_axes = tuple(0 if k in mapped else None for k in range(len(args)))
+        want = []
+        for ex in examples:
+            try:
+                want.append(_value(f, ex))
+            except Discard:
+                raise Discard("an example of the batch is not a finite value") from None
+        got = s2sad.vmap(f, in_axes=in_axes)(*_copy(stacked))
+        if not _close(np.reshape(got, (-1,)), want, rtol=1e-9):
+            return False, f"vmap {got} != {want} (in_axes {in_axes})"
+        i = program.diff[0]
+        g = s2sad.grad(f, argnums=i)
+        want_g = [g(*_copy(ex)) for ex in examples]
+        got_g = s2sad.vmap(g, in_axes=in_axes)(*_copy(stacked))
+        for e, w in enumerate(want_g):
+            if not _close(got_g[e], w, rtol=1e-8):
+                return False, f"vmap(grad) example {e}: {got_g[e]} != {w} (in_axes {in_axes})"
+        return True, ""
+
+    runs = {"reverse": reverse, "forward": forward, "second": second, "family": family, "vmap": batched}
     try:
         for name in modes:
             _mode(out, name, runs[name])

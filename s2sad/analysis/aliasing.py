@@ -200,6 +200,11 @@ _LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.full_like", "np.c
          "np.flip", "np.asarray", "_rt.zeros"}
 
 
+def rank_of(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
+    """The number of dimensions of the value of `e` (None: not known), given what `numbers` found."""
+    return _rank(e, nums, ranks)
+
+
 def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
     """The number of dimensions of the value of `e`, when the code says (None: not known)."""
     if isinstance(e, ast.Constant):
@@ -265,6 +270,12 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
             return a + b - 2
         return None
     rule = prim.rule
+    if rule is not None and rule.result_like is not None and len(args) > rule.result_like:
+        like = _rank(args[rule.result_like], nums, ranks)
+        if key == "_rt.unbroadcast":            # a number's cotangent may come back as it is: not known
+            g = _rank(args[0], nums, ranks) if args else None
+            return None if g is None or g == 0 else like
+        return like
     if rule is not None and rule.elementwise:
         found = [_rank(a, nums, ranks) for a in prim.bound.values()]
         return None if None in found else max(found, default=0)

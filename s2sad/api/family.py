@@ -17,6 +17,7 @@ from ..errors import DifferentiationError
 from .convert import as_float, check_real, fresh, like
 from .library import as_function
 from .targets import bind_all, compiled_jvp, grad_of, jvp_call, target
+from .vmap import run_batched
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
 
@@ -169,6 +170,10 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
         elif mode == "auto":                        # the fewer sweeps: inputs or outputs
             out = fun(*fresh(args), **kwargs)
             use = "forward" if np.size(x) <= np.size(out) else "reverse"
+        if use == "forward" and unit.name == "numpy" and np.size(x) > 1:
+            J = _vector_jvp(t, full, i, xshape, np.dtype(dtype))
+            if J is not None:
+                return J
         if use == "forward":
             cols = []
             value = None
@@ -188,6 +193,10 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
         if out is None:
             out = fun(*fresh(args), **kwargs)
         oshape = np.shape(out)
+        if unit.name == "numpy" and np.size(out) > 1 and not c.free:
+            J = _vector_vjp(c, full, oshape, xshape, np.dtype(dtype))
+            if J is not None:
+                return J
         rows = []
         for e in _basis(oshape, np.dtype(dtype), xp):
             _, g = c.fn(*full, *extra, e if oshape else 1.0)
@@ -200,6 +209,38 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
     jac._s2sad_derivative = "jacobian"
     jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
     return jac
+
+
+def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype):
+    """Forward mode's Jacobian in one sweep: the tangent code batched over the identity directions
+    (vmap of the generated JVP, the primal computed once), or None when that code has no batched form."""
+    c = compiled_jvp(t.fn, (i,), t.select, "numpy", full)
+    n = int(np.prod(xshape))
+    basis = np.eye(n, dtype=dtype).reshape((n,) + xshape)
+    args = list(full) + [basis] + [f.read() for f in c.free]
+    axes = [None] * len(full) + [0] + [None] * len(c.free)
+    try:
+        _, cols = run_batched(c.fn, args, axes, out_axes=-1, select=(1,))
+    except DifferentiationError:
+        return None
+    cols = np.asarray(cols)
+    return cols.reshape(cols.shape[:-1] + xshape).astype(dtype, copy=False)
+
+
+def _vector_vjp(c, full: list, oshape: tuple, xshape: tuple, dtype):
+    """Reverse mode's Jacobian in one sweep: the gradient code batched over the output's unit cotangents
+    (vmap of the generated gradient over out_bar: one forward sweep, one batched reverse sweep), or
+    None when that code has no batched form."""
+    m = int(np.prod(oshape))
+    basis = np.eye(m, dtype=dtype).reshape((m,) + oshape)
+    args = list(full) + [basis]
+    axes = [None] * len(full) + [0]
+    try:
+        _, rows = run_batched(c.fn, args, axes, select=(1,))
+    except DifferentiationError:
+        return None
+    rows = np.broadcast_to(np.asarray(rows, dtype=dtype), (m,) + xshape)
+    return rows.reshape(oshape + xshape)
 
 
 def _jacobian_container(fun: Callable, full: list, i: int):

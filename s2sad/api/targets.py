@@ -32,6 +32,22 @@ class Target:
     label: str
 
 
+@dataclass
+class BatchTarget:
+    """What vmap batches for a transformation: its generated function `fn`, the arguments `full` it is
+    called with (leaf by leaf, then its free values), which of them each user argument became
+    (`spans`, `structures` for containers), the element of the returned tuple that is the output
+    (`select`), and `finish`, which turns the batched output into the transformation's."""
+
+    fn: Callable
+    full: list
+    spans: list
+    structures: dict
+    select: tuple[int, ...] | None
+    finish: Callable
+    trees: tuple = ()
+
+
 def register_source(c: compiler.Compiled) -> None:
     """Make a generated function's source findable by `inspect` even when it lives in memory only."""
     filename = c.fn.__code__.co_filename

@@ -120,6 +120,41 @@ class _Transformed:
         select = (1,)
         return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self))
 
+    def _batch_target(self, args, kwargs, example) -> "targets.BatchTarget":
+        """This gradient's generated code as vmap batches it (api/vmap.py): per-example gradients. The code
+        is the one for `example` (one example's arguments); it is called with the batch `args`."""
+        if self._inner is not None or self._has_aux:
+            raise DifferentiationError("vmap of a higher-order transformation or of grad(..., has_aux=True) is "
+                                       "not supported yet; vmap a function that calls grad instead")
+        select = (1,) if isinstance(self, GradFunction) else None
+        full = self._containers(args, kwargs)
+        if full is not None:
+            names = list(self._signature.parameters)
+            flat, spans, structures = pytree.flatten_arguments(full, self._flattened)
+            trees = [(names[i], td) for i, td in structures.items()]
+            argnums = tuple(k for i in self._nums for k in spans[i])
+            c = self._compiled.get(("numpy", "trees", tuple(trees))) or self._compile(
+                "numpy", trees=tuple(trees), argnums=argnums)
+            for k in argnums:
+                flat[k] = as_float(flat[k])
+            flat += [f.read() for f in c.free] + [1.0]        # then out_bar
+            groups = [structures.get(i) for i in self._nums]
+
+            def finish(out):
+                grads = out if select else out[1]
+                parts = pytree.regroup(list(grads), groups)
+                grads = parts[0] if self._single else tuple(parts)
+                return grads if select else (out[0], grads)
+
+            return targets.BatchTarget(c.fn, flat, spans, structures, select, finish)
+        c, one, _ = self._prepare(example, kwargs, "numpy")
+        full = self._bind(args, kwargs, 0) if kwargs or len(args) != len(c.params) else list(args)
+        for i in self._nums:
+            full[i] = as_float(full[i])
+        full = full + one[len(c.params):] + [1.0]             # its free values, then out_bar
+        spans = [range(k, k + 1) for k in range(len(c.params))]
+        return targets.BatchTarget(c.fn, full, spans, {}, select, lambda out: out)
+
     def _run_higher(self, args, kwargs):
         """grad of a transformed function: forward mode over its generated code, one sweep per argument."""
         target = self._inner._as_target(args, kwargs)

@@ -106,6 +106,8 @@ def module_source(header: list[str], meta: list[str], array_module: str, functio
         imports.append("import math")
     if "_rt." in code:
         imports.append("from s2sad import runtime as _rt")
+    if "_bt." in code:
+        imports.append("from s2sad.runtime import batched as _bt")
     body = "\n".join(meta + [""] + imports) + "\n\n\n" + "\n\n".join(functions)
     digest = hashlib.sha256(body.encode()).hexdigest()
     head = "\n".join("# " + h if h else "#" for h in header)

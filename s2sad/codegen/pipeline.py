@@ -237,6 +237,23 @@ def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[
                       trees=tuple(trees)), stages.dumped()), trees)
 
 
+def compile_batched(fn, axes: tuple, out_axes, kinds: tuple, backend: str = "numpy",
+                    select: tuple[int, ...] | None = None, trees: tuple = ()) -> Compiled:
+    """Generate, write and load the batched (vmap) function of `fn`: `axes` gives (position, axis) of each
+    mapped parameter, `kinds` what one example of each parameter is ("number", its number of dimensions,
+    or None: not known),
+    `out_axes` where the outputs' batch axes go; `select` keeps one element of a returned tuple (a
+    generated gradient's gradients); `trees` as in compile_grad."""
+    options = {"mode": "vmap", "axes": list(axes), "out_axes": repr(out_axes), "kinds": list(kinds),
+               "backend": backend, "select": select}
+    if trees:
+        options["trees"] = [(p, pytree.spelled(t)) for p, t in trees]
+    return cached(fn, options, "vmap",
+                  lambda src, key, name: stages.run(stages.BATCH, stages.Job(
+                      src, key, name, backend, select=select, trees=tuple(trees), axes=tuple(axes),
+                      out_axes=out_axes, example=tuple(kinds)), stages.dumped()), trees)
+
+
 def arg_kinds(fn, args: list) -> aliasing.ArgKinds:
     """The kinds of the arguments `args` (positional, all of `fn`'s parameters) of a call of `fn`."""
     params = param_names(frontend.load(fn).tree)

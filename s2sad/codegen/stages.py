@@ -25,11 +25,11 @@ from ..analysis.activity import Analysis, activity, analyze
 from ..errors import DifferentiationError
 from ..frontend.normalize import normalize
 from ..frontend.source import Source
-from ..ir.core import CoreFunction, FreeVar
+from ..ir.core import CoreFunction, FreeVar, origin
 from ..ir import pytree
 from ..ir.facts import Facts
 from ..ir.names import all_names
-from ..modes import forward as forward_mode, reverse as reverse_mode
+from ..modes import batch as batch_mode, forward as forward_mode, reverse as reverse_mode
 from ..passes import prune
 from ..passes.fuse import dead_stores, fuse, no_empty_blocks
 from ..passes.simplify import peephole, propagate_copies
@@ -38,7 +38,8 @@ from .emit import Sections, function_source, module_source
 
 FREE_MARK = "# s2sad-free: "
 
-TITLES = {"pre": "", "fwd": "forward sweep: the original computation",
+TITLES = {"batched": "all examples at once: each batched value has the examples along its first axis",
+          "pre": "", "fwd": "forward sweep: the original computation",
           "rev": "reverse sweep: cotangents flow back from the output",
           "body": "forward sweep with tangents: each value, then its tangent"}
 
@@ -59,6 +60,9 @@ class Job:
     kinds: aliasing.ArgKinds | None = None
     select: tuple[int, ...] | None = None
     trees: tuple = ()                  # (parameter, structure) of each container argument (ir/pytree.py)
+    axes: tuple = ()                   # vmap: (position, mapped axis) of each batched parameter
+    example: tuple = ()                # vmap: one example of each parameter: "number", its ndim, or None
+    out_axes: Any = 0                  # vmap: where each output's batch axis goes
     # made by the stages
     core: CoreFunction | None = None
     wrt: list[str] = field(default_factory=list)
@@ -166,13 +170,39 @@ def _blocks(job: Job) -> None:
     job.blocks = {k: no_empty_blocks(b) for k, b in job.blocks.items()}
 
 
+def _example_kinds(job: Job) -> aliasing.ArgKinds:
+    """What one example of each parameter is (vmap), as the aliasing analysis reads argument kinds."""
+    params = job.core.params
+    ranks = {params[i]: k for i, k in enumerate(job.example) if isinstance(k, int) and i < len(params)}
+    numbers = {params[i] for i, k in enumerate(job.example) if k == "number" and i < len(params)}
+    return aliasing.ArgKinds(frozenset(numbers), tuple(sorted(ranks.items())))
+
+
+def _check_batch(job: Job) -> None:
+    """An in-place write another name sees (`t = v` then `t += e`, v a 0-d array) is refused, as the
+    modes refuse it: the core language reads it as `t = t + e`."""
+    fn = job.core
+    aliasing.check_in_place(fn.body, fn.params, _example_kinds(job), fn.src.filename, origin, spell=fn.user_name)
+
+
+def _batch(job: Job) -> None:
+    params = job.core.params
+    kinds = _example_kinds(job)
+    gen = batch_mode.Batch(job.core, {params[i]: a for i, a in job.axes}, dict(kinds.ranks), set(kinds.numbers))
+    done = gen.run()
+    job.ret = ast.Return(value=gen.output(job.core.result, job.out_axes))
+    job.blocks = {"batched": done.body}
+    job.facts = Facts(loops=sorted(set(done.loops)))
+
+
 def _lower(job: Job) -> None:
     backends.get(job.backend).lower([s for b in job.blocks.values() for s in b] + [job.ret],
                                     all_names(job.src.tree))
 
 
 def _emit(job: Job) -> None:
-    job.text = (_emit_reverse if "rev" in job.blocks else _emit_forward)(job)
+    job.text = (_emit_reverse if "rev" in job.blocks else _emit_batched if "batched" in job.blocks
+                else _emit_forward)(job)
 
 
 REVERSE = [Stage("normalize", _normalize), Stage("activity", _analyze), Stage("check", _check_reverse),
@@ -183,10 +213,14 @@ FORWARD = [Stage("normalize", _normalize), Stage("activity", _stack_activity), S
            Stage("emit", _emit)]
 
 
+BATCH = [Stage("normalize", _normalize), Stage("check", _check_batch), Stage("batch", _batch), Stage("blocks", _blocks), Stage("lower", _lower),
+         Stage("emit", _emit)]
+
+
 def dumped() -> set[str]:
     """The stages whose output S2SAD_DUMP asks for (checked: an unknown name is an error, not silence)."""
     asked = {s.strip() for s in os.environ.get("S2SAD_DUMP", "").split(",") if s.strip()}
-    known = {s.name for s in REVERSE + FORWARD}
+    known = {s.name for s in REVERSE + FORWARD + BATCH}
     if "all" in asked:
         return known
     unknown = asked - known
@@ -316,6 +350,22 @@ def _emit_reverse(job: Job) -> str:
         f"  # {', '.join(f.name for f in job.free)}: globals/closure values" if job.free else "")
     return module_source(_header(job, what, call), _meta(job), _array_module(job.backend), [func_text],
                          "math." in func_text)
+
+
+def _emit_batched(job: Job) -> str:
+    src = job.src
+    sig = job.core.params + [f.name for f in job.free]
+    mapped = ", ".join(f"{job.core.user_name(job.core.params[i])} (axis {a})" for i, a in job.axes)
+    doc = (f"vmap of {src.qualname} over {mapped}: each example's result, stacked along out_axes={job.out_axes!r}.")
+    sec = Sections(name=job.name, params=sig, defaults={}, doc=doc,
+                   blocks=[(TITLES[k], b) for k, b in job.blocks.items()], ret=job.ret)
+    func_text = function_source(sec, src.filename)
+    what = (f"vmap of {src.qualname} over {mapped}, out_axes={job.out_axes!r}, {_array_module(job.backend)} backend"
+            + (f", output element {job.select}" if job.select else ""))
+    if job.facts.loops:
+        what += f"; once per example (no batched form): {', '.join(job.facts.loops)}"
+    return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
+                         _array_module(job.backend), [func_text], "math." in func_text)
 
 
 def _emit_forward(job: Job) -> str:

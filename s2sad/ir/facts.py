@@ -16,6 +16,7 @@ class Facts:
     indexed: parameters read by element inside loops (the API may pass them as 1-D vectors).
     value, scalar_output: whether the value is returned; whether the output is certainly a scalar.
     tangents: forward mode's tangent parameters, in order.
+    loops: vmap's primitives with no batched form, run once per example.
     """
 
     active_output: bool = True
@@ -24,6 +25,7 @@ class Facts:
     value: bool = True
     scalar_output: bool = False
     tangents: list[str] = field(default_factory=list)
+    loops: list[str] = field(default_factory=list)     # vmap: primitives run once per example
 
     def line(self) -> str:
         """The header line (only what a cached file needs: the rest is known from the options)."""

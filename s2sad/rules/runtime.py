@@ -5,7 +5,7 @@ helper applied to the tangent. Where a helper also depends smoothly on another a
 operands, var/std/norm), an explicit forward rule says how; where a second derivative is not
 supported, the forward rule raises a clear error when it runs.
 """
-from .table import nondiff, rule
+from .table import nondiff, rule, shaped_like
 
 rule("_rt.unbroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True, shape_arg=1)
 rule("_rt.rebroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True)
@@ -207,3 +207,9 @@ rule("_rt.interp_slope_grad", "c, x, xp, fp", c="_rt.interp_slope_at(g, x, xp)",
      forward={"c": "_rt.interp_slope_grad(t, x, xp, fp)", "xp": _XP}, shape_arg=3)
 nondiff("_rt.interp_outside", why="boolean output")
 rule("_rt.rot90", "c, k=1, axes=None", c="_rt.rot90(g, -k, axes)", linear=True)
+
+# results shaped like an argument (the rank inference of aliasing.py reads it; unbroadcast's is that of
+# its operand unless the cotangent is a number, which it returns as it is)
+shaped_like(1, "_rt.unbroadcast", "_rt.tangent_like", "_rt.owned", "_rt.sum_grad", "_rt.mean_grad", "_rt.full",
+            "_rt.matmul_grad_x")
+shaped_like(2, "_rt.matmul_grad_y")

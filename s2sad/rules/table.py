@@ -15,6 +15,7 @@ forward templates (with `t` for the incoming tangent).
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -44,6 +45,9 @@ class Rule:
     view: bool = False           # its result may share its first argument's memory (reshape, transpose...)
     shape_arg: int | None = None  # a runtime helper's argument read only for its shape (prune retargets it)
     pure: bool = True            # depends only on its arguments and changes nothing (may be moved or merged)
+    result_like: int | None = None   # a runtime helper whose result has the shape of this argument
+    batch: str = ""              # how vmap batches it (modes/batch.py; rules/batching.py): "" elementwise
+                                 # if elementwise, else once per example
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -125,6 +129,35 @@ def nondiff(key: str, sig: str = "*args", *, why: str, shape_arg: int | None = N
     r = Rule(key, parse_signature(sig), differentiable=False, why=why, shape_arg=shape_arg, pure=pure)
     _add(key, r)
     return r
+
+
+def shaped_like(position: int, *keys: str) -> None:
+    """The runtime helpers `keys` give a result with the shape of their argument `position` (what rank
+    inference reads: aliasing.py)."""
+    for key in keys:
+        _replace(RULES[key], result_like=position)
+
+
+def batching(kind: str, *keys: str, sig: str | None = None) -> None:
+    """Say how vmap batches the primitives `keys` (see modes/batch.py): "reduce" (an axis argument,
+    None for every axis), "scan" (an axis argument, None for the flattened array), "arg" (argmax: an
+    axis argument, None for an index into the flattened array), "like" (the result has its first
+    argument's shape), "flat" (np.ravel: each example flattened), "matmul", "dot", "outer", "transpose", "reshape", "join" (concatenate, stack),
+    "parts" (gives a list of arrays: once per example, each part stacked), "elementwise" (for a rule not marked elementwise: comparisons, np.sign), "runtime" (a helper of
+    generated code with a batched form `_bt.<name>` taking its arguments and which are batched).
+    `sig`: the signature to bind arguments by, for a rule registered without one."""
+    for key in keys:
+        changes = {"batch": kind}
+        if sig is not None:          # a rule without a signature (nondiff's *args): the one vmap reads
+            changes["params"] = parse_signature(sig)
+        _replace(RULES[key], **changes)
+
+
+def _replace(old: Rule, **changes) -> None:
+    """The rule `old` with `changes`, under every key that names it (aliases keep sharing one rule)."""
+    new = dataclasses.replace(old, **changes)
+    for key in [k for k, r in RULES.items() if r is old]:
+        _add(key, new)
 
 
 def alias(key: str, target: str) -> None:

@@ -1,0 +1,175 @@
+"""vmap: a function of one example turned into a function of a batch, by source transformation.
+
+`vmap(f, in_axes, out_axes)(*args)` is `np.stack([f(*example_k) for k in ...], axis=out_axes)` with JAX's
+semantics for the axes, computed by generated code that handles every example at once
+(modes/batch.py). A transformation is batched through its generated code: `vmap(grad(loss),
+in_axes=(None, 0, 0))` gives per-example gradients in one pass.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+
+from ..codegen import pipeline as compiler
+from ..ir import pytree
+from .convert import check_real
+from .library import as_function
+from .targets import bind_all, memo, register_source
+
+__all__ = ["vmap"]
+
+
+def _check_axis_spec(spec, what: str) -> None:
+    if spec is None or (isinstance(spec, int) and not isinstance(spec, bool)):
+        return
+    if isinstance(spec, (tuple, list, dict)):
+        for s in pytree.flatten(spec)[1]:
+            _check_axis_spec(s, what)
+        return
+    raise TypeError(f"vmap: {what} must be ints, None, or tuples/lists/dicts of them, not {spec!r}")
+
+
+def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0) -> Callable:
+    """Vectorise `fun` over the axes `in_axes` of its arguments (an int or None for all of them, or one
+    per positional argument, a container's axes in its structure); each output gets its batch axis at
+    `out_axes`. The batched function is generated code (`.source`, `.path`), one pass for all examples."""
+    _check_axis_spec(in_axes, "in_axes")
+    _check_axis_spec(out_axes, "out_axes")
+    if not callable(fun):
+        raise TypeError(f"vmap: expected a function, not {fun!r}")
+    return BatchedFunction(fun, in_axes, out_axes)
+
+
+class BatchedFunction:
+    """`vmap(f)`: call it with a batch of examples."""
+
+    def __init__(self, fun: Callable, in_axes, out_axes):
+        self.__wrapped__ = fun
+        self._in_axes = in_axes
+        self._out_axes = out_axes
+        self._last = None
+        self.__name__ = f"vmap_{getattr(fun, '__name__', 'f')}"
+        self.__doc__ = getattr(fun, "__doc__", None)
+
+    def __repr__(self) -> str:
+        return f"vmap({getattr(self.__wrapped__, '__qualname__', self.__wrapped__)})"
+
+    @property
+    def source(self) -> str:
+        """The generated source of the last call (vmap's code depends on the arguments' dimensions)."""
+        if self._last is None:
+            raise AttributeError("vmap(f).source: call the function first (the code depends on the arguments)")
+        return self._last.source
+
+    @property
+    def path(self):
+        return None if self._last is None else self._last.path
+
+    def _axes_per_argument(self, args: tuple, nkw: int) -> list:
+        n = len(args)
+        spec = self._in_axes
+        if isinstance(spec, (tuple, list)):
+            if len(spec) != n:
+                raise ValueError(f"vmap: in_axes has {len(spec)} entries, but the function was called with {n} "
+                                 "positional arguments")
+            axes = list(spec)
+        else:
+            axes = [spec] * n
+        return axes + [0] * nkw          # keyword arguments are mapped along axis 0 (as JAX does)
+
+    def _axes_by_name(self, fun, args, kwargs, names) -> list:
+        """The mapped axis of each of `fun`'s parameters (None for a default value not passed)."""
+        user_axes = self._axes_per_argument(args, len(kwargs))
+        if not kwargs:
+            return user_axes + [None] * (len(names) - len(user_axes))
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+        by_name = dict(zip(list(bound.arguments)[:len(args)], user_axes[:len(args)]))
+        by_name.update({k: 0 for k in kwargs})
+        return [by_name.get(p) for p in names]
+
+    def __call__(self, *args, **kwargs):
+        fun = self.__wrapped__
+        batch_target = getattr(fun, "_batch_target", None)
+        if batch_target is not None:          # a transformation: its generated code is batched
+            names = list(inspect.signature(fun.__wrapped__).parameters)
+            axes = self._axes_by_name(fun.__wrapped__, args, kwargs, names)
+            example = tuple(_first(a, ax) for a, ax in zip(args, self._axes_per_argument(args, 0)))
+            target = batch_target(args, kwargs, example)
+            out = self._run(target.fn, target.full, axes, target.select, target.spans, target.structures, ())
+            return target.finish(out)
+        fun = as_function(fun)
+        expand = bind_all(fun)
+        full = expand(tuple(args), kwargs)
+        names = list(inspect.signature(fun).parameters)
+        axes = self._axes_by_name(fun, args, kwargs, names)
+        flat, spans, structures = pytree.flatten_arguments(full, lambda i, a: pytree.is_container(a))
+        trees = tuple((names[i], td) for i, td in structures.items())
+        return self._run(fun, flat, axes, None, spans, structures, trees)
+
+    def _run(self, fn, flat: list, axes: list, select, spans, structures, trees):
+        """Compile (once per kind of arguments) and call the batched code on the leaves `flat`."""
+        leaf_axes: list = [None] * len(flat)
+        for i, span in enumerate(spans):
+            ax = axes[i] if i < len(axes) else None
+            if i in structures:
+                if isinstance(ax, (tuple, list, dict)):
+                    td, parts = pytree.flatten(ax)
+                    if td != structures[i]:
+                        raise ValueError(f"vmap: in_axes for argument {i} has the structure {pytree.spelled(td)}, "
+                                         f"the argument {pytree.spelled(structures[i])}")
+                else:
+                    parts = [ax] * len(span)
+                for k, a in zip(span, parts):
+                    leaf_axes[k] = a
+            else:
+                if isinstance(ax, (tuple, list, dict)):
+                    raise ValueError(f"vmap: in_axes for argument {i} is {ax!r}, but the argument is not a container")
+                leaf_axes[span[0]] = ax
+        c, out = run_batched(fn, flat, leaf_axes, self._out_axes, select, trees)
+        self._last = c
+        return out
+
+
+def run_batched(fn, flat: list, leaf_axes: list, out_axes=0, select=None, trees: tuple = ()):
+    """(the compiled batched code of `fn`, its result on the arguments `flat`, mapped along `leaf_axes`,
+    one per argument, None for an unmapped one): the batched code is made for what one example of each
+    argument is (a number, an array of so many dimensions)."""
+    if all(a is None for a in leaf_axes):
+        raise ValueError("vmap: in_axes maps no argument (all None): at least one must be mapped")
+    kinds: list = []                 # one example of each leaf: "number", its number of dimensions, or None
+    mapped = []
+    for k, (x, a) in enumerate(zip(flat, leaf_axes)):
+        if a is None:
+            kinds.append("number" if type(x) in (float, int, bool) or isinstance(x, np.generic)
+                         else x.ndim if isinstance(getattr(x, "ndim", None), int) else None)
+            continue
+        nd = np.ndim(x)
+        if nd == 0:
+            raise ValueError(f"vmap: argument {k} is a number, but in_axes maps its axis {a}")
+        if not -nd <= a < nd:
+            raise ValueError(f"vmap: in_axes gives axis {a} for an argument of shape {np.shape(x)}")
+        mapped.append((k, a if a >= 0 else a + nd))
+        kinds.append("number" if nd == 1 else nd - 1)      # an element of a 1-D array is a number
+    key = ("vmap", tuple(mapped), repr(out_axes), tuple(kinds), select, trees)
+    c = memo(fn, key, lambda: compiler.compile_batched(fn, tuple(mapped), out_axes, tuple(kinds), select=select,
+                                                        trees=trees))
+    register_source(c)
+    extra = [f.read() for f in c.free]
+    check_real(extra)
+    return c, c.fn(*flat, *extra)
+
+
+def _first(a, axis):
+    """The first example of argument `a` mapped along `axis` (containers leaf by leaf)."""
+    if axis is None:
+        return a
+    if pytree.is_container(a):
+        td, leaves = pytree.flatten(a)
+        axes = pytree.flatten(axis)[1] if isinstance(axis, (tuple, list, dict)) else [axis] * len(leaves)
+        return pytree.unflatten(td, [_first(x, ax) for x, ax in zip(leaves, axes)])
+    x = np.asarray(a)
+    if x.ndim == 0:
+        return a
+    return np.take(x, 0, axis=axis)

@@ -1,0 +1,315 @@
+"""vmap against a Python loop over the examples: every batched result equals the stacked results of the
+unbatched function (and its gradient), examples that take different branches or trip counts included."""
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import DifferentiationError
+
+RNG = np.random.default_rng(7)
+
+
+def looped(f, in_axes, args, out_axes=0):
+    """The reference: f on each example, stacked along out_axes."""
+    n = next(np.shape(a)[ax] for a, ax in zip(args, in_axes) if ax is not None)
+    outs = [f(*[a if ax is None else np.take(a, k, axis=ax) for a, ax in zip(args, in_axes)]) for k in range(n)]
+    if isinstance(outs[0], tuple):
+        return tuple(np.stack([o[j] for o in outs], axis=out_axes) for j in range(len(outs[0])))
+    return np.stack(outs, axis=out_axes)
+
+
+def check(f, in_axes, *args, out_axes=0):
+    got = s2sad.vmap(f, in_axes=in_axes, out_axes=out_axes)(*args)
+    want = looped(f, in_axes, args, out_axes)
+    if isinstance(want, tuple):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    else:
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    return got
+
+
+# --- elementwise, reductions, products -----------------------------------------------------------------
+
+def ew(x, w, c):
+    return np.sin(x) * w + c * np.exp(-x ** 2)
+
+
+def reductions(x):
+    return np.sum(x) + np.mean(x, axis=0).sum() + np.max(np.abs(x), axis=-1).sum() + np.std(x) + np.argmax(x)
+
+
+@pytest.mark.parametrize("in_axes", [(0, None, None), (0, 0, None), (None, 0, 0), (1, None, 0)])
+def test_elementwise_broadcasts_each_example(in_axes):
+    x, w, c = RNG.normal(size=(4, 3)), RNG.normal(size=(4, 3)), RNG.normal(size=4)
+    if in_axes == (1, None, 0):
+        x = RNG.normal(size=(3, 4))
+        w = RNG.normal(size=3)
+    elif in_axes[1] is None:
+        w = RNG.normal(size=3)
+    if in_axes[2] is None:
+        c = 0.5
+    check(ew, in_axes, x, w, c)
+
+
+def test_reductions_reduce_each_example_only():
+    check(reductions, (0,), RNG.normal(size=(5, 3, 4)))
+
+
+def mm(a, b):
+    return a @ b
+
+
+@pytest.mark.parametrize("sa,sb,axes", [
+    ((5, 3), (3, 4), (0, None)), ((5, 3), (3,), (0, None)), ((5, 2, 3), (3,), (0, None)),
+    ((4, 3), (5, 3), (None, 0)), ((3,), (5, 3), (None, 0)), ((3,), (5, 3, 2), (None, 0)),
+    ((5, 3), (5, 3), (0, 0)), ((5, 2, 3), (5, 3), (0, 0)), ((5, 3), (5, 3, 2), (0, 0)), ((5, 2, 3), (5, 3, 4), (0, 0)),
+])
+def test_matmul_every_rank_and_batching(sa, sb, axes):
+    check(mm, axes, RNG.normal(size=sa), RNG.normal(size=sb))
+
+
+def shapes_and_views(x):
+    n = len(x)
+    y = np.reshape(x, (2, -1)).T
+    z = np.zeros(x.shape)
+    z[1:] = x[:-1] * y.shape[0]
+    return np.concatenate([z, x]).sum() * n + np.outer(x, x)[0, 1] + x.ndim
+
+
+def test_shapes_are_one_examples():
+    check(shapes_and_views, (0,), RNG.normal(size=(3, 6)))
+
+
+def indexing(x, i, M):
+    return x[i] * 2.0 + M[i, 1] + M[:, 0].sum()
+
+
+def test_batched_index_picks_each_examples_element():
+    x = RNG.normal(size=(4, 5))
+    i = np.array([0, 3, 1, 4])
+    check(indexing, (0, 0, None), x, i, RNG.normal(size=(5, 3)))
+
+
+def writes(x, v):
+    out = np.zeros((3, 3))
+    out[0] = x
+    out[1, 2] = v
+    out[:, 1] += x
+    return out
+
+
+def test_row_and_element_writes():
+    check(writes, (0, 0), RNG.normal(size=(4, 3)), RNG.normal(size=4))
+    check(writes, (0, None), RNG.normal(size=(4, 3)), 0.5)
+
+
+# --- control flow that differs between examples ------------------------------------------------------
+
+def branches(x):
+    s = np.sum(x)
+    if s > 0:
+        y = x * 2.0
+        s = s + 1.0
+    elif s > -1:
+        y = x - 1.0
+    else:
+        y = -x
+    return y * s
+
+
+def loops(x):
+    k = 0
+    while np.sum(x ** 2) < 10.0 and k < 20:
+        x = x * 1.5 + 0.1
+        k += 1
+    total = 0.0
+    for i in range(k):
+        total = total + i * np.mean(x)
+    return total + k
+
+
+def early_exit(x):
+    s = 0.0
+    for v in x:
+        if v > 0.5:
+            break
+        s = s + v
+    return s
+
+
+def test_if_runs_each_examples_branch():
+    x = np.array([[1.0, 2.0], [-0.2, -0.3], [-3.0, -1.0], [0.1, -0.05]])
+    check(branches, (0,), x)
+
+
+def test_while_and_for_run_each_examples_trip_count():
+    x = np.array([[0.1, 0.2], [1.0, 2.0], [3.0, 4.0], [0.01, 0.0]])
+    check(loops, (0,), x)
+
+
+def test_break_stops_each_example_where_it_breaks():
+    x = np.array([[0.1, 0.9, 0.2], [0.6, 0.1, 0.1], [0.1, 0.2, 0.3]])
+    check(early_exit, (0,), x)
+
+
+# --- containers, axes, outputs -------------------------------------------------------------------
+
+def mlp(params, x):
+    h = np.tanh(x @ params["W1"] + params["b1"])
+    return h @ params["w2"]
+
+
+def two_outputs(x, w):
+    return np.sum(x * w), x * 2.0
+
+
+def test_container_argument_with_a_tree_of_axes():
+    params = {"W1": RNG.normal(size=(3, 4)), "b1": RNG.normal(size=4), "w2": RNG.normal(size=4)}
+    X = RNG.normal(size=(6, 3))
+    got = s2sad.vmap(mlp, in_axes=(None, 0))(params, X)
+    np.testing.assert_allclose(got, [mlp(params, x) for x in X], rtol=1e-12)
+    stacked = {k: np.stack([v, v * 2.0]) for k, v in params.items()}
+    axes = ({"W1": 0, "b1": 0, "w2": 0}, None)
+    got = s2sad.vmap(mlp, in_axes=axes)(stacked, X[0])
+    np.testing.assert_allclose(got, [mlp({k: v[j] for k, v in stacked.items()}, X[0]) for j in range(2)], rtol=1e-12)
+
+
+def test_tuple_output_and_out_axes():
+    x, w = RNG.normal(size=(4, 3)), RNG.normal(size=3)
+    check(two_outputs, (0, None), x, w)
+    got = s2sad.vmap(two_outputs, in_axes=(0, None), out_axes=(0, 1))(x, w)
+    np.testing.assert_allclose(got[1], (x * 2.0).T)
+
+
+def test_an_output_the_batch_does_not_reach_is_repeated():
+    got = s2sad.vmap(lambda x, w: (np.sum(x), w * 2.0), in_axes=(0, None))(np.ones((3, 2)), np.arange(2.0))
+    np.testing.assert_allclose(got[1], np.tile(np.arange(2.0) * 2.0, (3, 1)))
+
+
+def test_keyword_arguments_are_mapped_along_axis_0():
+    got = s2sad.vmap(ew, in_axes=(0, None))(np.ones((3, 2)), np.arange(2.0), c=np.arange(3.0))
+    np.testing.assert_allclose(got, [ew(np.ones(2), np.arange(2.0), c) for c in range(3)])
+
+
+def test_lambda_and_negative_axis():
+    x = RNG.normal(size=(3, 5))
+    got = s2sad.vmap(lambda v: np.sum(v ** 2), in_axes=-1)(x)
+    np.testing.assert_allclose(got, np.sum(x ** 2, axis=0))
+
+
+def test_arguments_are_not_written_to():
+    def bump(x):
+        x[0] = 5.0
+        return x * 2.0
+    x = np.ones((3, 2))
+    out = s2sad.vmap(bump)(x)
+    assert np.all(x == 1.0)
+    np.testing.assert_allclose(out[:, 0], 10.0)
+
+
+def test_the_batched_source_is_readable_numpy():
+    v = s2sad.vmap(reductions)
+    v(RNG.normal(size=(2, 3, 4)))
+    src = v.source
+    assert "def reductions_vmap(x):" in src and "axis=(1, 2)" in src and "line " in src
+
+
+# --- per-example gradients: vmap of grad --------------------------------------------------------------
+
+def loss(w, x, y):
+    pred = np.tanh(x @ w[0]) @ w[1]
+    if pred > y:
+        return (pred - y) ** 2
+    return 0.5 * abs(pred - y)
+
+
+def test_per_example_gradients_of_a_container_parameter():
+    w = [RNG.normal(size=(3, 4)), RNG.normal(size=4)]
+    X, Y = RNG.normal(size=(8, 3)), RNG.normal(size=8)
+    got = s2sad.vmap(s2sad.grad(loss), in_axes=(None, 0, 0))(w, X, Y)
+    g = s2sad.grad(loss)
+    for k in range(8):
+        want = g(w, X[k], Y[k])
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a[k], b, rtol=1e-10, atol=1e-12)
+
+
+def test_per_example_gradients_through_a_loop_of_different_lengths():
+    g = s2sad.grad(loops)
+    x = np.array([[0.1, 0.2], [1.0, 2.0], [3.0, 4.0], [0.5, 0.1]])
+    got = s2sad.vmap(g)(x)
+    np.testing.assert_allclose(got, np.stack([g(v) for v in x]), rtol=1e-10)
+
+
+def test_value_and_grad_batched():
+    vg = s2sad.value_and_grad(branches_sum := (lambda x: np.sum(branches(x))))
+    x = np.array([[1.0, 2.0], [-0.2, -0.3], [-3.0, -1.0]])
+    value, grads = s2sad.vmap(vg)(x)
+    np.testing.assert_allclose(value, [branches_sum(v) for v in x])
+    np.testing.assert_allclose(grads, [s2sad.grad(branches_sum)(v) for v in x], rtol=1e-10)
+
+
+# --- Jacobians in one batched sweep ----------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_in_one_sweep_matches_closed_form(mode):
+    W = RNG.normal(size=(6, 5)) / 3
+    x = RNG.normal(size=5)
+    J = s2sad.jacobian(lambda v, W: np.tanh(W @ v), mode=mode)(x, W)
+    np.testing.assert_allclose(J, (1 - np.tanh(W @ x) ** 2)[:, None] * W, rtol=1e-12)
+
+
+def test_hessian_of_rosenbrock_matches_the_tridiagonal_closed_form():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    x = RNG.uniform(-1, 1, 6)
+    H = s2sad.hessian(rosen)(x)
+    d = np.zeros(6)
+    d[:-1] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    d[1:] += 200
+    want = np.diag(d) + np.diag(-400 * x[:-1], 1) + np.diag(-400 * x[:-1], -1)
+    np.testing.assert_allclose(H, want, rtol=1e-10)
+
+
+# --- errors ----------------------------------------------------------------------------------------
+
+def test_mismatched_batch_sizes_are_a_value_error():
+    with pytest.raises(ValueError, match="different sizes"):
+        s2sad.vmap(ew, in_axes=(0, 0, None))(np.ones((3, 2)), np.ones((4, 2)), 1.0)
+
+
+def test_an_axis_out_of_range_is_a_value_error():
+    with pytest.raises(ValueError, match="axis 2"):
+        s2sad.vmap(ew, in_axes=(2, None, None))(np.ones((3, 2)), np.ones(2), 1.0)
+
+
+def test_in_axes_of_the_wrong_length_is_a_value_error():
+    with pytest.raises(ValueError, match="in_axes has 2 entries"):
+        s2sad.vmap(ew, in_axes=(0, None))(np.ones((3, 2)), np.ones(2), 1.0)
+
+
+def test_nothing_mapped_is_a_value_error():
+    with pytest.raises(ValueError, match="maps no argument"):
+        s2sad.vmap(ew, in_axes=None)(np.ones((3, 2)), np.ones(2), 1.0)
+
+
+def bad_slice(x, n):
+    return np.sum(x[:n])
+
+
+def test_an_unbatchable_construct_is_refused_naming_the_line():
+    with pytest.raises(DifferentiationError, match=r"test_vmap.py:\d+.*vmap: a slice whose bounds differ"):
+        s2sad.vmap(bad_slice, in_axes=(0, 0))(np.ones((3, 4)), np.array([1, 2, 3]))
+
+
+def condition_on_an_array(x):
+    if x > 0:              # x is an array for each example: ambiguous, as without vmap
+        return x
+    return -x
+
+
+def test_a_condition_that_is_an_array_per_example_says_so():
+    with pytest.raises(ValueError, match="single truth value"):
+        s2sad.vmap(condition_on_an_array)(np.ones((3, 2)))
