@@ -91,6 +91,8 @@ class BatchedFunction:
 
     def __call__(self, *args, **kwargs):
         fun = self.__wrapped__
+        if isinstance(fun, BatchedFunction):  # vmap(vmap(f)): both batch axes as one
+            return self._nested(fun, args, kwargs)
         batch_target = getattr(fun, "_batch_target", None)
         if batch_target is not None:          # a transformation: its generated code is batched
             names = list(inspect.signature(fun.__wrapped__).parameters)
@@ -107,6 +109,59 @@ class BatchedFunction:
         flat, spans, structures = pytree.flatten_arguments(full, lambda i, a: pytree.is_container(a))
         trees = tuple((names[i], td) for i, td in structures.items())
         return self._run(fun, flat, axes, None, spans, structures, trees)
+
+    def _nested(self, inner: "BatchedFunction", args: tuple, kwargs: dict):
+        """vmap(vmap(f, a), b): each argument's outer and inner mapped axes become the first two and then
+        one axis of B1 * B2 examples, which one batched function of f handles; its outputs are split
+        back and their axes moved to the inner, then the outer, out_axes. An argument mapped by one of
+        the two only is repeated along the other."""
+        if kwargs:
+            raise ValueError("vmap of vmap: pass the arguments by position")
+        outer = self._axes_per_argument(args, 0)
+        inner_axes = inner._axes_per_argument(args, 0)
+        sizes = [None, None]
+        moved = []
+        for a, ao, ai in zip(args, outer, inner_axes):
+            if pytree.is_container(a) or isinstance(ao, (tuple, list, dict)) or isinstance(ai, (tuple, list, dict)):
+                raise ValueError("vmap of vmap: containers and trees of axes are not supported there yet")
+            x = np.asarray(a)
+            if ao is not None:
+                x = np.moveaxis(x, ao, 0)
+                sizes[0] = x.shape[0]
+            if ai is not None:
+                x = np.moveaxis(x, ai + (ao is not None), 1 if ao is not None else 0)
+                sizes[1] = x.shape[1 if ao is not None else 0]
+            moved.append((x, ao is not None, ai is not None))
+        if sizes[0] is None or sizes[1] is None:
+            raise ValueError("vmap of vmap: each vmap must map at least one argument")
+        b1, b2 = sizes
+        flat_args, axes = [], []
+        for x, o, i in moved:
+            if not o and not i:
+                flat_args.append(x)
+                axes.append(None)
+                continue
+            if o and not i:
+                x = np.broadcast_to(x[:, None], (b1, b2) + x.shape[1:])
+            elif i and not o:
+                x = np.broadcast_to(x[None], (b1, b2) + x.shape[1:])
+            flat_args.append(np.reshape(x, (b1 * b2,) + x.shape[2:]))
+            axes.append(0)
+        out = vmap(inner.__wrapped__, in_axes=tuple(axes))(*flat_args)
+
+        def split(v, oi, oo):
+            v = np.reshape(v, (b1, b2) + np.shape(v)[1:])
+            v = np.moveaxis(v, 1, (oi % (v.ndim - 1)) + 1 if oi is not None else 1)
+            return np.moveaxis(v, 0, oo)
+
+        def each(v, oi, oo):
+            if isinstance(v, (tuple, list)):
+                ois = oi if isinstance(oi, (tuple, list)) else [oi] * len(v)
+                oos = oo if isinstance(oo, (tuple, list)) else [oo] * len(v)
+                return type(v)(each(x, a, b) for x, a, b in zip(v, ois, oos))
+            return split(v, oi, oo)
+
+        return each(out, inner._out_axes, self._out_axes)
 
     def _run(self, fn, flat: list, axes: list, select, spans, structures, trees):
         """Compile (once per kind of arguments) and call the batched code on the leaves `flat`."""

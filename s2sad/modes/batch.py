@@ -86,6 +86,7 @@ class Batch:
         self.batched = self._settle(set(axes))
         written = {s.targets[0].value.id for s in walk_stmts(fn.body) if _is_setitem(s)}
         self.written = written | {b for w in written for b in self.views.get(w, ())}
+        self.viewed = {b for bases in self.views.values() for b in bases}    # names some view may share
         self.seen: set[str] = set(fn.params) | {f.name for f in fn.free}
         self.containers: dict[str, ast.expr] = {}
         self.parts_def: dict[str, ast.Call] = {      # names holding a list of arrays (np.split's parts)
@@ -689,6 +690,11 @@ class Batch:
                                      f"{self.fn.user_name(base)}, which is written in place, inside a branch or "
                                      "loop the examples take differently: each example would need a view of its "
                                      "own. Copy it (`.copy()`), or move it out of the branch")
+            if v in self.written and v in self.viewed:
+                raise self.refuse(s, f"`{ast.unparse(s)}` rebinds {self.fn.user_name(v)}, which another name views "
+                                     "and which is written in place, inside a branch or loop the examples take "
+                                     "differently: each example's view would need its own array. Copy the view "
+                                     "(`.copy()`), or move this out of the branch")
             node = _bt("where", name_node(mask), node, name_node(v))
         self.seen.add(v)
         return [ast.Assign(targets=[name_node(v, True)], value=node, lineno=0, col_offset=0)]
@@ -764,17 +770,16 @@ class Batch:
         return out
 
     def masked_region(self, mask: str, region: list[ast.stmt], loop_test=None) -> tuple[list[ast.stmt], list[ast.stmt]]:
-        """(statements before the region: UNSET for masked names not assigned yet, the region's code)."""
+        """(statements before the region (none: a masked name not assigned on every path to it starts as
+        UNSET at the entry), the region's code)."""
         saved = self.temps
         self.temps = self._temps(region, [], loop_test)      # a temporary of an outer region may need this mask
         pre = []
         assigned = [st.targets[0].id for st in walk_stmts(region) if isinstance(st, ast.Assign)
                     and isinstance(st.targets[0], ast.Name)]
         for v in dict.fromkeys(assigned):
-            if v not in self.temps and v not in self.seen:
-                pre.append(ast.Assign(targets=[name_node(v, True)], value=_bt("unset", name_node(self.n)), lineno=0,
-                                      col_offset=0))
-                self.seen.add(v)
+            if v not in self.temps and v not in self.fn.params:
+                self.unset.setdefault(v, None)      # no value yet: started at the entry (on every path)
         code = self.block(region, mask)
         self.temps = saved
         return pre, code
@@ -924,7 +929,10 @@ class Batch:
             elif p in self.batched:
                 entry.append(ast.Assign(targets=[name_node(p, True)], value=self.lift(name_node(p), False,
                                         copy=p in self.written), lineno=0, col_offset=0))
+        self.unset: dict[str, None] = {}
         body = self.block(fn.body, None)
+        entry += [ast.Assign(targets=[name_node(v, True)], value=_bt("unset", name_node(self.n)), lineno=0,
+                             col_offset=0) for v in self.unset]
         return Batched(entry + body, ast.Return(value=name_node(fn.result)), self.batched, self.n, self.loops)
 
     def output(self, result: str, spec) -> ast.expr:

@@ -313,3 +313,17 @@ def condition_on_an_array(x):
 def test_a_condition_that_is_an_array_per_example_says_so():
     with pytest.raises(ValueError, match="single truth value"):
         s2sad.vmap(condition_on_an_array)(np.ones((3, 2)))
+
+
+def test_nested_vmap_maps_both_axes():
+    def f(x, w):
+        return np.sum(np.tanh(x * w))
+    X = RNG.normal(size=(3, 4, 5))
+    w = RNG.normal(size=5)
+    got = s2sad.vmap(s2sad.vmap(f, in_axes=(0, None)), in_axes=(0, None))(X, w)
+    np.testing.assert_allclose(got, [[f(X[a, b], w) for b in range(4)] for a in range(3)], rtol=1e-12)
+    W = RNG.normal(size=(2, 5))          # the outer vmap over w only, the inner over x only
+    got = s2sad.vmap(s2sad.vmap(f, in_axes=(0, None)), in_axes=(None, 0))(X[0], W)
+    np.testing.assert_allclose(got, [[f(X[0, b], W[a]) for b in range(4)] for a in range(2)], rtol=1e-12)
+    got = s2sad.vmap(s2sad.vmap(f, in_axes=(0, None)), in_axes=(2, None), out_axes=1)(np.moveaxis(X, 0, 2), w)
+    np.testing.assert_allclose(got, [[f(X[a, b], w) for a in range(3)] for b in range(4)], rtol=1e-12)
