@@ -259,6 +259,15 @@ def _rank(e: ast.expr, nums: set[str], ranks: dict[str, int]) -> int | None:
         return 1 + inner.pop() if len(inner) == 1 and None not in inner else None
     if key in _LIKE and args:
         return _rank(args[0], nums, ranks)
+    if key == "np.reshape" and len(args) >= 2:
+        shape = args[1]
+        if isinstance(shape, ast.Tuple):
+            return len(shape.elts)
+        if isinstance(shape, ast.Constant) and type(shape.value) is int:
+            return 1
+        if isinstance(shape, ast.Call) and dotted(shape.func) == ["np", "shape"] and len(shape.args) == 1:
+            return _rank(shape.args[0], nums, ranks)           # reshaped like another array
+        return None
     if key in ("np.transpose", "np.ravel") and args:
         r = _rank(args[0], nums, ranks)
         return 1 if key == "np.ravel" and r is not None else r

@@ -84,7 +84,8 @@ class Batch:
                         and isinstance(v.slice, ast.Slice):
                     self.range_defs[st.targets[0].id] = v
         self.batched = self._settle(set(axes))
-        written = {s.targets[0].value.id for s in walk_stmts(fn.body) if _is_setitem(s)}
+        written = {s.targets[0].value.id for s in walk_stmts(fn.body) if _is_setitem(s)} \
+            | {s.value.args[0].id for s in walk_stmts(fn.body) if is_add_at(s)}
         self.written = written | {b for w in written for b in self.views.get(w, ())}
         self.viewed = {b for bases in self.views.values() for b in bases}    # names some view may share
         self.seen: set[str] = set(fn.params) | {f.name for f in fn.free}
@@ -112,6 +113,8 @@ class Batch:
             if isinstance(s, ast.Assign):
                 t = s.targets[0]
                 if isinstance(t, ast.Name):
+                    if _text(s.value):
+                        continue                        # a string (a dict key): the same for every example
                     if masked or self.is_batched(s.value, out):
                         out.add(t.id)
                 elif isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
@@ -285,7 +288,8 @@ class Batch:
                 return ast.Attribute(value=v, attr=e.attr, ctx=ast.Load()), True
             raise self.refuse(e, f"the attribute .{e.attr} of a batched value has no batched form")
         if isinstance(e, (ast.Tuple, ast.List)):
-            raise self.refuse(e, "a tuple or list of batched values inside an expression is not supported")
+            raise self.refuse(e, "a tuple or list whose items differ between examples, inside an expression, has no "
+                                 "batched form (a shape that differs between examples: the arrays would differ in size)")
         if isinstance(e, ast.Call):
             return self.call(e), True
         raise self.refuse(e, f"`{ast.unparse(e)}` has no batched form")
@@ -658,6 +662,11 @@ class Batch:
             return self.for_(s, mask)
         if isinstance(s, ast.Pass):
             return [s]
+        if isinstance(s, ast.Assert):
+            test, bt = self.expr(s.test)
+            if bt:          # every example's condition must hold (those a mask leaves out too: they ran it)
+                test = call("np.all", test)
+            return [set_origin(ast.Assert(test=test, msg=clone(s.msg) if s.msg else None), where)]
         if isinstance(s, (ast.Break, ast.Continue)) and self.loop_masks:
             loop = self.loop_masks[-1]
             if mask is None or mask == loop:
@@ -674,6 +683,11 @@ class Batch:
     def assign(self, s: ast.Assign, mask: str | None) -> list[ast.stmt]:
         v = s.targets[0].id
         value = s.value
+        if _text(value):
+            if mask is not None and v not in self.temps:
+                raise self.refuse(s, f"`{ast.unparse(s)}` sets a string inside a branch or loop the examples take "
+                                     "differently: each example would need its own")
+            return [ast.Assign(targets=[name_node(v, True)], value=clone(value), lineno=0, col_offset=0)]
         if isinstance(value, (ast.Tuple, ast.List, ast.Dict)):
             self.containers[v] = value
         node, b = self.expr_or_display(value)
@@ -973,6 +987,10 @@ def _slice_call(p: ast.expr) -> ast.expr:
         return p
     return ast.Call(func=name_node("slice"), args=[x if x is not None else _const(None)
                                                    for x in (p.lower, p.upper, p.step)], keywords=[])
+
+
+def _text(e: ast.expr) -> bool:
+    return isinstance(e, ast.Constant) and isinstance(e.value, (str, bytes))
 
 
 def _flag(b) -> ast.expr:
