@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backends
 from ..ir import pytree
+from ..runtime import batched
 from ..errors import DifferentiationError
 from .convert import as_float, check_real, fresh, like
 from .library import as_function
@@ -216,15 +217,16 @@ def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype):
     (vmap of the generated JVP, the primal computed once), or None when that code has no batched form."""
     c = compiled_jvp(t.fn, (i,), t.select, "numpy", full)
     n = int(np.prod(xshape))
-    basis = np.eye(n, dtype=dtype).reshape((n,) + xshape)
+    basis = batched.identity(n, dtype) if len(xshape) == 1 else np.eye(n, dtype=dtype).reshape((n,) + xshape)
     args = list(full) + [basis] + [f.read() for f in c.free]
     axes = [None] * len(full) + [0] + [None] * len(c.free)
     try:
-        _, cols = run_batched(c.fn, args, axes, out_axes=-1, select=(1,))
+        _, cols = run_batched(c.fn, args, axes, select=(1,))
     except DifferentiationError:
         return None
-    cols = np.asarray(cols)
-    return cols.reshape(cols.shape[:-1] + xshape).astype(dtype, copy=False)
+    cols = np.asarray(cols)                     # (n,) + out.shape: column k of the Jacobian first
+    J = np.moveaxis(cols, 0, -1) if cols.ndim != 2 else cols.T
+    return J.reshape(J.shape[:-1] + xshape).astype(dtype, copy=False)
 
 
 def _vector_vjp(c, full: list, oshape: tuple, xshape: tuple, dtype):
@@ -232,7 +234,7 @@ def _vector_vjp(c, full: list, oshape: tuple, xshape: tuple, dtype):
     (vmap of the generated gradient over out_bar: one forward sweep, one batched reverse sweep), or
     None when that code has no batched form."""
     m = int(np.prod(oshape))
-    basis = np.eye(m, dtype=dtype).reshape((m,) + oshape)
+    basis = batched.identity(m, dtype) if len(oshape) == 1 else np.eye(m, dtype=dtype).reshape((m,) + oshape)
     args = list(full) + [basis]
     axes = [None] * len(full) + [0]
     try:

@@ -51,7 +51,9 @@ class BatchTarget:
 def register_source(c: compiler.Compiled) -> None:
     """Make a generated function's source findable by `inspect` even when it lives in memory only."""
     filename = c.fn.__code__.co_filename
-    linecache.cache[filename] = (len(c.source), None, c.source.splitlines(True), filename)
+    entry = linecache.cache.get(filename)
+    if entry is None or entry[0] != len(c.source):
+        linecache.cache[filename] = (len(c.source), None, c.source.splitlines(True), filename)
 
 
 def bind_all(fn):

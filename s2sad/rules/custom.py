@@ -64,6 +64,7 @@ def defvjp(fun: Callable, *rules: Callable | None) -> Callable:
     """
     _check("defvjp", fun, rules, "g")
     _VJP[id(fun)] = (fun, tuple(rules))
+    _FINGERPRINT.clear()
     table.changed()
     return fun
 
@@ -73,6 +74,7 @@ def defjvp(fun: Callable, *rules: Callable | None) -> Callable:
     tangent `t`. Returns `fun`."""
     _check("defjvp", fun, rules, "t")
     _JVP[id(fun)] = (fun, tuple(rules))
+    _FINGERPRINT.clear()
     table.changed()
     return fun
 
@@ -81,11 +83,16 @@ def registered(obj) -> bool:
     return id(obj) in _VJP or id(obj) in _JVP
 
 
+_FINGERPRINT: list = []          # the last fingerprint, until a rule is registered (every call of a transformation asks)
+
+
 def fingerprint() -> tuple:
     """Which functions have rules (generated code depends on it), stable from process to process."""
-    names = {(getattr(f, "__module__", None) or "", _name(f), kind)
-             for kind, table in (("vjp", _VJP), ("jvp", _JVP)) for f, _ in table.values()}
-    return tuple(sorted(names))
+    if not _FINGERPRINT:
+        names = {(getattr(f, "__module__", None) or "", _name(f), kind)
+                 for kind, table in (("vjp", _VJP), ("jvp", _JVP)) for f, _ in table.values()}
+        _FINGERPRINT.append(tuple(sorted(names)))
+    return _FINGERPRINT[0]
 
 
 def _name(fun) -> str:

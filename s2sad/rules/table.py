@@ -203,9 +203,16 @@ def version() -> int:
     return STATE["version"]
 
 
+_PRINTED: dict[int, tuple] = {}     # rules' version -> their fingerprint
+
+
 def fingerprint() -> tuple:
     """The rules registered after s2sad's own, as text: generated code depends on them (the cache key)."""
-    return tuple(sorted((k, repr(r)) for k, r in _ADDED.items()))
+    v = STATE["version"]
+    if v not in _PRINTED:
+        _PRINTED.clear()
+        _PRINTED[v] = tuple(sorted((k, repr(r)) for k, r in _ADDED.items()))
+    return _PRINTED[v]
 
 
 def flagged(flag: str) -> frozenset[str]:

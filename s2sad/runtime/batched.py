@@ -33,6 +33,8 @@ def unset(n: int) -> _Unset:
 
 def size(*args) -> int:
     """The batch size: the common length of the batched arguments' first axes (after moving in_axes)."""
+    if len(args) == 1 and getattr(args[0], "ndim", 0):
+        return args[0].shape[0]
     sizes = {np.shape(a)[0] if np.ndim(a) else None for a in args}
     if None in sizes:
         raise ValueError("vmap: a batched argument is a number: it has no axis to map over")
@@ -434,10 +436,10 @@ def matmul_grad_x(g, x, y, bg: bool, bx: bool, by: bool):
             return lift(_rt.matmul_grad_x(g, x[0] if bx else x, y), _n((x, bx)))
         g, bg = lift(g, _n((y, by))), True
     if yd == 1:
-        yy = align(y, 1) if by else y
-        out = align(g, 1) * yy if xd == 1 else g[..., None] * (y[:, None, :] if by and xd >= 2 else y)
+        out = align(g, 1) * y if xd == 1 else g[..., None] * (align(y, xd) if by else y)
     elif xd == 1:
-        out = np.matmul(y, g[..., None])[..., 0]
+        # y @ g of each example; with y shared, one product for the batch: g @ y.T
+        out = np.matmul(g, np.swapaxes(y, -1, -2)) if not by and yd == 2 else np.matmul(y, g[..., None])[..., 0]
     else:
         out = np.matmul(g, np.swapaxes(y, -1, -2))
     return unbroadcast(out, x, True, bx)
@@ -453,10 +455,11 @@ def matmul_grad_y(g, x, y, bg: bool, bx: bool, by: bool):
     if xd == 1:
         if yd == 1:
             out = align(g, 1) * x
-        else:
-            out = x[..., :, None] * g[..., None, :]
+        else:                          # each example's outer product (einsum: quicker than broadcasting)
+            out = np.einsum("...i,...j->...ij", x, g)
     elif yd == 1:
-        out = np.matmul(np.swapaxes(x, -1, -2), g[..., None])[..., 0]
+        # x.T @ g of each example; with x shared, one product for the batch: g @ x
+        out = np.matmul(g, x) if not bx and xd == 2 else np.matmul(np.swapaxes(x, -1, -2), g[..., None])[..., 0]
     else:
         out = np.matmul(np.swapaxes(x, -1, -2), g)
     return unbroadcast(out, y, True, by)
@@ -519,3 +522,49 @@ def range_reversed(r: BRange) -> BRange:
     r = _brange(r)
     last = r.start + (range_len(r) - 1) * r.step
     return BRange(last, r.start - r.step, -r.step)
+
+
+class Identity(np.ndarray):
+    """The identity matrix as a batch of unit directions (jacobian's seed), and the diagonal matrices an
+    elementwise product makes of it, which know what a product with them is: `I @ B` is B and
+    `diag(d) @ B` is `d[:, None] * B`, without the multiplications by zeros. Everything else sees a plain
+    array: a slice, or any other operation, gives ordinary arrays."""
+
+    _diag = None                        # the diagonal (ones for the identity); None: not diagonal
+
+    def __array_finalize__(self, obj) -> None:
+        self._diag = None                       # views and results are plain
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and len(inputs) == 2 and not kwargs:
+            a, b = inputs
+            da, db = getattr(a, "_diag", None), getattr(b, "_diag", None)
+            if ufunc is np.matmul:
+                if da is not None and np.ndim(b) == 2 and np.shape(b)[0] == len(da):
+                    return np.asarray(b) * da[:, None]
+                if db is not None and np.ndim(a) == 2 and np.shape(a)[1] == len(db):
+                    return np.asarray(a) * db[None, :]
+            if ufunc is np.multiply:        # diag(d) * v (v along the last axis, or a number): diagonal
+                for d, v in ((da, b), (db, a)):
+                    if d is not None and (np.ndim(v) == 0 or np.shape(v) in ((len(d),), (1, len(d)))):
+                        return diagonal(d * np.reshape(v, (-1,)) if np.ndim(v) else d * v)
+        plain = [x.view(np.ndarray) if isinstance(x, Identity) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(x.view(np.ndarray) if isinstance(x, Identity) else x for x in kwargs["out"])
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __getitem__(self, index):
+        return self.view(np.ndarray)[index]
+
+
+def diagonal(d) -> Identity:
+    """diag(d), as a matrix that matmul recognises (see Identity)."""
+    d = np.asarray(d)
+    out = np.diag(d).view(Identity)
+    out._diag = d
+    return out
+
+
+def identity(n: int, dtype=float) -> Identity:
+    """An n x n identity that matmul recognises (see Identity)."""
+    return diagonal(np.ones(n, dtype=dtype))

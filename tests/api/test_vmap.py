@@ -327,3 +327,20 @@ def test_nested_vmap_maps_both_axes():
     np.testing.assert_allclose(got, [[f(X[0, b], W[a]) for b in range(4)] for a in range(2)], rtol=1e-12)
     got = s2sad.vmap(s2sad.vmap(f, in_axes=(0, None)), in_axes=(2, None), out_axes=1)(np.moveaxis(X, 0, 2), w)
     np.testing.assert_allclose(got, [[f(X[a, b], w) for a in range(3)] for b in range(4)], rtol=1e-12)
+
+
+def test_the_identity_seed_is_an_identity_to_every_operation():
+    """jacobian's seed knows I @ B = B and diag(d) @ B = d[:, None] * B; anything else sees the array."""
+    from s2sad.runtime import batched
+    I = batched.identity(4)
+    B = RNG.normal(size=(4, 3))
+    v = RNG.normal(size=4)
+    np.testing.assert_allclose(I @ B, B)
+    np.testing.assert_allclose(B.T @ I, B.T)
+    D = I * v
+    np.testing.assert_allclose(D, np.diag(v))
+    np.testing.assert_allclose(D @ B, np.diag(v) @ B)
+    np.testing.assert_allclose(2.0 * D @ B, 2.0 * np.diag(v) @ B)
+    np.testing.assert_allclose(I[:, 1:] @ B[1:], np.eye(4)[:, 1:] @ B[1:])     # a slice is a plain array
+    np.testing.assert_allclose(np.sum(I + D, axis=1), 1.0 + v)
+    assert type(I + D) is np.ndarray and type(I[0]) is np.ndarray
