@@ -2,6 +2,7 @@
 
     REVERSE: normalize, activity, check, reverse, peephole, prune, copies, fuse, lower, emit
     FORWARD: normalize, activity, check, forward, dead, blocks, lower, emit
+    BATCH:   normalize, check, batch, dead, blocks, lower, emit                (vmap)
 
 `S2SAD_DUMP=normalize,reverse,fuse` (or `s2sad show --dump ...`) prints the code after each named stage
 to stderr (`S2SAD_DUMP=all`: after every stage). The stages are in the modules their names point to;
@@ -195,6 +196,14 @@ def _batch(job: Job) -> None:
     job.facts = Facts(loops=sorted(set(done.loops)))
 
 
+def _dead_batched(job: Job) -> None:
+    """What the batched code computes and nothing reads goes (a generated gradient's value, when only
+    its gradients are batched); the user's own variables stay, for reading."""
+    keep = set() if job.select is not None else all_names(job.src.tree)
+    while dead_stores(job.blocks["batched"], job.ret, keep):
+        pass
+
+
 def _lower(job: Job) -> None:
     backends.get(job.backend).lower([s for b in job.blocks.values() for s in b] + [job.ret],
                                     all_names(job.src.tree))
@@ -213,7 +222,8 @@ FORWARD = [Stage("normalize", _normalize), Stage("activity", _stack_activity), S
            Stage("emit", _emit)]
 
 
-BATCH = [Stage("normalize", _normalize), Stage("check", _check_batch), Stage("batch", _batch), Stage("blocks", _blocks), Stage("lower", _lower),
+BATCH = [Stage("normalize", _normalize), Stage("check", _check_batch), Stage("batch", _batch),
+         Stage("dead", _dead_batched), Stage("blocks", _blocks), Stage("lower", _lower),
          Stage("emit", _emit)]
 
 

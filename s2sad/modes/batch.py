@@ -174,6 +174,34 @@ class Batch:
             return any(self.is_batched(a, out) for a in e.args) or any(self.is_batched(k.value, out) for k in e.keywords)
         return any(isinstance(n, ast.Name) and self.is_batched(n, out) and self._read_as_value(n, e) for n in walk(e))
 
+    def _view_hazard(self, v: str, at: ast.stmt) -> bool:
+        """Whether a view of v made before the statement `at` may be read after it (then a masked
+        rebinding of v, which makes a new array, would leave that view on the old one). Program order;
+        inside a loop, anything in the loop may come before or after."""
+        if not hasattr(self, "_order"):
+            self._order, self._loops = {}, []
+            for k, st in enumerate(walk_stmts(self.fn.body)):
+                self._order[id(st)] = k
+            for st in walk_stmts(self.fn.body):
+                if isinstance(st, (ast.For, ast.While)):
+                    inner = [self._order[id(x)] for x in walk_stmts(st.body)]
+                    self._loops.append((self._order[id(st)], max(inner, default=self._order[id(st)])))
+        p = self._order.get(id(at))
+        if p is None:
+            return True
+        around = [(a, b) for a, b in self._loops if a <= p <= b]
+        for t, bases in self.views.items():
+            if v not in bases:
+                continue
+            made = [self._order[id(st)] for st in walk_stmts(self.fn.body) if isinstance(st, ast.Assign)
+                    and isinstance(st.targets[0], ast.Name) and st.targets[0].id == t]
+            read = [self._order[id(st)] for st in walk_stmts(self.fn.body) if t in _header_names(st)]
+            for c in made:
+                for r in read:
+                    if c < p < r or any(a <= c <= b and a <= r <= b for a, b in around):
+                        return True
+        return False
+
     def _range_batched(self, name: str, out: set[str]) -> bool:
         """Whether the range held in `name` differs between examples (range(n) of a batched n)."""
         v = self.range_defs[name]
@@ -704,7 +732,7 @@ class Batch:
                                      f"{self.fn.user_name(base)}, which is written in place, inside a branch or "
                                      "loop the examples take differently: each example would need a view of its "
                                      "own. Copy it (`.copy()`), or move it out of the branch")
-            if v in self.written and v in self.viewed:
+            if v in self.written and v in self.viewed and self._view_hazard(v, s):
                 raise self.refuse(s, f"`{ast.unparse(s)}` rebinds {self.fn.user_name(v)}, which another name views "
                                      "and which is written in place, inside a branch or loop the examples take "
                                      "differently: each example's view would need its own array. Copy the view "

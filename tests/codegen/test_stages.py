@@ -42,6 +42,7 @@ def test_the_pass_lists_are_data_in_running_order():
                                                 "copies", "fuse", "lower", "emit"]
     assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "blocks", "lower",
                                                 "emit"]
+    assert [s.name for s in stages.BATCH] == ["normalize", "check", "batch", "dead", "blocks", "lower", "emit"]
 
 
 def test_normalize_gives_one_primitive_per_assignment():

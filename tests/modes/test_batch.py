@@ -80,3 +80,15 @@ def test_a_primitive_without_a_batched_form_runs_per_example_and_the_header_says
     np.testing.assert_allclose(v(x), [np.linalg.norm(r, ord=1) for r in x])
     assert "_bt.loop(np.linalg.norm" in v.source
     assert "once per example (no batched form): np.linalg.norm" in v.source
+
+
+def loss(w, x):
+    return np.sum((x @ w) ** 2)
+
+
+def test_batched_gradient_code_keeps_only_what_the_gradients_need():
+    v = s2sad.vmap(s2sad.grad(loss), in_axes=(None, 0))
+    v(np.ones(3), np.ones((4, 3)))
+    body = v.source.split('"""', 2)[2]
+    assert "result = " not in body.replace("result_bar", "")     # the value, which grad does not return
+    assert "_bt.matmul_grad_y(" in body
