@@ -776,7 +776,7 @@ class Batch:
                 v = _bt("fit", v, _subscript(name_node(x), [clone(i) for i in index]), _const(True))
         if mask is not None:
             old = _subscript(name_node(x), [clone(i) for i in index])
-            v = _bt("where", name_node(mask), v, old, _const(bv))
+            v = _bt("where_write", name_node(mask), v, old, _const(bv))
         target = _subscript(name_node(x), index, store=True)
         return [ast.Assign(targets=[target], value=v, lineno=0, col_offset=0)]
 

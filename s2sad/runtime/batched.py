@@ -123,15 +123,34 @@ def mask(test):
 
 def where(m, new, old, new_batched: bool = True):
     """`new` where the example's mask `m` is set, else `old` (batched): a masked assignment. An
-    unbatched `new` broadcasts against each example of `old`."""
+    unbatched `new` is the same for every example. When the two differ in shape for each example (a
+    number in one branch, an array in the other), only a mask that all examples agree on can be
+    followed; one they disagree on is an error, not a broadcast (which a later sum would count twice)."""
     if isinstance(old, _Unset):
         return new
     if isinstance(new, _Unset):
         return old
-    r = max(np.ndim(new) - new_batched, np.ndim(old) - 1)      # each example's number of dimensions
+    new_shape = np.shape(new)[1:] if new_batched else np.shape(new)
+    old_shape = np.shape(old)[1:]
+    if new_shape != old_shape:
+        if np.all(m):
+            return new if new_batched else lift(new, np.shape(old)[0])
+        if not np.any(m):
+            return old
+        raise DifferentiationError(
+            f"vmap: a variable is an array of shape {old_shape} for some examples and of shape {new_shape} for "
+            "others (it is assigned a new shape in a branch or loop only some examples take): give it its "
+            "final shape before the branch (`v = np.zeros(n)` rather than `v = 0.0`)")
+    r = len(old_shape)
+    return np.where(m.reshape(m.shape + (1,) * r), new, old)
+
+
+def where_write(m, new, old, new_batched: bool = True):
+    """The value that `x[i] = new` writes under mask `m`: `new` (broadcast into each example's slots, as
+    NumPy's assignment does) where the mask is set, the slots' own values `old` elsewhere."""
+    r = np.ndim(old) - 1
     if new_batched:
         new = align(new, r)
-    old = align(old, r)
     return np.where(m.reshape(m.shape + (1,) * r), new, old)
 
 

@@ -344,3 +344,18 @@ def test_the_identity_seed_is_an_identity_to_every_operation():
     np.testing.assert_allclose(I[:, 1:] @ B[1:], np.eye(4)[:, 1:] @ B[1:])     # a slice is a plain array
     np.testing.assert_allclose(np.sum(I + D, axis=1), 1.0 + v)
     assert type(I + D) is np.ndarray and type(I[0]) is np.ndarray
+
+
+def reshaped_in_a_branch(x):
+    v = 0.0
+    if np.sum(x) > 0:
+        v = x * 2.0                # a number for some examples, an array for others
+    return np.sum(v * v)
+
+
+def test_a_variable_of_a_different_shape_per_example_is_an_error_not_a_broadcast():
+    ok = np.array([[1.0, 2.0], [3.0, 1.0]])              # every example takes the branch: followed
+    np.testing.assert_allclose(s2sad.vmap(reshaped_in_a_branch)(ok), [reshaped_in_a_branch(r) for r in ok])
+    mixed = np.array([[1.0, 2.0], [-3.0, 1.0]])
+    with pytest.raises(DifferentiationError, match="shape"):
+        s2sad.vmap(reshaped_in_a_branch)(mixed)
