@@ -44,6 +44,21 @@ def test_random_program_in_every_mode(seed, containers, workdir):
             assert detail, (mode, program.source)
 
 
+# vmap (the function, then its gradient, over a batch of examples against a loop): the seeds CI runs,
+# and what the large runs found wrong or crashing, fixed since (refused, where that is the fix)
+VMAP_FOUND = [(20000008, 0), (20000053, 0), (20000203, 0), (22000210, 0), (22000577, 0), (22001047, 0),
+              (25001534, 0), (29000457, 2)]
+VMAP_SEEDS = [(s, 0) for s in range(30)] + [(s, 2) for s in range(8000000, 8000010)] + VMAP_FOUND
+
+
+@pytest.mark.parametrize("seed, containers", VMAP_SEEDS)
+def test_random_program_batched(seed, containers, workdir):
+    program = progen.generate(seed, containers=containers)
+    out = differential.check(program, workdir, modes=("vmap",))
+    bad = {m: d for m, (s, d) in out.modes.items() if s in ("wrong", "crash")}
+    assert not bad, f"seed {seed}:\n{program.source}\n{bad}"
+
+
 def test_most_random_programs_are_differentiated(workdir):
     """Refusals are the exception: under 10% of these seeds (the 10,000-program runs say under 3%)."""
     outs = [differential.check(progen.generate(s), workdir, modes=("reverse",)) for s in range(100, 160)]
