@@ -400,7 +400,7 @@ class Batch:
         if not any(bparts):
             if self._separated_advanced(parts):
                 self.loops.append("getitem")
-                return _bt("index", x, ast.Tuple(elts=new, ctx=ast.Load()), _const(bx),
+                return _bt("index", x, ast.Tuple(elts=[_slice_call(p) for p in new], ctx=ast.Load()), _const(bx),
                            ast.Tuple(elts=[_const(False)] * len(new), ctx=ast.Load()))
             out = _subscript(x, [ast.Slice()] + new) if not self._maybe_tuple(parts) \
                 else ast.Subscript(value=x, slice=_bt("index_of", *map(_slice_call, new)), ctx=ast.Load())
@@ -414,7 +414,7 @@ class Batch:
             rows = call("np.arange", name_node(self.n))
             return _subscript(x, [rows] + new)               # x[arange(n), i]
         self.loops.append("getitem")
-        return _bt("index", x, ast.Tuple(elts=new, ctx=ast.Load()), _const(bx),
+        return _bt("index", x, ast.Tuple(elts=[_slice_call(p) for p in new], ctx=ast.Load()), _const(bx),
                    ast.Tuple(elts=[_const(b) for b in bparts], ctx=ast.Load()))
 
     def slice_part(self, p: ast.expr) -> tuple[ast.expr, bool]:
@@ -674,7 +674,7 @@ class Batch:
                 parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
                 done = [self.arg(p) for p in parts]
                 vn, bv = self.expr(v)
-                args = [name_node(a.id), ast.Tuple(elts=[n for n, _ in done], ctx=ast.Load()), vn,
+                args = [name_node(a.id), ast.Tuple(elts=[_slice_call(n) for n, _ in done], ctx=ast.Load()), vn,
                         ast.Tuple(elts=[_flag(b) for _, b in done], ctx=ast.Load()), _const(bv)]
                 if mask is not None:
                     args.append(name_node(mask))
@@ -760,7 +760,7 @@ class Batch:
         v, bv = self.expr(s.value)
         if any(b for _, b in done) or self._separated_advanced(parts):
             self.loops.append("setitem")
-            args = [name_node(x), ast.Tuple(elts=[n for n, _ in done], ctx=ast.Load()), v,
+            args = [name_node(x), ast.Tuple(elts=[_slice_call(n) for n, _ in done], ctx=ast.Load()), v,
                     ast.Tuple(elts=[_const(b) for _, b in done], ctx=ast.Load()), _const(bv)]
             if mask is not None:
                 args.append(name_node(mask))

@@ -63,6 +63,8 @@ def lift(v, n: int):
 
 def lift_copy(v, n: int):
     """An unbatched value as a batch of `n` copies that can be written element by element."""
+    if isinstance(v, _Unset) or v is None:
+        return _Unset(n)
     v = np.asarray(v)
     out = np.empty((n,) + v.shape, dtype=v.dtype if v.dtype.kind in "fciub" else float)
     out[...] = v

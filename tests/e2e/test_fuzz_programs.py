@@ -47,7 +47,7 @@ def test_random_program_in_every_mode(seed, containers, workdir):
 # vmap (the function, then its gradient, over a batch of examples against a loop): the seeds CI runs,
 # and what the large runs found wrong or crashing, fixed since (refused, where that is the fix)
 VMAP_FOUND = [(20000008, 0), (20000053, 0), (20000203, 0), (22000210, 0), (22000577, 0), (22001047, 0),
-              (25001534, 0), (29000457, 2)]
+              (25001534, 0), (29000457, 2), (30000478, 0), (30000559, 0), (31000536, 2)]
 VMAP_SEEDS = [(s, 0) for s in range(30)] + [(s, 2) for s in range(8000000, 8000010)] + VMAP_FOUND
 
 
