@@ -222,7 +222,7 @@ def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype):
     axes = [None] * len(full) + [0] + [None] * len(c.free)
     try:
         _, cols = run_batched(c.fn, args, axes, select=(1,))
-    except DifferentiationError:
+    except Exception:          # no batched form, or one that fails here: a sweep per direction, as before
         return None
     cols = np.asarray(cols)                     # (n,) + out.shape: column k of the Jacobian first
     J = np.moveaxis(cols, 0, -1) if cols.ndim != 2 else cols.T
@@ -239,7 +239,7 @@ def _vector_vjp(c, full: list, oshape: tuple, xshape: tuple, dtype):
     axes = [None] * len(full) + [0]
     try:
         _, rows = run_batched(c.fn, args, axes, select=(1,))
-    except DifferentiationError:
+    except Exception:          # no batched form, or one that fails here: a sweep per cotangent, as before
         return None
     rows = np.broadcast_to(np.asarray(rows, dtype=dtype), (m,) + xshape)
     return rows.reshape(oshape + xshape)

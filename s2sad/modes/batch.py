@@ -854,7 +854,9 @@ class Batch:
                 continue
             m, st = self.new_mask(test_m, mask)
             pre, code = self.masked_region(m, body)
-            out += pre + ([] if isinstance(st, ast.Pass) else [set_origin(st, where)]) + code
+            # a branch no example takes is not run (its code may not even make sense for them)
+            guard = set_origin(ast.If(test=call("np.any", name_node(m)), body=code or [ast.Pass()], orelse=[]), where)
+            out += pre + ([] if isinstance(st, ast.Pass) else [set_origin(st, where)]) + [guard]
         return out
 
     def while_(self, s: ast.While, mask: str | None) -> list[ast.stmt]:

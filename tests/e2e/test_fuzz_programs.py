@@ -15,7 +15,7 @@ import differential
 import progen
 
 # the seeds CI runs, and the programs the large runs (benchmarks/fuzz.py) found wrong or crashing, fixed since
-FOUND = [1000948, 1002576, 2001920, 3002250, 3003661, 4001025, 5004213, 9004743]
+FOUND = [1000948, 1002576, 2001920, 3002250, 3003661, 4001025, 5004213, 9004743, 32000003, 32000018]
 SEEDS = list(range(48)) + FOUND
 
 
