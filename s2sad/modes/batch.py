@@ -73,7 +73,6 @@ class Batch:
         self.views = aliasing.view_bases(fn.body, fn.params, kinds)
         self.n = self.namer.exact("n_batch")
         self.loops: list[str] = []
-        self.reads_of: dict[str, int] = {}
         self.loop_masks: list[str | None] = []        # the mask of each loop around the statement
         self.range_defs: dict[str, ast.expr] = {}      # r = range(...), r2 = r[::-1]: ranges held in a name
         for st in walk_stmts(fn.body):
@@ -88,7 +87,6 @@ class Batch:
             | {s.value.args[0].id for s in walk_stmts(fn.body) if is_add_at(s)}
         self.written = written | {b for w in written for b in self.views.get(w, ())}
         self.viewed = {b for bases in self.views.values() for b in bases}    # names some view may share
-        self.seen: set[str] = set(fn.params) | {f.name for f in fn.free}
         self.containers: dict[str, ast.expr] = {}
         self.parts_def: dict[str, ast.Call] = {      # names holding a list of arrays (np.split's parts)
             st.targets[0].id: st.value for st in walk_stmts(fn.body) if isinstance(st, ast.Assign)
@@ -720,7 +718,7 @@ class Batch:
             self.containers[v] = value
         node, b = self.expr_or_display(value)
         if v in self.range_defs and not self._range_batched(v, self.batched):
-            self.seen.add(v)                  # the same range for every example (pushed and popped as it is)
+            # the same range for every example (pushed on a stack and popped as it is)
             return [ast.Assign(targets=[name_node(v, True)], value=node, lineno=0, col_offset=0)]
         if v in self.batched and not isinstance(value, (ast.Tuple, ast.List, ast.Dict)):
             node = self.lift(node, b, copy=v in self.written)
@@ -738,7 +736,6 @@ class Batch:
                                      "differently: each example's view would need its own array. Copy the view "
                                      "(`.copy()`), or move this out of the branch")
             node = _bt("where", name_node(mask), node, name_node(v))
-        self.seen.add(v)
         return [ast.Assign(targets=[name_node(v, True)], value=node, lineno=0, col_offset=0)]
 
     def expr_or_display(self, value: ast.expr) -> tuple[ast.expr, bool]:
@@ -895,8 +892,6 @@ class Batch:
         if isinstance(s, ast.While):
             loop = ast.While(test=head, body=code + [leave], orelse=[])
         else:
-            if isinstance(s.target, ast.Name):
-                self.seen.add(s.target.id)
             loop = ast.For(target=s.target, iter=head, body=code + [leave], orelse=[])
         return pre + [first, set_origin(loop, where)]
 
@@ -906,7 +901,6 @@ class Batch:
         if not bi and self._breaks(s.body, self.batched):
             return self.alive_loop(s, mask, it)
         if not bi:
-            self.seen.add(s.target.id) if isinstance(s.target, ast.Name) else None
             self.loop_masks.append(mask)
             body = self.block(s.body, mask) or [ast.Pass()]
             self.loop_masks.pop()
@@ -944,7 +938,6 @@ class Batch:
                                                                            and start[0].value == 0) else step
         counter = ast.Assign(targets=[name_node(s.target.id, True)], value=self.lift(
             value, start[1] or _pops(s.body)), lineno=0, col_offset=0)
-        self.seen.add(s.target.id)
         body = [set_origin(st, where), set_origin(counter, where)] + code
         return pre + out + [set_origin(ast.For(target=name_node(j, True), iter=ast.Call(
             func=name_node("range"), args=[name_node(last)], keywords=[]), body=body, orelse=[]), where)]
