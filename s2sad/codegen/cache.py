@@ -74,8 +74,12 @@ def _sources(folder: str, prefix: str = ""):
 def compiler_fingerprint() -> str:
     """Hash of s2sad's own source (compiler, rules, runtime): editing s2sad invalidates old files."""
     if not _FINGERPRINT:
-        _FINGERPRINT.append(fingerprint_of(os.path.dirname(os.path.abspath(__file__))))
+        _FINGERPRINT.append(fingerprint_of(PACKAGE_ROOT))
     return _FINGERPRINT[0]
+
+
+# the whole package, not only this folder: a change to a rule, a mode or a pass changes generated code
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def fingerprint_of(root: str) -> str:

@@ -253,8 +253,8 @@ class Batch:
                 out.append(n)
                 continue
             others = [self.rank_expr(pn, pb, pr) for (po, pn, pb), pr in zip(parts, ranks) if pn is not n]
-            if not others:
-                out.append(n)
+            if not others or all(isinstance(o, ast.Constant) and o.value == 0 for o in others):
+                out.append(n)          # nothing else has an axis: no axis to line up with
                 continue
             top_e = others[0] if len(others) == 1 else ast.Call(func=name_node("max"), args=others, keywords=[])
             out.append(_bt("align", n, top_e))

@@ -767,3 +767,11 @@ def test_info_and_clear_touch_only_s2sad_files(tmp_path, gen):
     assert cache.clear(tmp_path / "missing") == 0
     g = s2sad.grad(m.f)                      # forgotten in memory too: the file comes back
     assert g(2.0, 3.0) == 36.0 and g.path.exists()
+
+
+def test_the_compiler_fingerprint_covers_the_whole_package():
+    """Editing a rule, a mode or a pass (not only codegen/) must change every key: a file made by the
+    old compiler is never read back by the new one."""
+    names = {rel for rel, _ in cache._sources(cache.PACKAGE_ROOT)}
+    assert {"rules/numpy.py", "modes/reverse.py", "modes/batch.py", "passes/fuse.py", "runtime/__init__.py",
+            "codegen/cache.py"} <= names

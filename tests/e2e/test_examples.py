@@ -229,7 +229,18 @@ def check_jacobians(out: str, plots: Path) -> None:
     assert "max |forward - reverse| = 0" in out
 
 
+def check_per_example_gradients(out: str, plots: Path) -> None:
+    assert "per-example gradients: (5, 3)" in out
+    (err,) = floats(rf"max \|vmap - by hand\|: ({NUMBER})", out)
+    assert err < 1e-12
+    assert "their mean is the batch gradient: True" in out
+    (top,) = floats(rf"largest norm after clipping: ({NUMBER})", out)
+    assert top == pytest.approx(1.0)
+    assert "def loss_grad_vmap(w, x, y, out_bar):" in out
+
+
 CHECKERS = {
+    "per_example_gradients.py": check_per_example_gradients,
     "control_flow.py": check_control_flow,
     "higher_order.py": check_higher_order,
     "jacobians.py": check_jacobians,
