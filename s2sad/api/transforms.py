@@ -129,12 +129,7 @@ class _Transformed:
         select = (1,) if isinstance(self, GradFunction) else None
         full = self._containers(args, kwargs)
         if full is not None:
-            names = list(self._signature.parameters)
-            flat, spans, structures = pytree.flatten_arguments(full, self._flattened)
-            trees = [(names[i], td) for i, td in structures.items()]
-            argnums = tuple(k for i in self._nums for k in spans[i])
-            c = self._compiled.get(("numpy", "trees", tuple(trees))) or self._compile(
-                "numpy", trees=tuple(trees), argnums=argnums)
+            c, flat, spans, structures, argnums, _ = self._leaf_code(full, "numpy")
             for k in argnums:
                 flat[k] = as_float(flat[k])
             flat += [f.read() for f in c.free] + [1.0]        # then out_bar
@@ -362,13 +357,15 @@ class _Transformed:
         items the code may then read, loop over and count, as a constant's)."""
         return pytree.is_container(a) and (i in self._nums or pytree.count(pytree.flatten(a)[0]) <= _SMALL)
 
-    def _run_trees(self, full: list):
-        """grad with containers among the differentiated arguments: the generated code takes their leaves
-        (ir/pytree.py), and each gradient comes back in its argument's structure."""
+    def _leaf_code(self, full: list, backend: str | None = None):
+        """(the generated code taking the containers among `full` leaf by leaf, the leaves, each argument's
+        positions among them, the containers' structures, the differentiated leaves, the backend); the
+        code is made again when a name it resolved now means something else."""
         names = list(self._signature.parameters)
         flat, spans, structures = pytree.flatten_arguments(full, self._flattened)
         trees = [(names[i], td) for i, td in structures.items()]
-        backend = self._backend if self._backend != "auto" else backends.of(flat).name
+        if backend is None:
+            backend = self._backend if self._backend != "auto" else backends.of(flat).name
         argnums = tuple(k for i in self._nums for k in spans[i])
         c = self._compiled.get((backend, "trees", tuple(trees)))
         if c is not None and not c.fresh():
@@ -382,6 +379,12 @@ class _Transformed:
                     f"{self.__wrapped__.__qualname__} writes in place into a value it may share with an argument, "
                     "and takes a container argument: s2sad handles one or the other so far; write into a copy "
                     "(`x = x.copy()`) first") from None
+        return c, flat, spans, structures, argnums, backend
+
+    def _run_trees(self, full: list):
+        """grad with containers among the differentiated arguments: the generated code takes their leaves
+        (ir/pytree.py), and each gradient comes back in its argument's structure."""
+        c, flat, _, structures, argnums, backend = self._leaf_code(full)
         unit = backends.get(backend)
         if unit.needs_device:
             flat = unit.to_device(flat)

@@ -50,6 +50,7 @@ class BatchedFunction:
         self._in_axes = in_axes
         self._out_axes = out_axes
         self._last = None
+        self._signatures: dict = {}
         self.__name__ = f"vmap_{getattr(fun, '__name__', 'f')}"
         self.__doc__ = getattr(fun, "__doc__", None)
 
@@ -79,12 +80,21 @@ class BatchedFunction:
             axes = [spec] * n
         return axes + [0] * nkw          # keyword arguments are mapped along axis 0 (as JAX does)
 
+    def _signature(self, fun):
+        """(signature, parameter names, the full-argument-list builder) of `fun`, found once per function
+        (every call asks)."""
+        found = self._signatures.get(fun)
+        if found is None:
+            sig = inspect.signature(fun)
+            found = self._signatures[fun] = (sig, list(sig.parameters), bind_all(fun))
+        return found
+
     def _axes_by_name(self, fun, args, kwargs, names) -> list:
         """The mapped axis of each of `fun`'s parameters (None for a default value not passed)."""
         user_axes = self._axes_per_argument(args, len(kwargs))
         if not kwargs:
             return user_axes + [None] * (len(names) - len(user_axes))
-        bound = inspect.signature(fun).bind(*args, **kwargs)
+        bound = self._signature(fun)[0].bind(*args, **kwargs)
         by_name = dict(zip(list(bound.arguments)[:len(args)], user_axes[:len(args)]))
         by_name.update({k: 0 for k in kwargs})
         return [by_name.get(p) for p in names]
@@ -95,16 +105,15 @@ class BatchedFunction:
             return self._nested(fun, args, kwargs)
         batch_target = getattr(fun, "_batch_target", None)
         if batch_target is not None:          # a transformation: its generated code is batched
-            names = list(inspect.signature(fun.__wrapped__).parameters)
+            names = self._signature(fun.__wrapped__)[1]
             axes = self._axes_by_name(fun.__wrapped__, args, kwargs, names)
             example = tuple(_first(a, ax) for a, ax in zip(args, self._axes_per_argument(args, 0)))
             target = batch_target(args, kwargs, example)
             out = self._run(target.fn, target.full, axes, target.select, target.spans, target.structures, ())
             return target.finish(out)
         fun = as_function(fun)
-        expand = bind_all(fun)
+        _, names, expand = self._signature(fun)
         full = expand(tuple(args), kwargs)
-        names = list(inspect.signature(fun).parameters)
         axes = self._axes_by_name(fun, args, kwargs, names)
         flat, spans, structures = pytree.flatten_arguments(full, lambda i, a: pytree.is_container(a))
         trees = tuple((names[i], td) for i, td in structures.items())

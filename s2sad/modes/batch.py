@@ -30,8 +30,10 @@ from ..ir.astcopy import clone
 from ..ir.core import CoreFunction, origin, set_origin
 from ..ir.names import dotted
 from ..ir.nodes import names, walk
-from ..ir.prim import is_add_at, walk_stmts
+from ..ir.prim import is_add_at, is_setitem, walk_stmts
 from ..rules import RULES
+from ..analysis.effects import header_part, reads
+from .forward import stack_call
 from .templates import call, name_node
 
 BT = "_bt"
@@ -48,8 +50,6 @@ class Batched:
 
     body: list[ast.stmt]
     ret: ast.Return
-    batched: set[str]
-    size: str
     loops: list[str] = field(default_factory=list)    # primitives run once per example (`_bt.loop`)
 
 
@@ -83,7 +83,7 @@ class Batch:
                         and isinstance(v.slice, ast.Slice):
                     self.range_defs[st.targets[0].id] = v
         self.batched = self._settle(set(axes))
-        written = {s.targets[0].value.id for s in walk_stmts(fn.body) if _is_setitem(s)} \
+        written = {s.targets[0].value.id for s in walk_stmts(fn.body) if is_setitem(s)} \
             | {s.value.args[0].id for s in walk_stmts(fn.body) if is_add_at(s)}
         self.written = written | {b for w in written for b in self.views.get(w, ())}
         self.viewed = {b for bases in self.views.values() for b in bases}    # names some view may share
@@ -119,7 +119,7 @@ class Batch:
                     if masked or self.is_batched(s.value, out) or self.is_batched(t.slice, out):
                         out.add(t.value.id)
             elif isinstance(s, ast.Expr):
-                stack = _stack_call(s.value, "append")
+                stack = stack_call(s.value, "append")
                 if stack and (masked or self.is_batched(s.value.args[0], out)):
                     out.add(stack)
             elif isinstance(s, ast.If):
@@ -163,7 +163,7 @@ class Batch:
                 return self._range_batched(e.args[0].id, out)     # the length of each example's own range
             if key in _SHAPE_CALLS:
                 return False
-            stack = _stack_call(e, "pop")
+            stack = stack_call(e, "pop")
             if stack:
                 return stack in out
             if isinstance(e.func, ast.Attribute) and not (parts and parts[0] in ("np", "math", "_rt")) \
@@ -176,10 +176,16 @@ class Batch:
         """Whether a view of v made before the statement `at` may be read after it (then a masked
         rebinding of v, which makes a new array, would leave that view on the old one). Program order;
         inside a loop, anything in the loop may come before or after."""
-        if not hasattr(self, "_order"):
+        if not hasattr(self, "_order"):             # positions in program order, loops' spans, made at first need
             self._order, self._loops = {}, []
+            self._made: dict[str, list[int]] = {}
+            self._read: dict[str, list[int]] = {}
             for k, st in enumerate(walk_stmts(self.fn.body)):
                 self._order[id(st)] = k
+                if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
+                    self._made.setdefault(st.targets[0].id, []).append(k)
+                for n in _header_names(st):
+                    self._read.setdefault(n, []).append(k)
             for st in walk_stmts(self.fn.body):
                 if isinstance(st, (ast.For, ast.While)):
                     inner = [self._order[id(x)] for x in walk_stmts(st.body)]
@@ -191,11 +197,8 @@ class Batch:
         for t, bases in self.views.items():
             if v not in bases:
                 continue
-            made = [self._order[id(st)] for st in walk_stmts(self.fn.body) if isinstance(st, ast.Assign)
-                    and isinstance(st.targets[0], ast.Name) and st.targets[0].id == t]
-            read = [self._order[id(st)] for st in walk_stmts(self.fn.body) if t in _header_names(st)]
-            for c in made:
-                for r in read:
+            for c in self._made.get(t, ()):
+                for r in self._read.get(t, ()):
                     if c < p < r or any(a <= c <= b and a <= r <= b for a, b in around):
                         return True
         return False
@@ -439,7 +442,7 @@ class Batch:
     def call(self, e: ast.Call) -> ast.expr:
         parts = dotted(e.func)
         key = ".".join(parts) if parts else ""
-        stack = _stack_call(e, "pop")
+        stack = stack_call(e, "pop")
         if stack:
             return clone(e)
         if isinstance(e.func, ast.Attribute) and not (parts and parts[0] in ("np", "math", "_rt")) \
@@ -657,7 +660,7 @@ class Batch:
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
             return [set_origin(a, where) for a in self.setitem(s, mask)]
         if isinstance(s, ast.Expr):
-            stack = _stack_call(s.value, "append")
+            stack = stack_call(s.value, "append")
             if stack:
                 v, b = self.expr(s.value.args[0])
                 item = s.value.args[0]
@@ -777,7 +780,7 @@ class Batch:
         target = _subscript(name_node(x), index, store=True)
         return [ast.Assign(targets=[target], value=v, lineno=0, col_offset=0)]
 
-    def _temps(self, region: list[ast.stmt], outside: list[ast.stmt], loop_test: ast.expr | None = None) -> set[str]:
+    def _temps(self, region: list[ast.stmt], loop_test: ast.expr | None = None) -> set[str]:
         """Names a masked region assigns that need no mask: assigned only there, read nowhere else, and
         assigned before they are read in it (a temporary of one pass through the region)."""
         inside_assigned: dict[str, int] = {}
@@ -812,7 +815,7 @@ class Batch:
         """(statements before the region (none: a masked name not assigned on every path to it starts as
         UNSET at the entry), the region's code)."""
         saved = self.temps
-        self.temps = self._temps(region, [], loop_test)      # a temporary of an outer region may need this mask
+        self.temps = self._temps(region, loop_test)      # a temporary of an outer region may need this mask
         pre = []
         assigned = [st.targets[0].id for st in walk_stmts(region) if isinstance(st, ast.Assign)
                     and isinstance(st.targets[0], ast.Name)]
@@ -970,7 +973,7 @@ class Batch:
         body = self.block(fn.body, None)
         entry += [ast.Assign(targets=[name_node(v, True)], value=_bt("unset", name_node(self.n)), lineno=0,
                              col_offset=0) for v in self.unset]
-        return Batched(entry + body, ast.Return(value=name_node(fn.result)), self.batched, self.n, self.loops)
+        return Batched(entry + body, ast.Return(value=name_node(fn.result)), self.loops)
 
     def output(self, result: str, spec) -> ast.expr:
         """The return value: each leaf with its batch axis moved to its out_axes (unbatched leaves
@@ -1055,28 +1058,13 @@ def _bound(rule, e: ast.Call) -> dict[str, ast.expr]:
     return out
 
 
-def _stack_call(value: ast.expr, method: str) -> str | None:
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == method \
-            and isinstance(value.func.value, ast.Name):
-        return value.func.value.id
-    return None
-
-
-def _is_setitem(s: ast.stmt) -> bool:
-    return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript) and isinstance(s.targets[0].value, ast.Name)
-
-
 def _pops(body: list[ast.stmt]) -> bool:
-    return any(isinstance(n, ast.Call) and _stack_call(n, "pop") for st in body for n in walk(st))
+    return any(isinstance(n, ast.Call) and stack_call(n, "pop") for st in body for n in walk(st))
 
 
 def _pushes(body: list[ast.stmt]) -> bool:
-    return any(isinstance(n, ast.Call) and _stack_call(n, "append") for st in body for n in walk(st))
+    return any(isinstance(n, ast.Call) and stack_call(n, "append") for st in body for n in walk(st))
 
 
 def _header_names(st: ast.stmt) -> set[str]:
-    if isinstance(st, (ast.If, ast.While)):
-        return names(st.test, True)
-    if isinstance(st, ast.For):
-        return names(st.iter, True)
-    return names(st, True)
+    return reads(header_part(st))
