@@ -110,22 +110,25 @@ def analyze(fn: CoreFunction, wrt: list[str]) -> Analysis:
     act = activity(fn, wrt)
     res = Analysis(act)
     counts: dict[str, int] = {p: 1 for p in fn.params}
-
-    def visit(body, in_loop):
-        for s in body:
-            for v in assigned(s):
-                counts[v] = counts.get(v, 0) + 1
-                if in_loop and not isinstance(s, ast.For):
-                    res.loop_assigned.add(v)
-            if isinstance(s, (ast.While, ast.For)):
-                visit(s.body, True)
-            elif isinstance(s, ast.If):
-                visit(s.body, in_loop)
-                visit(s.orelse, in_loop)
-
-    visit(fn.body, False)
+    _count_assignments(fn.body, False, counts, res.loop_assigned)
     res.multi_assigned = {v for v, n in counts.items() if n > 1}
     return res
+
+
+def _count_assignments(body: list[ast.stmt], in_loop: bool, counts: dict[str, int], loop_assigned: set[str]) -> None:
+    """Count each variable's assignments in `body` into `counts`; those made in a loop (but the loop's
+    own target) go into `loop_assigned`. (A function of the module, not a closure calling itself: that
+    would be a reference cycle keeping the analysis alive until the cycle collector runs.)"""
+    for s in body:
+        for v in assigned(s):
+            counts[v] = counts.get(v, 0) + 1
+            if in_loop and not isinstance(s, ast.For):
+                loop_assigned.add(v)
+        if isinstance(s, (ast.While, ast.For)):
+            _count_assignments(s.body, True, counts, loop_assigned)
+        elif isinstance(s, ast.If):
+            _count_assignments(s.body, in_loop, counts, loop_assigned)
+            _count_assignments(s.orelse, in_loop, counts, loop_assigned)
 
 
 __all__ = ["Activity", "Analysis", "activity", "analyze", "Prim", "names_read"]

@@ -198,17 +198,26 @@ def nested_defs(s: ast.stmt) -> set[str]:
     return out
 
 
-def uncovered(block: list[ast.stmt]) -> set[str]:
-    """Names read in `block` (nested blocks included) somewhere not preceded, in the read's own block,
-    by a definition whose value is certainly the one read."""
+def covered(block: list[ast.stmt]) -> set[str]:
+    """Names read in `block` (nested blocks included) only where a definition before the read, in the
+    read's own block, certainly gives the value read."""
+    read: set[str] = set()
+    return read - _uncovered(block, read)
+
+
+def _uncovered(block: list[ast.stmt], read: set[str]) -> set[str]:
+    """Names read in `block` somewhere not preceded, in the read's own block, by a definition whose value
+    is certainly the one read; adds every name read to `read`."""
     defined: set[str] = set()
     out: set[str] = set()
     for s in block:
-        out |= reads(header_part(s)) - defined
+        here = reads(header_part(s))
+        read |= here
+        out |= here - defined
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                out |= uncovered(inner)
+                out |= _uncovered(inner, read)
         defined -= nested_defs(s)
         defined |= top_defs(s)
     return out

@@ -158,9 +158,11 @@ def cached(fn, options: dict, suffix: str, generate, trees: tuple = ()) -> Compi
         if compiled is not None:
             return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
     try:
-        with _deep_recursion():
+        # the job's ASTs are dropped before the cycle collector runs again: its first pass would walk them
+        with _deep_recursion(), stages.paused_gc():
             job = generate(src, key, name)
-        text, free, facts = job.text, job.free, job.facts
+            text, free, facts = job.text, job.free, job.facts
+            del job
     except DifferentiationError:
         raise
     except RecursionError:

@@ -30,6 +30,7 @@ from ..errors import NonDifferentiableError, UnsupportedSyntaxError
 from .syntax import attribute_refusal, check as check_syntax, method_refusal
 from .source import _MISSING, Resolver, Source, canonical_module, dotted, free_attribute, load, user_method
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
+from ..ir.astcopy import clone
 from ..ir.names import RESERVED, Namer, all_names
 from ..ir.nodes import walk
 from ..rules import custom
@@ -204,7 +205,7 @@ class Normalizer(Containers):
 
     def inactive(self, node: ast.expr) -> ast.expr:
         """Rewrite an expression that carries no derivative: names canonical, locals renamed."""
-        node = _copy(node)
+        node = clone(node)
         return _Rewriter(self).visit(node)
 
     # --- statements -----------------------------------------------------------------------------
@@ -228,7 +229,7 @@ class Normalizer(Containers):
         elif isinstance(s, ast.AnnAssign):
             self.assign_to(s.target, s.value)
         elif isinstance(s, ast.AugAssign):
-            target = _copy(s.target)
+            target = clone(s.target)
             for n in ast.walk(target):
                 if hasattr(n, "ctx"):
                     n.ctx = ast.Load()
@@ -274,7 +275,7 @@ class Normalizer(Containers):
         elif isinstance(s, ast.FunctionDef):      # a nested def: inlined where it is called
             self.shared.local_defs[self.local(s.name)] = s
         elif isinstance(s, (ast.Assert, ast.Raise)):
-            self.emit(_Rewriter(self).visit(_copy(s)))
+            self.emit(_Rewriter(self).visit(clone(s)))
         elif isinstance(s, ast.Return):
             self.emit(ast.Return(value=self.atom(s.value)))
         else:
@@ -804,7 +805,7 @@ class Normalizer(Containers):
         # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
         # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
         returned = self.namer.fresh("returned")
-        body, _ = jumps.lower(appends.rewrite(_copy(tree.body), self.namer.exact), self.namer, returned)
+        body, _ = jumps.lower(appends.rewrite(clone(tree.body), self.namer.exact), self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
@@ -895,11 +896,6 @@ def _chain(op, elts):
 
 def _kw(name, value):
     return ast.keyword(arg=name, value=ast.Constant(value))
-
-
-def _copy(node):
-    import copy
-    return copy.deepcopy(node)
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -1024,7 +1020,7 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
     becomes one parameter per leaf (`params` -> `params_W1`, `params_b1`, ...).
     """
     if select:
-        src = dataclasses.replace(src, tree=_copy(src.tree))
+        src = dataclasses.replace(src, tree=clone(src.tree))
         _select(src, select)
     check_syntax(src)
     namer = Namer(all_names(src.tree))
@@ -1052,7 +1048,7 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
             raise src.error(UnsupportedSyntaxError, ret, "with has_aux=True the function must `return value, aux`")
         return v.elts[0], v.elts[1]
 
-    body, _ = jumps.lower(appends.rewrite(_copy(src.tree.body), namer.exact), namer, result, aux, split)
+    body, _ = jumps.lower(appends.rewrite(clone(src.tree.body), namer.exact), namer, result, aux, split)
     norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])

@@ -24,6 +24,13 @@ class Namer:
     def reserve(self, names) -> None:
         self.taken.update(names)
 
+    def copy(self) -> "Namer":
+        """A namer in this one's state that hands out names independently of it."""
+        new = Namer.__new__(Namer)
+        new.taken = set(self.taken)
+        new.counters = dict(self.counters)
+        return new
+
     def fresh(self, prefix: str = "t") -> str:
         n = self.counters.get(prefix, 0)
         while True:

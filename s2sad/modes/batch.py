@@ -61,6 +61,39 @@ def _const(v) -> ast.Constant:
     return ast.Constant(v)
 
 
+class _ExampleShapes(ast.NodeTransformer):
+    """Batch.shapes's rewriting (a class of the module: one made at each call would be a reference cycle,
+    keeping the generator alive until the cycle collector runs)."""
+
+    def __init__(self, gen: "Batch"):
+        self.gen = gen
+
+    def of(self, node: ast.expr) -> bool:
+        gen = self.gen
+        if isinstance(node, ast.Name) and node.id in gen.range_defs:
+            return gen._range_batched(node.id, gen.batched)
+        return gen.is_batched(node, gen.batched)
+
+    def visit_Attribute(self, node):
+        if node.attr in ("shape", "ndim", "size") and self.of(node.value):
+            return _example_shape(self.gen.expr(node.value)[0], node.attr)
+        self.generic_visit(node)
+        return node
+
+    def visit_Call(self, node):
+        parts = dotted(node.func)
+        key = ".".join(parts) if parts else ""
+        if len(node.args) == 1 and not node.keywords and self.of(node.args[0]):
+            attr = {"np.shape": "shape", "np.ndim": "ndim", "np.size": "size"}.get(key)
+            if attr:
+                return _example_shape(self.gen.expr(node.args[0])[0], attr)
+            if key == "len":
+                return _subscript(ast.Attribute(value=self.gen.expr(node.args[0])[0], attr="shape",
+                                                ctx=ast.Load()), [_const(1)])
+        self.generic_visit(node)
+        return node
+
+
 class Batch:
     """Generates the batched code of one core function for mapped parameters `axes` (name -> axis)."""
 
@@ -326,34 +359,7 @@ class Batch:
     def shapes(self, e: ast.expr) -> ast.expr:
         """Shapes of batched values asked in an unbatched expression, as one example's: `x.shape` ->
         `x.shape[1:]`, `len(x)` -> `x.shape[1]`, `x.ndim` -> `x.ndim - 1`, `x.size` -> `x[0].size`."""
-        gen = self
-
-        def of(node):
-            if isinstance(node, ast.Name) and node.id in gen.range_defs:
-                return gen._range_batched(node.id, gen.batched)
-            return gen.is_batched(node, gen.batched)
-
-        class Shapes(ast.NodeTransformer):
-            def visit_Attribute(self, node):
-                if node.attr in ("shape", "ndim", "size") and of(node.value):
-                    return _example_shape(gen.expr(node.value)[0], node.attr)
-                self.generic_visit(node)
-                return node
-
-            def visit_Call(self, node):
-                parts = dotted(node.func)
-                key = ".".join(parts) if parts else ""
-                if len(node.args) == 1 and not node.keywords and of(node.args[0]):
-                    attr = {"np.shape": "shape", "np.ndim": "ndim", "np.size": "size"}.get(key)
-                    if attr:
-                        return _example_shape(gen.expr(node.args[0])[0], attr)
-                    if key == "len":
-                        return _subscript(ast.Attribute(value=gen.expr(node.args[0])[0], attr="shape",
-                                                        ctx=ast.Load()), [_const(1)])
-                self.generic_visit(node)
-                return node
-
-        return Shapes().visit(e)
+        return _ExampleShapes(self).visit(e)
 
     def lift(self, node: ast.expr, batched: bool, copy: bool = False) -> ast.expr:
         if batched:

@@ -165,20 +165,22 @@ class Forward:
             expr = ast.BinOp(left=expr, op=ast.Add(), right=t)
         return expr
 
+    def _linear_argument(self, a: ast.expr) -> ast.expr:
+        """What a linear primitive reads in place of its argument `a`: the tangent of a name, zeros for a
+        literal or a constant array, a list of those for a list."""
+        if isinstance(a, ast.Name):
+            return name_node(self.dot(a.id)) if self.active(a.id) else call("_rt.zeros", a)
+        if isinstance(a, (ast.List, ast.Tuple)):
+            return type(a)(elts=[self._linear_argument(e) for e in a.elts], ctx=ast.Load())
+        if isinstance(a, ast.Constant) and type(a.value) in (int, float, bool):
+            return ast.Constant(0.0)                 # a literal: its tangent is zero
+        return call("_rt.zeros", a)                 # a constant array: zeros of its shape
+
     def linear(self, prim: Prim) -> ast.expr:
         """A linear primitive applied to the tangents of its differentiable arguments."""
         node = clone(prim.node)
         diff = set(prim.rule.reverse)
-
-        def swap(a):
-            if isinstance(a, ast.Name):
-                return name_node(self.dot(a.id)) if self.active(a.id) else call("_rt.zeros", a)
-            if isinstance(a, (ast.List, ast.Tuple)):
-                return type(a)(elts=[swap(e) for e in a.elts], ctx=ast.Load())
-            if isinstance(a, ast.Constant) and type(a.value) in (int, float, bool):
-                return ast.Constant(0.0)                 # a literal: its tangent is zero
-            return call("_rt.zeros", a)                 # a constant array: zeros of its shape
-
+        swap = self._linear_argument
         if isinstance(node, ast.Subscript):
             node.value = swap(node.value)
             return node

@@ -13,7 +13,6 @@ reverse sweep reads are saved.
 from __future__ import annotations
 
 import ast
-import copy
 from dataclasses import dataclass, field
 
 from ..analysis import aliasing
@@ -99,6 +98,8 @@ class Reverse:
         self.remat = remat or {}          # loop id -> statements the reverse loop recomputes
         self.after_pop = after_pop or {}  # statement id -> (v, statements recomputed once v is put back)
         self.indexed = like.indexed if like is not None else self._indexed_vars()
+        # (statement's value, adjoint, whether it is lazy) -> contributions: the same in every probe
+        self._contributions: dict[tuple, tuple] = like._contributions if like is not None else {}
         self.int_like = like.int_like if like is not None else self._int_like()
         self.used_tape = False
         self.underscore: str | None = None
@@ -383,11 +384,20 @@ class Reverse:
         return [clone(st) for st in reversed(keep)]
 
     def contributions(self, prim: Prim, target: str) -> list[tuple[str, ast.expr, tuple]]:
-        """(operand, cotangent expression, path) for each active operand of `prim`."""
+        """(operand, cotangent expression, path) for each active operand of `prim`: the expressions
+        are the caller's to change. Worked out once for all the probes of a saving plan, which
+        share what they depend on but the adjoint's name and whether it is lazy."""
+        g = self.bar(target)
+        key = (id(prim.node), g, g in self.lazy)
+        found = self._contributions.get(key)
+        if found is None or found[0] is not prim.node:
+            found = self._contributions[key] = (prim.node, self._contributions_of(prim, target, g))
+        return [(n, clone(e), p) for n, e, p in found[1]]
+
+    def _contributions_of(self, prim: Prim, target: str, g: str) -> list[tuple[str, ast.expr, tuple]]:
         rule = prim.rule
         out = []
         mapping = dict(prim.bound)
-        g = self.bar(target)
         mapping["g"] = name_node(g)
         if g in self.lazy and not rule.elementwise and not _full_reduction(prim) and prim.key not in ("copy", "np.sum"):
             mapping["g"] = call("_rt.full", name_node(g), name_node(ANS))    # shaped like this statement's result
@@ -597,19 +607,7 @@ class Reverse:
     # --- the whole function --------------------------------------------------------------------
     def run(self) -> tuple[list[ast.stmt], list[ast.stmt], list[ast.expr]]:
         self._loop_names: dict[int, tuple] = {}
-        self.nested_loops = set()
-
-        def mark(body, depth):
-            for s in body:
-                if isinstance(s, (ast.While, ast.For)):
-                    if depth:
-                        self.nested_loops.add(id(s))
-                    mark(s.body, depth + 1)
-                elif isinstance(s, ast.If):
-                    mark(s.body, depth)
-                    mark(s.orelse, depth)
-
-        mark(self.fn.body, 0)
+        self.nested_loops = _nested_loops(self.fn.body)
         fn = self.fn
         # a variable's first assignment at the top level overwrites nothing: nothing to save
         self.first_defs = set()
@@ -672,7 +670,7 @@ def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = Tru
     caller checks it on every call), so that their elements are scalars. `kinds`: what the arguments
     are, when the function writes in place into a value it may share with one (aliasing.py)."""
     act = info.activity
-    namer_state = copy.deepcopy(fn.namer)
+    namer_state = fn.namer.copy()
     for_targets = {s.target.id for s in walk_stmts(fn.body) if isinstance(s, ast.For)}
     remat = _rematerializable(fn, vectors)
     recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
@@ -800,7 +798,7 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
     restore: set[str] = set(forced)
     lazy: set[str] = set()
     for _ in range(20):
-        fn.namer = copy.deepcopy(namer_state)
+        fn.namer = namer_state.copy()
         probe = Reverse(fn, wrt, act, restore, info.loop_assigned, lazy, remat, after_pop, vectors, like)
         like = probe
         sweeps = probe.run()
@@ -932,14 +930,32 @@ def _maybe_undefined(fn: CoreFunction, restore: set[str]) -> set[str]:
     """Saved variables whose first assignment is inside a loop or a branch: they may not exist yet
     when first saved, so they start as None."""
     first: dict[str, bool] = {}
-
-    def visit(body, nested):
-        for s in body:
-            for v in assigned(s):
-                first.setdefault(v, nested)
-            if isinstance(s, (ast.While, ast.For, ast.If)):
-                visit(s.body, True)
-                visit(getattr(s, "orelse", []), True)
-
-    visit(fn.body, False)
+    _first_assignments(fn.body, False, first)
     return {v for v in restore if first.get(v, False) and v not in fn.params}
+
+
+# (The recursive walks below are functions of the module, not closures: a closure that calls itself is a
+# reference cycle, which would keep what it sees (the generator, the code) alive until the cycle
+# collector's next pass, and that pass, over a transform's millions of nodes, is slow.)
+def _first_assignments(body: list[ast.stmt], nested: bool, first: dict[str, bool]) -> None:
+    """For each variable assigned in `body`, in order: whether its first assignment is nested."""
+    for s in body:
+        for v in assigned(s):
+            first.setdefault(v, nested)
+        if isinstance(s, (ast.While, ast.For, ast.If)):
+            _first_assignments(s.body, True, first)
+            _first_assignments(getattr(s, "orelse", []), True, first)
+
+
+def _nested_loops(body: list[ast.stmt], depth: int = 0, out: set[int] | None = None) -> set[int]:
+    """The ids of the loops in `body` that sit inside another loop."""
+    out = set() if out is None else out
+    for s in body:
+        if isinstance(s, (ast.While, ast.For)):
+            if depth:
+                out.add(id(s))
+            _nested_loops(s.body, depth + 1, out)
+        elif isinstance(s, ast.If):
+            _nested_loops(s.body, depth, out)
+            _nested_loops(s.orelse, depth, out)
+    return out

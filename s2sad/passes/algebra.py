@@ -55,19 +55,44 @@ class Algebra:
                     if isinstance(m, ast.Name):
                         defs.setdefault(m.id, []).append(ast.Constant(0) if ranged else None)
         self.scalars = {v for v, ds in defs.items() if all(d is not None for d in ds)} | self.known_scalars
+        self._defs = defs
+        self._readers = None
         dropped = [v for v in list(self.scalars) if self._drop_unless_scalar(v, defs)]
-        if not dropped:
-            return
-        readers: dict[str, set[str]] = {}          # name -> the names left some assignment of which reads it
-        for v in self.scalars - self.known_scalars:
-            for d in defs[v]:
-                for r in names(d, True):
-                    readers.setdefault(r, set()).add(v)
-        todo = [v for r in dropped for v in readers.get(r, ())]
-        while todo:                                # a name dropped: look again at those that read it
+        if dropped:
+            self._drop_readers(v for r in dropped for v in self._reading(r))
+
+    def _reading(self, name: str) -> set[str]:
+        """The names left among the scalars some assignment of which reads `name`."""
+        if self._readers is None:
+            self._readers = {}                     # name -> the names some assignment of which reads it
+            for v in self.scalars - self.known_scalars:
+                for d in self._defs[v]:
+                    for r in names(d, True):
+                        self._readers.setdefault(r, set()).add(v)
+        return self._readers.get(name, set())
+
+    def _drop_readers(self, todo) -> None:
+        """Look again at the names in `todo`, and at those that read a name dropped, to a fixed point."""
+        todo = list(todo)
+        while todo:
             v = todo.pop()
-            if self._drop_unless_scalar(v, defs):
-                todo.extend(readers.get(v, ()))
+            if self._drop_unless_scalar(v, self._defs):
+                todo.extend(self._reading(v))
+
+    def revise(self, values: dict[str, ast.expr], rename: dict[str, str]) -> None:
+        """After infer_scalars, the code changed: each name in `values` now has that value as its only
+        assignment, and the reads of each name in `rename` read its value instead (a copy went). What
+        infer_scalars would find again, without walking the code: neither change makes a name a scalar
+        (the old values were unbroadcasts, a number if the new one is; a copy is one iff its source is)."""
+        if self._readers is not None:
+            for a, b in rename.items():
+                self._readers.setdefault(b, set()).update(self._readers.pop(a, ()))
+            for v, e in values.items():
+                for r in names(e, True):
+                    self._readers.setdefault(r, set()).add(v)
+        for v, e in values.items():
+            self._defs[v] = [e]
+        self._drop_readers(values)
 
     def _drop_unless_scalar(self, v: str, defs: dict[str, list[ast.expr]]) -> bool:
         """Drop `v` from the scalars if some assignment of it may not give one; whether it was dropped."""

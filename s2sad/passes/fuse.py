@@ -26,8 +26,8 @@ import bisect
 from .algebra import LINEAR, Algebra, Rewriter
 from ..ir.astcopy import clone
 from ..ir.prim import walk_stmts
-from ..ir.nodes import child_fields, walk
-from ..analysis.effects import aliases, blocks, counts, definition, header_part, interferes, loads_of, module, nested_defs, pure, reads, top_defs, uncovered, parents_and_loads, writes
+from ..ir.nodes import child_fields, names, walk
+from ..analysis.effects import aliases, blocks, counts, covered, definition, header_part, interferes, loads_of, module, nested_defs, parents_and_loads, pure, reads, top_defs, writes
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
@@ -66,11 +66,14 @@ def _elementwise_def(e: ast.expr) -> set[str] | None:
     return {p.id for p in parts if isinstance(p, ast.Name)}
 
 
-def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict, stores: dict) -> bool:
+def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict, stores: dict) \
+        -> tuple[dict[str, ast.expr], set[str]]:
     """`a_bar = unbroadcast(g, a)` -> `a_bar = g` when a = x op y and every read of a_bar sits in
-    `unbroadcast(<a_bar combined elementwise with x, y, a or scalars>, x or y)`."""
+    `unbroadcast(<a_bar combined elementwise with x, y, a or scalars>, x or y)`. Returns the new values
+    ({a_bar: g}), and the names whose renaming (copy propagation) could let one that stayed go too."""
     parents, loads = parents_and_loads(trees)
-    changed = False
+    changed: dict[str, ast.expr] = {}
+    watch: set[str] = set()
     for b in blocks(stmts):
         for s in b:
             d = definition(s)
@@ -81,11 +84,14 @@ def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict,
             if ub is None or not isinstance(ub[0], ast.Name):
                 continue
             a = ub[1].id
+            near = {bar, a, ub[0].id}      # what a renaming would have to touch to change the outcome
             if stores.get(a, 0) != 1 or a not in defs:
+                watch |= near
                 continue
             operands = _elementwise_def(defs[a])
             if operands is None:
                 continue
+            near |= operands
             uses = loads.get(bar, [])
             ok = bool(uses)
             for u in uses:
@@ -99,26 +105,29 @@ def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict,
                     if not isinstance(par, (ast.BinOp, ast.UnaryOp)):
                         break
                     node = par
+                if top is not None:
+                    near |= names(top, True)
                 if top is None or top.args[1].id not in operands \
                         or not _elementwise_leaves(top.args[0], bar, operands | {a}, fuser):
                     ok = False
                     break
             if ok:
-                s.value = ub[0]
-                changed = True
-    return changed
+                s.value = changed[bar] = ub[0]
+            else:
+                watch |= near
+    return changed, watch
 
 
-def _propagate(stmts: list[ast.stmt], ret: ast.stmt, stores: dict, keep: set[str]) -> bool:
-    """`a = b` at the top level, both assigned once (or b a parameter): read b for a."""
+def _propagate(stmts: list[ast.stmt], ret: ast.stmt, stores: dict, keep: set[str]) -> dict[str, str]:
+    """`a = b` at the top level, both assigned once (or b a parameter): read b for a. Returns the
+    renaming (a -> b)."""
     rename: dict[str, str] = {}
-    out, changed = [], False
+    out = []
     for s in stmts:
         d = definition(s)
         if d and isinstance(d[1], ast.Name) and stores.get(d[0], 0) == 1 and stores.get(d[1].id, 0) <= 1 \
                 and d[1].id not in keep and d[0] != d[1].id:
             rename[d[0]] = rename.get(d[1].id, d[1].id)
-            changed = True
             continue
         out.append(s)
     if rename:
@@ -127,7 +136,7 @@ def _propagate(stmts: list[ast.stmt], ret: ast.stmt, stores: dict, keep: set[str
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in rename:
                     n.id = rename[n.id]
     stmts[:] = out
-    return changed
+    return rename
 
 
 def _linear_use(load: ast.Name, root: ast.AST) -> bool:
@@ -224,11 +233,12 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
         needs = reads(value)
         if any(interferes(seq[j], needs, alias, memo) for j in range(i + 1, last) if j not in gone):
             continue
-        for j, (_, node, field, k) in uses:
+        for u, (j, (_, node, field, k)) in enumerate(uses):
+            moved = value if u == len(uses) - 1 else clone(value)     # the definition goes: its value moves
             if k is None:
-                setattr(node, field, clone(value))
+                setattr(node, field, moved)
             else:
-                getattr(node, field)[k] = clone(value)
+                getattr(node, field)[k] = moved
             index[j] = None                      # (what it writes is the same: the value is pure)
             for v in needs:                      # the statement now reads what the value read
                 _insert_sorted(where_read.setdefault(v, []), j)
@@ -441,14 +451,13 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
         fuser.infer_scalars(trees)
         _, stores = counts(trees, params)
         defs = {d[0]: d[1] for n in walk_stmts(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
-        opened = _drop_unbroadcasts(fuser, stmts, trees, defs, stores)
-        copied = _propagate(stmts, ret, stores, set(keep))
-        if not (opened and copied):
+        opened, watch = _drop_unbroadcasts(fuser, stmts, trees, defs, stores)
+        rename = _propagate(stmts, ret, stores, set(keep))
+        if not (opened and watch & (set(rename) | set(rename.values()))):
             break
-    if opened or copied:
-        fuser.infer_scalars(stmts + [ret])
+    fuser.revise(opened, rename)
     alias = aliases(stmts)
-    local = reads(ast.Module(body=stmts + [ret], type_ignores=[])) - uncovered(stmts + [ret])
+    local = covered(stmts + [ret])
     for b in list(blocks(stmts)):
         if b is not stmts:          # loop and branch bodies (the top level had its copies propagated)
             _cse(fuser, b, alias)

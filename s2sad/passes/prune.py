@@ -99,30 +99,8 @@ def _live(trees, walks: _Walks) -> set[str]:
     `t1 = x * c; x = t1 + d` keeps neither alive by itself)."""
     assigns: list[tuple[str, set[str]]] = []
     live: set[str] = set()
-
-    def visit(stmts):
-        for s in stmts:
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                    and not walks.of(s).effect:
-                assigns.append((s.targets[0].id, walks.of(s.value).reads()))
-                continue
-            if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not walks.of(s).effect:
-                # `trips1 += 1` reads trips1: it matters only if trips1 does, and then so does `trips1 = 0`
-                assigns.append((s.target.id, walks.of(s.value).reads() | {s.target.id}))
-                continue
-            if isinstance(s, (ast.If, ast.While)):
-                live.update(walks.of(s.test).reads())
-            elif isinstance(s, ast.For):
-                live.update(walks.of(s.iter).reads())
-            else:
-                live.update(walks.of(s).reads())
-            for field in _BLOCKS:
-                block = getattr(s, field, None)
-                if isinstance(block, list):
-                    visit(block)
-
     stmts = [t for t in trees if isinstance(t, ast.stmt) and not isinstance(t, ast.Return)]
-    visit(stmts)
+    _reads_of_statements(stmts, walks, assigns, live)
     for t in trees:
         if isinstance(t, ast.Return):
             live.update(names_read(t))
@@ -136,6 +114,31 @@ def _live(trees, walks: _Walks) -> set[str]:
                 live.add(r)
                 todo.append(r)
     return live
+
+
+def _reads_of_statements(stmts: list[ast.stmt], walks: _Walks, assigns: list, live: set[str]) -> None:
+    """Into `assigns`: (name, what its value reads) of each assignment without effects in `stmts`;
+    into `live`: what every other statement reads. (A function of the module, not a closure calling
+    itself: that would be a reference cycle keeping the walks alive until the cycle collector runs.)"""
+    for s in stmts:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and not walks.of(s).effect:
+            assigns.append((s.targets[0].id, walks.of(s.value).reads()))
+            continue
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not walks.of(s).effect:
+            # `trips1 += 1` reads trips1: it matters only if trips1 does, and then so does `trips1 = 0`
+            assigns.append((s.target.id, walks.of(s.value).reads() | {s.target.id}))
+            continue
+        if isinstance(s, (ast.If, ast.While)):
+            live.update(walks.of(s.test).reads())
+        elif isinstance(s, ast.For):
+            live.update(walks.of(s.iter).reads())
+        else:
+            live.update(walks.of(s).reads())
+        for field in _BLOCKS:
+            block = getattr(s, field, None)
+            if isinstance(block, list):
+                _reads_of_statements(block, walks, assigns, live)
 
 
 def has_effect(s: ast.stmt) -> bool:

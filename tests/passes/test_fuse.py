@@ -255,3 +255,26 @@ def test_float_kinds_widen_through_loops_and_stop_at_unknown_values():
     assert kinds["e"] == "f" and "c" not in kinds and "v" not in kinds
     assert "b" not in _floats(ast.parse("b = a\nwhile b < 9:\n    b = f(b)\n").body, "a")
     assert "a" not in _floats(ast.parse("a = a ** 2\n").body, "a")
+
+
+@pytest.mark.parametrize("more", ["", "t6 = g * 1.0\nt7 = t6 + t5\n"])   # with names dropped at first, or not
+def test_revised_scalars_are_what_inferring_them_again_finds(more):
+    """fuse's cotangents freed from an unbroadcast, then copies gone: Algebra.revise updates which names
+    hold numbers without walking the code again, and finds what infer_scalars finds on the new code."""
+    code = ast.parse(
+        "t1_bar = _rt.unbroadcast(g, s)\n"     # a number while s is one ...
+        "t2 = t1_bar * 2.0\n"                  # ... and so this one
+        "t3 = t2\n"
+        "t4 = t3 + 1.0\n"
+        "t5 = np.sum(g)\n" + more).body
+    fuser = Algebra(set(), {"s"})
+    fuser.infer_scalars(code)
+    assert {"t1_bar", "t2", "t3", "t4", "t5"} <= fuser.scalars
+    code[0].value = code[0].value.args[0]                  # t1_bar = g: an array
+    del code[2]                                            # the copy t3 = t2 goes; t4 reads t2
+    code[2].value.left.id = "t2"
+    fuser.revise({"t1_bar": code[0].value}, {"t3": "t2"})
+    again = Algebra(set(), {"s"})
+    again.infer_scalars(code)
+    assert fuser.scalars - {"t3"} == again.scalars
+    assert {"t1_bar", "t2", "t4"}.isdisjoint(fuser.scalars) and "t5" in fuser.scalars
