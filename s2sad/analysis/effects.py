@@ -15,18 +15,22 @@ from ..ir.nodes import child_fields, names, walk
 _PURE_UNRULED = {"min", "max"}     # Python builtins generated code may call that have no rule
 
 
-def parents_and_loads(trees) -> tuple[dict[int, ast.AST], dict[str, list[ast.Name]]]:
-    """(node id -> the node it sits in, name -> its reads) over `trees`, in one walk (contexts and
-    operators, which no one asks about, left out)."""
+def parents_and_loads(trees, params=()) -> tuple[dict[int, ast.AST], dict[str, list[ast.Name]], dict[str, int]]:
+    """(node id -> the node it sits in, name -> its reads, name -> how many times it is bound, the
+    parameters `params` once) over `trees`, in one walk (contexts and operators, which no one asks
+    about, left out)."""
     parents: dict[int, ast.AST] = {}
     loads: dict[str, list[ast.Name]] = {}
-    AST, Name = ast.AST, ast.Name
+    stores: dict[str, int] = {p: 1 for p in params}
+    AST, Name, Load = ast.AST, ast.Name, ast.Load
     stack = list(trees)
     while stack:
         p = stack.pop()
         if type(p) is Name:
-            if isinstance(p.ctx, ast.Load):
+            if type(p.ctx) is Load:
                 loads.setdefault(p.id, []).append(p)
+            else:
+                stores[p.id] = stores.get(p.id, 0) + 1
             continue
         for f in child_fields(type(p)):
             v = getattr(p, f, None)
@@ -35,7 +39,7 @@ def parents_and_loads(trees) -> tuple[dict[int, ast.AST], dict[str, list[ast.Nam
                 if isinstance(c, AST):
                     parents[id(c)] = p
                     stack.append(c)
-    return parents, loads
+    return parents, loads, stores
 
 
 def module(call: ast.Call) -> str:
@@ -59,15 +63,30 @@ def pure_call(call: ast.Call) -> bool:
     return "." not in key and key in RULES and key not in flagged("impure")   # float(), len(), range()...
 
 
+_IMPURE_NODES = frozenset({ast.Lambda, ast.NamedExpr, ast.Starred, ast.ListComp, ast.SetComp, ast.DictComp,
+                           ast.GeneratorExp, ast.Await, ast.Yield, ast.YieldFrom})
+
+
 def pure(e: ast.expr) -> bool:
     """An expression whose value depends only on the names it reads, and that changes nothing."""
-    for n in walk(e):
-        if isinstance(n, ast.Call):
+    stack = [e]
+    Call, AST, Name, Constant = ast.Call, ast.AST, ast.Name, ast.Constant
+    while stack:                  # (a walk without a generator: this runs on every statement, often)
+        n = stack.pop()
+        t = type(n)
+        if t is Name or t is Constant:
+            continue
+        if t is Call:
             if not pure_call(n):
                 return False
-        elif isinstance(n, (ast.Lambda, ast.NamedExpr, ast.Starred, ast.ListComp, ast.SetComp, ast.DictComp,
-                            ast.GeneratorExp, ast.Await, ast.Yield, ast.YieldFrom)):
+        elif t in _IMPURE_NODES:
             return False
+        for f in child_fields(t):
+            v = getattr(n, f, None)
+            if type(v) is list:
+                stack.extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                stack.append(v)
     return True
 
 
@@ -144,19 +163,6 @@ def aliases(trees) -> dict[str, str]:
                             root[a] = b
     known = set(root) | set(root.values())
     return {v: find(v) for v in known}
-
-
-def counts(trees, params) -> tuple[dict[str, int], dict[str, int]]:
-    loads: dict[str, int] = {}
-    stores: dict[str, int] = {p: 1 for p in params}
-    for t in trees:
-        for n in walk(t):
-            if isinstance(n, ast.Name):
-                d = loads if isinstance(n.ctx, ast.Load) else stores
-                d[n.id] = d.get(n.id, 0) + 1
-            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
-                loads[n.target.id] = loads.get(n.target.id, 0) + 1
-    return loads, stores
 
 
 def definition(s: ast.stmt) -> tuple[str, ast.expr] | None:

@@ -192,18 +192,25 @@ def _compiled_def(module: ast.Module, code: types.CodeType, filename: str,
     """The code object Python makes of the `def` in `module`, compiled where `code` was: inside a function
     that gives its free variables, a class for `super()` (its `__class__` cell), in a module that imports
     the names `imported`."""
+    # the nodes made here get line numbers before the parsed ones go in (which have theirs): a walk of
+    # the whole function by fix_missing_locations was half of the time of loading a long one
     body = list(module.body)
     free = [v for v in code.co_freevars if v != "__class__"]
     if "__class__" in code.co_freevars:
-        body = [ast.ClassDef(name="_s2sad_class", bases=[], keywords=[], body=body, decorator_list=[])]
+        cls = ast.fix_missing_locations(ast.ClassDef(name="_s2sad_class", bases=[], keywords=[], body=[],
+                                                     decorator_list=[]))
+        cls.body = body
+        body = [cls]
     if free:
         assign = ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store()) for v in free], value=ast.Constant(None))
-        body = [ast.FunctionDef(name="_s2sad_outer", args=ast.arguments(
+        outer = ast.fix_missing_locations(ast.FunctionDef(name="_s2sad_outer", args=ast.arguments(
             posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-            body=[assign] + body, decorator_list=[], returns=None)]
-    stubs = [ast.Import(names=[ast.alias(name="_s2sad_stub", asname=n)]) for n in sorted(imported)]
+            body=[assign], decorator_list=[], returns=None))
+        outer.body += body
+        body = [outer]
+    stubs = [ast.fix_missing_locations(ast.Import(names=[ast.alias(name="_s2sad_stub", asname=n)]))
+             for n in sorted(imported)]
     tree = ast.Module(body=stubs + body, type_ignores=[])
-    ast.fix_missing_locations(tree)
     try:
         compiled = compile(tree, filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
@@ -337,7 +344,7 @@ def _load_lambda(fn: Callable, code: types.CodeType) -> Source:
         imported = _module_imports(lines)
         for node in ast.walk(whole):
             if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
-                module = ast.Module(body=[ast.Expr(value=node)], type_ignores=[])
+                module = ast.Module(body=[ast.copy_location(ast.Expr(value=node), node)], type_ignores=[])
                 compiled = _compiled_def(module, code, filename, imported) or _compiled_def(module, code, filename)
                 if compiled is not None and same_code(compiled, code):
                     found = node

@@ -385,14 +385,17 @@ class Reverse:
 
     def contributions(self, prim: Prim, target: str) -> list[tuple[str, ast.expr, tuple]]:
         """(operand, cotangent expression, path) for each active operand of `prim`: the expressions
-        are the caller's to change. Worked out once for all the probes of a saving plan, which
-        share what they depend on but the adjoint's name and whether it is lazy."""
+        are the caller's to change. The probes of a saving plan share what this depends on but the
+        adjoint's name and whether it is lazy: a probe keeps a copy of what it worked out for the next
+        one, which takes it."""
         g = self.bar(target)
         key = (id(prim.node), g, g in self.lazy)
-        found = self._contributions.get(key)
-        if found is None or found[0] is not prim.node:
-            found = self._contributions[key] = (prim.node, self._contributions_of(prim, target, g))
-        return [(n, clone(e), p) for n, e, p in found[1]]
+        found = self._contributions.pop(key, None)
+        if found is not None and found[0] is prim.node:
+            return found[1]
+        out = self._contributions_of(prim, target, g)
+        self._contributions[key] = (prim.node, [(n, clone(e), p) for n, e, p in out])
+        return out
 
     def _contributions_of(self, prim: Prim, target: str, g: str) -> list[tuple[str, ast.expr, tuple]]:
         rule = prim.rule

@@ -27,7 +27,7 @@ from .algebra import LINEAR, Algebra, Rewriter
 from ..ir.astcopy import clone
 from ..ir.prim import walk_stmts
 from ..ir.nodes import child_fields, names, walk
-from ..analysis.effects import aliases, blocks, counts, covered, definition, header_part, interferes, loads_of, module, nested_defs, parents_and_loads, pure, reads, top_defs, writes
+from ..analysis.effects import aliases, blocks, covered, definition, header_part, interferes, loads_of, module, nested_defs, parents_and_loads, pure, reads, top_defs, writes
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
@@ -66,12 +66,12 @@ def _elementwise_def(e: ast.expr) -> set[str] | None:
     return {p.id for p in parts if isinstance(p, ast.Name)}
 
 
-def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict, stores: dict) \
-        -> tuple[dict[str, ast.expr], set[str]]:
+def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], defs: dict, stores: dict, parents: dict,
+                       loads: dict) -> tuple[dict[str, ast.expr], set[str]]:
     """`a_bar = unbroadcast(g, a)` -> `a_bar = g` when a = x op y and every read of a_bar sits in
     `unbroadcast(<a_bar combined elementwise with x, y, a or scalars>, x or y)`. Returns the new values
-    ({a_bar: g}), and the names whose renaming (copy propagation) could let one that stayed go too."""
-    parents, loads = parents_and_loads(trees)
+    ({a_bar: g}), and the names whose renaming (copy propagation) could let one that stayed go too.
+    `parents` and `loads`: parents_and_loads of the function."""
     changed: dict[str, ast.expr] = {}
     watch: set[str] = set()
     for b in blocks(stmts):
@@ -118,9 +118,9 @@ def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], trees, defs: dict,
     return changed, watch
 
 
-def _propagate(stmts: list[ast.stmt], ret: ast.stmt, stores: dict, keep: set[str]) -> dict[str, str]:
-    """`a = b` at the top level, both assigned once (or b a parameter): read b for a. Returns the
-    renaming (a -> b)."""
+def _propagate(stmts: list[ast.stmt], stores: dict, loads: dict[str, list[ast.Name]], keep: set[str]) -> dict[str, str]:
+    """`a = b` at the top level, both assigned once (or b a parameter): read b for a (`loads`: the reads
+    of each name). Returns the renaming (a -> b)."""
     rename: dict[str, str] = {}
     out = []
     for s in stmts:
@@ -130,11 +130,9 @@ def _propagate(stmts: list[ast.stmt], ret: ast.stmt, stores: dict, keep: set[str
             rename[d[0]] = rename.get(d[1].id, d[1].id)
             continue
         out.append(s)
-    if rename:
-        for t in out + [ret]:
-            for n in walk(t):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in rename:
-                    n.id = rename[n.id]
+    for a, b in rename.items():
+        for n in loads.get(a, ()):
+            n.id = b
     stmts[:] = out
     return rename
 
@@ -155,14 +153,13 @@ def _linear_use(load: ast.Name, root: ast.AST) -> bool:
 
 
 class _Names:
-    """One statement's names, from one walk: every name it reads or binds (nested blocks included),
-    the names it binds, and the reads in its header part (`header_part`), each with the place it sits
-    in (node, field, list index or None), so that an expression can be put there without a search."""
+    """One statement's names, from one walk: the names it binds (nested blocks included), and the reads in
+    its header part (`header_part`), each with the place it sits in (node, field, list index or None), so
+    that an expression can be put there without a search."""
 
-    __slots__ = ("all", "binds", "loads")
+    __slots__ = ("binds", "loads")
 
     def __init__(self, s: ast.stmt):
-        self.all: set[str] = set()
         self.binds: set[str] = set()
         self.loads: dict[str, list[tuple[ast.Name, ast.AST, str, int | None]]] = {}
         header = header_part(s)
@@ -174,7 +171,6 @@ class _Names:
                 v = getattr(n, f, None)
                 for k, c in (enumerate(v) if type(v) is list else ((None, v),)):
                     if type(c) is Name:
-                        self.all.add(c.id)
                         if type(c.ctx) is Store:
                             self.binds.add(c.id)
                         elif inside and type(c.ctx) is Load:
@@ -189,10 +185,10 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
     only by sums (so the scalar moves out of them). Same block, same user line, and nothing in
     between changes what it reads."""
     seq = block + ([tail] if tail is not None else [])
-    index: list[_Names | None] = [_Names(s) for s in seq]     # None: changed since, walk it again
+    index: list[_Names | None] = [None] * len(seq)     # walked when first asked; None again once changed
     where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
-    for j, ix in enumerate(index):
-        for v in ix.all:
+    for j, s in enumerate(seq):
+        for v in names(s, False):
             where_read.setdefault(v, []).append(j)
     memo: dict[int, object] = {}
     gone: set[int] = set()
@@ -449,10 +445,10 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
     for _ in range(4):       # cotangents freed from unbroadcasts, then copies gone: each can open the other
         trees = stmts + [ret]
         fuser.infer_scalars(trees)
-        _, stores = counts(trees, params)
+        parents, loads, stores = parents_and_loads(trees, params)
         defs = {d[0]: d[1] for n in walk_stmts(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
-        opened, watch = _drop_unbroadcasts(fuser, stmts, trees, defs, stores)
-        rename = _propagate(stmts, ret, stores, set(keep))
+        opened, watch = _drop_unbroadcasts(fuser, stmts, defs, stores, parents, loads)
+        rename = _propagate(stmts, stores, loads, set(keep))
         if not (opened and watch & (set(rename) | set(rename.values()))):
             break
     fuser.revise(opened, rename)

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Container
 
 from .. import rules
-from ..ir.nodes import walk
+from ..ir.nodes import child_fields, walk
 from ..ir.prim import is_assign, names_read, walk_stmts
 from ..analysis.shapes import ShapeClasses
 
@@ -27,31 +27,46 @@ def shape_arg(node: ast.AST) -> ast.Name | None:
 
 
 class _Walk:
-    """What one walk of a node finds: the names under it (loaded or not), the names among them that a
-    runtime helper reads only for a shape, and whether it calls a user's function (custom rules,
-    recursion). The Name nodes are kept, not their ids: a round may point a shape argument elsewhere
-    (to another variable of the same shape: never to or from the tape)."""
+    """What one walk of a node finds: the names it reads but for a runtime helper's shape arguments
+    (`strong`), those shape arguments, and whether it calls a user's function (custom rules, recursion).
+    The shape arguments are kept as Name nodes, not ids: a round may point one elsewhere (to another
+    variable of the same shape: never to or from the tape)."""
 
-    __slots__ = ("loads", "shapes", "effect")
+    __slots__ = ("strong", "shapes", "effect")
 
     def __init__(self, node: ast.AST):
-        self.loads: list[ast.Name] = []
+        loads: list[ast.Name] = []
         self.shapes: list[ast.Name] = []
         self.effect = False                 # has_effect of the node walked
-        for n in walk(node):
-            if isinstance(n, ast.Name):
-                if isinstance(n.ctx, ast.Load):
-                    self.loads.append(n)
+        Name, Load, Call, Attribute, AST = ast.Name, ast.Load, ast.Call, ast.Attribute, ast.AST
+        stack = [node]
+        while stack:                        # (a walk without a generator: prune's first round walks everything)
+            n = stack.pop()
+            t = type(n)
+            if t is Name:
+                if type(n.ctx) is Load:
+                    loads.append(n)
                 self.effect = self.effect or n.id == "tape"
-            elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "_rt" \
+                continue
+            if t is Call:
+                a = shape_arg(n)
+                if a is not None:
+                    self.shapes.append(a)
+            elif t is Attribute and type(n.value) is Name and n.value.id == "_rt" \
                     and n.attr.startswith(("custom", "recurse")):
                 self.effect = True
-            a = shape_arg(n) if type(n) is ast.Call else None
-            if a is not None:
-                self.shapes.append(a)
+            for f in child_fields(t):
+                v = getattr(n, f, None)
+                if type(v) is list:
+                    stack.extend(x for x in v if isinstance(x, AST))
+                elif isinstance(v, AST):
+                    stack.append(v)
+        shape_ids = {id(n) for n in self.shapes}
+        self.strong: set[str] = {n.id for n in loads if id(n) not in shape_ids}   # no round changes these
 
     def reads(self) -> set[str]:
-        return {n.id for n in self.loads}
+        """Every name read (a set the caller must not change)."""
+        return self.strong | {n.id for n in self.shapes} if self.shapes else self.strong
 
 
 _BLOCKS = ("body", "orelse")
@@ -202,8 +217,7 @@ def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, p
         trees = [s for b in blocks for s in b] + [ret]
         parts = [w for t in trees for w in walks.parts(t)]
         shape_nodes = [n for w in parts for n in w.shapes]
-        skip = {id(n) for n in shape_nodes}
-        strong = {n.id for w in parts for n in w.loads if id(n) not in skip}
+        strong = set().union(*(w.strong for w in parts))
         for n in shape_nodes:
             if n.id not in strong:
                 subs = sorted(u for u in stable & strong if shapes.same(u, n.id))

@@ -153,13 +153,17 @@ def propagate_copies(fwd: list[ast.stmt], rev: list[ast.stmt], ret: ast.stmt, ke
     `keep` are never the source (out_bar stays behind result_bar). A name in `prefer` (a parameter's
     cotangent) stays, and b, made in the reverse sweep, is called a instead (`params_W1_bar`, not the
     inlined helper's `dense_W_bar`)."""
-    counts = _stores(fwd + rev)
     made_here = _stores(rev)
+    counts = _stores(fwd)
+    for v, n in made_here.items():
+        counts[v] = counts.get(v, 0) + n
     flip: dict[str, str] = {}
     out: list[ast.stmt] = []
     rename: dict[str, str] = {}
 
     def renamed(tree: ast.AST) -> None:
+        if not rename:
+            return
         for node in walk(tree):
             if type(node) is ast.Name and type(node.ctx) is ast.Load and node.id in rename:
                 node.id = rename[node.id]
