@@ -17,6 +17,11 @@ class NonDifferentiableError(DifferentiationError):
     """A call whose derivative is unknown."""
 
 
+class ContainerOutputError(NonDifferentiableError):
+    """The differentiated function returns a container of differentiated values: jvp, vjp and jacobian
+    then differentiate it one output leaf at a time; grad and hessian need one scalar."""
+
+
 class NonScalarOutputError(DifferentiationError):
     """`grad` of a function whose output is not a scalar."""
 

@@ -273,3 +273,24 @@ def items_change_type(x):
         out.append(v)
         v = v + 0.5
     return np.sum(np.array(out) * x)
+
+
+# --- functions that return containers (jvp, vjp and jacobian take them leaf by leaf) -------------------
+
+def two_outputs(x, y):
+    return np.sin(x) * y, np.sum(x ** 2) * y
+
+
+def named_outputs(x):
+    h = np.tanh(x)
+    return {"pred": h, "loss": np.sum(h ** 2), "parts": [x * 2.0, np.exp(x[0])]}
+
+
+def layer_outputs(p, x):
+    h = np.tanh(p["W"] @ x)
+    return {"h": h, "norm": np.sum(h ** 2) * p["s"]}
+
+
+def returns_a_name(x):
+    out = {"a": np.sin(x)}
+    return out

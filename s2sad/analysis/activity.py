@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass, field
 
 from ..ir.prim import Prim, assigned, is_assign, is_setitem, names_read, primitive, walk_stmts
-from ..errors import NonDifferentiableError, UnsupportedSyntaxError
+from ..errors import ContainerOutputError, NonDifferentiableError, UnsupportedSyntaxError
 from ..ir.core import CoreFunction, origin
 from ..errors import located
 
@@ -82,15 +82,17 @@ def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity
             continue
         if prim.rule is None and act.active(tgt) and any(act.active(s) for s in srcs):
             where = origin(stmt) or (fn.src.filename, getattr(stmt, "lineno", None))
-            raise NonDifferentiableError(located(
+            returned = prim.key == "tuple" and tgt == fn.result
+            raise (ContainerOutputError if returned else NonDifferentiableError)(located(
                 where[0], where[1], None,
                 f"s2sad has no derivative rule for {prim.key}(), which is called here on a value that "
                 f"depends on the input; register one with s2sad.defvjp({prim.key.split('.')[-1]}, ...)"
                 if prim.key != "tuple" else
                 "a tuple or list that holds a differentiated value is not supported here" if tgt != fn.result else
-                "returning a tuple that holds a differentiated value is not supported: for grad or value_and_grad "
+                "grad needs one scalar output, and this function returns a container: for grad or value_and_grad "
                 "of a function that returns `loss, aux`, pass has_aux=True (loss is differentiated, aux returned "
-                "as it is); otherwise return one array (np.stack or np.concatenate the outputs)"))
+                "as it is); jvp, vjp and jacobian take a returned container (written as a literal: "
+                "`return a, b` or `return {'a': a, 'b': b}`)"))
     return act
 
 

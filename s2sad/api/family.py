@@ -6,6 +6,7 @@ transformation's generated source.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any, Callable
 
@@ -14,7 +15,7 @@ import numpy as np
 from .. import backends
 from ..ir import pytree
 from ..runtime import batched
-from ..errors import DifferentiationError
+from ..errors import ContainerOutputError, DifferentiationError
 from .convert import as_float, check_real, fresh, like
 from .library import as_function
 from .targets import bind_all, compiled_jvp, grad_of, jvp_call, target
@@ -32,8 +33,23 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     fun = as_function(fun)
     t = target(fun, tuple(primals))
     full = t.expand(tuple(primals), {})
-    if t.select is None and any(pytree.is_container(a) for a in full):
-        return _jvp_containers(fun, full, tangents)
+    if t.select is not None:                 # a transformation's generated code: one output already
+        return _jvp_one(t, full, tangents, user=False)
+    try:
+        return _jvp_one(t, full, tangents)
+    except ContainerOutputError:
+        pass
+    # a returned container: each leaf's tangent by its own code (`select`), in the output's structure
+    td, _ = pytree.flatten(fun(*fresh(full)))
+    pairs = [_jvp_one(dataclasses.replace(t, select=path), list(full), tangents) for path in pytree.paths(td)]
+    return pytree.unflatten(td, [v for v, _ in pairs]), pytree.unflatten(td, [d for _, d in pairs])
+
+
+def _jvp_one(t, full: list, tangents, user: bool = True) -> tuple[Any, Any]:
+    """jvp of target `t` (one output: `t.select` picks it) at the arguments `full`; `user`: t is a user's
+    function, whose container arguments go leaf by leaf."""
+    if user and any(pytree.is_container(a) for a in full):
+        return _jvp_containers(t.fn, full, tangents, t.select)
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
     for i in wrt:
         full[i] = as_float(full[i])
@@ -44,22 +60,50 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
 
 
 def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
-    """Reverse mode: `(fun(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one gradient per primal."""
+    """Reverse mode: `(fun(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one gradient per primal. A
+    function that returns a container takes a cotangent of that structure."""
     if hasattr(fun, "_as_target"):
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     fun = as_function(fun)
+    try:
+        return _vjp_one(fun, primals)
+    except ContainerOutputError:
+        pass
+    # a returned container: the cotangent of each leaf goes back through that leaf's own code (`select`)
+    out = fun(*fresh(primals))
+    td, _ = pytree.flatten(out)
+    parts = [_vjp_one(fun, primals, path)[1] for path in pytree.paths(td)]
+
+    def vjp_fun(cotangent):
+        ctd, cts = pytree.flatten(cotangent)
+        if ctd != td:
+            raise ValueError(f"vjp: the cotangent has the structure {pytree.spelled(ctd)}, the output "
+                             f"{pytree.spelled(td)}")
+        total = None
+        for part, ct in zip(parts, cts):
+            g = part(ct)
+            total = g if total is None else pytree.add(total, g)
+        return total
+
+    return out, vjp_fun
+
+
+def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None) -> tuple[Any, Callable]:
+    """vjp of `fun`'s output, or of the leaf `select` of the container it returns."""
     if any(pytree.is_container(p) for p in primals):
-        return _vjp_containers(fun, primals)
+        return _vjp_containers(fun, primals, select)
     nums = tuple(range(len(primals)))
     unit = backends.of(primals)
     args = [as_float(p) for p in primals]
     full = bind_all(fun)(tuple(args), {})
-    c = grad_of(fun, nums, unit.name, full)
+    c = grad_of(fun, nums, unit.name, full, select=select)
     extra = [f.read() for f in c.free]
     check_real((*full, *extra))
     extra = unit.to_device(extra)
     out = fun(*fresh(primals))
+    if select is not None:
+        out = pytree.pick(out, select)
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != np.shape(out):
@@ -100,25 +144,29 @@ def _flat(fun: Callable, full: list, tangents) -> tuple[list, list, tuple, tuple
     return flat, flat_t, tuple(wrt), trees, originals, structures
 
 
-def _jvp_containers(fun: Callable, full: list, tangents) -> tuple[Any, Any]:
-    """jvp with container primals: tangents of the same structures, the code taking leaves."""
+def _jvp_containers(fun: Callable, full: list, tangents, select: tuple | None = None) -> tuple[Any, Any]:
+    """jvp with container primals: tangents of the same structures, the code taking leaves; `select`:
+    the leaf of a returned container differentiated."""
     flat, flat_t, wrt, trees, _, _ = _flat(fun, full, tangents)
     unit = backends.of((*flat, *flat_t))
-    c = compiled_jvp(fun, wrt, None, unit.name, trees=trees)
+    c = compiled_jvp(fun, wrt, select, unit.name, trees=trees)
     extra = [f.read() for f in c.free]
     check_real((*flat, *extra))
     return c.fn(*unit.to_device(flat), *unit.to_device(flat_t), *unit.to_device(extra))
 
 
-def _vjp_containers(fun: Callable, primals: tuple) -> tuple[Any, Callable]:
-    """vjp with container primals: one gradient per primal, in its structure."""
+def _vjp_containers(fun: Callable, primals: tuple, select: tuple | None = None) -> tuple[Any, Callable]:
+    """vjp with container primals: one gradient per primal, in its structure (of the output's leaf
+    `select` when it returns a container)."""
     full = bind_all(fun)(tuple(primals), {})
     flat, _, nums, trees, originals, structures = _flat(fun, full, None)
     unit = backends.of(flat)
-    c = grad_of(fun, nums, unit.name, trees=trees)
+    c = grad_of(fun, nums, unit.name, trees=trees, select=select)
     extra = unit.to_device([f.read() for f in c.free])
     check_real((*flat, *extra))
     out = fun(*fresh(primals))
+    if select is not None:
+        out = pytree.pick(out, select)
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != np.shape(out):
@@ -154,62 +202,84 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
         t = target(fun, args, kwargs)
         full = t.expand(args, kwargs)
         i = argnums % len(args) if args else argnums
-        if pytree.is_container(full[i]) and t.select is None:
-            return _jacobian_container(fun, full, i)
-        x = as_float(full[i])
-        full[i] = x
-        unit = backends.of(full)
-        xp = unit.load()
-        dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
-        xshape = np.shape(x)
-        use, out = mode, None
-        if hasattr(fun, "_as_target"):          # a transformation: its code is differentiated again in forward mode only
-            if mode == "reverse":
-                raise DifferentiationError("jacobian(..., mode='reverse') of a transformed function is not "
-                                           "supported; use mode='forward'")
-            use = "forward"
-        elif mode == "auto":                        # the fewer sweeps: inputs or outputs
-            out = fun(*fresh(args), **kwargs)
-            use = "forward" if np.size(x) <= np.size(out) else "reverse"
-        if use == "forward" and unit.name == "numpy" and np.size(x) > 1:
-            J = _vector_jvp(t, full, i, xshape, np.dtype(dtype))
-            if J is not None:
-                return J
-        if use == "forward":
-            cols = []
-            value = None
-            for e in _basis(xshape, np.dtype(dtype), xp):
-                tangent = e if xshape else 1.0
-                value, d = jvp_call(t, list(full), (i,), [tangent])
-                cols.append(xp.asarray(d, dtype=dtype))
-            oshape = np.shape(value)
-            if not cols:
-                return xp.zeros(oshape + xshape, dtype=dtype)
-            J = xp.stack(cols, axis=-1)
-            return J.reshape(oshape + xshape)
-        c = grad_of(fun, i, unit.name, full)
-        extra = [f.read() for f in c.free]
-        check_real((*full, *extra))
-        full, extra = unit.to_device(full), unit.to_device(extra)
-        if out is None:
-            out = fun(*fresh(args), **kwargs)
-        oshape = np.shape(out)
-        if unit.name == "numpy" and np.size(out) > 1 and not c.free:
-            J = _vector_vjp(c, full, oshape, xshape, np.dtype(dtype))
-            if J is not None:
-                return J
-        rows = []
-        for e in _basis(oshape, np.dtype(dtype), xp):
-            _, g = c.fn(*full, *extra, e if oshape else 1.0)
-            rows.append(xp.asarray(xp.broadcast_to(xp.asarray(g), xshape), dtype=dtype))
-        if not rows:
-            return xp.zeros(oshape + xshape, dtype=dtype)
-        return xp.stack(rows).reshape(oshape + xshape)
+        if t.select is not None or hasattr(fun, "_as_target"):     # a transformation's code: one output
+            return _jacobian_at(fun, t, full, i, mode, args, kwargs)
+        out = fun(*fresh(args), **kwargs) if mode == "auto" else None
+        if out is None or not pytree.is_container(out):
+            try:
+                return _jacobian_at(fun, t, full, i, mode, args, kwargs, out=out)
+            except ContainerOutputError:
+                out = fun(*fresh(args), **kwargs)
+        # a returned container: the Jacobian of each leaf, in the output's structure (JAX's jacobian)
+        td, leaves = pytree.flatten(out)
+        return pytree.unflatten(td, [_jacobian_at(fun, dataclasses.replace(t, select=path), list(full), i, mode,
+                                                  args, kwargs, out=leaf)
+                                     for path, leaf in zip(pytree.paths(td), leaves)])
 
     jac.__wrapped__ = fun
     jac._s2sad_derivative = "jacobian"
     jac.__name__ = f"jacobian_{getattr(fun, '__name__', 'f')}"
     return jac
+
+
+def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, kwargs: dict, out=None):
+    """The Jacobian of target `t`'s output (a user's function's, or the leaf `t.select` of the container
+    it returns; `out`: that output when already computed) with respect to argument `i`."""
+    if pytree.is_container(full[i]) and (t.select is None or not hasattr(fun, "_as_target")):
+        return _jacobian_container(fun, full, i, t.select if not hasattr(fun, "_as_target") else None)
+    x = as_float(full[i])
+    full[i] = x
+    unit = backends.of(full)
+    xp = unit.load()
+    dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
+    xshape = np.shape(x)
+    use = mode
+    select = None if hasattr(fun, "_as_target") else t.select      # a leaf of what the user's function returns
+    if hasattr(fun, "_as_target"):          # a transformation: its code is differentiated again in forward mode only
+        if mode == "reverse":
+            raise DifferentiationError("jacobian(..., mode='reverse') of a transformed function is not "
+                                       "supported; use mode='forward'")
+        use = "forward"
+    elif mode == "auto":                        # the fewer sweeps: inputs or outputs
+        if out is None:
+            out = fun(*fresh(args), **kwargs)
+        use = "forward" if np.size(x) <= np.size(out) else "reverse"
+    if use == "forward" and unit.name == "numpy" and np.size(x) > 1:
+        J = _vector_jvp(t, full, i, xshape, np.dtype(dtype))
+        if J is not None:
+            return J
+    if use == "forward":
+        cols = []
+        value = None
+        for e in _basis(xshape, np.dtype(dtype), xp):
+            tangent = e if xshape else 1.0
+            value, d = jvp_call(t, list(full), (i,), [tangent])
+            cols.append(xp.asarray(d, dtype=dtype))
+        oshape = np.shape(value)
+        if not cols:
+            return xp.zeros(oshape + xshape, dtype=dtype)
+        J = xp.stack(cols, axis=-1)
+        return J.reshape(oshape + xshape)
+    c = grad_of(fun, i, unit.name, full, select=select)
+    extra = [f.read() for f in c.free]
+    check_real((*full, *extra))
+    full, extra = unit.to_device(full), unit.to_device(extra)
+    if out is None:
+        out = fun(*fresh(args), **kwargs)
+        if select is not None:
+            out = pytree.pick(out, select)
+    oshape = np.shape(out)
+    if unit.name == "numpy" and np.size(out) > 1 and not c.free:
+        J = _vector_vjp(c, full, oshape, xshape, np.dtype(dtype))
+        if J is not None:
+            return J
+    rows = []
+    for e in _basis(oshape, np.dtype(dtype), xp):
+        _, g = c.fn(*full, *extra, e if oshape else 1.0)
+        rows.append(xp.asarray(xp.broadcast_to(xp.asarray(g), xshape), dtype=dtype))
+    if not rows:
+        return xp.zeros(oshape + xshape, dtype=dtype)
+    return xp.stack(rows).reshape(oshape + xshape)
 
 
 def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype):
@@ -245,9 +315,10 @@ def _vector_vjp(c, full: list, oshape: tuple, xshape: tuple, dtype):
     return rows.reshape(oshape + xshape)
 
 
-def _jacobian_container(fun: Callable, full: list, i: int):
+def _jacobian_container(fun: Callable, full: list, i: int, select: tuple | None = None):
     """The Jacobian with respect to a container argument, in its structure: for each leaf, an array of
-    shape `out.shape + leaf.shape` (JAX's jacobian), one forward sweep per element of the container."""
+    shape `out.shape + leaf.shape` (JAX's jacobian), one forward sweep per element of the container.
+    `select`: the leaf of a returned container differentiated."""
     td, leaves = pytree.flatten(full[i])
     zeros = [np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in leaves]
     parts = []
@@ -259,9 +330,12 @@ def _jacobian_container(fun: Callable, full: list, i: int):
             tangent[k] = e if shape else 1.0
             tangents = [None] * len(full)
             tangents[i] = pytree.unflatten(td, tangent)
-            value, d = _jvp_containers(fun, list(full), tangents)
+            value, d = _jvp_containers(fun, list(full), tangents, select)
             cols.append(np.asarray(d, dtype=np.float64))
-        oshape = np.shape(value) if value is not None else np.shape(fun(*fresh(full)))
+        if value is None:
+            value = fun(*fresh(full))
+            value = value if select is None else pytree.pick(value, select)
+        oshape = np.shape(value)
         J = np.stack(cols, axis=-1).reshape(oshape + shape) if cols else np.zeros(oshape + shape)
         parts.append(J if (J.ndim or not isinstance(leaf, float)) else float(J))
     return pytree.unflatten(td, parts)

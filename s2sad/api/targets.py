@@ -104,20 +104,22 @@ def memo(fn, key: tuple, build):
     return found
 
 
-def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = ()):
+def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = (), select: tuple | None = None):
     """The reverse-mode code of `fun`; for the arguments `full` when it depends on their kinds. `trees`:
-    container arguments passed leaf by leaf (ir/pytree.py), `nums` then counting leaves."""
+    container arguments passed leaf by leaf (ir/pytree.py), `nums` then counting leaves; `select`: the
+    leaf of a returned container that is differentiated."""
     if trees:
-        return memo(fun, ("grad", nums, backend, trees),
-                    lambda: compiler.compile_grad(fun, nums, False, backend, trees=trees))
+        return memo(fun, ("grad", nums, backend, trees, select),
+                    lambda: compiler.compile_grad(fun, nums, False, backend, trees=trees, select=select))
     try:
-        return memo(fun, ("grad", nums, backend), lambda: compiler.compile_grad(fun, nums, False, backend))
+        return memo(fun, ("grad", nums, backend, select),
+                    lambda: compiler.compile_grad(fun, nums, False, backend, select=select))
     except aliasing.NeedsArgKinds:
         if full is None:
             raise
         kinds = compiler.arg_kinds(fun, full)
-        return memo(fun, ("grad", nums, backend, kinds),
-                     lambda: compiler.compile_grad(fun, nums, False, backend, kinds=kinds))
+        return memo(fun, ("grad", nums, backend, kinds, select),
+                     lambda: compiler.compile_grad(fun, nums, False, backend, kinds=kinds, select=select))
 
 
 def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None,

@@ -86,15 +86,19 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
 
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
-                 vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None, trees: tuple = ()) -> Compiled:
+                 vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None, trees: tuple = (),
+                 select: tuple | None = None) -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
     function may return None for the value (when the output is certainly a scalar) and skip computing it.
     `vectors`: parameters the code may assume 1-D (the caller checks), so their elements are scalars.
     `kinds`: the arguments' kinds, for a function that writes in place into what an argument may share
     (it raised aliasing.NeedsArgKinds without them); the caller checks them at every call. `trees`:
     (parameter, structure) of each container argument, passed leaf by leaf (`argnums` then counts
-    leaves: the generated function's parameters)."""
+    leaves: the generated function's parameters). `select`: the path of the output differentiated in a
+    returned container (normalize.py's _select)."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    if select is not None:
+        options["select"] = select
     if not value:
         options["value"] = False
     if vectors:
@@ -106,7 +110,7 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
     return cached(fn, options, "grad",
                   lambda src, key, name: stages.run(stages.REVERSE, stages.Job(
                       src, key, name, backend, argnums, has_aux=has_aux, value=value, vectors=tuple(vectors),
-                      kinds=kinds, trees=tuple(trees)), stages.dumped()), trees)
+                      kinds=kinds, trees=tuple(trees), select=select), stages.dumped()), trees)
 
 
 def _keyed(fn, options: dict):

@@ -355,6 +355,7 @@ def _emit_reverse(job: Job) -> str:
         f"{p} = {pytree.spelled(t)}" for p, t in job.trees)
     what = (f"gradient of {src.qualname} with respect to {wrt_text} ({nums}), reverse mode, "
             f"{_array_module(job.backend)} backend" + (", has_aux" if job.has_aux else "")
+            + (f", output element {job.select}" if job.select else "")
             + (f"; for 1-D {', '.join(job.vectors)} (elements are scalars)" if job.vectors else ""))
     call = f"call: {job.name}({', '.join(sig[:-1])})" + (
         f"  # {', '.join(f.name for f in job.free)}: globals/closure values" if job.free else "")

@@ -999,15 +999,27 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
             seen_def.add(v)
 
 
-def _select(src: Source, path: tuple[int, ...]) -> None:
-    """Keep element `path` of every returned tuple (the gradient of a generated `(value, grad)`)."""
+def _select(src: Source, path: tuple) -> None:
+    """Keep element `path` of every returned container literal: the gradient of a generated `(value, grad)`,
+    or one leaf of what a user's function returns (`return a, b`, `return {"loss": l, "aux": [u, v]}`;
+    a path holds the indices and keys, outermost first)."""
     for node in ast.walk(src.tree):
         if isinstance(node, ast.Return):
             v = node.value
             for k in path:
-                if not (isinstance(v, ast.Tuple) and k < len(v.elts)):
-                    raise src.error(UnsupportedSyntaxError, node, f"expected a returned tuple with an element {k}")
-                v = v.elts[k]
+                if isinstance(v, (ast.Tuple, ast.List)) and isinstance(k, int) and 0 <= k < len(v.elts) \
+                        and not any(isinstance(e, ast.Starred) for e in v.elts):
+                    v = v.elts[k]
+                    continue
+                found = [value for key, value in zip(v.keys, v.values)
+                         if isinstance(key, ast.Constant) and key.value == k] if isinstance(v, ast.Dict) else []
+                if len(found) != 1 or None in v.keys:
+                    raise src.error(UnsupportedSyntaxError, node, "this function returns a container: s2sad "
+                                    "differentiates each of its elements from the `return`, which must build "
+                                    "it as a literal (`return a, b`, `return {'a': a, 'b': b}`); found "
+                                    f"`return {ast.unparse(node.value) if node.value else ''}`, where element "
+                                    f"{k!r} is not written out")
+                v = found[0]
             node.value = v
 
 

@@ -134,3 +134,19 @@ def leaf_name(base: str, path: tuple) -> str:
     """A readable variable name for a leaf: `params` and ("W1",) give `params_W1`."""
     parts = [base] + [re.sub(r"\W", "_", str(k)) or "_" for k in path]
     return "_".join(parts)
+
+
+def pick(x: Any, path: tuple) -> Any:
+    """The element of container `x` at `path` (indices, keys or field names, outermost first)."""
+    for k in path:
+        x = getattr(x, k) if isinstance(k, str) and not isinstance(x, dict) else x[k]
+    return x
+
+
+def add(a: Any, b: Any) -> Any:
+    """`a + b` leaf by leaf, for two values of the same structure."""
+    ta, la = flatten(a)
+    tb, lb = flatten(b)
+    if ta != tb:
+        raise ValueError(f"cannot add {spelled(ta)} and {spelled(tb)}")
+    return unflatten(ta, [x + y for x, y in zip(la, lb)])

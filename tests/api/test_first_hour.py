@@ -73,7 +73,7 @@ def two_outputs(x):
     (noisy, ["`RNG.normal(size=3)` calls the method .normal() of `RNG`, which is not supported",
              "pass it in as an argument (`v = RNG.normal(size=3)`"]),
     (outer, ["the ufunc method .outer() is not supported", "`x[:, None] + x[None, :]`"]),
-    (two_outputs, ["returning a tuple", "has_aux=True"]),
+    (two_outputs, ["returns a container", "has_aux=True"]),
 ])
 def test_refusals_name_the_line_and_the_rewrite(fun, needles):
     with pytest.raises(s2sad.DifferentiationError) as info:

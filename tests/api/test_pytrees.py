@@ -268,3 +268,73 @@ def test_appended_items_that_change_type_are_an_error_not_a_truncation():
     """np.array([0, 0.5, 1.0]) is float; an array of the first item's type (int) would truncate: refused."""
     with pytest.raises(AssertionError, match="change type"):
         s2sad.grad(C.items_change_type)(np.ones(3))
+
+
+# --- returned containers -------------------------------------------------------------------------------
+
+def jacobian_tree(f, args, i):
+    """Central differences of every element of every leaf of f's output with respect to args[i] (an
+    array): the output's structure, each leaf of shape leaf.shape + args[i].shape."""
+    td, leaves = pytree.flatten(f(*args))
+    parts = []
+    for path, leaf in zip(pytree.paths(td), leaves):
+        rows = [central(lambda *a, idx=idx, path=path: np.asarray(pytree.pick(f(*a), path))[idx], args, i)
+                for idx in np.ndindex(np.shape(leaf))]
+        parts.append(np.reshape(rows, np.shape(leaf) + np.shape(args[i])))
+    return pytree.unflatten(td, parts)
+
+
+RETURNED = [(C.two_outputs, lambda: (rng.normal(size=3), 1.3), 0), (C.two_outputs, lambda: (rng.normal(size=3), 1.3), 1),
+            (C.named_outputs, lambda: (rng.normal(size=3),), 0)]
+
+
+@pytest.mark.parametrize("fn, make, i", RETURNED, ids=["tuple", "tuple-wrt-scalar", "nested-dict"])
+def test_a_returned_container_in_jvp_vjp_and_jacobian(fn, make, i):
+    args = make()
+    ref = jacobian_tree(fn, args, i)
+    for mode in ("forward", "reverse", "auto"):
+        J = s2sad.jacobian(fn, argnums=i, mode=mode)(*args)
+        assert_tree_close(jax_like(J), ref)
+    t = rng.normal(size=np.shape(args[i])) if np.ndim(args[i]) else 0.7
+    tangents = tuple(t if k == i else (None if np.ndim(a) == 0 else np.zeros_like(a)) for k, a in enumerate(args))
+    value, d = s2sad.jvp(fn, args, tangents)
+    assert_tree_close(jax_like(value), jax_like(fn(*args)))
+    td, refs = pytree.flatten(ref)
+    want = [np.tensordot(r, t, axes=np.ndim(t)) for r in refs]
+    assert_tree_close(jax_like(d), pytree.unflatten(td, [np.asarray(w, dtype=float) for w in want]))
+    out, pullback = s2sad.vjp(fn, *args)
+    cts = [rng.normal(size=np.shape(leaf)) for leaf in pytree.flatten(out)[1]]
+    grads = pullback(pytree.unflatten(td, cts))
+    want = sum(np.tensordot(c, r, axes=np.ndim(c)) for c, r in zip(cts, refs))
+    np.testing.assert_allclose(grads[i], want, rtol=1e-6, atol=1e-8)
+
+
+def jax_like(tree):
+    """Every leaf an array (a float leaf and a 0-d array compare alike)."""
+    td, leaves = pytree.flatten(tree)
+    return pytree.unflatten(td, [np.asarray(x, dtype=float) for x in leaves])
+
+
+def test_a_returned_container_with_a_params_dict_gives_the_jacobian_of_each_output_by_each_leaf():
+    params = {"W": rng.normal(size=(2, 3)), "s": 0.7}
+    x = rng.normal(size=3)
+    J = s2sad.jacobian(C.layer_outputs)(params, x)
+    assert set(J) == {"h", "norm"} and set(J["h"]) == {"W", "s"}
+    assert J["h"]["W"].shape == (2, 2, 3) and np.shape(J["norm"]["W"]) == (2, 3)
+    for out_key in ("h", "norm"):
+        shape = np.shape(C.layer_outputs(params, x)[out_key])
+        for idx in np.ndindex(shape):
+            ref = central_tree(lambda p, x: np.asarray(C.layer_outputs(p, x)[out_key])[idx], [params, x], 0)
+            np.testing.assert_allclose(np.asarray(J[out_key]["W"])[idx], ref["W"], rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(np.asarray(J[out_key]["s"])[idx], ref["s"], rtol=1e-6, atol=1e-8)
+    _, pullback = s2sad.vjp(C.layer_outputs, params, x)
+    gp, _ = pullback({"h": np.ones(2), "norm": 1.0})
+    ref = central_tree(lambda p, x: np.sum(C.layer_outputs(p, x)["h"]) + C.layer_outputs(p, x)["norm"], [params, x], 0)
+    assert_tree_close(gp, ref)
+
+
+def test_a_container_returned_by_name_is_refused_with_the_rewrite():
+    with pytest.raises(DifferentiationError, match=r"containers_cases.py:\d+.*as a literal.*`return out`"):
+        s2sad.jvp(C.returns_a_name, (np.ones(2),), (np.ones(2),))
+    with pytest.raises(DifferentiationError, match="grad needs one scalar output"):
+        s2sad.grad(C.two_outputs)(np.ones(2), 1.0)
