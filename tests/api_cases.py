@@ -70,7 +70,7 @@ def with_lambda(x):
 
 
 def with_comprehension(x, n=3):
-    return sum([x * i for i in range(n)])
+    return sum([x * i for i in range(n) if i % 2])
 
 
 def with_global_write(x):

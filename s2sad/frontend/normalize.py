@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy
 
-from . import appends, jumps
+from . import appends, comprehensions, jumps
 from . import containers
 from .containers import Containers, Tree, from_treedef
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError
@@ -805,7 +805,8 @@ class Normalizer(Containers):
         # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
         # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
         returned = self.namer.fresh("returned")
-        body, _ = jumps.lower(appends.rewrite(clone(tree.body), self.namer.exact), self.namer, returned)
+        body = comprehensions.rewrite(clone(tree.body), set(param_names(tree)), self.namer.exact)
+        body, _ = jumps.lower(appends.rewrite(body, self.namer.exact), self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
@@ -1060,7 +1061,8 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
             raise src.error(UnsupportedSyntaxError, ret, "with has_aux=True the function must `return value, aux`")
         return v.elts[0], v.elts[1]
 
-    body, _ = jumps.lower(appends.rewrite(clone(src.tree.body), namer.exact), namer, result, aux, split)
+    body = comprehensions.rewrite(clone(src.tree.body), set(param_names(src.tree)), namer.exact)
+    body, _ = jumps.lower(appends.rewrite(body, namer.exact), namer, result, aux, split)
     norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])

@@ -17,8 +17,8 @@ CASES_FILE = C.__file__
     (C.with_try, "try/except", "try:"),
     (C.with_with, "with", 'with open("f") as fh:'),
     (C.with_lambda, "lambda", "return (lambda z: z * 2)(x)"),
-    (C.with_comprehension, "comprehension over values known only when the code runs",
-     "return sum([x * i for i in range(n)])"),
+    (C.with_comprehension, "a comprehension with several `for`s or an `if`",
+     "return sum([x * i for i in range(n) if i % 2])"),
     (C.with_global_write, "global", "global SCALE"),
     (C.with_del, "del", "del y"),
 ])
