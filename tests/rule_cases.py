@@ -1792,3 +1792,91 @@ def ix_assign_repeated(x, v, w):
 
 
 add("assign-repeated-index", ix_assign_repeated, [val("v"), val("v3")], "mul", cs=False)
+
+
+# --- scipy.special (rules/special.py) ------------------------------------------------------------------
+import scipy.special as sc  # noqa: E402  (SciPy is in the test extra)
+from scipy.special import expit, logsumexp, psi  # noqa: E402
+
+
+def sp_expit(x, w):
+    return np.sum(w * expit(x))
+
+
+def sp_log_expit(x, w):
+    return np.sum(w * sc.log_expit(x))
+
+
+def sp_logit(x, w):
+    return np.sum(w * sc.logit(x))
+
+
+def sp_erf(x, w):
+    return np.sum(w * sc.erf(x))
+
+
+def sp_erfc(x, w):
+    return np.sum(w * sc.erfc(x))
+
+
+def sp_erfinv(x, w):
+    return np.sum(w * sc.erfinv(x))
+
+
+def sp_ndtr(x, w):
+    return np.sum(w * sc.ndtr(x))
+
+
+def sp_log_ndtr(x, w):
+    return np.sum(w * sc.log_ndtr(x))
+
+
+def sp_gammaln(x, w):
+    return np.sum(w * sc.gammaln(x))
+
+
+def sp_digamma(x, w):
+    return np.sum(w * sc.digamma(x) + w * psi(x + 1.0))
+
+
+def sp_polygamma(x, w):
+    return np.sum(w * sc.polygamma(2, x))
+
+
+def sp_logsumexp(a, axis, keepdims, w):
+    return np.sum(w * logsumexp(a, axis=axis, keepdims=keepdims))
+
+
+def sp_logsumexp_all(a, w):
+    return w * sc.logsumexp(a)
+
+
+def sp_softmax(x, axis, w):
+    return np.sum(w * sc.softmax(x, axis=axis))
+
+
+def sp_log_softmax(x, axis, w):
+    return np.sum(w * sc.log_softmax(x, axis=axis))
+
+
+for _f, _key, _lo, _hi in [(sp_expit, "expit", -3, 3), (sp_log_expit, "log_expit", -3, 3), (sp_logit, "logit", 0.05, 0.95),
+                           (sp_erf, "erf", -2, 2), (sp_erfc, "erfc", -2, 2), (sp_erfinv, "erfinv", -0.9, 0.9),
+                           (sp_ndtr, "ndtr", -3, 3), (sp_log_ndtr, "log_ndtr", -3, 3), (sp_gammaln, "gammaln", 0.3, 4),
+                           (sp_polygamma, "polygamma", 0.5, 3)]:
+    for _s in ("f", "v", "m"):
+        add(f"scipy-{_key}-{_s}", _f, [val(_s, _lo, _hi)], f"scipy.special.{_key}", cs=False)
+add("scipy-digamma-psi", sp_digamma, [val("m", 0.3, 3)], ("scipy.special.digamma", "scipy.special.psi"), cs=False)
+add("scipy-logsumexp-all", sp_logsumexp_all, [val("m", -2, 2)], "scipy.special.logsumexp", cs=False)
+for _axis, _kd, _shape in [(None, False, "m"), (0, False, "m"), (1, True, "m"), (-1, False, "b"), ((0, 2), True, "b")]:
+    add(f"scipy-logsumexp-{_axis}-{_kd}-{_shape}", sp_logsumexp, [val(_shape, -2, 2), _axis, _kd],
+        "scipy.special.logsumexp", diff=(0,), cs=False)
+for _axis, _shape in [(None, "m"), (0, "m"), (-1, "b")]:
+    add(f"scipy-softmax-{_axis}-{_shape}", sp_softmax, [val(_shape, -2, 2), _axis], "scipy.special.softmax",
+        diff=(0,), cs=False)
+    add(f"scipy-log_softmax-{_axis}-{_shape}", sp_log_softmax, [val(_shape, -2, 2), _axis],
+        "scipy.special.log_softmax", diff=(0,), cs=False)
+
+
+# the cases a CuPy backend runs: scipy.special has no CuPy form yet (generated code for the CuPy backend
+# refuses it with the line: tests/backends/test_backends.py)
+ON_CUPY = [c for c in CASES if not any(k.startswith("scipy.") for k in c.keys)]

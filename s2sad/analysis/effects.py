@@ -56,6 +56,8 @@ def pure_call(call: ast.Call) -> bool:
         return not key.split(".")[1:2] == ["random"]
     if head == "math":
         return True
+    if key.startswith("scipy.special."):
+        return key in RULES and key not in flagged("impure")
     if head == "_rt":
         return key not in flagged("impure") and key not in RUNS_USER_CODE
     if key in _PURE_UNRULED:

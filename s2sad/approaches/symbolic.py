@@ -468,12 +468,32 @@ def _build_table() -> tuple[dict, set]:
         builtins.range: _h_range, builtins.pow: _h_pow, builtins.print: _h_print,
         stop_gradient: u(lambda x: StopGradient(x) if isinstance(x, sympy.Basic) else x),
     }
+    table.update(_special_table(u))
     for name in ("cbrt", "exp2"):
         if hasattr(math, name):
             table[getattr(math, name)] = u(cbrt if name == "cbrt" else cfunctions.exp2)
     always = {np.array, np.asarray, np.asanyarray, np.zeros, np.ones, np.empty, np.zeros_like,
               np.ones_like, np.empty_like, np.full, np.full_like, builtins.range, builtins.print}
     return table, always
+
+
+def _special_table(u) -> dict:
+    """scipy.special's elementwise functions (rules/special.py) in SymPy, when SciPy is installed."""
+    try:
+        import scipy.special as sc
+    except ImportError:
+        return {}
+
+    def expit(x):
+        return 1 / (1 + sympy.exp(-x))
+
+    def ndtr(x):
+        return (1 + sympy.erf(x / sympy.sqrt(2))) / 2
+
+    return {sc.expit: u(expit), sc.log_expit: u(lambda x: sympy.log(expit(x))),
+            sc.logit: u(lambda x: sympy.log(x / (1 - x))), sc.erf: u(sympy.erf), sc.erfc: u(sympy.erfc),
+            sc.erfinv: u(sympy.erfinv), sc.ndtr: u(ndtr), sc.log_ndtr: u(lambda x: sympy.log(ndtr(x))),
+            sc.gammaln: u(sympy.loggamma), sc.digamma: u(sympy.digamma), sc.psi: u(sympy.digamma)}
 
 
 _TABLE, _ALWAYS = _build_table()
@@ -1410,6 +1430,28 @@ class _PrinterMixin:
 
     def _print_cbrt(self, expr):
         return f"{self._module_format(self._module + '.cbrt')}({self._print(expr.args[0])})"
+
+    # SymPy's special functions (from scipy.special's, rules/special.py) print as scipy.special's
+    def _special(self, name, expr):
+        return f"{self._module_format('scipy.special.' + name)}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_erf(self, expr):
+        return self._special("erf", expr)
+
+    def _print_erfc(self, expr):
+        return self._special("erfc", expr)
+
+    def _print_erfinv(self, expr):
+        return self._special("erfinv", expr)
+
+    def _print_loggamma(self, expr):
+        return self._special("gammaln", expr)
+
+    def _print_digamma(self, expr):
+        return self._special("digamma", expr)
+
+    def _print_polygamma(self, expr):
+        return self._special("polygamma", expr)
 
 
 _PRINTERS: dict[str, type] = {}      # a SymPy printer class's name -> it with _PrinterMixin

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .base import Backend
+from ..errors import DifferentiationError, located
 
 # The CuPy names s2sad relies on: what generated code may call as `cp.<name>` and what the runtime
 # helpers reach through NumPy's dispatch (NumPy functions CuPy implements with the same signature;
@@ -92,6 +93,7 @@ class CuPyBackend(Backend):
         """`np.` becomes `cp.`, and a branch condition the code tests again later (`cond1`, in the
         reverse sweep) is read back from the device once, as a Python bool, where it is computed
         (`cond1 = bool(cp.sum(b) > 0)`)."""
+        _refuse_scipy(stmts)
         super().lower(stmts, user_names)
         tested = set()
         for s in stmts:
@@ -116,6 +118,20 @@ class CuPyBackend(Backend):
             device.synchronize()
             return out
         return run
+
+
+def _refuse_scipy(stmts: list) -> None:
+    """scipy.special's functions take NumPy arrays only: code that calls them has no CuPy form yet (CuPy's
+    cupyx.scipy.special is not wired in). Refused with the user's line."""
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Attribute) and n.attr == "special" and isinstance(n.value, ast.Name) \
+                    and n.value.id == "scipy":
+                where = getattr(s, "s2sad_origin", None)
+                raise DifferentiationError(located(where[0], where[1], None, "scipy.special on CuPy arrays is "
+                                                   "not supported yet: use backend='numpy' for this function")
+                                           if where else "scipy.special on CuPy arrays is not supported yet: "
+                                           "use backend='numpy' for this function")
 
 
 def _may_be_array(value: ast.expr) -> bool:

@@ -104,6 +104,8 @@ def module_source(header: list[str], meta: list[str], array_module: str, functio
     imports = [f"import {array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
     if uses_math:
         imports.append("import math")
+    if "scipy.special." in code:
+        imports.append("import scipy.special")
     if "_rt." in code:
         imports.append("from s2sad import runtime as _rt")
     if "_bt." in code:

@@ -950,6 +950,16 @@ def register_object(obj: Any, key: str) -> None:
     _REGISTERED[id(obj)] = key
 
 
+def _scipy():
+    """SciPy, with scipy.special loaded, when it is installed (scipy.special's functions have rules:
+    rules/special.py), else None."""
+    try:
+        import scipy.special
+    except ImportError:
+        return None
+    return scipy
+
+
 def rule_key(obj: Any) -> str | None:
     """The rules-table key of a library function object (np.sin -> "np.sin"), or None."""
     if _BUILT_FOR[0] != rules_version():     # a rule added since (s2sad.extend.rule): look again
@@ -957,6 +967,9 @@ def rule_key(obj: Any) -> str | None:
         _KEY_OF.clear()
         _BUILT_FOR[0] = rules_version()
         roots = {"np": numpy, "math": math, "_rt": runtime}
+        scipy = _scipy()
+        if scipy is not None:
+            roots["scipy"] = scipy
         for key in RULES:
             parts = key.split(".")
             base = roots.get(parts[0], builtins if len(parts) == 1 else None)

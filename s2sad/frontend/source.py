@@ -523,4 +523,6 @@ def canonical_module(mod: types.ModuleType) -> str | None:
         return "math"
     if mod.__name__ == "s2sad.runtime":
         return "_rt"
+    if mod.__name__ in ("scipy.special", "scipy.special._basic", "scipy.special._ufuncs"):
+        return "scipy.special"
     return None

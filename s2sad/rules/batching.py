@@ -4,6 +4,7 @@ from .table import batching
 
 batching("reduce", "np.sum", "np.mean", "np.prod", "np.max", "np.amax", "np.min", "np.amin", "np.var", "np.std",
          "np.median")
+batching("reduce", "scipy.special.logsumexp")
 batching("reduce", "np.any", "np.all", "np.count_nonzero", sig="a, axis=None, keepdims=False")
 batching("scan", "np.cumsum", "np.cumprod")
 batching("scan", "np.sort", "np.flip", "np.diff")

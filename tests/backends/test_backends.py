@@ -16,7 +16,7 @@ from s2sad.codegen import pipeline as compiler
 from test_control_flow import CASES as FLOW_CASES
 
 FUNCTIONS = sorted({(n, getattr(C, n)) for n, _ in FLOW_CASES}, key=lambda p: p[0]) + \
-    [(c.id, c.fn) for c in rc.CASES]
+    [(c.id, c.fn) for c in rc.ON_CUPY]
 
 
 def _cp_names(tree: ast.AST) -> set[str]:
@@ -33,6 +33,13 @@ def _cp_names(tree: ast.AST) -> set[str]:
                 out.add(".".join(reversed(parts)))
     # keep the longest chains only (cp.linalg.norm, not cp.linalg)
     return {n for n in out if not any(o.startswith(n + ".") for o in out)}
+
+
+@pytest.mark.parametrize("case", [c for c in rc.CASES if c not in rc.ON_CUPY][:3], ids=lambda c: c.id)
+def test_scipy_special_on_cupy_is_refused_with_the_line(case):
+    with pytest.raises(s2sad.DifferentiationError, match=r"rule_cases.py:\d+: scipy.special on CuPy arrays is not "
+                                                         r"supported yet: use backend='numpy'"):
+        compiler.grad_source(case.fn, 0, False, "cupy")
 
 
 def _has(module, dotted: str) -> bool:

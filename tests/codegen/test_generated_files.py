@@ -81,7 +81,9 @@ def test_generated_files_are_clean_for_pyflakes(cid, fn, args, diff):
     and in the forward-mode file of that gradient (a Hessian-vector product)."""
     g = s2sad.grad(fn, argnums=diff)
     g(*args)
-    texts = {"grad": g.source, "cupy": s2sad.codegen.pipeline.grad_source(fn, diff, False, "cupy", value=False)}
+    texts = {"grad": g.source}
+    if not any(fn is c.fn for c in rc.CASES if c not in rc.ON_CUPY):      # scipy.special: no CuPy form yet
+        texts["cupy"] = s2sad.codegen.pipeline.grad_source(fn, diff, False, "cupy", value=False)
     i = diff[0]
     if type(args[i]) is float or isinstance(args[i], np.ndarray):
         g1 = s2sad.grad(fn, argnums=i)

@@ -16,7 +16,12 @@ A3 = np.random.default_rng(0).normal(size=(2, 3, 4))
 
 
 def _numpy(key: str):
-    obj = np
+    """The library function a key names: `np.` NumPy's, `scipy.` SciPy's."""
+    if key.startswith("scipy."):
+        import scipy.special
+        obj = scipy
+    else:
+        obj = np
     for part in key.split(".")[1:]:
         obj = getattr(obj, part)
     return obj

@@ -27,7 +27,8 @@ def block() -> str:
     """The list, as Markdown, from the rules table."""
     lines = ["The functions with a derivative rule (made from the rules table by "
              "`python tests/rules/test_readme_rules.py`):", ""]
-    for title, prefix in (("NumPy", "np."), ("np.linalg", "np.linalg."), ("math", "math.")):
+    for title, prefix in (("NumPy", "np."), ("np.linalg", "np.linalg."), ("math", "math."),
+                          ("scipy.special", "scipy.special.")):
         names = _names(prefix, True)
         lines.append(f"- **{title}** ({len(names)}): " + ", ".join(f"`{n}`" for n in names))
     zero = _names("np.", False) + [f"linalg.{n}" for n in _names("np.linalg.", False)] + \
