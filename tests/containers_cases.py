@@ -294,3 +294,12 @@ def layer_outputs(p, x):
 def returns_a_name(x):
     out = {"a": np.sin(x)}
     return out
+
+
+def dict_layer_loss(p, x):
+    h = np.tanh(p["W"] @ x + p["b"])
+    return np.sum(h ** 2) * p["s"]
+
+
+def list_loss(ws, x):
+    return np.sum((ws[0] * x) ** 2 * ws[1])

@@ -18,7 +18,7 @@ from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
 from .convert import as_float, check_real, fresh, like
 from .library import as_function
-from .targets import bind_all, compiled_jvp, grad_of, jvp_call, target
+from .targets import Target, bind_all, compiled_jvp, grad_of, jvp_call, register_source, target
 from .vmap import run_batched
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
@@ -342,6 +342,37 @@ def _jacobian_container(fun: Callable, full: list, i: int, select: tuple | None 
 
 
 def hessian(fun: Callable, argnums: int = 0) -> Callable:
-    """`hessian(f)(*args)`: forward mode over the generated reverse-mode gradient, shape `x.shape * 2`."""
+    """`hessian(f)(*args)`: forward mode over the generated reverse-mode gradient, shape `x.shape * 2`. With
+    respect to a container (a params dict), JAX's nesting: `H[k1][k2]` of shape `leaf1.shape + leaf2.shape`."""
     from .transforms import grad
-    return jacobian(grad(fun, argnums=argnums), argnums=argnums, mode="forward")
+    g = grad(fun, argnums=argnums)
+    jac = jacobian(g, argnums=argnums, mode="forward")
+
+    def hess(*args, **kwargs):
+        full = g._containers(args, kwargs) if isinstance(argnums, int) else None
+        if full is None or not pytree.is_container(full[argnums % len(full)]):
+            return jac(*args, **kwargs)
+        return _hessian_container(g, full, argnums % len(full))
+
+    hess.__wrapped__ = fun
+    hess._s2sad_derivative = "hessian"
+    hess.__name__ = f"hessian_{getattr(fun, '__name__', 'f')}"
+    return hess
+
+
+def _hessian_container(g, full: list, i: int):
+    """The Hessian with respect to the container argument `i`: forward mode over the gradient's generated
+    code, which takes the container leaf by leaf and returns one gradient per leaf. Block (a, b) is the
+    Jacobian of the gradient's leaf a with respect to leaf b."""
+    c, flat, spans, structures, argnums, _ = g._leaf_code(full, "numpy")
+    register_source(c)
+    for k in argnums:
+        flat[k] = as_float(flat[k])
+    call = flat + [f.read() for f in c.free] + [1.0]          # then out_bar
+    leaves = list(spans[i])
+    rows = []
+    for a in range(len(leaves)):
+        t = Target(c.fn, lambda args, kwargs: list(call), (1, a), f"{g!r}, gradient leaf {a}")
+        blocks = [_jacobian_at(g, t, list(call), b, "forward", (), {}) for b in leaves]
+        rows.append(pytree.unflatten(structures[i], blocks))
+    return pytree.unflatten(structures[i], rows)

@@ -338,3 +338,28 @@ def test_a_container_returned_by_name_is_refused_with_the_rewrite():
         s2sad.jvp(C.returns_a_name, (np.ones(2),), (np.ones(2),))
     with pytest.raises(DifferentiationError, match="grad needs one scalar output"):
         s2sad.grad(C.two_outputs)(np.ones(2), 1.0)
+
+
+@pytest.mark.parametrize("fn, make", [
+    (C.dict_layer_loss, lambda: ({"W": rng.normal(size=(2, 3)) * 0.3, "b": rng.normal(size=2) * 0.1, "s": 1.3},
+                                 rng.normal(size=3))),
+    (C.list_loss, lambda: ([rng.normal(size=2), 0.5], rng.normal(size=2))),
+], ids=["dict", "list"])
+def test_the_hessian_with_respect_to_a_container_has_jax_nesting(fn, make):
+    """H[k1][k2] has shape leaf1.shape + leaf2.shape: each block against central differences of the
+    gradient's leaf k1 with respect to leaf k2."""
+    params, x = make()
+    H = s2sad.hessian(fn)(params, x)
+    td, leaves = pytree.flatten(params)
+    paths = pytree.paths(td)
+    grad = s2sad.grad(fn)
+    for a, pa in enumerate(paths):
+        for b, pb in enumerate(paths):
+            block = np.asarray(pytree.pick(pytree.pick(H, pa), pb))
+            assert block.shape == np.shape(leaves[a]) + np.shape(leaves[b])
+            for idx in np.ndindex(np.shape(leaves[a])):
+                def g(leaf, idx=idx, a=a, b=b):
+                    new = list(leaves)
+                    new[b] = leaf
+                    return np.asarray(pytree.flatten(grad(pytree.unflatten(td, new), x))[1][a])[idx]
+                np.testing.assert_allclose(block[idx], central(g, [leaves[b]], 0), rtol=1e-5, atol=1e-8)
