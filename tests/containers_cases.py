@@ -293,7 +293,18 @@ def layer_outputs(p, x):
 
 def returns_a_name(x):
     out = {"a": np.sin(x)}
+    out["b"] = np.sum(x ** 2)
     return out
+
+
+def returns_a_helpers_pair(x):
+    a, b = _two(x)
+    res = (a * 2.0, b)
+    return res
+
+
+def _two(x):
+    return np.cos(x), np.sum(np.exp(x))
 
 
 def dict_layer_loss(p, x):

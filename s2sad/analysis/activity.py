@@ -91,8 +91,7 @@ def activity(fn: CoreFunction, wrt: list[str], stacks: bool = False) -> Activity
                 "a tuple or list that holds a differentiated value is not supported here" if tgt != fn.result else
                 "grad needs one scalar output, and this function returns a container: for grad or value_and_grad "
                 "of a function that returns `loss, aux`, pass has_aux=True (loss is differentiated, aux returned "
-                "as it is); jvp, vjp and jacobian take a returned container (written as a literal: "
-                "`return a, b` or `return {'a': a, 'b': b}`)"))
+                "as it is); jvp, vjp and jacobian take a function that returns a container"))
     return act
 
 

@@ -30,6 +30,7 @@ from ..errors import NonDifferentiableError, UnsupportedSyntaxError
 from .syntax import attribute_refusal, check as check_syntax, method_refusal
 from .source import _MISSING, Resolver, Source, canonical_module, dotted, free_attribute, load, user_method
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
+from ..ir import pytree
 from ..ir.astcopy import clone
 from ..ir.names import RESERVED, Namer, all_names
 from ..ir.nodes import walk
@@ -1013,10 +1014,12 @@ def ssa_rename(params: list[str], body: list[ast.stmt], namer: Namer, keep: set[
             seen_def.add(v)
 
 
-def _select(src: Source, path: tuple) -> None:
+def _select(src: Source, path: tuple) -> bool:
     """Keep element `path` of every returned container literal: the gradient of a generated `(value, grad)`,
     or one leaf of what a user's function returns (`return a, b`, `return {"loss": l, "aux": [u, v]}`;
-    a path holds the indices and keys, outermost first)."""
+    a path holds the indices and keys, outermost first). False, changing nothing, when a `return` does
+    not write that element out (`return out`): normalize then picks it from the container (_pick)."""
+    picks = []
     for node in ast.walk(src.tree):
         if isinstance(node, ast.Return):
             v = node.value
@@ -1028,13 +1031,24 @@ def _select(src: Source, path: tuple) -> None:
                 found = [value for key, value in zip(v.keys, v.values)
                          if isinstance(key, ast.Constant) and key.value == k] if isinstance(v, ast.Dict) else []
                 if len(found) != 1 or None in v.keys:
-                    raise src.error(UnsupportedSyntaxError, node, "this function returns a container: s2sad "
-                                    "differentiates each of its elements from the `return`, which must build "
-                                    "it as a literal (`return a, b`, `return {'a': a, 'b': b}`); found "
-                                    f"`return {ast.unparse(node.value) if node.value else ''}`, where element "
-                                    f"{k!r} is not written out")
+                    return False
                 v = found[0]
-            node.value = v
+            picks.append((node, v))
+    for node, v in picks:
+        node.value = v
+    return True
+
+
+def _pick(src: Source, tree: Tree, path: tuple, where) -> ast.expr:
+    """Element `path` of the container `tree` a function returns (an atom, or a literal of a part)."""
+    item: Any = tree
+    for k in path:
+        i = item.index(k) if isinstance(item, Tree) else None
+        if i is None:
+            raise UnsupportedSyntaxError(f"{where[0]}:{where[1]}: the function returns {pytree.spelled(tree.structure())}"
+                                         f", which has no element {k!r} (from the structure of its value at the call)")
+        item = item.items[i]
+    return item.literal() if isinstance(item, Tree) else clone(item)
 
 
 def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None = None,
@@ -1045,9 +1059,10 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
     `trees`: parameters whose arguments are containers, with their structures (ir/pytree.py): each
     becomes one parameter per leaf (`params` -> `params_W1`, `params_b1`, ...).
     """
+    late = None                 # a returned container's element picked once normalized (`return out`)
     if select:
         src = dataclasses.replace(src, tree=clone(src.tree))
-        _select(src, select)
+        late = None if _select(src, select) else select
     check_syntax(src)
     namer = Namer(all_names(src.tree))
     shared = _Shared(namer)
@@ -1079,9 +1094,15 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
     norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])
+    where = (src.filename, getattr(body[-1], "lineno", src.lineno))
+    if late is not None and result not in shared.trees:
+        raise UnsupportedSyntaxError(f"{where[0]}:{where[1]}: expected the function to return a container "
+                                     f"with an element {late!r}")
     for name in (result, aux):
-        if name in shared.trees:       # a returned container: built at the end
-            core_body.append(_assign(name, shared.trees.pop(name).literal(), (src.filename, getattr(body[-1], "lineno", src.lineno))))
+        if name in shared.trees:       # a returned container: built at the end (or the element asked for)
+            tree = shared.trees.pop(name)
+            value = _pick(src, tree, late, where) if late is not None and name == result else tree.literal()
+            core_body.append(_assign(name, value, where))
     last = core_body[-1] if core_body else None
     if isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result and isinstance(last.value, ast.Name) \
             and sum(isinstance(n, ast.Name) and n.id == result for s in core_body for n in walk(s)) == 1:
