@@ -178,6 +178,12 @@ class Containers:
         container. A key that is not a constant refuses (or, on a name, first makes the container an
         ordinary value: None)."""
         base_e = e.value
+        if isinstance(base_e, ast.Call) and self._is_user_call(base_e):
+            # `helper(x)["energy"]`: the call computed once, into a name read as any other (a container's
+            # items, or an array's elements)
+            whole = self.fresh("t")
+            self.compute(base_e, whole)
+            e.value = base_e = ast.Name(id=whole, ctx=ast.Load())
         if not isinstance(base_e, (ast.Name, ast.Subscript, ast.Attribute)):
             return None
         base = self.tree_value(base_e)

@@ -364,3 +364,22 @@ def test_the_hessian_with_respect_to_a_container_has_jax_nesting(fn, make):
                     new[b] = leaf
                     return np.asarray(pytree.flatten(grad(pytree.unflatten(td, new), x))[1][a])[idx]
                 np.testing.assert_allclose(block[idx], central(g, [leaves[b]], 0), rtol=1e-5, atol=1e-8)
+
+
+def test_an_item_read_from_a_helper_call_itself():
+    """`helper(p, x)["energy"]` and `helper(x)[1]`: the call is computed once and read as a container or an
+    array (it was read as an undefined temporary: a NameError, after a warning that the output did not
+    depend on the input)."""
+    params = {"W": rng.normal(size=(2, 2)) * 0.5, "b": rng.normal(size=2) * 0.1}
+    x = rng.normal(size=2)
+    assert_tree_close(s2sad.grad(C.energy_of_a_call)(params, x), central_tree(C.energy_of_a_call, [params, x], 0))
+    np.testing.assert_allclose(s2sad.grad(C.energy_of_a_call, argnums=1)(params, x),
+                               central(C.energy_of_a_call, [params, x], 1), rtol=1e-6, atol=1e-9)
+    v = rng.normal(size=2)
+    _, d = s2sad.jvp(C.element_of_a_call, (x,), (v,))
+    ref = central(C.element_of_a_call, [x], 0)
+    assert d == pytest.approx(float(ref @ v), rel=1e-6)
+    H = s2sad.hessian(C.element_of_a_call)(x)
+    for j in range(2):
+        np.testing.assert_allclose(H[j], central(lambda z: s2sad.grad(C.element_of_a_call)(z)[j], [x], 0),
+                                   rtol=1e-5, atol=1e-8)
