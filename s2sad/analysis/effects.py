@@ -10,7 +10,7 @@ from .. import backends
 from ..rules import RULES, RUNS_USER_CODE, flagged
 from ..ir.prim import walk_stmts
 from ..ir.names import dotted
-from ..ir.nodes import child_fields, names, walk
+from ..ir.nodes import child_fields, names, push_children, walk
 
 _PURE_UNRULED = {"min", "max"}     # Python builtins generated code may call that have no rule
 
@@ -72,7 +72,7 @@ _IMPURE_NODES = frozenset({ast.Lambda, ast.NamedExpr, ast.Starred, ast.ListComp,
 def pure(e: ast.expr) -> bool:
     """An expression whose value depends only on the names it reads, and that changes nothing."""
     stack = [e]
-    Call, AST, Name, Constant = ast.Call, ast.AST, ast.Name, ast.Constant
+    Call, Name, Constant = ast.Call, ast.Name, ast.Constant
     while stack:                  # (a walk without a generator: this runs on every statement, often)
         n = stack.pop()
         t = type(n)
@@ -83,12 +83,7 @@ def pure(e: ast.expr) -> bool:
                 return False
         elif t in _IMPURE_NODES:
             return False
-        for f in child_fields(t):
-            v = getattr(n, f, None)
-            if type(v) is list:
-                stack.extend(x for x in v if isinstance(x, AST))
-            elif isinstance(v, AST):
-                stack.append(v)
+        push_children(n, stack)
     return True
 
 

@@ -1431,27 +1431,15 @@ class _PrinterMixin:
     def _print_cbrt(self, expr):
         return f"{self._module_format(self._module + '.cbrt')}({self._print(expr.args[0])})"
 
-    # SymPy's special functions (from scipy.special's, rules/special.py) print as scipy.special's
     def _special(self, name, expr):
         return f"{self._module_format('scipy.special.' + name)}({', '.join(self._print(a) for a in expr.args)})"
 
-    def _print_erf(self, expr):
-        return self._special("erf", expr)
 
-    def _print_erfc(self, expr):
-        return self._special("erfc", expr)
-
-    def _print_erfinv(self, expr):
-        return self._special("erfinv", expr)
-
-    def _print_loggamma(self, expr):
-        return self._special("gammaln", expr)
-
-    def _print_digamma(self, expr):
-        return self._special("digamma", expr)
-
-    def _print_polygamma(self, expr):
-        return self._special("polygamma", expr)
+# SymPy's special functions (from scipy.special's, rules/special.py) print as scipy.special's
+for _sympy_name, _scipy_name in (("erf", "erf"), ("erfc", "erfc"), ("erfinv", "erfinv"), ("loggamma", "gammaln"),
+                                 ("digamma", "digamma"), ("polygamma", "polygamma")):
+    setattr(_PrinterMixin, f"_print_{_sympy_name}",
+            lambda self, expr, name=_scipy_name: self._special(name, expr))
 
 
 _PRINTERS: dict[str, type] = {}      # a SymPy printer class's name -> it with _PrinterMixin

@@ -36,6 +36,17 @@ def walk(node: ast.AST):
                 push(v)
 
 
+def push_children(node: ast.AST, stack: list) -> None:
+    """Put the nodes directly under `node` (contexts and operators aside) on `stack`, in field order: the
+    step of a walk that does its own work at each node, without a generator."""
+    for f in _FIELDS.get(type(node)) or child_fields(type(node)):
+        v = getattr(node, f, None)
+        if type(v) is list:
+            stack.extend(x for x in v if isinstance(x, ast.AST))
+        elif isinstance(v, ast.AST):
+            stack.append(v)
+
+
 def names(node: ast.AST, loads_only: bool) -> set[str]:
     """The names under `node` (read ones only, or all), without a generator per node."""
     out: set[str] = set()

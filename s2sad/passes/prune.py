@@ -11,7 +11,7 @@ import ast
 from collections.abc import Container
 
 from .. import rules
-from ..ir.nodes import child_fields, walk
+from ..ir.nodes import push_children, walk
 from ..ir.prim import is_assign, names_read, walk_stmts
 from ..analysis.shapes import ShapeClasses
 
@@ -38,7 +38,7 @@ class _Walk:
         loads: list[ast.Name] = []
         self.shapes: list[ast.Name] = []
         self.effect = False                 # has_effect of the node walked
-        Name, Load, Call, Attribute, AST = ast.Name, ast.Load, ast.Call, ast.Attribute, ast.AST
+        Name, Load, Call, Attribute = ast.Name, ast.Load, ast.Call, ast.Attribute
         stack = [node]
         while stack:                        # (a walk without a generator: prune's first round walks everything)
             n = stack.pop()
@@ -55,12 +55,7 @@ class _Walk:
             elif t is Attribute and type(n.value) is Name and n.value.id == "_rt" \
                     and n.attr.startswith(("custom", "recurse")):
                 self.effect = True
-            for f in child_fields(t):
-                v = getattr(n, f, None)
-                if type(v) is list:
-                    stack.extend(x for x in v if isinstance(x, AST))
-                elif isinstance(v, AST):
-                    stack.append(v)
+            push_children(n, stack)
         shape_ids = {id(n) for n in self.shapes}
         self.strong: set[str] = {n.id for n in loads if id(n) not in shape_ids}   # no round changes these
 

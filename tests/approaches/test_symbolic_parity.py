@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.special as sc
 
 import s2sad
 from s2sad.approaches import symbolic
@@ -56,3 +57,17 @@ def test_the_new_forms_differentiate_like_the_compiler():
 def test_a_gap_is_refused_with_its_reason():
     with pytest.raises(s2sad.NonDifferentiableError, match="order of the values"):
         symbolic.grad(sorted_loss)(np.array([0.3, -1.2, 2.5]))
+
+
+def special_loss(x):
+    return np.sum(sc.expit(x) * sc.erf(x) + sc.gammaln(x + 2.0) + sc.log_ndtr(x) + sc.logit(x / 4 + 0.5)
+                  + sc.erfc(x) * sc.ndtr(x) + sc.digamma(x + 3.0) + sc.log_expit(x) + sc.erfinv(x / 4))
+
+
+def test_scipy_special_functions_differentiate_like_the_compiler():
+    """Each elementwise scipy.special function with a rule has a SymPy form, printed back as scipy.special's."""
+    x = np.array([0.3, -1.2, 1.5])
+    np.testing.assert_allclose(symbolic.grad(special_loss)(x), s2sad.grad(special_loss)(x), rtol=1e-10)
+    mapped = {sc.expit, sc.log_expit, sc.logit, sc.erf, sc.erfc, sc.erfinv, sc.ndtr, sc.log_ndtr, sc.gammaln,
+              sc.digamma, sc.psi}
+    assert mapped <= set(symbolic._TABLE)
