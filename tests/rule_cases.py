@@ -1880,3 +1880,4 @@ for _axis, _shape in [(None, "m"), (0, "m"), (-1, "b")]:
 # the cases a CuPy backend runs: scipy.special has no CuPy form yet (generated code for the CuPy backend
 # refuses it with the line: tests/backends/test_backends.py)
 ON_CUPY = [c for c in CASES if not any(k.startswith("scipy.") for k in c.keys)]
+NOT_ON_CUPY = [c for c in CASES if any(k.startswith("scipy.") for k in c.keys)]

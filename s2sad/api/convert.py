@@ -74,8 +74,9 @@ def as_float(x):
         return arr.astype(np.float64)
     if isinstance(x, dict):
         raise DifferentiationError(
-            "jacobian and hessian take arrays and numbers, not a dict (grad, value_and_grad, jvp and vjp take "
-            "containers): pass its arrays as separate arguments (`jacobian(f, argnums=1)(W, b)`)")
+            "differentiating a transformed function again (jacobian(grad(f)), jvp(grad(f), ...)) takes arrays "
+            "and numbers, not a dict: for second derivatives with respect to a params dict use hessian(f), "
+            "which takes containers, or pass its arrays as separate arguments")
     raise DifferentiationError(f"cannot differentiate with respect to a value of type {t.__name__}: "
                                "s2sad differentiates Python numbers and NumPy (or CuPy) float arrays")
 
