@@ -15,7 +15,7 @@ from ..ir.nodes import child_fields, names, push_children, walk
 _PURE_UNRULED = {"min", "max"}     # Python builtins generated code may call that have no rule
 
 
-def parents_and_loads(trees, params=()) -> tuple[dict[int, ast.AST], dict[str, list[ast.Name]], dict[str, int]]:
+def parents_reads_bindings(trees, params=()) -> tuple[dict[int, ast.AST], dict[str, list[ast.Name]], dict[str, int]]:
     """(node id -> the node it sits in, name -> its reads, name -> how many times it is bound, the
     parameters `params` once) over `trees`, in one walk (contexts and operators, which no one asks
     about, left out)."""

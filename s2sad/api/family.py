@@ -72,8 +72,8 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
         pass
     # a returned container: the cotangent of each leaf goes back through that leaf's own code (`select`)
     out = fun(*fresh(primals))
-    td, _ = pytree.flatten(out)
-    parts = [_vjp_one(fun, primals, path)[1] for path in pytree.paths(td)]
+    td, leaves = pytree.flatten(out)
+    parts = [_vjp_one(fun, primals, path, leaf)[1] for path, leaf in zip(pytree.paths(td), leaves)]
 
     def vjp_fun(cotangent):
         ctd, cts = pytree.flatten(cotangent)
@@ -89,10 +89,11 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     return out, vjp_fun
 
 
-def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None) -> tuple[Any, Callable]:
-    """vjp of `fun`'s output, or of the leaf `select` of the container it returns."""
+def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None, out=None) -> tuple[Any, Callable]:
+    """vjp of `fun`'s output, or of the leaf `select` of the container it returns (`out`: that leaf,
+    when the caller has it already)."""
     if any(pytree.is_container(p) for p in primals):
-        return _vjp_containers(fun, primals, select)
+        return _vjp_containers(fun, primals, select, out)
     nums = tuple(range(len(primals)))
     unit = backends.of(primals)
     args = [as_float(p) for p in primals]
@@ -101,9 +102,8 @@ def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None) -> tupl
     extra = [f.read() for f in c.free]
     check_real((*full, *extra))
     extra = unit.to_device(extra)
-    out = fun(*fresh(primals))
-    if select is not None:
-        out = pytree.pick(out, select)
+    if out is None:
+        out = _output(fun, primals, select)
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != np.shape(out):
@@ -155,18 +155,23 @@ def _jvp_containers(fun: Callable, full: list, tangents, select: tuple | None = 
     return c.fn(*unit.to_device(flat), *unit.to_device(flat_t), *unit.to_device(extra))
 
 
-def _vjp_containers(fun: Callable, primals: tuple, select: tuple | None = None) -> tuple[Any, Callable]:
+def _output(fun: Callable, primals: tuple, select: tuple | None):
+    """`fun`'s output at `primals` (its leaf `select`, for a function that returns a container)."""
+    out = fun(*fresh(primals))
+    return out if select is None else pytree.pick(out, select)
+
+
+def _vjp_containers(fun: Callable, primals: tuple, select: tuple | None = None, out=None) -> tuple[Any, Callable]:
     """vjp with container primals: one gradient per primal, in its structure (of the output's leaf
-    `select` when it returns a container)."""
+    `select` when it returns a container; `out`: that leaf, when the caller has it already)."""
     full = bind_all(fun)(tuple(primals), {})
     flat, _, nums, trees, originals, structures = _flat(fun, full, None)
     unit = backends.of(flat)
     c = grad_of(fun, nums, unit.name, trees=trees, select=select)
     extra = unit.to_device([f.read() for f in c.free])
     check_real((*flat, *extra))
-    out = fun(*fresh(primals))
-    if select is not None:
-        out = pytree.pick(out, select)
+    if out is None:
+        out = _output(fun, primals, select)
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != np.shape(out):
@@ -225,8 +230,10 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
 def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, kwargs: dict, out=None):
     """The Jacobian of target `t`'s output (a user's function's, or the leaf `t.select` of the container
     it returns; `out`: that output when already computed) with respect to argument `i`."""
-    if pytree.is_container(full[i]) and (t.select is None or not hasattr(fun, "_as_target")):
-        return _jacobian_container(fun, full, i, t.select if not hasattr(fun, "_as_target") else None)
+    transformed = hasattr(fun, "_as_target")
+    select = None if transformed else t.select      # a leaf of what the user's function returns
+    if pytree.is_container(full[i]) and (t.select is None or not transformed):
+        return _jacobian_container(fun, full, i, select)
     x = as_float(full[i])
     full[i] = x
     unit = backends.of(full)
@@ -234,8 +241,7 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
     dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
     xshape = np.shape(x)
     use = mode
-    select = None if hasattr(fun, "_as_target") else t.select      # a leaf of what the user's function returns
-    if hasattr(fun, "_as_target"):          # a transformation: its code is differentiated again in forward mode only
+    if transformed:                         # a transformation: its code is differentiated again in forward mode only
         if mode == "reverse":
             raise DifferentiationError("jacobian(..., mode='reverse') of a transformed function is not "
                                        "supported; use mode='forward'")
@@ -333,8 +339,7 @@ def _jacobian_container(fun: Callable, full: list, i: int, select: tuple | None 
             value, d = _jvp_containers(fun, list(full), tangents, select)
             cols.append(np.asarray(d, dtype=np.float64))
         if value is None:
-            value = fun(*fresh(full))
-            value = value if select is None else pytree.pick(value, select)
+            value = _output(fun, full, select)
         oshape = np.shape(value)
         J = np.stack(cols, axis=-1).reshape(oshape + shape) if cols else np.zeros(oshape + shape)
         parts.append(J if (J.ndim or not isinstance(leaf, float)) else float(J))

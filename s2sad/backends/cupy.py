@@ -128,10 +128,8 @@ def _refuse_scipy(stmts: list) -> None:
             if isinstance(n, ast.Attribute) and n.attr == "special" and isinstance(n.value, ast.Name) \
                     and n.value.id == "scipy":
                 where = getattr(s, "s2sad_origin", None)
-                raise DifferentiationError(located(where[0], where[1], None, "scipy.special on CuPy arrays is "
-                                                   "not supported yet: use backend='numpy' for this function")
-                                           if where else "scipy.special on CuPy arrays is not supported yet: "
-                                           "use backend='numpy' for this function")
+                message = "scipy.special on CuPy arrays is not supported yet: use backend='numpy' for this function"
+                raise DifferentiationError(located(*where, None, message) if where else message)
 
 
 def _may_be_array(value: ast.expr) -> bool:

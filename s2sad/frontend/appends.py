@@ -26,7 +26,7 @@ import ast
 import copy
 from typing import Callable
 
-_STACKS = {("np", "stack"), ("np", "array"), ("numpy", "stack"), ("numpy", "array")}
+STACKS = {("np", "stack"), ("np", "array"), ("numpy", "stack"), ("numpy", "array")}
 
 
 def rewrite(body: list[ast.stmt], fresh: Callable[[str], str]) -> list[ast.stmt]:
@@ -54,15 +54,15 @@ def _empty_list(st: ast.stmt) -> str | None:
     return None
 
 
-def _mentions(node: ast.AST, name: str) -> int:
+def mentions(node: ast.AST, name: str) -> int:
     return sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
-def _stack_of(value: ast.expr, name: str) -> ast.expr | None:
+def stack_of(value: ast.expr, name: str) -> ast.expr | None:
     """`np.stack(name)`, `np.stack(name, axis=k)`, `np.array(name)`: the axis (a Constant), else None."""
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
             and isinstance(value.func.value, ast.Name)
-            and (value.func.value.id, value.func.attr) in _STACKS
+            and (value.func.value.id, value.func.attr) in STACKS
             and value.args and isinstance(value.args[0], ast.Name) and value.args[0].id == name):
         return None
     rest = value.args[1:] + [k.value for k in value.keywords if k.arg == "axis"]
@@ -93,7 +93,7 @@ def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> bo
         return False
     # the loop that appends, with nothing between that mentions the list
     j = i + 1
-    while j < len(body) and not isinstance(body[j], ast.For) and not _mentions(body[j], name):
+    while j < len(body) and not isinstance(body[j], ast.For) and not mentions(body[j], name):
         j += 1
     if j >= len(body) or not isinstance(body[j], ast.For):
         return False
@@ -102,22 +102,22 @@ def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> bo
                and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "append"
                and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == name
                and len(s.value.args) == 1 and not s.value.keywords]
-    if len(appends) != 1 or loop.orelse or _mentions(loop, name) != 1 or _mentions(loop.iter, name) \
+    if len(appends) != 1 or loop.orelse or mentions(loop, name) != 1 or mentions(loop.iter, name) \
             or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(loop)):
         return False
     count = _trip_count(loop)
     if count is None:
         return False
     # the one read afterwards: `y = np.stack(name)`, and no other
-    uses = [k for k in range(j + 1, len(body)) if _mentions(body[k], name)]
+    uses = [k for k in range(j + 1, len(body)) if mentions(body[k], name)]
     if len(uses) != 1:
         return False
     use = body[uses[0]]
-    calls = [c for c in ast.walk(use) if isinstance(c, ast.Call) and _stack_of(c, name) is not None]
-    if len(calls) != 1 or _mentions(use, name) != 1 or isinstance(use, (ast.For, ast.While, ast.If)):
+    calls = [c for c in ast.walk(use) if isinstance(c, ast.Call) and stack_of(c, name) is not None]
+    if len(calls) != 1 or mentions(use, name) != 1 or isinstance(use, (ast.For, ast.While, ast.If)):
         return False
     stack_call = calls[0]
-    axis = _stack_of(stack_call, name)
+    axis = stack_of(stack_call, name)
     n, k, item = fresh(f"{name}_n"), fresh(f"{name}_k"), fresh(f"{name}_item")
     where = body[i]
     k_append = appends[0]

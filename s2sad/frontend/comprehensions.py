@@ -27,10 +27,9 @@ from __future__ import annotations
 import ast
 from typing import Callable
 
-from .appends import _mentions, _stack_of
+from .appends import STACKS, mentions, stack_of
 
-_HOISTED_INTO = {("np", "stack"), ("np", "array"), ("np", "sum"), ("numpy", "stack"), ("numpy", "array"),
-                 ("numpy", "sum")}
+_HOISTED_INTO = STACKS | {("np", "sum"), ("numpy", "sum")}      # the calls whose list argument is hoisted
 
 
 def rewrite(body: list[ast.stmt], params: set[str], fresh: Callable[[str], str]) -> list[ast.stmt]:
@@ -43,7 +42,7 @@ def rewrite(body: list[ast.stmt], params: set[str], fresh: Callable[[str], str])
                 setattr(st, field, rewrite(inner, params, fresh))
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) \
                 and _runtime_range(st.value, params) and _stacked_later(body[i + 1:], st.targets[0].id):
-            out.extend(_as_loop(st.value, st.targets[0].id, None, fresh, st))
+            out.extend(_as_loop(st.value, st.targets[0].id, False, fresh, st))
             continue
         if isinstance(st, (ast.Assign, ast.AugAssign, ast.Expr, ast.Return)):
             out.extend(_hoisted(st, params, fresh))
@@ -69,12 +68,12 @@ def _runtime_range(e: ast.AST, params: set[str]) -> bool:
 
 def _stacked_later(rest: list[ast.stmt], name: str) -> bool:
     """`name` is used once after, in `np.stack(name)` or `np.array(name)` (what appends.py rewrites)."""
-    uses = [s for s in rest if _mentions(s, name)]
-    return (len(uses) == 1 and _mentions(uses[0], name) == 1 and not isinstance(uses[0], (ast.For, ast.While, ast.If))
-            and sum(isinstance(c, ast.Call) and _stack_of(c, name) is not None for c in ast.walk(uses[0])) == 1)
+    uses = [s for s in rest if mentions(s, name)]
+    return (len(uses) == 1 and mentions(uses[0], name) == 1 and not isinstance(uses[0], (ast.For, ast.While, ast.If))
+            and sum(isinstance(c, ast.Call) and stack_of(c, name) is not None for c in ast.walk(uses[0])) == 1)
 
 
-def _as_loop(comp: ast.expr, name: str, total: bool | None, fresh: Callable[[str], str],
+def _as_loop(comp: ast.expr, name: str, total: bool, fresh: Callable[[str], str],
              where: ast.AST) -> list[ast.stmt]:
     """`name = []` and the loop that appends each element (or, `total`, `name = 0` and the loop that adds
     each element to it)."""
@@ -149,10 +148,10 @@ def _replacement(node: ast.AST, params: set[str], fresh: Callable[[str], str], b
             and isinstance(comp, ast.ListComp):
         name = fresh("items")
         before.extend(_as_loop(comp, name, False, fresh, comp))
-        node.args[0] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), comp)
+        items: ast.expr = ast.Name(id=name, ctx=ast.Load())
         if f.attr == "sum":            # np.sum of a list: of the array the list makes
-            node.args[0] = ast.copy_location(ast.Call(func=ast.Attribute(value=ast.Name(id=f.value.id, ctx=ast.Load()),
-                                                                         attr="array", ctx=ast.Load()),
-                                                      args=[node.args[0]], keywords=[]), comp)
+            items = ast.Call(func=ast.Attribute(value=ast.Name(id=f.value.id, ctx=ast.Load()), attr="array",
+                                                ctx=ast.Load()), args=[items], keywords=[])
+        node.args[0] = ast.fix_missing_locations(ast.copy_location(items, comp))
         return node
     return None

@@ -181,9 +181,7 @@ class Containers:
         if isinstance(base_e, ast.Call) and self._is_user_call(base_e):
             # `helper(x)["energy"]`: the call computed once, into a name read as any other (a container's
             # items, or an array's elements)
-            whole = self.fresh("t")
-            self.compute(base_e, whole)
-            e.value = base_e = ast.Name(id=whole, ctx=ast.Load())
+            e.value = base_e = self.computed(base_e)
         if not isinstance(base_e, (ast.Name, ast.Subscript, ast.Attribute)):
             return None
         base = self.tree_value(base_e)

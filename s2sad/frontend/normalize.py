@@ -26,7 +26,7 @@ import numpy
 from . import appends, comprehensions, jumps
 from . import containers
 from .containers import Containers, Tree, from_treedef
-from ..errors import NonDifferentiableError, UnsupportedSyntaxError
+from ..errors import NonDifferentiableError, UnsupportedSyntaxError, located
 from .syntax import attribute_refusal, check as check_syntax, method_refusal
 from .source import _MISSING, Resolver, Source, canonical_module, dotted, free_attribute, load, user_method
 from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
@@ -428,10 +428,8 @@ class Normalizer(Containers):
         elts = target.elts
         tree = self.tree_value(value) if not isinstance(value, (ast.Tuple, ast.List)) else None
         if tree is None and isinstance(value, ast.Call) and self._is_user_call(value):
-            whole = self.fresh("t")
-            self.compute(value, whole)
-            tree = self.shared.trees.get(whole)
-            value = _name(whole)
+            value = self.computed(value)
+            tree = self.shared.trees.get(value.id)
         if tree is not None:
             self.mark_shared(value, tree)
             self.bind_target(target, tree)
@@ -469,11 +467,15 @@ class Normalizer(Containers):
                 return ref
         if isinstance(e, ast.IfExp) or (isinstance(e, ast.Call) and self._is_user_call(e)) \
                 or (isinstance(e, ast.BoolOp) and not _boolean(e)):
-            name = self.fresh("t")
-            self.compute(e, name)
-            return _name(name)
+            return self.computed(e)
         value = self.call(e, None) if isinstance(e, ast.Call) else self.primitive(e)
         return self.temp(value)   # named after its operands: temporaries number in evaluation order
+
+    def computed(self, e: ast.expr) -> ast.Name:
+        """`e` computed into a fresh temporary (a helper's call, a conditional expression): its name."""
+        name = self.fresh("t")
+        self.compute(e, name)
+        return _name(name)
 
     def _is_user_call(self, e: ast.Call) -> bool:
         if isinstance(e.func, ast.Name) and self.local(e.func.id) in self.shared.local_defs:
@@ -806,8 +808,7 @@ class Normalizer(Containers):
         # the helper's `return e` assigns the caller's target; lowered under a name of its own, so that a
         # target spelled like one of the helper's locals (`a = mul(a, a)`, `b = mul(a, b)`) is not renamed
         returned = self.namer.fresh("returned")
-        body = comprehensions.rewrite(clone(tree.body), set(param_names(tree)), self.namer.exact)
-        body, _ = jumps.lower(appends.rewrite(body, self.namer.exact), self.namer, returned)
+        body, _ = jumps.lower(_rewritten(tree, self.namer), self.namer, returned)
         new_names = _stored(body) - inner.resolver.locals
         inner.resolver.locals |= new_names
         inner.rename.update({n: n for n in new_names})
@@ -894,6 +895,13 @@ def _chain(op, elts):
     for x in elts[1:]:
         acc = ast.BinOp(left=acc, op=op, right=x)
     return acc
+
+
+def _rewritten(fn: ast.FunctionDef, namer: Namer) -> list[ast.stmt]:
+    """A copy of `fn`'s body with the loops its syntax stands for written out: comprehensions over a range
+    of the arguments (comprehensions.py), then lists appended to and stacked (appends.py)."""
+    body = comprehensions.rewrite(clone(fn.body), set(param_names(fn)), namer.exact)
+    return appends.rewrite(body, namer.exact)
 
 
 def _kw(name, value):
@@ -1039,14 +1047,15 @@ def _select(src: Source, path: tuple) -> bool:
     return True
 
 
-def _pick(src: Source, tree: Tree, path: tuple, where) -> ast.expr:
+def _pick(tree: Tree, path: tuple, where) -> ast.expr:
     """Element `path` of the container `tree` a function returns (an atom, or a literal of a part)."""
     item: Any = tree
     for k in path:
         i = item.index(k) if isinstance(item, Tree) else None
         if i is None:
-            raise UnsupportedSyntaxError(f"{where[0]}:{where[1]}: the function returns {pytree.spelled(tree.structure())}"
-                                         f", which has no element {k!r} (from the structure of its value at the call)")
+            raise UnsupportedSyntaxError(located(*where, None, f"the function returns "
+                                                 f"{pytree.spelled(tree.structure())}, which has no element {k!r} "
+                                                 "(from the structure of its value at the call)"))
         item = item.items[i]
     return item.literal() if isinstance(item, Tree) else clone(item)
 
@@ -1089,19 +1098,18 @@ def normalize(src: Source, has_aux: bool = False, select: tuple[int, ...] | None
             raise src.error(UnsupportedSyntaxError, ret, "with has_aux=True the function must `return value, aux`")
         return v.elts[0], v.elts[1]
 
-    body = comprehensions.rewrite(clone(src.tree.body), set(param_names(src.tree)), namer.exact)
-    body, _ = jumps.lower(appends.rewrite(body, namer.exact), namer, result, aux, split)
+    body, _ = jumps.lower(_rewritten(src.tree, namer), namer, result, aux, split)
     norm.resolver.locals |= _stored(body)
     shared.stack.append(src.fn)
     core_body = norm.block(body[:-1])
     where = (src.filename, getattr(body[-1], "lineno", src.lineno))
     if late is not None and result not in shared.trees:
-        raise UnsupportedSyntaxError(f"{where[0]}:{where[1]}: expected the function to return a container "
-                                     f"with an element {late!r}")
+        raise UnsupportedSyntaxError(located(*where, None, f"expected the function to return a container with "
+                                             f"an element {late!r}"))
     for name in (result, aux):
         if name in shared.trees:       # a returned container: built at the end (or the element asked for)
             tree = shared.trees.pop(name)
-            value = _pick(src, tree, late, where) if late is not None and name == result else tree.literal()
+            value = _pick(tree, late, where) if late is not None and name == result else tree.literal()
             core_body.append(_assign(name, value, where))
     last = core_body[-1] if core_body else None
     if isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result and isinstance(last.value, ast.Name) \

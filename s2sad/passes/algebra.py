@@ -27,6 +27,9 @@ class Algebra:
     def __init__(self, user_names: set[str], scalars: set[str]):
         self.user = user_names
         self.known_scalars = set(scalars)
+        self.scalars: set[str] = set(scalars)
+        self._defs: dict[str, list[ast.expr | None]] = {}     # infer_scalars: each name's assignments
+        self._readers: dict[str, set[str]] | None = None      # name -> the names some assignment of which reads it
 
     # ---------------------------------------------------------------- which names are temporaries
     def temporary(self, name: str) -> bool:
@@ -64,7 +67,7 @@ class Algebra:
     def _reading(self, name: str) -> set[str]:
         """The names left among the scalars some assignment of which reads `name`."""
         if self._readers is None:
-            self._readers = {}                     # name -> the names some assignment of which reads it
+            self._readers = {}
             for v in self.scalars - self.known_scalars:
                 for d in self._defs[v]:
                     for r in names(d, True):

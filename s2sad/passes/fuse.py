@@ -27,7 +27,7 @@ from .algebra import LINEAR, Algebra, Rewriter
 from ..ir.astcopy import clone
 from ..ir.prim import walk_stmts
 from ..ir.nodes import child_fields, names, walk
-from ..analysis.effects import aliases, blocks, covered, definition, header_part, interferes, loads_of, module, nested_defs, parents_and_loads, pure, reads, top_defs, writes
+from ..analysis.effects import aliases, blocks, covered, definition, header_part, interferes, loads_of, module, nested_defs, parents_reads_bindings, pure, reads, top_defs, writes
 
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
@@ -71,7 +71,7 @@ def _drop_unbroadcasts(fuser: Algebra, stmts: list[ast.stmt], defs: dict, stores
     """`a_bar = unbroadcast(g, a)` -> `a_bar = g` when a = x op y and every read of a_bar sits in
     `unbroadcast(<a_bar combined elementwise with x, y, a or scalars>, x or y)`. Returns the new values
     ({a_bar: g}), and the names whose renaming (copy propagation) could let one that stayed go too.
-    `parents` and `loads`: parents_and_loads of the function."""
+    `parents` and `loads`: parents_reads_bindings of the function."""
     changed: dict[str, ast.expr] = {}
     watch: set[str] = set()
     for b in blocks(stmts):
@@ -445,7 +445,7 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
     for _ in range(4):       # cotangents freed from unbroadcasts, then copies gone: each can open the other
         trees = stmts + [ret]
         fuser.infer_scalars(trees)
-        parents, loads, stores = parents_and_loads(trees, params)
+        parents, loads, stores = parents_reads_bindings(trees, params)
         defs = {d[0]: d[1] for n in walk_stmts(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
         opened, watch = _drop_unbroadcasts(fuser, stmts, defs, stores, parents, loads)
         rename = _propagate(stmts, stores, loads, set(keep))
