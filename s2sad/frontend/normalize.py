@@ -18,6 +18,7 @@ import ast
 import builtins
 import dataclasses
 import math
+import sys
 import types
 from typing import Any
 
@@ -950,7 +951,7 @@ class _Rewriter(ast.NodeTransformer):
 
 
 _KEY_OF: dict[int, str] = {}          # function object -> its key, from the rules table
-_BUILT_FOR: list[int] = [-1]           # the table's version _KEY_OF was built for
+_BUILT_FOR: list = [None]              # (the table's version, scipy.special loaded) _KEY_OF was built for
 _REGISTERED: dict[int, str] = {}       # register_object's
 
 
@@ -960,21 +961,20 @@ def register_object(obj: Any, key: str) -> None:
 
 
 def _scipy():
-    """SciPy, with scipy.special loaded, when it is installed (scipy.special's functions have rules:
-    rules/special.py), else None."""
-    try:
-        import scipy.special
-    except ImportError:
-        return None
-    return scipy
+    """SciPy when scipy.special is loaded (its functions have rules: rules/special.py), else None. A
+    function that calls scipy.special has loaded it: importing it for functions that do not would cost
+    a quarter of a second on the first transform."""
+    special = sys.modules.get("scipy.special")
+    return sys.modules["scipy"] if special is not None else None
 
 
 def rule_key(obj: Any) -> str | None:
     """The rules-table key of a library function object (np.sin -> "np.sin"), or None."""
-    if _BUILT_FOR[0] != rules_version():     # a rule added since (s2sad.extend.rule): look again
+    built_for = (rules_version(), "scipy.special" in sys.modules)
+    if _BUILT_FOR[0] != built_for:     # a rule added (s2sad.extend.rule) or scipy loaded since: look again
         from .. import runtime
         _KEY_OF.clear()
-        _BUILT_FOR[0] = rules_version()
+        _BUILT_FOR[0] = built_for
         roots = {"np": numpy, "math": math, "_rt": runtime}
         scipy = _scipy()
         if scipy is not None:

@@ -162,7 +162,9 @@ class _Names:
     def __init__(self, s: ast.stmt):
         self.binds: set[str] = set()
         self.loads: dict[str, list[tuple[ast.Name, ast.AST, str, int | None]]] = {}
-        header = header_part(s)
+        self._walk(s, header_part(s))
+
+    def _walk(self, s: ast.AST, header: ast.AST) -> None:
         Name, Load, Store, AST = ast.Name, ast.Load, ast.Store, ast.AST
         stack = [(s, s is header)]
         while stack:
@@ -178,6 +180,15 @@ class _Names:
                     elif isinstance(c, AST):
                         stack.append((c, inside or c is header))
 
+    def put(self, value: ast.expr, node: ast.AST, field: str, k: int | None) -> None:
+        """Record the reads of a pure `value` just put in the header at (node, field, k): walking only
+        the value, not the statement again (a chain of temporaries inlined into one statement would
+        walk it once per link)."""
+        if type(value) is ast.Name:
+            self.loads.setdefault(value.id, []).append((value, node, field, k))
+        else:
+            self._walk(value, value)
+
 
 def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: ast.stmt | None,
                   alias: dict[str, str]) -> bool:
@@ -185,7 +196,7 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
     only by sums (so the scalar moves out of them). Same block, same user line, and nothing in
     between changes what it reads."""
     seq = block + ([tail] if tail is not None else [])
-    index: list[_Names | None] = [None] * len(seq)     # walked when first asked; None again once changed
+    index: list[_Names | None] = [None] * len(seq)     # walked when first asked, then kept up to date
     where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
     for j, s in enumerate(seq):
         for v in names(s, False):
@@ -204,8 +215,9 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
             if j <= i:
                 continue
             s = seq[j]
-            ix = index[j] or _Names(s)
-            index[j] = ix
+            ix = index[j]
+            if ix is None:
+                ix = index[j] = _Names(s)
             found = ix.loads.get(name)
             if found:
                 simple = isinstance(s, (ast.Assign, ast.AugAssign, ast.Expr, ast.Return, ast.If, ast.For))
@@ -229,13 +241,15 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
         needs = reads(value)
         if any(interferes(seq[j], needs, alias, memo) for j in range(i + 1, last) if j not in gone):
             continue
+        for j in {j for j, _ in uses}:
+            del index[j].loads[name]
         for u, (j, (_, node, field, k)) in enumerate(uses):
             moved = value if u == len(uses) - 1 else clone(value)     # the definition goes: its value moves
             if k is None:
                 setattr(node, field, moved)
             else:
                 getattr(node, field)[k] = moved
-            index[j] = None                      # (what it writes is the same: the value is pure)
+            index[j].put(moved, node, field, k)  # (what it binds is the same: the value is pure)
             for v in needs:                      # the statement now reads what the value read
                 _insert_sorted(where_read.setdefault(v, []), j)
         gone.add(i)
