@@ -255,7 +255,38 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
                 return False, f"vmap(grad) example {e}: {got_g[e]} != {w} (in_axes {in_axes})"
         return True, ""
 
-    runs = {"reverse": reverse, "forward": forward, "second": second, "family": family, "vmap": batched}
+    def on_dask():
+        """Reverse and forward mode on dask arrays of two chunks each (backend "auto"): lazy gradients of
+        their arguments' shapes, equal to the references."""
+        import dask
+        import dask.array as da
+
+        def chunked(a):
+            if type(a) is np.ndarray and a.ndim and a.dtype.kind == "f":
+                return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape))
+            return a
+        with dask.config.set(scheduler="synchronous"):
+            dargs = [chunked(a) for a in _copy(args)]
+            v, grads = s2sad.value_and_grad(f, argnums=program.diff)(*dargs)
+            for g, i in zip(grads, program.diff):
+                if isinstance(dargs[i], da.Array) and not (isinstance(g, da.Array) and g.shape == dargs[i].shape):
+                    return False, f"gradient {i} of a dask argument: {type(g).__name__} {np.shape(g)}"
+            v, grads = dask.compute(v, list(grads))
+            if not np.isclose(float(np.sum(v)), value, rtol=1e-12, atol=1e-12):
+                return False, f"dask value {v} != {value}"
+            for g, i in zip(grads, program.diff):
+                if not _close(g, refs[i]):
+                    return False, f"dask gradient {i}: {g} != {refs[i]}"
+            rng = np.random.default_rng(program.seed + 3)
+            tangents = [None if k not in program.diff else rng.uniform(-1, 1, np.shape(a))
+                        if isinstance(a, np.ndarray) else float(rng.uniform(-1, 1)) for k, a in enumerate(args)]
+            want = sum(float(np.sum(refs[k] * t)) for k, t in enumerate(tangents) if t is not None)
+            _, d = s2sad.jvp(f, [chunked(a) for a in _copy(args)], [chunked(t) for t in tangents])
+            d = dask.compute(d)[0]
+            return _close(d, want), f"dask tangent {d} != {want}"
+
+    runs = {"reverse": reverse, "forward": forward, "second": second, "family": family, "vmap": batched,
+            "dask": on_dask}
     try:
         for name in modes:
             _mode(out, name, runs[name])

@@ -47,7 +47,7 @@ def as_float(x):
         return x
     if t is int or t is bool:
         return float(x)
-    if isinstance(x, (np.ndarray, np.generic)) or backends.is_cupy(x):
+    if isinstance(x, (np.ndarray, np.generic)) or backends.foreign(x):
         kind = x.dtype.kind
         if kind == "f":
             return x
@@ -106,7 +106,7 @@ def like(g, x):
     if t is float or t is int or t is bool:
         if type(g) is float:
             return g
-        return g if backends.is_cupy(g) else float(g)   # CuPy: a 0-d array, left on the device
+        return g if backends.foreign(g) else float(g)   # CuPy, dask: a 0-d array, left where it is
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
         if type(g) is np.ndarray and g.shape == x.shape:
@@ -121,28 +121,22 @@ def like(g, x):
     if isinstance(x, np.generic):
         return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
     unit = backends.owner(x)
-    if unit.needs_device:
-        return like_device(g, x, unit.load())
+    if unit is not backends.DEFAULT:
+        return unit.like(g, x)
     return g
 
 
-def like_device(g, x, cp):
-    """`like` for an argument of a device backend (CuPy) whose module is `cp`: an array of its shape and
-    (float) dtype, made on the device."""
-    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-    if type(g) is not cp.ndarray:                    # a number standing for every element
-        return cp.full(x.shape, g, dtype=dtype)
-    if g.shape != x.shape:
-        g = cp.broadcast_to(g, x.shape)
-    elif g.dtype == dtype and (g.size <= 1 or 0 not in g.strides):
-        return g
-    return cp.ascontiguousarray(g, dtype=dtype)     # a broadcast view, or another dtype: a copy
+def size(x) -> int:
+    """The number of elements of `x` (an array of any backend, a number), read from its shape: np.size
+    would hand a dask array to NumPy."""
+    n = getattr(x, "size", None)
+    return n if type(n) is int else int(np.size(x))
 
 
 def fresh(args) -> list:
     """The arguments with each array copied: the user's function may write into its arguments (`x *= 2`
     changes the caller's x), which must not move the point that derivatives are then taken at."""
-    return [a.copy() if isinstance(a, np.ndarray) or backends.is_cupy(a) else a for a in args]
+    return [a.copy() if isinstance(a, np.ndarray) or backends.foreign(a) else a for a in args]
 
 
 def ones_like(x):

@@ -50,7 +50,7 @@ class BatchTarget:
 
 def register_source(c: compiler.Compiled) -> None:
     """Make a generated function's source findable by `inspect` even when it lives in memory only."""
-    filename = c.fn.__code__.co_filename
+    filename = getattr(c.fn, "__wrapped__", c.fn).__code__.co_filename
     entry = linecache.cache.get(filename)
     if entry is None or entry[0] != len(c.source):
         linecache.cache[filename] = (len(c.source), None, c.source.splitlines(True), filename)

@@ -1762,7 +1762,7 @@ def generated_source(fun: Callable, *args: Any, argnums: int | tuple[int, ...] =
     """The source `grad(fun, argnums=argnums)` generates for these arguments, for `backend` "numpy" or
     "cupy" (printing needs no CuPy; nothing is compiled or written)."""
     if backend not in backends.names():
-        raise ValueError(f"backend must be {' or '.join(repr(n) for n in backends.names())}, not {backend!r}")
+        raise ValueError(f"backend must be one of {', '.join(repr(n) for n in backends.names())}, not {backend!r}")
     sig = inspect.signature(fun)
     bound = _bind(sig, fun, args, kwargs)
     positional = [i for i, p in enumerate(sig.parameters.values())

@@ -1,6 +1,6 @@
 """Array backends, one object each (backends/base.py says what one is), in a registry.
 
-A backend is one module here (numpy.py, cupy.py) plus one `register` line below. The rest of s2sad asks
+A backend is one module here (numpy.py, cupy.py, dask.py) plus one `register` line below. The rest of s2sad asks
 the registry (`get(name)`, `of(args)`, `owner(x)`) and the backend it returns; a few shorthands at the
 end serve the calls the API and the approaches make on every argument.
 """
@@ -14,12 +14,12 @@ from typing import Any, Callable
 import numpy as _np
 
 from ..errors import DifferentiationError
-from . import cupy as _cupy, numpy as _numpy
+from . import cupy as _cupy, dask as _dask, numpy as _numpy
 from .base import Backend, BackendWarning
 from .cupy import CUPY_NAMES
 
 __all__ = ["Backend", "BackendWarning", "REGISTRY", "DEFAULT", "register", "unregister", "get", "names", "of",
-           "owner", "for_module", "device_modules", "host_only", "ALIASES", "CUPY_NAMES"]
+           "owner", "foreign", "for_module", "device_modules", "host_only", "ALIASES", "CUPY_NAMES"]
 
 REGISTRY: dict[str, Backend] = {}
 DEFAULT: Backend = _numpy.BACKEND        # the backend of host values and of anything no other backend owns
@@ -61,6 +61,7 @@ def _reindex() -> None:
 
 register(_numpy.BACKEND)
 register(_cupy.BACKEND)
+register(_dask.BACKEND)
 
 
 def names() -> tuple[str, ...]:
@@ -131,6 +132,16 @@ def missing_cupy() -> str:
 def is_cupy(x: Any) -> bool:
     """Whether `x` is a CuPy array (or scalar): its type comes from the cupy package."""
     return _cupy.BACKEND.owns(x)
+
+
+def foreign(x: Any) -> bool:
+    """Whether `x` is an array of a backend other than the default (CuPy, dask)."""
+    if host_only():
+        return False
+    for b in _OTHERS:
+        if b.owns(x):
+            return True
+    return False
 
 
 def module_of(x: Any) -> types.ModuleType:

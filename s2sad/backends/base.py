@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import sys
 import types
 from typing import Any, Callable, Mapping
 
-from ..errors import DifferentiationError
+import numpy as np
+
+from ..errors import DifferentiationError, located
 
 
 NUMPY_ALIAS = "np"          # what the rules and the compiler call NumPy in the code they generate
@@ -34,9 +37,12 @@ class Backend:
     names: frozenset[str] | None = None
     # NumPy names a rule may emit that this backend deliberately lacks, each with the reason
     gaps: Mapping[str, str] = types.MappingProxyType({})
+    # NumPy names the rules may emit that its lowering spells otherwise, each with how (`amax`: `da.max`)
+    spellings: Mapping[str, str] = types.MappingProxyType({})
     needs_device: bool = False     # its arrays live apart from the host: NumPy arguments are copied in
     takes_numbers: bool = True     # its functions take Python numbers where arrays go (np.log(2.0))
     printer: str = "NumPyPrinter"  # the class in sympy.printing.numpy the symbolic route prints with
+    shares_views: bool = True      # a slice or reshape shares memory with its base, as in NumPy
 
     def __repr__(self) -> str:
         return f"<s2sad backend {self.name!r}>"
@@ -86,6 +92,86 @@ class Backend:
                         n.id = self.alias
         return stmts
 
+    def like(self, g: Any, x: Any) -> Any:
+        """The gradient `g` in the form of its argument `x`, one of this backend's arrays: an array of
+        x's shape and float dtype (a number `g` stands for every element)."""
+        xp = self.load()
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if not self.owns(g) or np.ndim(g) == 0 and x.ndim:       # a number standing for every element
+            return xp.full(x.shape, g, dtype=dtype)
+        if g.shape != x.shape:
+            g = xp.broadcast_to(g, x.shape)
+        return g if g.dtype == dtype else g.astype(dtype)
+
+    def guarded(self, fn: Callable, text: str, filename: str) -> Callable:
+        """The generated function `fn` (its file's `text`; the user's file `filename`) as calls should
+        run it: a backend whose library refuses some code (dask's chunking limits) turns those failures
+        into a DifferentiationError naming the user's line. NumPy's: `fn` itself."""
+        return fn
+
     def synchronized(self, call: Callable[[], Any]) -> Callable[[], Any]:
         """`call` followed by a wait for the work it queued (a host backend: `call` itself)."""
         return call
+
+
+_CONDITION = re.compile(r"cond\d+")      # the names normalize gives `if` tests it computes
+
+
+def read_conditions_once(stmts: list, user_names: set[str]) -> None:
+    """A branch condition the code tests again later (`cond1`, in the reverse sweep) made a Python bool
+    where it is computed (`cond1 = bool(cp.sum(b) > 0)`): a backend whose arrays live elsewhere (a GPU,
+    a lazy task graph) then reads it back once, not at each test."""
+    tested = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.If):
+                test = n.test.operand if isinstance(n.test, ast.UnaryOp) else n.test
+                if isinstance(test, ast.Name) and _CONDITION.fullmatch(test.id) and test.id not in user_names:
+                    tested.add(test.id)
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                    and n.targets[0].id in tested and _may_be_array(n.value):
+                n.value = ast.Call(func=ast.Name(id="bool", ctx=ast.Load()), args=[n.value], keywords=[])
+
+
+def _may_be_array(value: ast.expr) -> bool:
+    """Whether a condition's value may be an array (not a constant, a `not`, a name or a bool())."""
+    if isinstance(value, (ast.Constant, ast.Name)) or isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
+        return False
+    return not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "bool")
+
+
+def refuse_scipy(stmts: list, title: str) -> None:
+    """scipy.special's functions take NumPy arrays only: code that calls them has no form on backend
+    `title` yet. Refused with the user's line."""
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Attribute) and n.attr == "special" and isinstance(n.value, ast.Name) \
+                    and n.value.id == "scipy":
+                where = getattr(s, "s2sad_origin", None)
+                message = f"scipy.special on {title} arrays is not supported yet: use backend='numpy' for this function"
+                raise DifferentiationError(located(*where, None, message) if where else message)
+
+
+_USER_LINE = re.compile(r"\s*# line (\d+): (.*)")
+
+
+def failing_user_line(exc: BaseException, code_file: str, text: str) -> tuple[int, str] | None:
+    """(line number, text) of the user's line that the generated code (compiled as `code_file`, of
+    `text`) was running when it raised `exc`: the `# line N:` comment above the innermost generated line
+    in its traceback. None when the generated code was not running."""
+    lineno = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == code_file:
+            lineno = tb.tb_lineno
+        tb = tb.tb_next
+    if lineno is None:
+        return None
+    lines = text.splitlines()
+    for k in range(min(lineno, len(lines)) - 1, -1, -1):
+        m = _USER_LINE.match(lines[k])
+        if m:
+            return int(m.group(1)), m.group(2)
+    return None

@@ -2,15 +2,12 @@
 a branch condition back to the host once, and may call only the names in CUPY_NAMES."""
 from __future__ import annotations
 
-import ast
-import re
 import types
 from typing import Any, Callable
 
 import numpy as np
 
-from .base import Backend
-from ..errors import DifferentiationError, located
+from .base import Backend, read_conditions_once, refuse_scipy
 
 # The CuPy names s2sad relies on: what generated code may call as `cp.<name>` and what the runtime
 # helpers reach through NumPy's dispatch (NumPy functions CuPy implements with the same signature;
@@ -44,8 +41,6 @@ GAPS = types.MappingProxyType({
     **dict.fromkeys(("around", "fix", "rint", "trunc", "heaviside"), f"piecewise constant; {_UNTESTED}"),
     "identity": f"a constructor (cp.eye serves); {_UNTESTED}",
 })
-
-_CONDITION = re.compile(r"cond\d+")      # the names normalize gives `if` tests it computes
 
 
 class CuPyBackend(Backend):
@@ -90,24 +85,24 @@ class CuPyBackend(Backend):
         return value.get() if self.owns(value) and hasattr(value, "get") else value
 
     def lower(self, stmts: list, user_names: set[str] = frozenset()) -> list:
-        """`np.` becomes `cp.`, and a branch condition the code tests again later (`cond1`, in the
-        reverse sweep) is read back from the device once, as a Python bool, where it is computed
-        (`cond1 = bool(cp.sum(b) > 0)`)."""
-        _refuse_scipy(stmts)
+        """`np.` becomes `cp.`, and a branch condition the code tests again later is read back from the
+        device once, where it is computed (base.read_conditions_once)."""
+        refuse_scipy(stmts, self.title)
         super().lower(stmts, user_names)
-        tested = set()
-        for s in stmts:
-            for n in ast.walk(s):
-                if isinstance(n, ast.If):
-                    test = n.test.operand if isinstance(n.test, ast.UnaryOp) else n.test
-                    if isinstance(test, ast.Name) and _CONDITION.fullmatch(test.id) and test.id not in user_names:
-                        tested.add(test.id)
-        for s in stmts:
-            for n in ast.walk(s):
-                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                        and n.targets[0].id in tested and _may_be_array(n.value):
-                    n.value = ast.Call(func=ast.Name(id="bool", ctx=ast.Load()), args=[n.value], keywords=[])
+        read_conditions_once(stmts, user_names)
         return stmts
+
+    def like(self, g: Any, x: Any) -> Any:
+        """An array of x's shape and (float) dtype, made on the device, contiguous."""
+        cp = self.load()
+        dtype = x.dtype if x.dtype.kind in "fc" else np.float64
+        if type(g) is not cp.ndarray:                    # a number standing for every element
+            return cp.full(x.shape, g, dtype=dtype)
+        if g.shape != x.shape:
+            g = cp.broadcast_to(g, x.shape)
+        elif g.dtype == dtype and (g.size <= 1 or 0 not in g.strides):
+            return g
+        return cp.ascontiguousarray(g, dtype=dtype)     # a broadcast view, or another dtype: a copy
 
     def synchronized(self, call: Callable[[], Any]) -> Callable[[], Any]:
         """`call` followed by a wait for the GPU to finish, so that a timing covers the work it queued."""
@@ -118,25 +113,6 @@ class CuPyBackend(Backend):
             device.synchronize()
             return out
         return run
-
-
-def _refuse_scipy(stmts: list) -> None:
-    """scipy.special's functions take NumPy arrays only: code that calls them has no CuPy form yet (CuPy's
-    cupyx.scipy.special is not wired in). Refused with the user's line."""
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Attribute) and n.attr == "special" and isinstance(n.value, ast.Name) \
-                    and n.value.id == "scipy":
-                where = getattr(s, "s2sad_origin", None)
-                message = "scipy.special on CuPy arrays is not supported yet: use backend='numpy' for this function"
-                raise DifferentiationError(located(*where, None, message) if where else message)
-
-
-def _may_be_array(value: ast.expr) -> bool:
-    """Whether a condition's value may be a device array (not a constant, a `not`, a name or a bool())."""
-    if isinstance(value, (ast.Constant, ast.Name)) or isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
-        return False
-    return not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "bool")
 
 
 BACKEND = CuPyBackend()

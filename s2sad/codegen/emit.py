@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from .. import backends
+from ..backends.base import NUMPY_ALIAS
 from ..ir.core import origin
 
 HEADER_MARK = "# s2sad-body-sha256: "
@@ -95,6 +96,13 @@ def function_source(sec: Sections, home: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _reads_numpy(code: str) -> bool:
+    """Whether `code` calls NumPy by its alias (not only in a string: a refusal's message quotes np.)."""
+    if not re.search(rf"\b{NUMPY_ALIAS}\.", code):
+        return False
+    return any(isinstance(n, ast.Name) and n.id == NUMPY_ALIAS for n in ast.walk(ast.parse(code)))
+
+
 def module_source(header: list[str], meta: list[str], array_module: str, functions: list[str],
                   uses_math: bool) -> str:
     """A whole generated file: header comments (with the body's hash), the imports its functions use,
@@ -102,6 +110,8 @@ def module_source(header: list[str], meta: list[str], array_module: str, functio
     code = "\n".join(line for f in functions for line in f.splitlines() if not line.lstrip().startswith("#"))
     alias = backends.for_module(array_module).alias
     imports = [f"import {array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
+    if alias != NUMPY_ALIAS and _reads_numpy(code):     # what a backend keeps NumPy's (dask: constant indices)
+        imports.insert(0, f"import numpy as {NUMPY_ALIAS}")
     if uses_math:
         imports.append("import math")
     if "scipy.special." in code:

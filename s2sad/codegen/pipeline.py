@@ -21,7 +21,7 @@ from ..frontend.normalize import local_names, param_names, rule_key
 from ..ir.core import FreeVar
 from ..ir.facts import MARK as FACTS_MARK, Facts
 from ..ir import pytree
-from .. import rules
+from .. import backends, rules
 from ..rules import custom
 from . import cache, stages
 from .stages import FREE_MARK
@@ -145,22 +145,28 @@ def cached(fn, options: dict, suffix: str, generate, trees: tuple = ()) -> Compi
     S2SAD_DUMP set the function is transformed again (each stage's output is printed as it runs)."""
     src, deps, key, binds = _keyed(fn, options)
     fresh = bindings.checker(binds)
+    unit = backends.get(options.get("backend", "numpy"))
+
+    def ready(c: Compiled, **changes) -> Compiled:     # as calls run it: bound, and guarded by its backend
+        c = dataclasses.replace(c, binds=tuple(binds), fresh=fresh, **changes)
+        return c if unit is backends.DEFAULT else dataclasses.replace(c, fn=unit.guarded(c.fn, c.source, src.filename))
+
     name = f"{src.tree.name}_{suffix}"
     dump = stages.dumped()
     hit = None if dump else cache.memory_get(key)
     if hit is not None:
         if not hit.free:
-            return dataclasses.replace(hit, binds=tuple(binds), fresh=fresh)
+            return ready(hit)
         # the same code may read other globals/closure cells (a helper's closure): bind them to `fn`'s
         rebound = _from_text(hit.source, hit.path, name, src, deps, key, trees, func=hit.fn)
         if rebound is not None:
-            return dataclasses.replace(hit, free=rebound.free, binds=tuple(binds), fresh=fresh)
+            return ready(hit, free=rebound.free)
     path = cache.generated_dir() / cache.file_name(src.module, src.qualname, suffix, key, src.filename)
     text = None if dump else cache.read(path, key)
     if text is not None:
         compiled = _from_text(text, path, name, src, deps, key, trees)
         if compiled is not None:
-            return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
+            return ready(cache.memory_put(key, compiled))
     try:
         # the job's ASTs are dropped before the cycle collector runs again: its first pass would walk them
         with _deep_recursion(), stages.paused_gc():
@@ -180,7 +186,7 @@ def cached(fn, options: dict, suffix: str, generate, trees: tuple = ()) -> Compi
         raise DifferentiationError(f"s2sad generated invalid code for {src.qualname} ({src.filename}:"
                                    f"{src.lineno}): {exc}; please report it with the function") from exc
     compiled = Compiled(func, text, written, _params(src, func, trees), free, facts.active_output, True, key, facts)
-    return dataclasses.replace(cache.memory_put(key, compiled), binds=tuple(binds), fresh=fresh)
+    return ready(cache.memory_put(key, compiled))
 
 
 def _params(src: frontend.Source, func, trees: tuple) -> list[str]:

@@ -121,7 +121,7 @@ def _check_reverse(job: Job) -> None:
 
 
 def _check_forward(job: Job) -> None:
-    forward_mode.check(job.core, job.info.activity, job.kinds)
+    forward_mode.check(job.core, job.info.activity, job.kinds, views=backends.get(job.backend).shares_views)
 
 
 def _reverse(job: Job) -> None:

@@ -220,13 +220,15 @@ def _only_a_stack(fn: CoreFunction, name: str) -> bool:
                if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
 
 
-def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = None) -> None:
+def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = None, views: bool = True) -> None:
     """Refuse what forward mode cannot differentiate correctly (each refusal names the user's line):
     in-place writes into what an argument may share, differentiated values appended to a list that is
-    more than a stack of saved values."""
+    more than a stack of saved values. `views`: whether the backend's slices share memory with their
+    base (dask's do not: a write into an array a view of it is read after is refused, as in reverse mode,
+    since NumPy would show it through the view and dask would not)."""
     check_object_attributes(fn, act, fn.src.filename, origin)
     aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
-    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=True,
+    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, forward=views,
                           spell=fn.user_name)
     for name in sorted(stacks_carrying_tangents(fn, act)):
         if not _only_a_stack(fn, name):

@@ -12,14 +12,22 @@ import numpy as np
 
 from ..backends import module_of as _xp   # helpers that make arrays make them where their operand lives
 from . import hooks
+from .scatter import add_at, positions
 
 
 def _spread(g, shape: tuple, like):
     """`g` (a scalar or a smaller array) broadcast to `shape`, on the device of `like`."""
     xp = _xp(like)
-    if xp is not np and type(g) is not xp.ndarray:
+    if xp is not np:
         g = xp.asarray(g)
     return xp.broadcast_to(g, shape)
+
+
+def _size(a) -> int:
+    """The number of elements of `a` (an array of any backend, a number, a list), read from its shape:
+    NumPy's np.size would hand a dask array back to NumPy."""
+    size = getattr(a, "size", None)
+    return size if type(size) is int else int(np.size(a))
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -356,13 +364,15 @@ class Parts(list):
 
 
 def _split(g, sizes, axis):
-    bounds = list(itertools.accumulate(sizes))[:-1]
-    return np.split(g, bounds, axis=axis)
+    """g cut along `axis` into pieces of `sizes` (by slicing: dask.array has no np.split)."""
+    bounds = [0, *itertools.accumulate(sizes)]
+    lead = (slice(None),) * (axis % np.ndim(g))
+    return [g[lead + (slice(a, b),)] for a, b in zip(bounds, bounds[1:])]
 
 
 def concatenate_grad(g, arrays, axis=0):
     if axis is None:
-        parts = _split(g, [np.size(a) for a in arrays], 0)
+        parts = _split(g, [_size(a) for a in arrays], 0)
         return Parts(np.reshape(p, np.shape(a)) for p, a in zip(parts, arrays))
     return Parts(_split(g, [np.shape(a)[axis] for a in arrays], axis))
 
@@ -413,7 +423,7 @@ def getitem_grad(g, x, index):
     if isinstance(z, list):                 # one result of a tuple of them (np.linalg.eigh(a)[1])
         z[index] = z[index] + g
         return z
-    _xp(z).add.at(z, index, g)
+    add_at(z, index, g)
     return z
 
 
@@ -519,7 +529,8 @@ def tangent_like(t, x):
 def owned(t, x):
     """A fresh, writable tangent with the shape of `x` (its elements are written in place later)."""
     dtype = np.result_type(getattr(t, "dtype", type(t)), getattr(x, "dtype", float), np.float32)
-    return _spread(t, np.shape(x), x).astype(dtype)
+    out = _spread(t, np.shape(x), x).astype(dtype)
+    return out.copy() if out is t else out      # (dask's astype to the same dtype is t itself)
 
 
 def transpose_back(g, axes=None):
@@ -635,15 +646,17 @@ def repeat_grad(g, a, repeats, axis=None):
     owner = xp.repeat(xp.arange(n), repeats)        # which element each copy is a copy of
     if axis is None:
         z = zeros(a).reshape(-1)
-        xp.add.at(z, owner, g)
+        add_at(z, owner, g)
         return z.reshape(shape)
     z = zeros(a)
-    xp.add.at(np.moveaxis(z, axis, 0), owner, np.moveaxis(g, axis, 0))
+    add_at(np.moveaxis(z, axis, 0), owner, np.moveaxis(g, axis, 0))
     return z
 
 
 def _index_array(xp, indices):
-    return xp.asarray(indices) if isinstance(indices, (list, tuple)) else indices
+    """A list of indices as an array of `xp` (a NumPy one where `xp` is lazy: dask.array, which
+    reads index values to scatter into)."""
+    return positions(xp, indices) if isinstance(indices, (list, tuple)) else indices
 
 
 def take_grad(g, a, indices, axis=None):
@@ -653,7 +666,7 @@ def take_grad(g, a, indices, axis=None):
     indices = _index_array(xp, indices)
     if axis is None:
         z = zeros(a).reshape(-1)
-        xp.add.at(z, indices, g)
+        add_at(z, indices, g)
         return z.reshape(np.shape(a))
     return getitem_grad(g, a, (slice(None),) * (axis % np.ndim(a)) + (indices,))
 
@@ -665,7 +678,7 @@ def take_along_axis_grad(g, arr, indices, axis=-1):
     indices = _index_array(xp, indices)
     if axis is None:
         z = zeros(arr).reshape(-1)
-        xp.add.at(z, indices, g)
+        add_at(z, indices, g)
         return z.reshape(np.shape(arr))
     shape, gshape = np.shape(arr), np.shape(g)
     nd = len(shape)
@@ -678,7 +691,7 @@ def take_along_axis_grad(g, arr, indices, axis=-1):
             n = shape[d] if shape[d] == gshape[d] else 1
             index.append(xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1)))
     z = zeros(arr)
-    xp.add.at(z, tuple(index), g)
+    add_at(z, tuple(index), g)
     return z
 
 
@@ -1069,7 +1082,7 @@ def full(g, x):
 
 def mean_scale(g, a):
     """Cotangent of each element of `a` in np.mean(a): g / a.size, as a scalar that broadcasts."""
-    return g / max(a.size if type(a) is np.ndarray else np.size(a), 1)
+    return g / max(_size(a), 1)
 
 
 # --- the wider NumPy API, second batch: contractions, padding, splits, quantiles, interpolation -------

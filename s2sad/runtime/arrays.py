@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from ..backends import module_of as _xp
+from .scatter import add_at, positions
 
 
 def _float(x) -> np.dtype:
@@ -63,7 +64,7 @@ def pad_grad(g, array, pad_width, mode="constant"):
     shape = np.shape(array)
     source = np.pad(np.arange(1, int(np.prod(shape)) + 1).reshape(shape), pad_width, mode=_pad_mode(mode))
     out = xp.zeros(int(np.prod(shape)) + 1, dtype=_float(g))
-    xp.add.at(out, xp.asarray(source.ravel()), xp.ravel(g))      # position 0: the constant, dropped
+    add_at(out, positions(xp, source.ravel()), xp.ravel(g))      # position 0: the constant, dropped
     return out[1:].reshape(shape)
 
 
@@ -75,7 +76,7 @@ def pad_grad_constant(g, array, pad_width, constant_values=0):
     labels = np.arange(1.0, 2 * nd + 1).reshape(nd, 2)
     region = np.pad(np.zeros(np.shape(array)), pad_width, constant_values=labels).astype(np.intp).ravel()
     sums = xp.zeros(2 * nd + 1, dtype=_float(g))
-    xp.add.at(sums, xp.asarray(region), xp.ravel(g))
+    add_at(sums, positions(xp, region), xp.ravel(g))
     sums = sums[1:].reshape(nd, 2)
     shape = np.shape(constant_values)         # a number, (before, after), ((before, after),) or one pair per axis
     if shape != (nd, 2):
@@ -161,7 +162,7 @@ def quantile_grad(g, a, q, axis=None, keepdims=False, method="linear", overwrite
     shares = xp.concatenate([gq * xp.reshape(1 - frac, (-1,) + (1,) * (flat.ndim - 1)),
                              gq * xp.reshape(frac, (-1,) + (1,) * (flat.ndim - 1))])
     sorted_bar = xp.zeros((flat.shape[-1],) + flat.shape[:-1], dtype=_float(shares))
-    xp.add.at(sorted_bar, xp.concatenate([lo, hi]), shares)            # sorted position first
+    add_at(sorted_bar, xp.concatenate([lo, hi]), shares)            # sorted position first
     back = xp.take_along_axis(np.moveaxis(sorted_bar, 0, -1), xp.argsort(order, axis=-1, kind="stable"), axis=-1)
     axes = _reduced(a, axis)
     nd = np.ndim(a)
@@ -201,8 +202,8 @@ def interp_grad_fp(g, x, xp_, fp, left=None, right=None):
     width = xpa[xp.minimum(j + 1, n - 1)] - xpa[j]
     t = xp.where(inside, (xa - xpa[j]) / xp.where(inside, width, 1.0), 0.0)
     out = xp.zeros(np.shape(fp), dtype=_float(ga))
-    xp.add.at(out, j, xp.where(inside, ga * (1 - t), 0.0))
-    xp.add.at(out, xp.minimum(j + 1, n - 1), xp.where(inside, ga * t, 0.0))
+    add_at(out, j, xp.where(inside, ga * (1 - t), 0.0))
+    add_at(out, xp.minimum(j + 1, n - 1), xp.where(inside, ga * t, 0.0))
     below = seg == 0 if left is None else xp.zeros(np.shape(seg), dtype=bool)
     end = seg == n if right is None else (seg == n) & (xa == xpa[-1])      # np.interp gives fp[-1] at xp[-1]
     out[0] += xp.sum(xp.where(below, ga, 0.0))
@@ -225,7 +226,7 @@ def interp_slope_grad(g, x, xp_, c):
     xp = _xp(xp_)
     n = np.shape(xp_)[0]
     per = xp.zeros(n + 1, dtype=_float(g))
-    xp.add.at(per, _segments(xp.ravel(xp.asarray(x)), xp_), xp.ravel(xp.broadcast_to(xp.asarray(g), np.shape(x))))
+    add_at(per, _segments(xp.ravel(xp.asarray(x)), xp_), xp.ravel(xp.broadcast_to(xp.asarray(g), np.shape(x))))
     s = per[1:n] / xp.diff(xp.asarray(xp_))         # the cotangent of each segment's slope
     return xp.concatenate([-s, xp.zeros(1, dtype=s.dtype)]) + xp.concatenate([xp.zeros(1, dtype=s.dtype), s])
 

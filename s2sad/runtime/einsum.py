@@ -113,9 +113,9 @@ def contract(subscripts, target: int, slots: list):
             extra.append(([c], xp.ones(size[c], dtype=dtype)))
     terms = others + extra
     spec = ",".join("".join(s) for s, _ in terms) + "->" + "".join(mine)
-    operands = [v if isinstance(v, xp.ndarray) else xp.asarray(v) for _, v in terms]      # numbers too
+    operands = [xp.asarray(v) for _, v in terms]      # numbers too (an array: itself)
     result = xp.einsum(spec, *operands, optimize=len(terms) > 2)
-    if target and isinstance(values[target], xp.ndarray) and np.ndim(result) == 0:
+    if target and hasattr(values[target], "shape") and np.ndim(result) == 0:
         result = xp.asarray(result)
     return result
 

@@ -23,7 +23,7 @@ def run_example(name: str, tmp_path: Path, pythonpath_first: Path | None = None)
     """Run one example from the repository root; return its stdout and its plot folder."""
     out = tmp_path / "out"
     env = dict(os.environ, S2SAD_GENERATED_DIR=str(tmp_path / "generated"), S2SAD_EXAMPLES_OUT=str(out),
-               MPLBACKEND="Agg")
+               MPLBACKEND="Agg", S2SAD_EXAMPLE_ROWS="400000")      # out_of_core.py: 4 x 10^5 rows, not 10^8
     if pythonpath_first is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(pythonpath_first), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=ROOT, env=env, capture_output=True,
@@ -239,7 +239,22 @@ def check_per_example_gradients(out: str, plots: Path) -> None:
     assert "def loss_grad_vmap(w, x, y, out_bar):" in out
 
 
+def check_out_of_core(out: str, plots: Path) -> None:
+    assert "data: 400,000 rows x 10 features" in out and "generated lazily" in out
+    (diff,) = floats(rf"max relative difference ({NUMBER})", out)
+    assert diff < 1e-12
+    losses = [float(v) for v in re.findall(rf"loss ({NUMBER})", out)]
+    assert len(losses) == 3 and losses[0] == pytest.approx(np.log(2.0), abs=1e-6)   # w = 0: log 2 per row (printed to 6)
+    assert losses[0] > losses[1] > losses[2]
+    weights = [float(v) for v in find(r"weights after 3 steps: \[([^\]]*)\]", out)[0].split()]
+    assert len(weights) == 10 and all(a < b for a, b in zip(weights, weights[1:]))   # the truth's order
+    (peak,) = floats(rf"peak memory of the whole run: ({NUMBER}) MB", out)
+    assert 0 < peak < 2000
+    assert re.search(r"generated gradient: .*out_of_core_loss_grad_\w+\.py", out)
+
+
 CHECKERS = {
+    "out_of_core.py": check_out_of_core,
     "per_example_gradients.py": check_per_example_gradients,
     "control_flow.py": check_control_flow,
     "higher_order.py": check_higher_order,
