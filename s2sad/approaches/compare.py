@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backends
+from ..errors import DifferentiationError
 
 __all__ = ["compare", "Report", "code_lines", "APPROACHES"]
 
@@ -362,6 +363,9 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
     nums = _nums(argnums)
     if max(nums) >= len(args):
         raise ValueError(f"compare: argnums={argnums!r} but only {len(args)} argument(s) were given")
+    if any(backends.owner(a).name == "dask" for a in args):
+        raise DifferentiationError("compare times and checks every approach on arrays in memory, not on lazy dask "
+                                   "arrays: pass `x.compute()` (s2sad.grad runs on dask arrays by itself)")
     n_elements = sum(int(np.size(args[i])) for i in nums)
     rows = [_run(name, fun, args, argnums, timing, min_time, repeat, n_elements) for name in APPROACHES]
     ok = {r["approach"]: r for r in rows if r["error"] is None}

@@ -58,6 +58,10 @@ def _name(fun: Callable) -> str:
 def _to_float64(x: Any, fun: Callable) -> np.ndarray:
     """A differentiated argument as a float64 array (a copy); ints and float32 are promoted. A CuPy
     array stays on the GPU: its perturbed copies are made, and the function evaluated, there."""
+    if backends.owner(x).name == "dask":
+        raise DifferentiationError(f"{_where(fun)}s2sad.numerical takes NumPy (or CuPy) arrays, not a lazy dask "
+                                   "array: a difference quotient needs the function's values; pass "
+                                   "`x.compute()`, or use s2sad.grad, which stays lazy")
     arr = x if backends.is_cupy(x) else np.asarray(x)
     if arr.dtype.kind == "c":
         raise DifferentiationError(f"{_where(fun)}s2sad.numerical differentiates real arguments, "

@@ -350,3 +350,13 @@ def test_on_a_local_cluster(processes):
         got = client.compute(gw).result()
         assert len(client.scheduler_info()["workers"]) == 2
     np.testing.assert_allclose(got, s2sad.grad(logistic_loss)(w, X, y), rtol=1e-12)
+
+
+def test_the_numerical_route_and_compare_ask_for_computed_arrays():
+    x = chunked(np.linspace(0.1, 0.9, 6))
+    with pytest.raises(s2sad.DifferentiationError, match=r"not a lazy dask array.*x\.compute\(\)"):
+        s2sad.numerical.grad(H.rosen)(x)
+    with pytest.raises(s2sad.DifferentiationError, match=r"not on lazy dask arrays: pass `x\.compute\(\)`"):
+        s2sad.compare(H.rosen, x)
+    g = s2sad.symbolic.grad(H.rosen)(x)            # the symbolic route prints NumPy code, which dask runs
+    np.testing.assert_allclose(np.asarray(g.compute()), s2sad.grad(H.rosen)(x.compute()), rtol=1e-13)
