@@ -44,10 +44,14 @@ def add_at(z, index, g) -> None:
             "axis. Use backend='numpy' for this function, or index with integers, slices or one such array")
     if ix.dtype.kind == "b":
         ix = np.flatnonzero(ix)
-    n = z.shape[k]
-    distinct, inverse = np.unique(ix % n if ix.size else ix, return_inverse=True)
-    g = xp.broadcast_to(xp.asarray(g), z[index].shape) if np.shape(g) != z[index].shape else g
-    if distinct.size < ix.size:         # repeats: sum their cotangents
+    ix = ix % z.shape[k] if ix.size else ix
+    distinct, inverse = np.unique(ix, return_inverse=True)
+    g = xp.asarray(g)
+    if g.shape != z[index].shape:
+        g = xp.broadcast_to(g, z[index].shape)
+    if distinct.size == ix.size:        # no repeats: a write at the index as it is (g is in its order)
+        distinct = ix
+    else:                               # repeats: sum their cotangents, in the order of `distinct`
         inverse = inverse.ravel()
         if g.ndim == 1:                 # a weighted count, chunk by chunk
             g = xp.bincount(xp.from_array(inverse, chunks=g.chunks), weights=g, minlength=distinct.size)

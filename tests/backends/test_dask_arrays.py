@@ -360,3 +360,24 @@ def test_the_numerical_route_and_compare_ask_for_computed_arrays():
         s2sad.compare(H.rosen, x)
     g = s2sad.symbolic.grad(H.rosen)(x)            # the symbolic route prints NumPy code, which dask runs
     np.testing.assert_allclose(np.asarray(g.compute()), s2sad.grad(H.rosen)(x.compute()), rtol=1e-13)
+
+
+SCATTERS = [((6,), [1, 1, 2], (3,)), ((6, 4), [0, 5, 0, 2], (4, 4)), ((6, 4), (slice(None), np.array([1, 1, 3])), (6, 3)),
+            ((6, 4), np.array([True, False, True, False, False, True]), (3, 4)), ((5,), [-1, 4, 0], (3,)),
+            ((4, 3), (2, [0, 0]), (2,)), ((5,), [-1, -2], (2,)), ((5,), [3, 0, 4], (3,)), ((5, 3), [4, 1], (2, 3)),
+            ((3, 5), (slice(None), [4, 0, 4, 2]), (3, 4)), ((3, 4), (None, slice(None), slice(1, 3)), (1, 3, 2)),
+            ((3, 4), (Ellipsis, 2), (3,)), ((2, 3, 4), (0, Ellipsis, None, slice(0, 2)), (3, 1, 2)),
+            ((3, 4), (1,), (4,)), ((3, 4), (slice(None), 1), 0.5)]
+
+
+@pytest.mark.parametrize("shape, index, gshape", SCATTERS, ids=[str(i) for i in range(len(SCATTERS))])
+def test_the_scatter_add_dask_lacks_adds_as_numpy_does(shape, index, gshape):
+    """runtime.add_at on dask arrays: repeats add up, unsorted and negative indices keep their order."""
+    from s2sad.runtime import add_at
+    rng = np.random.default_rng(len(str(index)))
+    g = rng.normal(size=gshape) if isinstance(gshape, tuple) else gshape
+    want = np.zeros(shape)
+    np.add.at(want, index, g)
+    z = da.zeros(shape, chunks=2)
+    add_at(z, index, chunked(g) if isinstance(g, np.ndarray) else g)
+    np.testing.assert_array_equal(z.compute(), want)
