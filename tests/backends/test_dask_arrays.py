@@ -34,7 +34,6 @@ from test_rules import weights
 
 # gradients dask.array cannot run although the function itself runs on dask arrays: id pattern -> why
 GRADIENT_ONLY = {
-    r"^(trace|method-trace|diag-m|diag-sq|diagonal)": "writing a diagonal: dask assigns along one dimension at most",
     r"^(quantile|median|percentile)": "the rule sorts along an axis: dask.array has no argsort",
     r"^scipy-": "scipy.special takes NumPy arrays only",
     r"^getitem-last-row-step$": "dask cannot assign through a slice of negative step",
