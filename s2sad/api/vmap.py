@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import backends
 from ..codegen import pipeline as compiler
+from ..errors import DifferentiationError
 from ..ir import pytree
 from .convert import check_real
 from .library import as_function
@@ -101,6 +103,7 @@ class BatchedFunction:
 
     def __call__(self, *args, **kwargs):
         fun = self.__wrapped__
+        _refuse_lazy((*args, *kwargs.values()))
         if isinstance(fun, BatchedFunction):  # vmap(vmap(f)): both batch axes as one
             return self._nested(fun, args, kwargs)
         batch_target = getattr(fun, "_batch_target", None)
@@ -223,6 +226,20 @@ def run_batched(fn, flat: list, leaf_axes: list, out_axes=0, select=None, trees:
     extra = [f.read() for f in c.free]
     check_real(extra)
     return c, c.fn(*flat, *extra)
+
+
+def _refuse_lazy(args) -> None:
+    """vmap reads its arguments' examples and stacks its results in memory: on dask arrays it would
+    compute them whole, unasked. Refused, with what to do instead."""
+    if backends.host_only():
+        return
+    for a in args:
+        for leaf in (pytree.flatten(a)[1] if pytree.is_container(a) else [a]):
+            if backends.owner(leaf).name == "dask":
+                raise DifferentiationError(
+                    "vmap takes NumPy (or CuPy) arrays, not lazy dask arrays: it would compute them whole. A "
+                    "function of a whole batch already runs chunk by chunk under s2sad.grad (write it over the "
+                    "batch axis), or pass `x.compute()`")
 
 
 def _first(a, axis):

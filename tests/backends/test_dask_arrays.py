@@ -380,3 +380,19 @@ def test_the_scatter_add_dask_lacks_adds_as_numpy_does(shape, index, gshape):
     z = da.zeros(shape, chunks=2)
     add_at(z, index, chunked(g) if isinstance(g, np.ndarray) else g)
     np.testing.assert_array_equal(z.compute(), want)
+
+
+def params_loss(p, X):
+    return np.sum(np.tanh(X @ p["w"] + p["b"]) ** 2)
+
+
+def test_a_params_dict_beside_dask_data_and_vmap_refused():
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    p = {"w": np.full(3, 0.1), "b": 0.2}
+    got = s2sad.grad(params_loss)(p, chunked(X))
+    want = s2sad.grad(params_loss)(p, X)
+    assert isinstance(got["w"], da.Array) and isinstance(got["b"], da.Array)
+    np.testing.assert_allclose(got["w"].compute(), want["w"], rtol=1e-13)
+    np.testing.assert_allclose(float(got["b"]), want["b"], rtol=1e-13)
+    with pytest.raises(s2sad.DifferentiationError, match="vmap takes NumPy .*not lazy dask arrays"):
+        s2sad.vmap(s2sad.grad(lambda w, x: np.sum(np.tanh(x @ w))), in_axes=(None, 0))(p["w"], chunked(X))
