@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +92,9 @@ def run(repeats: int = 5) -> list[dict]:
         for variant in ("numpy", "hand-dask", "s2sad-dask"):
             code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
                     f"import dask_run; print(json.dumps(dask_run._case({case!r}, {variant!r}, {repeats})))")
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            with tempfile.TemporaryDirectory() as tmp:       # generated files: not into the repository
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                     env=dict(os.environ, PYTHONPATH=str(ROOT), S2SAD_GENERATED_DIR=tmp))
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows
 
