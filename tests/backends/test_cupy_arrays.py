@@ -14,13 +14,12 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import control_cases as C
 import fake_cupy
 import higher_cases as H
 import rule_cases as rc
-import s2sad
 import s2sad
 from s2sad import symbolic  # noqa: F401
 import symbolic_cases as S
@@ -321,15 +320,7 @@ def test_gpu_benchmark_runs_and_checks_its_gradients(cp):
 def test_random_programs_on_device(cp, tmp_path_factory, data):
     """Randomly composed programs with if / for / while / break: the CuPy gradient equals the NumPy
     one (itself checked against central differences in test_random_programs.py)."""
-    prog, shape, y_arr = RP.setup(data)
-    prog.prefix(data.draw(st.integers(1, 3)))
-    for _ in range(data.draw(st.integers(1, 3))):
-        kind = data.draw(st.sampled_from(["if_block", "for_loop", "while_loop", "break_loop"]))
-        getattr(prog, kind)(1, 0) if kind == "if_block" else getattr(prog, kind)(1)
-    prog.finish()
-    x, y = RP.inputs(data, shape, y_arr)
-    mod = RP.load(tmp_path_factory.mktemp("device_programs"), prog.source())
-    note(prog.source())
+    mod, x, y = RP.control_flow_program(data, tmp_path_factory.mktemp("device_programs"))
     try:
         ref = s2sad.grad(mod.f, argnums=(0, 1))(x.copy(), y)
     except (ValueError, s2sad.UnsupportedSyntaxError):

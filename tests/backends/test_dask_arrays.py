@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note, strategies as st
+from hypothesis import assume, given, strategies as st
 
 import dask
 import dask.array as da
@@ -313,15 +313,7 @@ def test_a_branch_on_data_is_computed_once_per_test():
 @RP.SETTINGS
 @given(st.data())
 def test_random_programs_on_dask(tmp_path_factory, data):
-    prog, shape, y_arr = RP.setup(data)
-    prog.prefix(data.draw(st.integers(1, 3)))
-    for _ in range(data.draw(st.integers(1, 3))):
-        kind = data.draw(st.sampled_from(["if_block", "for_loop", "while_loop", "break_loop"]))
-        getattr(prog, kind)(1, 0) if kind == "if_block" else getattr(prog, kind)(1)
-    prog.finish()
-    x, y = RP.inputs(data, shape, y_arr)
-    mod = RP.load(tmp_path_factory.mktemp("dask_programs"), prog.source())
-    note(prog.source())
+    mod, x, y = RP.control_flow_program(data, tmp_path_factory.mktemp("dask_programs"))
     try:
         ref = s2sad.grad(mod.f, argnums=(0, 1))(x.copy(), y)
     except (ValueError, s2sad.UnsupportedSyntaxError):

@@ -389,6 +389,20 @@ def setup(data):
     return Program(data, shape, y_is_array), shape, y_is_array
 
 
+def control_flow_program(data, directory):
+    """(module, x, y) of a drawn program: a few statements, then one to three blocks of if / for /
+    while / break, then its inputs (what the backends' suites run on their own arrays)."""
+    prog, shape, y_arr = setup(data)
+    prog.prefix(data.draw(st.integers(1, 3)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        kind = data.draw(st.sampled_from(["if_block", "for_loop", "while_loop", "break_loop"]))
+        getattr(prog, kind)(1, 0) if kind == "if_block" else getattr(prog, kind)(1)
+    prog.finish()
+    x, y = inputs(data, shape, y_arr)
+    note(prog.source())
+    return load(directory, prog.source()), x, y
+
+
 @SETTINGS
 @given(st.data())
 def test_straight_line_programs(program_dir, data):
