@@ -493,7 +493,8 @@ def grad(fun: Callable | None = None, argnums: int | tuple[int, ...] = 0, *, has
     Use as `grad(f)`, `@grad` or `@grad(argnums=(0, 1))`. The returned callable takes the same
     arguments as `f` and returns the gradient with respect to argument `argnums` (a tuple of
     gradients for a tuple), or `(gradient, aux)` with `has_aux=True`. `.source` and `.path` give
-    the generated code.
+    the generated code. `backend`: "auto" (the arguments' arrays decide: CuPy or dask arrays get a file
+    of their own), or one of `s2sad.backends.names()` ("numpy", "cupy", "dask").
     """
     if fun is None:
         return lambda f: GradFunction(f, argnums, has_aux, backend)
