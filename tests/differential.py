@@ -107,6 +107,15 @@ def _reference(f, args, i):
     return a
 
 
+def dask_chunked(a):
+    """A float NumPy array as a dask array of two chunks along each axis (longer than 1); anything else
+    (integer index arrays too) as it is."""
+    if type(a) is np.ndarray and a.ndim and a.dtype.kind == "f":
+        import dask.array as da
+        return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape))
+    return a
+
+
 def _close(got, want, rtol=1e-5) -> bool:
     got = np.asarray(got, dtype=float)
     want = np.asarray(want, dtype=float)
@@ -260,13 +269,8 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
         their arguments' shapes, equal to the references."""
         import dask
         import dask.array as da
-
-        def chunked(a):
-            if type(a) is np.ndarray and a.ndim and a.dtype.kind == "f":
-                return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape))
-            return a
         with dask.config.set(scheduler="synchronous"):
-            dargs = [chunked(a) for a in _copy(args)]
+            dargs = [dask_chunked(a) for a in _copy(args)]
             v, grads = s2sad.value_and_grad(f, argnums=program.diff)(*dargs)
             for g, i in zip(grads, program.diff):
                 if isinstance(dargs[i], da.Array) and not (isinstance(g, da.Array) and g.shape == dargs[i].shape):
@@ -274,7 +278,7 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
             v, grads = dask.compute(v, list(grads))
             # the value as the function itself computes it on these chunks (sums add in another order)
             try:
-                own = float(np.sum(dask.compute(f(*[chunked(a) for a in _copy(args)]))[0]))
+                own = float(np.sum(dask.compute(f(*[dask_chunked(a) for a in _copy(args)]))[0]))
             except Exception:                  # noqa: BLE001 (the function itself does not run on dask)
                 own = value
             if not np.isclose(float(np.sum(v)), own, rtol=1e-12, atol=1e-12) \
@@ -287,7 +291,7 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
             tangents = [None if k not in program.diff else rng.uniform(-1, 1, np.shape(a))
                         if isinstance(a, np.ndarray) else float(rng.uniform(-1, 1)) for k, a in enumerate(args)]
             want = sum(float(np.sum(refs[k] * t)) for k, t in enumerate(tangents) if t is not None)
-            _, d = s2sad.jvp(f, [chunked(a) for a in _copy(args)], [chunked(t) for t in tangents])
+            _, d = s2sad.jvp(f, [dask_chunked(a) for a in _copy(args)], [dask_chunked(t) for t in tangents])
             d = dask.compute(d)[0]
             return _close(d, want), f"dask tangent {d} != {want}"
 

@@ -126,13 +126,6 @@ def like(g, x):
     return g
 
 
-def size(x) -> int:
-    """The number of elements of `x` (an array of any backend, a number), read from its shape: np.size
-    would hand a dask array to NumPy."""
-    n = getattr(x, "size", None)
-    return n if type(n) is int else int(np.size(x))
-
-
 def fresh(args) -> list:
     """The arguments with each array copied: the user's function may write into its arguments (`x *= 2`
     changes the caller's x), which must not move the point that derivatives are then taken at."""

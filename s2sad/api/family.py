@@ -16,7 +16,7 @@ from .. import backends
 from ..ir import pytree
 from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
-from .convert import as_float, check_real, fresh, like, size
+from .convert import as_float, check_real, fresh, like
 from .library import as_function
 from .targets import Target, bind_all, compiled_jvp, grad_of, jvp_call, register_source, target
 from .vmap import run_batched
@@ -249,8 +249,8 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
     elif mode == "auto":                        # the fewer sweeps: inputs or outputs
         if out is None:
             out = fun(*fresh(args), **kwargs)
-        use = "forward" if size(x) <= size(out) else "reverse"
-    if use == "forward" and unit.name == "numpy" and size(x) > 1:
+        use = "forward" if backends.size_of(x) <= backends.size_of(out) else "reverse"
+    if use == "forward" and unit.name == "numpy" and backends.size_of(x) > 1:
         J = _vector_jvp(t, full, i, xshape, np.dtype(dtype))
         if J is not None:
             return J
@@ -275,7 +275,7 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
         if select is not None:
             out = pytree.pick(out, select)
     oshape = np.shape(out)
-    if unit.name == "numpy" and size(out) > 1 and not c.free:
+    if unit.name == "numpy" and backends.size_of(out) > 1 and not c.free:
         J = _vector_vjp(c, full, oshape, xshape, np.dtype(dtype))
         if J is not None:
             return J

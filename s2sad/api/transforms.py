@@ -24,7 +24,7 @@ from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, targets
 from .library import as_function
-from .convert import as_float, check_argnums, check_real, like, ones_like, size
+from .convert import as_float, check_argnums, check_real, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
@@ -162,7 +162,7 @@ class _Transformed:
             value, d = targets.jvp_call(target, full, (i,), [ones_like(x)])
             grads.append(d)
         out = value
-        if type(out) is not float and size(out) != 1:
+        if type(out) is not float and backends.size_of(out) != 1:
             raise NonScalarOutputError(
                 f"{self._inner!r} returns an array of shape {np.shape(out)}, but grad needs a scalar output; "
                 "use s2sad.jacobian or s2sad.hessian")
@@ -333,7 +333,7 @@ class _Transformed:
         shaped_like = c.facts.scalar_if   # value not computed: the output has this parameter's shape
         if out is None and shaped_like is not None:
             out = args[c.params.index(shaped_like)]
-        if out is not None and type(out) is not float and size(out) != 1:   # None: a scalar, not computed
+        if out is not None and type(out) is not float and backends.size_of(out) != 1:   # None: a scalar, not computed
             src = self.__wrapped__
             code = getattr(src, "__code__", None)
             where = f"{code.co_filename}:{code.co_firstlineno}: " if code else ""

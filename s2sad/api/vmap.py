@@ -235,7 +235,7 @@ def _refuse_lazy(args) -> None:
         return
     for a in args:
         for leaf in (pytree.flatten(a)[1] if pytree.is_container(a) else [a]):
-            if backends.owner(leaf).name == "dask":
+            if backends.lazy(leaf):
                 raise DifferentiationError(
                     "vmap takes NumPy (or CuPy) arrays, not lazy dask arrays: it would compute them whole. A "
                     "function of a whole batch already runs chunk by chunk under s2sad.grad (write it over the "

@@ -363,7 +363,7 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
     nums = _nums(argnums)
     if max(nums) >= len(args):
         raise ValueError(f"compare: argnums={argnums!r} but only {len(args)} argument(s) were given")
-    if any(backends.owner(a).name == "dask" for a in args):
+    if any(backends.lazy(a) for a in args):
         raise DifferentiationError("compare times and checks every approach on arrays in memory, not on lazy dask "
                                    "arrays: pass `x.compute()` (s2sad.grad runs on dask arrays by itself)")
     n_elements = sum(int(np.size(args[i])) for i in nums)

@@ -58,7 +58,7 @@ def _name(fun: Callable) -> str:
 def _to_float64(x: Any, fun: Callable) -> np.ndarray:
     """A differentiated argument as a float64 array (a copy); ints and float32 are promoted. A CuPy
     array stays on the GPU: its perturbed copies are made, and the function evaluated, there."""
-    if backends.owner(x).name == "dask":
+    if backends.lazy(x):
         raise DifferentiationError(f"{_where(fun)}s2sad.numerical takes NumPy (or CuPy) arrays, not a lazy dask "
                                    "array: a difference quotient needs the function's values; pass "
                                    "`x.compute()`, or use s2sad.grad, which stays lazy")

@@ -19,7 +19,7 @@ from .base import Backend, BackendWarning
 from .cupy import CUPY_NAMES
 
 __all__ = ["Backend", "BackendWarning", "REGISTRY", "DEFAULT", "register", "unregister", "get", "names", "of",
-           "owner", "foreign", "for_module", "device_modules", "host_only", "ALIASES", "CUPY_NAMES"]
+           "owner", "foreign", "lazy", "size_of", "for_module", "device_modules", "host_only", "ALIASES", "CUPY_NAMES"]
 
 REGISTRY: dict[str, Backend] = {}
 DEFAULT: Backend = _numpy.BACKEND        # the backend of host values and of anything no other backend owns
@@ -140,6 +140,23 @@ def foreign(x: Any) -> bool:
         return False
     for b in _OTHERS:
         if b.owns(x):
+            return True
+    return False
+
+
+def size_of(x: Any) -> int:
+    """The number of elements of `x` (an array of any backend, a number, a list), read from its shape:
+    np.size would hand a dask array to NumPy, which computes it."""
+    n = getattr(x, "size", None)
+    return n if type(n) is int else int(_np.size(x))
+
+
+def lazy(x: Any) -> bool:
+    """Whether `x` is an array of a lazy backend (dask): its values exist only once computed."""
+    if host_only():
+        return False
+    for b in _OTHERS:
+        if b.lazy and b.owns(x):
             return True
     return False
 

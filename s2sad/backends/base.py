@@ -43,6 +43,7 @@ class Backend:
     takes_numbers: bool = True     # its functions take Python numbers where arrays go (np.log(2.0))
     printer: str = "NumPyPrinter"  # the class in sympy.printing.numpy the symbolic route prints with
     shares_views: bool = True      # a slice or reshape shares memory with its base, as in NumPy
+    lazy: bool = False             # its arrays are task graphs: values exist only once computed
 
     def __repr__(self) -> str:
         return f"<s2sad backend {self.name!r}>"

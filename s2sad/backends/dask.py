@@ -54,6 +54,7 @@ class DaskBackend(Backend):
     })
     needs_device = True            # NumPy arguments are made dask arrays
     shares_views = False           # `v = a[1:]` is an array of its own: a write into a does not reach v
+    lazy = True
     printer = "NumPyPrinter"
 
     def imported(self) -> bool:
@@ -154,27 +155,24 @@ class DaskBackend(Backend):
             for n in ast.walk(s):
                 if isinstance(n, ast.Call):
                     self._lower_in_place(n)
-        kept = {id(n.func) for s in stmts for n in ast.walk(s) if _literal_array(n)}
+        literal = {id(n.func) for s in stmts for n in ast.walk(s) if _literal_array(n)}
+        kept = set()                     # the `np` names that stay NumPy's
         for s in stmts:
             for n in ast.walk(s):
                 if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == NUMPY_ALIAS:
-                    if n.attr in KEPT or id(n) in kept:
-                        n.value = ast.Name(id=_NUMPY_KEPT, ctx=ast.Load())
+                    if n.attr in KEPT or id(n) in literal:
+                        kept.add(id(n.value))
                     elif n.attr != "linalg":
                         _lower_name(n, n.attr, da, s)
                 elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Attribute) \
                         and isinstance(n.value.value, ast.Name) and n.value.value.id == NUMPY_ALIAS:
                     _lower_name(n, f"{n.value.attr}.{n.attr}", da, s)
-        super().lower(stmts, user_names)
         for s in stmts:
             for n in ast.walk(s):
-                if isinstance(n, ast.Name) and n.id == _NUMPY_KEPT:
-                    n.id = NUMPY_ALIAS
+                if isinstance(n, ast.Name) and n.id == NUMPY_ALIAS and id(n) not in kept:
+                    n.id = self.alias
         read_conditions_once(stmts, user_names)
         return stmts
-
-
-_NUMPY_KEPT = "_s2sad_numpy"     # `np` that stays NumPy's, while the other `np`s become `da`
 
 
 def _literal_array(n: ast.AST) -> bool:

@@ -148,8 +148,8 @@ def cached(fn, options: dict, suffix: str, generate, trees: tuple = ()) -> Compi
     unit = backends.get(options.get("backend", "numpy"))
 
     def ready(c: Compiled, **changes) -> Compiled:     # as calls run it: bound, and guarded by its backend
-        c = dataclasses.replace(c, binds=tuple(binds), fresh=fresh, **changes)
-        return c if unit is backends.DEFAULT else dataclasses.replace(c, fn=unit.guarded(c.fn, c.source, src.filename))
+        return dataclasses.replace(c, binds=tuple(binds), fresh=fresh, fn=unit.guarded(c.fn, c.source, src.filename),
+                                   **changes)
 
     name = f"{src.tree.name}_{suffix}"
     dump = stages.dumped()

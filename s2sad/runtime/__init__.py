@@ -10,9 +10,10 @@ import math  # noqa: F401  (generated code for `math.*` functions reads it from 
 
 import numpy as np
 
+from ..backends import size_of as _size_of
 from ..backends import module_of as _xp   # helpers that make arrays make them where their operand lives
 from . import hooks
-from .scatter import add_at, positions
+from .scatter import add_at, positions, scatters
 
 
 def _spread(g, shape: tuple, like):
@@ -21,13 +22,6 @@ def _spread(g, shape: tuple, like):
     if xp is not np:
         g = xp.asarray(g)
     return xp.broadcast_to(g, shape)
-
-
-def _size(a) -> int:
-    """The number of elements of `a` (an array of any backend, a number, a list), read from its shape:
-    NumPy's np.size would hand a dask array back to NumPy."""
-    size = getattr(a, "size", None)
-    return size if type(size) is int else int(np.size(a))
 
 
 def _axes(axis, ndim: int) -> tuple[int, ...]:
@@ -372,7 +366,7 @@ def _split(g, sizes, axis):
 
 def concatenate_grad(g, arrays, axis=0):
     if axis is None:
-        parts = _split(g, [_size(a) for a in arrays], 0)
+        parts = _split(g, [_size_of(a) for a in arrays], 0)
         return Parts(np.reshape(p, np.shape(a)) for p, a in zip(parts, arrays))
     return Parts(_split(g, [np.shape(a)[axis] for a in arrays], axis))
 
@@ -600,7 +594,7 @@ def diagonal_grad(g, a, offset=0, axis1=0, axis2=1):
     xp = _xp(g)
     nd = len(np.shape(a))
     axes = (axis1 % nd, axis2 % nd)
-    if not hasattr(xp.add, "at"):          # dask.array: no writes through views; one-hot products instead
+    if not scatters(xp):                   # dask.array: no writes through views; one-hot products instead
         n1, n2 = np.shape(a)[axes[0]], np.shape(a)[axes[1]]
         i = np.arange(np.shape(g)[-1])
         rows, cols = np.zeros((i.size, n1)), np.zeros((i.size, n2))
@@ -1090,7 +1084,7 @@ def full(g, x):
 
 def mean_scale(g, a):
     """Cotangent of each element of `a` in np.mean(a): g / a.size, as a scalar that broadcasts."""
-    return g / max(_size(a), 1)
+    return g / max(_size_of(a), 1)
 
 
 # --- the wider NumPy API, second batch: contractions, padding, splits, quantiles, interpolation -------

@@ -12,18 +12,22 @@ from ..errors import DifferentiationError
 _BASIC = (int, np.integer, slice)
 
 
+def scatters(xp) -> bool:
+    """Whether array module `xp` has a scatter-add (`xp.add.at`; dask.array has none)."""
+    return hasattr(xp.add, "at")
+
+
 def positions(xp, a):
     """Index positions (a NumPy array) as `xp` should read them: its own array where it scatters itself,
     else the NumPy array, whose values the scatter reads without computing anything."""
-    return xp.asarray(a) if hasattr(xp.add, "at") else np.asarray(a)
+    return xp.asarray(a) if scatters(xp) else np.asarray(a)
 
 
 def add_at(z, index, g) -> None:
     """`np.add.at(z, index, g)` in z's array module: add g into z at index, repeated indices adding up."""
     xp = module_of(z)
-    at = getattr(xp.add, "at", None)
-    if at is not None:
-        at(z, index, g)
+    if scatters(xp):
+        xp.add.at(z, index, g)
         return
     parts = list(index) if isinstance(index, tuple) else [index]
     arrays = [k for k, p in enumerate(parts) if not (p is None or p is Ellipsis or isinstance(p, _BASIC))]

@@ -96,6 +96,7 @@ def test_every_backend_has_the_whole_protocol(name, b):
     assert all(isinstance(k, str) and isinstance(v, str) and v for k, v in b.gaps.items())
     assert all(isinstance(k, str) and isinstance(v, str) and v for k, v in b.spellings.items())
     assert isinstance(b.needs_device, bool) and isinstance(b.takes_numbers, bool)
+    assert isinstance(b.shares_views, bool) and isinstance(b.lazy, bool)
     assert isinstance(getattr(sympy_printers, b.printer), type)       # the symbolic route prints with it
     for method in ("owns", "imported", "missing", "require", "load", "to_device", "to_host", "lower",
                    "synchronized"):

@@ -28,6 +28,7 @@ import higher_cases as H
 import rule_cases as rc
 import s2sad
 import test_random_programs as RP
+from differential import dask_chunked as chunked
 from test_control_flow import CASES as FLOW_CASES
 from test_higher_order import NO_SECOND
 from test_rules import weights
@@ -45,14 +46,6 @@ GRADIENT_ONLY = {
 
 def _gradient_only(case_id: str) -> bool:
     return any(re.search(p, case_id) for p in GRADIENT_ONLY)
-
-
-def chunked(a):
-    """A float NumPy array as a dask array of two chunks along each axis (longer than 1); anything else
-    (integer index arrays too) as it is."""
-    if type(a) is np.ndarray and a.ndim and a.dtype.kind == "f":
-        return da.from_array(a, chunks=tuple(max(1, (n + 1) // 2) for n in a.shape))
-    return a
 
 
 class Computes(Callback):
