@@ -295,8 +295,24 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
             d = dask.compute(d)[0]
             return _close(d, want), f"dask tangent {d} != {want}"
 
+    def on_numba():
+        """Reverse mode compiled by numba: the value and the gradients equal the NumPy backend's to 1e-12
+        (relative), and the references; the arguments are left as they were."""
+        v, grads = s2sad.value_and_grad(f, argnums=program.diff, backend="numba")(*_copy(args))
+        if not all(np.array_equal(a, b) for a, b in zip(args, originals)):
+            return False, "the numba gradient changed its arguments"
+        v_np, grads_np = s2sad.value_and_grad(f, argnums=program.diff)(*_copy(args))
+        if not np.isclose(float(np.sum(v)), float(np.sum(v_np)), rtol=1e-12, atol=1e-12):
+            return False, f"numba value {v} != {v_np} (NumPy)"
+        for g, g_np, i in zip(grads, grads_np, program.diff):
+            if np.shape(g) != np.shape(args[i]) or (type(args[i]) is float and not isinstance(g, float)):
+                return False, f"numba gradient {i}: {type(g).__name__} of shape {np.shape(g)}, argument {np.shape(args[i])}"
+            if not _close(g, g_np, rtol=1e-12) or not _close(g, refs[i]):
+                return False, f"numba gradient {i}: {g} != {g_np} (NumPy), {refs[i]} (reference)"
+        return True, ""
+
     runs = {"reverse": reverse, "forward": forward, "second": second, "family": family, "vmap": batched,
-            "dask": on_dask}
+            "dask": on_dask, "numba": on_numba}
     try:
         for name in modes:
             _mode(out, name, runs[name])

@@ -103,8 +103,14 @@ class _Transformed:
             c = targets.compiled_jvp(inner.fn, (i,), inner.select)
             targets.register_source(c)
 
+            inner_wrt = self._inner._nums[0]
+
             def expand(args, kwargs):
                 full = inner.expand(args, kwargs)
+                if backends.size_of(full[inner_wrt]) != 1:      # the inner gradient is not a scalar
+                    raise NonScalarOutputError(
+                        f"{self._inner!r} returns an array of shape {np.shape(full[inner_wrt])}, but grad needs "
+                        "a scalar output; use s2sad.jacobian or s2sad.hessian of the function itself")
                 full[i] = as_float(full[i])
                 return full + [ones_like(full[i])] + [f.read() for f in c.free]
 
@@ -443,6 +449,8 @@ class GradFunction(_Transformed):
 
     def _build_entry(self, c: compiler.Compiled, i: int) -> None:
         self._pending = False
+        if self._backend != "auto" and backends.get(self._backend).decorator:
+            return                 # compiled code (numba): already faster than an interpreted entry
         user = frontend.unwrap(self.__wrapped__)
         code = getattr(user, "__code__", None)
         if type(self).__call__ is not GradFunction.__call__ or code is None \

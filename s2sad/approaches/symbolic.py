@@ -1457,7 +1457,7 @@ def _printer(backend: str):
 def _alias(text: str, backend: str) -> str:
     """Printed code with the module spelled as generated code imports it (`numpy.sin` -> `np.sin`)."""
     b = backends.get(backend)
-    return re.sub(rf"\b(?:{re.escape(b.module)}|numpy)\.", b.alias + ".", text)
+    return re.sub(rf"\b(?:{re.escape(b.array_module)}|numpy)\.", b.alias + ".", text)
 
 
 def _module_names() -> set[str]:
@@ -1529,7 +1529,7 @@ def _generate(src: Source, specs: list[_Arg], wrt: list[_Arg], grads: list[Any],
             lines.append(f"    {gname} = {_alias(p.doprint(next(it)), backend)}")
     lines.append(f"    return {', '.join(names)}")
     code = "\n".join(lines)
-    imports = [f"import {unit.module} as {mod}"] if re.search(rf"\b{mod}\.", code) else []
+    imports = [f"import {unit.array_module} as {mod}"] if re.search(rf"\b{mod}\.", code) else []
     for m in sorted(p.module_imports):
         if m not in _module_names():
             imports.append(f"import {m}")

@@ -1,6 +1,6 @@
 """Array backends, one object each (backends/base.py says what one is), in a registry.
 
-A backend is one module here (numpy.py, cupy.py, dask.py) plus one `register` line below. The rest of s2sad asks
+A backend is one module here (numpy.py, cupy.py, dask.py, numba.py) plus one `register` line below. The rest of s2sad asks
 the registry (`get(name)`, `of(args)`, `owner(x)`) and the backend it returns; a few shorthands at the
 end serve the calls the API and the approaches make on every argument.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as _np
 
 from ..errors import DifferentiationError
-from . import cupy as _cupy, dask as _dask, numpy as _numpy
+from . import cupy as _cupy, dask as _dask, numba as _numba, numpy as _numpy
 from .base import Backend, BackendWarning
 from .cupy import CUPY_NAMES
 
@@ -23,7 +23,7 @@ __all__ = ["Backend", "BackendWarning", "REGISTRY", "DEFAULT", "register", "unre
 
 REGISTRY: dict[str, Backend] = {}
 DEFAULT: Backend = _numpy.BACKEND        # the backend of host values and of anything no other backend owns
-_OTHERS: tuple[Backend, ...] = ()        # the registered backends but the default, in registration order
+_OTHERS: tuple[Backend, ...] = ()        # the registered backends with arrays of their own, but the default
 _OTHER_MODULES: tuple[str, ...] = ()     # their modules' import names
 ALIASES: frozenset[str] = frozenset()    # what generated code calls the registered modules ("np", "cp")
 
@@ -35,7 +35,8 @@ def register(backend: Backend) -> Backend:
         if not isinstance(getattr(backend, attr, None), str) or not getattr(backend, attr):
             raise ValueError(f"a backend needs a `{attr}` string, {backend!r} has none")
     for b in REGISTRY.values():
-        if b.name != backend.name and (b.module == backend.module or b.alias == backend.alias):
+        if b.name != backend.name and (b.module == backend.module or b.alias == backend.alias
+                                       and b.array_module != backend.array_module):
             raise ValueError(f"{backend!r} shares its module or alias with {b!r}")
     REGISTRY[backend.name] = backend
     _reindex()
@@ -54,7 +55,7 @@ def unregister(name: str) -> Backend:
 
 def _reindex() -> None:
     global _OTHERS, _OTHER_MODULES, ALIASES
-    _OTHERS = tuple(b for b in REGISTRY.values() if b is not DEFAULT)
+    _OTHERS = tuple(b for b in REGISTRY.values() if b is not DEFAULT and b.own_arrays)
     _OTHER_MODULES = tuple(b.module for b in _OTHERS)
     ALIASES = frozenset(b.alias for b in REGISTRY.values())
 
@@ -62,6 +63,7 @@ def _reindex() -> None:
 register(_numpy.BACKEND)
 register(_cupy.BACKEND)
 register(_dask.BACKEND)
+register(_numba.BACKEND)
 
 
 def names() -> tuple[str, ...]:
@@ -100,9 +102,9 @@ def of(args: Iterable) -> Backend:
 
 
 def for_module(module: str) -> Backend:
-    """The backend whose array module is imported as `module` ("numpy", "cupy")."""
+    """The backend whose array module is imported as `module` ("numpy", "cupy"): the first registered."""
     for b in REGISTRY.values():
-        if b.module == module:
+        if b.array_module == module:
             return b
     raise DifferentiationError(f"no backend imports {module!r}: the backends are "
                                + ", ".join(repr(n) for n in REGISTRY))

@@ -30,7 +30,8 @@ class Backend:
     """An array backend. The defaults describe a host backend whose module is always importable."""
 
     name: str = ""                 # what users pass: backend="numpy"
-    module: str = ""               # the import name of its array module
+    module: str = ""               # the import name of its module (its array module, unless `arrays` says)
+    arrays: str = ""               # the array module generated code imports as `alias`; "": `module`
     alias: str = ""                # what generated code calls it: `np.sin`
     title: str = ""                # how messages name it: "NumPy"
     # the functions generated code may call through `alias` (dotted: "linalg.norm"); None: all of them
@@ -44,6 +45,19 @@ class Backend:
     printer: str = "NumPyPrinter"  # the class in sympy.printing.numpy the symbolic route prints with
     shares_views: bool = True      # a slice or reshape shares memory with its base, as in NumPy
     lazy: bool = False             # its arrays are task graphs: values exist only once computed
+    runtime: str = "s2sad.runtime" # the module generated code calls `_rt`
+    decorator: str = ""            # what a generated function is decorated with ("" none), and the
+    decorator_import: str = ""     # import it needs
+
+    @property
+    def array_module(self) -> str:
+        """The import name of the module whose arrays its generated code computes on."""
+        return self.arrays or self.module
+
+    @property
+    def own_arrays(self) -> bool:
+        """Whether it has arrays of its own (a compiler of NumPy code has not: NumPy's are its arrays)."""
+        return self.array_module != "numpy" or self.module == "numpy"
 
     def __repr__(self) -> str:
         return f"<s2sad backend {self.name!r}>"
@@ -168,8 +182,12 @@ def failing_user_line(exc: BaseException, code_file: str, text: str) -> tuple[in
         if tb.tb_frame.f_code.co_filename == code_file:
             lineno = tb.tb_lineno
         tb = tb.tb_next
-    if lineno is None:
-        return None
+    return None if lineno is None else user_line_at(text, lineno)
+
+
+def user_line_at(text: str, lineno: int) -> tuple[int, str] | None:
+    """(line number, text) of the user's line that line `lineno` of generated file `text` computes: the
+    `# line N:` comment above it. None when there is none."""
     lines = text.splitlines()
     for k in range(min(lineno, len(lines)) - 1, -1, -1):
         m = _USER_LINE.match(lines[k])

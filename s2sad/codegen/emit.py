@@ -103,21 +103,26 @@ def _reads_numpy(code: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == NUMPY_ALIAS for n in ast.walk(ast.parse(code)))
 
 
-def module_source(header: list[str], meta: list[str], array_module: str, functions: list[str],
+def module_source(header: list[str], meta: list[str], backend: str, functions: list[str],
                   uses_math: bool) -> str:
-    """A whole generated file: header comments (with the body's hash), the imports its functions use,
-    the functions."""
+    """A whole generated file for `backend` (its name): header comments (with the body's hash), the
+    imports its functions use, the functions (with the backend's decorator, if it has one)."""
+    unit = backends.get(backend)
     code = "\n".join(line for f in functions for line in f.splitlines() if not line.lstrip().startswith("#"))
-    alias = backends.for_module(array_module).alias
-    imports = [f"import {array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
+    alias = unit.alias
+    imports = [f"import {unit.array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
     if alias != NUMPY_ALIAS and _reads_numpy(code):     # what a backend keeps NumPy's (dask: constant indices)
         imports.insert(0, f"import numpy as {NUMPY_ALIAS}")
     if uses_math:
         imports.append("import math")
     if "scipy.special." in code:
         imports.append("import scipy.special")
+    if unit.decorator:
+        imports.append(unit.decorator_import)
+        functions = [f"@{unit.decorator}\n{f}" for f in functions]
     if "_rt." in code:
-        imports.append("from s2sad import runtime as _rt")
+        package, _, leaf = unit.runtime.rpartition(".")
+        imports.append(f"from {package} import {leaf} as _rt")
     if "_bt." in code:
         imports.append("from s2sad.runtime import batched as _bt")
     body = "\n".join(meta + [""] + imports) + "\n\n\n" + "\n\n".join(functions)

@@ -308,7 +308,9 @@ def _statements(tree: ast.AST) -> int:
 # --- the generated file ----------------------------------------------------------------------------
 
 def _array_module(backend: str) -> str:
-    return backends.get(backend).module
+    """How the header names a backend: its array module, and its compiler if it has one ("numpy, numba")."""
+    unit = backends.get(backend)
+    return unit.array_module if unit.own_arrays else f"{unit.array_module} code compiled by {unit.module}"
 
 
 def _header(job: Job, what: str, call: str) -> list[str]:
@@ -359,7 +361,7 @@ def _emit_reverse(job: Job) -> str:
             + (f"; for 1-D {', '.join(job.vectors)} (elements are scalars)" if job.vectors else ""))
     call = f"call: {job.name}({', '.join(sig[:-1])})" + (
         f"  # {', '.join(f.name for f in job.free)}: globals/closure values" if job.free else "")
-    return module_source(_header(job, what, call), _meta(job), _array_module(job.backend), [func_text],
+    return module_source(_header(job, what, call), _meta(job), job.backend, [func_text],
                          "math." in func_text)
 
 
@@ -376,7 +378,7 @@ def _emit_batched(job: Job) -> str:
     if job.facts.loops:
         what += f"; once per example (no batched form): {', '.join(job.facts.loops)}"
     return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
-                         _array_module(job.backend), [func_text], "math." in func_text)
+                         job.backend, [func_text], "math." in func_text)
 
 
 def _emit_forward(job: Job) -> str:
@@ -390,4 +392,4 @@ def _emit_forward(job: Job) -> str:
     what = (f"forward mode (JVP) of {src.qualname} with respect to {', '.join(job.wrt)}, "
             f"{_array_module(job.backend)} backend" + (f", output element {job.select}" if job.select else ""))
     return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
-                         _array_module(job.backend), [func_text], "math." in func_text)
+                         job.backend, [func_text], "math." in func_text)

@@ -1,0 +1,345 @@
+"""The runtime helpers of generated code compiled by numba (backend="numba"): the same names as
+s2sad.runtime's, each a Python function (NumPy's helper, so the file also runs with numba's JIT
+switched off) with a numba implementation chosen by its arguments' types when it is compiled.
+
+Only the helpers here exist for numba: the numba backend refuses generated code that calls any other
+(backends/numba.py), naming the user's line. A helper's numba form covers the argument types listed in
+its docstring; for any other, numba's typing fails and the backend reports that line too.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from .. import runtime as _np_rt
+
+_NUMBER = (types.Number, types.Boolean)
+
+
+def _is_number(t) -> bool:
+    return isinstance(t, _NUMBER)
+
+
+def _is_array(t, ndim: int | None = None) -> bool:
+    return isinstance(t, types.Array) and (ndim is None or t.ndim == ndim)
+
+
+def _float_dtype(t):
+    """The NumPy dtype of a cotangent for an array of numba type `t`: its own if float, else float64."""
+    return np.float32 if t.dtype == types.float32 else np.float64
+
+
+# --- sums back onto a broadcast operand ------------------------------------------------------------
+
+@njit(cache=True)
+def _sum_onto(gf, gshape, out, xshape):
+    """Add each element of the flat C-ordered array `gf` (of shape `gshape`) into the flat `out`, at the
+    element of shape `xshape` (`gshape`'s length, 1 where `g` was broadcast) it was broadcast from."""
+    nd = len(gshape)
+    stride = np.zeros(nd, np.int64)
+    step = 1
+    for d in range(nd - 1, -1, -1):
+        stride[d] = 0 if xshape[d] == 1 else step
+        step *= xshape[d]
+    index = np.zeros(nd, np.int64)
+    o = 0
+    for k in range(gf.size):
+        out[o] += gf[k]
+        d = nd - 1
+        while d >= 0:
+            index[d] += 1
+            o += stride[d]
+            if index[d] < gshape[d]:
+                break
+            o -= stride[d] * gshape[d]
+            index[d] = 0
+            d -= 1
+
+
+@njit(cache=True)
+def _aligned(shape, nd):
+    """`shape` padded on the left with ones to `nd` entries, as an int64 array."""
+    out = np.ones(nd, np.int64)
+    lead = nd - len(shape)
+    for i in range(len(shape)):
+        out[lead + i] = shape[i]
+    return out
+
+
+def unbroadcast(g, x):
+    """The cotangent `g` summed back to the shape of `x`. numba: `g` a number or an array; `x` a number
+    or an array of at most g's dimensions (an array of more: `g` broadcast to its shape)."""
+    return _np_rt.unbroadcast(g, x)
+
+
+@overload(unbroadcast)
+def _unbroadcast(g, x):
+    if _is_number(g):
+        return lambda g, x: g
+    if not _is_array(g):
+        return None
+    if _is_number(x):
+        return lambda g, x: np.sum(g)
+    if not _is_array(x):
+        return None
+    if x.ndim > g.ndim:
+        return lambda g, x: np.broadcast_to(g, x.shape)
+    if x.ndim == 0:
+        return lambda g, x: np.sum(g)
+
+    def impl(g, x):
+        if g.ndim == x.ndim and g.shape == x.shape:
+            return np.asarray(g)
+        out = np.zeros(x.shape, g.dtype)
+        _sum_onto(np.ascontiguousarray(g).ravel(), _aligned(g.shape, g.ndim), out.reshape(out.size),
+                  _aligned(x.shape, g.ndim))
+        return np.asarray(out)
+    return impl
+
+
+def sum_product(a, b, x):
+    """`unbroadcast(a * b, x)`."""
+    return _np_rt.sum_product(a, b, x)
+
+
+@overload(sum_product)
+def _sum_product(a, b, x):
+    return lambda a, b, x: unbroadcast(a * b, x)
+
+
+# --- arrays of a value's shape ---------------------------------------------------------------------
+
+def zeros(x):
+    """A float zero array shaped like `x` (float32 stays float32); 0.0 for a number or None."""
+    return _np_rt.zeros(x)
+
+
+@overload(zeros)
+def _zeros(x):
+    if _is_number(x) or isinstance(x, (types.NoneType, types.Omitted)):
+        return lambda x: 0.0
+    if _is_array(x):
+        dtype = _float_dtype(x)
+        return lambda x: np.zeros(x.shape, dtype)
+    return None
+
+
+def full(g, x):
+    """`g` with the shape of `x`. numba: `x` a number (then `g` is) or an array; `g` a number or an
+    array that broadcasts to x's shape."""
+    return _np_rt.full(g, x)
+
+
+@overload(full)
+def _full(g, x):
+    if _is_number(x):
+        return lambda g, x: g
+    if not _is_array(x):
+        return None
+    if _is_number(g):
+        dtype = _float_dtype(x)
+        return lambda g, x: np.full(x.shape, g, dtype)
+    if _is_array(g, x.ndim):
+        def same_rank(g, x):
+            if g.shape == x.shape:
+                return np.asarray(g)
+            return np.asarray(np.broadcast_to(g, x.shape).copy())
+        return same_rank
+    if _is_array(g):
+        return lambda g, x: np.broadcast_to(g, x.shape).copy()
+    return None
+
+
+def tangent_like(t, x):
+    """A tangent with the shape of the value `x` (a smaller one broadcast, as a copy)."""
+    return _np_rt.tangent_like(t, x)
+
+
+@overload(tangent_like)
+def _tangent_like(t, x):
+    return _full(t, x)
+
+
+def owned(t, x):
+    """A fresh, writable tangent with the shape of `x`."""
+    return _np_rt.owned(t, x)
+
+
+@overload(owned)
+def _owned(t, x):
+    if not _is_array(x):
+        return None
+    dtype = np.float32 if x.dtype == types.float32 and (_is_number(t) or t.dtype == types.float32) else np.float64
+    return lambda t, x: np.full(x.shape, 0.0, dtype) + t
+
+
+def mean_scale(g, a):
+    """`g / a.size`: the cotangent of each element of `a` in np.mean(a)."""
+    return _np_rt.mean_scale(g, a)
+
+
+@overload(mean_scale)
+def _mean_scale(g, a):
+    if _is_number(a):
+        return lambda g, a: g / 1
+    if _is_array(a):
+        return lambda g, a: g / max(a.size, 1)
+    return None
+
+
+def sum_grad(g, a, axis=None, keepdims=False):
+    """The cotangent of `a` in np.sum(a): `g` spread over a's shape. numba: without axis only."""
+    return _np_rt.sum_grad(g, a, axis, keepdims)
+
+
+@overload(sum_grad)
+def _sum_grad(g, a, axis=None, keepdims=False):
+    if not (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
+        return None
+    return lambda g, a, axis=None, keepdims=False: full(g, a)
+
+
+def mean_grad(g, a, axis=None, keepdims=False):
+    """The cotangent of `a` in np.mean(a). numba: without axis only."""
+    return _np_rt.mean_grad(g, a, axis, keepdims)
+
+
+@overload(mean_grad)
+def _mean_grad(g, a, axis=None, keepdims=False):
+    if not (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
+        return None
+    return lambda g, a, axis=None, keepdims=False: full(mean_scale(g, a), a)
+
+
+def stop_gradient(x):
+    """`x` itself: no derivative flows through it."""
+    return x
+
+
+@overload(stop_gradient)
+def _stop_gradient(x):
+    return lambda x: x
+
+
+# --- products ------------------------------------------------------------------------------------
+
+def matmul_grad_x(g, x, y):
+    """The cotangent of x in x @ y. numba: vectors and matrices."""
+    return _np_rt.matmul_grad_x(g, x, y)
+
+
+@overload(matmul_grad_x)
+def _matmul_grad_x(g, x, y):
+    if not (_is_array(x) and _is_array(y)) or x.ndim > 2 or y.ndim > 2:
+        return None
+    if x.ndim == 1 and y.ndim == 1:
+        return lambda g, x, y: g * y
+    if x.ndim == 2 and y.ndim == 1:
+        return lambda g, x, y: np.outer(g, y)
+    if x.ndim == 1:
+        return lambda g, x, y: np.ascontiguousarray(y) @ np.ascontiguousarray(g)
+    return lambda g, x, y: np.ascontiguousarray(g) @ np.ascontiguousarray(y.T)
+
+
+def matmul_grad_y(g, x, y):
+    """The cotangent of y in x @ y. numba: vectors and matrices."""
+    return _np_rt.matmul_grad_y(g, x, y)
+
+
+@overload(matmul_grad_y)
+def _matmul_grad_y(g, x, y):
+    if not (_is_array(x) and _is_array(y)) or x.ndim > 2 or y.ndim > 2:
+        return None
+    if x.ndim == 1 and y.ndim == 1:
+        return lambda g, x, y: g * x
+    if x.ndim == 1:
+        return lambda g, x, y: np.outer(x, g)
+    return lambda g, x, y: np.ascontiguousarray(x.T) @ np.ascontiguousarray(g)
+
+
+def dot_grad_a(g, a, b):
+    """The cotangent of a in np.dot(a, b). numba: numbers, vectors and matrices."""
+    return _np_rt.dot_grad_a(g, a, b)
+
+
+@overload(dot_grad_a)
+def _dot_grad_a(g, a, b):
+    if _is_number(a) or _is_number(b) or a.ndim == 0 or b.ndim == 0:
+        return lambda g, a, b: unbroadcast(g * b, a)
+    return _matmul_grad_x(g, a, b)
+
+
+def dot_grad_b(g, a, b):
+    """The cotangent of b in np.dot(a, b). numba: numbers, vectors and matrices."""
+    return _np_rt.dot_grad_b(g, a, b)
+
+
+@overload(dot_grad_b)
+def _dot_grad_b(g, a, b):
+    if _is_number(a) or _is_number(b) or a.ndim == 0 or b.ndim == 0:
+        return lambda g, a, b: unbroadcast(g * a, b)
+    return _matmul_grad_y(g, a, b)
+
+
+# --- what numba spells otherwise -----------------------------------------------------------------
+
+def backwards(steps):
+    """The items of a range (or a list) in reverse order: `steps[::-1]`, which numba cannot slice."""
+    return steps[::-1]
+
+
+@overload(backwards)
+def _backwards(steps):
+    if isinstance(steps, types.RangeType):
+        return lambda steps: range(steps.start + (len(steps) - 1) * steps.step, steps.start - steps.step,
+                                   -steps.step)
+    return lambda steps: steps[::-1]
+
+
+def norm(x):
+    """np.linalg.norm(x) of an array, abs(x) of a number (numba's norm takes arrays only)."""
+    return np.linalg.norm(x)
+
+
+@overload(norm)
+def _norm(x):
+    if _is_number(x):
+        return lambda x: abs(x)
+    if _is_array(x) and x.ndim == 0:
+        return lambda x: abs(x[()])
+    if _is_array(x):
+        return lambda x: np.linalg.norm(np.ascontiguousarray(x))
+    return None
+
+
+def add_at(a, index, g):
+    """np.add.at(a, index, g): `g` added into `a` at `index`, repeats summed. numba: a 1-D `a` and
+    index array (or an integer)."""
+    np.add.at(a, index, g)
+
+
+@overload(add_at)
+def _add_at(a, index, g):
+    if not _is_array(a, 1):
+        return None
+    if isinstance(index, types.Integer):
+        return lambda a, index, g: _add_one(a, index, g)
+    if not (_is_array(index, 1) and isinstance(index.dtype, types.Integer)):
+        return None
+    if _is_number(g):
+        def scalar(a, index, g):
+            for k in range(index.size):
+                a[index[k]] += g
+        return scalar
+
+    def each(a, index, g):
+        gb = np.broadcast_to(g, index.shape)
+        for k in range(index.size):
+            a[index[k]] += gb[k]
+    return each
+
+
+@njit(cache=True)
+def _add_one(a, i, g):
+    a[i] += g

@@ -1,0 +1,207 @@
+"""backend="numba": the generated gradient compiled by numba.
+
+Values are compared with the NumPy backend's (itself checked against independent references elsewhere)
+to 1e-12 relative. Where numba cannot compile a gradient, the call must raise a DifferentiationError that
+names the user's file and line and says to use backend='numpy'; the cases the issue names (the
+benchmark functions, the seed, the loops) must compile. A sample of the rule cases runs here (each
+compile costs numba a fraction of a second); the random-program differential run covers the rest
+(`benchmarks/fuzz.py --modes numba`).
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import assume, given, strategies as st
+
+import control_cases as C
+import rule_cases as rc
+import s2sad
+import test_random_programs as RP
+from test_control_flow import CASES as FLOW_CASES
+from test_rules import weights
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "benchmarks"))
+import cases as bench  # noqa: E402  (benchmarks/cases.py: the functions the issue's table names)
+
+NAMED = re.compile(r"\.py:\d+: ")
+
+
+def check_on_numba(fn, args, nums, rtol=1e-12, atol=1e-13):
+    """The numba gradient equals the NumPy one, or the call is refused with the user's line; returns the
+    gradients (None when refused)."""
+    ref = s2sad.grad(fn, argnums=nums)(*args)
+    try:
+        got = s2sad.grad(fn, argnums=nums, backend="numba")(*args)
+    except s2sad.DifferentiationError as exc:
+        assert NAMED.search(str(exc)), f"the refusal names no line: {exc}"
+        assert "backend='numpy'" in str(exc), f"the refusal gives no way out: {exc}"
+        return None
+    for g, r, i in zip(got, ref, nums):
+        assert np.shape(g) == np.shape(r) == np.shape(args[i])
+        assert type(g) is type(r) or isinstance(g, np.ndarray) and isinstance(r, np.ndarray), (type(g), type(r))
+        np.testing.assert_allclose(g, r, rtol=rtol, atol=atol)
+    return got
+
+
+SAMPLE = rc.CASES[::8]
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
+def test_rule_case(case):
+    args = list(case.args) + [weights(case)]
+    try:
+        s2sad.grad(case.fn, argnums=tuple(case.diff))(*args)
+    except Exception:
+        pytest.skip("refused on NumPy too (tested there)")
+    check_on_numba(case.fn, args, tuple(case.diff))
+
+
+@pytest.mark.parametrize("name, args", FLOW_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(FLOW_CASES)])
+def test_control_flow_case(name, args):
+    check_on_numba(getattr(C, name), args, tuple(range(len(args))))
+
+
+def test_most_sampled_rules_compile():
+    """Refusing is allowed, refusing most is not: at least a third of the sampled rule cases compile."""
+    ran = compiled = 0
+    for case in SAMPLE[::4]:
+        args = list(case.args) + [weights(case)]
+        try:
+            s2sad.grad(case.fn, argnums=tuple(case.diff))(*args)
+        except Exception:
+            continue
+        ran += 1
+        compiled += check_on_numba(case.fn, args, tuple(case.diff)) is not None
+    assert compiled >= ran / 3, f"{compiled} of {ran} compiled"
+
+
+BENCH = [c for c in bench.CASES if c.name != "mlp_xent"]
+
+
+@pytest.mark.parametrize("case", BENCH, ids=[c.name for c in BENCH])
+def test_the_benchmark_functions_compile(case):
+    """The functions of the performance table run on numba (small sizes), equal to NumPy's gradients."""
+    args = case.make_args(True)
+    if case.long_loop:
+        args = (args[0], 1000)
+    if case.name in ("linreg_1M", "rosenbrock_1M"):
+        args = tuple(a[:1000] if isinstance(a, np.ndarray) else a for a in args)
+    nums = case.argnums if isinstance(case.argnums, tuple) else (case.argnums,)
+    assert check_on_numba(case.fn, args, nums, rtol=1e-11) is not None, "refused"
+
+
+@RP.SETTINGS
+@given(st.data())
+def test_random_programs_on_numba(tmp_path_factory, data):
+    mod, x, y = RP.control_flow_program(data, tmp_path_factory.mktemp("numba_programs"))
+    try:
+        s2sad.grad(mod.f, argnums=(0, 1))(x.copy(), y)
+    except (ValueError, s2sad.UnsupportedSyntaxError):
+        assume(False)
+    check_on_numba(mod.f, [x, y], (0, 1), rtol=1e-10, atol=1e-12)
+
+
+# --- the file, the refusals, the cache -------------------------------------------------------------
+
+def logistic(l, n):
+    for i in range(n):
+        l = 4 * l * (1 - l)
+    return l
+
+
+def test_the_file_is_the_numpy_code_compiled_by_numba():
+    g = s2sad.grad(logistic, backend="numba")
+    assert g(0.3, 20) == pytest.approx(s2sad.grad(logistic)(0.3, 20), rel=1e-12)
+    text = g.path.read_text()
+    assert '@numba.njit(cache=True, error_model="numpy")\ndef logistic_grad(l, n, out_bar=1.0):' in text
+    assert "from s2sad.runtime import jitted as _rt" in text and "for i in _rt.backwards(steps1):" in text
+    assert "numpy code compiled by numba" in text.splitlines()[2]
+
+
+def test_a_helper_without_numba_form_is_refused_at_the_users_line():
+    def f(x):
+        return np.sum(np.max(x, axis=0))
+    with pytest.raises(s2sad.DifferentiationError) as e:
+        s2sad.grad(f, backend="numba")(np.ones((2, 3)))
+    assert re.search(r"test_numba_backend\.py:\d+: .*no numba form yet: use backend='numpy'", str(e.value))
+    assert "return np.sum(np.max(x, axis=0))" in str(e.value)
+
+
+def test_what_numba_cannot_compile_is_refused_at_the_users_line():
+    def f(x):
+        y = np.sin(x)
+        z = np.sum(y, keepdims=True)
+        return z[0]
+    with pytest.raises(s2sad.DifferentiationError) as e:
+        s2sad.grad(f, backend="numba")(np.ones(3))
+    message = str(e.value)
+    assert re.search(r"test_numba_backend\.py:\d+: z = np.sum\(y, keepdims=True\)", message), message
+    assert "numba cannot compile this line's derivative" in message and "backend='numpy'" in message
+    with pytest.raises(s2sad.DifferentiationError):        # a failed compile is reported again, not cached
+        s2sad.grad(f, backend="numba")(np.ones(3))
+    np.testing.assert_allclose(s2sad.grad(f)(np.ones(3)), np.cos(np.ones(3)), rtol=1e-15)
+
+
+class Scale:
+    k = 2.0
+
+
+def test_an_argument_numba_cannot_type_is_named():
+    def f(x, s):
+        return np.sum(x * 2.0)
+    with pytest.raises(s2sad.DifferentiationError,
+                       match=r"test_numba_backend\.py:\d+: numba cannot compile for s, a .*Scale: pass NumPy"):
+        s2sad.grad(f, backend="numba")(np.ones(2), Scale())
+
+
+def test_numpys_arithmetic_division_by_zero_is_inf():
+    def f(x, y):
+        return np.sum(x / y)
+    x, y = np.ones(3), np.array([1.0, 0.0, 2.0])
+    with np.errstate(divide="ignore"):
+        ref = s2sad.grad(f)(x, y)
+        got = s2sad.grad(f, backend="numba")(x, y)
+    assert np.isinf(got[1]) and np.array_equal(got, ref)
+
+
+@pytest.mark.parametrize("steps", [range(5), range(0), range(2, 11, 3), range(10, 0, -2), range(3, 4)])
+def test_backwards_reverses_a_range_in_compiled_code(steps):
+    from s2sad.runtime import jitted
+
+    @numba.njit
+    def walk(start, stop, step):
+        return [i for i in jitted.backwards(range(start, stop, step))]
+    assert walk(steps.start, steps.stop, steps.step) == list(steps)[::-1]
+
+
+def test_a_new_process_loads_the_machine_code(tmp_path):
+    """cache=True: the second process finds the compiled code beside the file and compiles nothing."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import s2sad
+
+        def logistic(l, n):
+            for i in range(n):
+                l = 4 * l * (1 - l)
+            return l
+
+        g = s2sad.grad(logistic, backend="numba")
+        print(g(0.3, 20))
+        dispatcher = next(iter(g._compiled.values())).fn.compiled
+        print(dispatcher.stats.cache_hits.most_common(1)[0][1] if dispatcher.stats.cache_hits else 0)
+    """))
+    env = {**__import__("os").environ, "S2SAD_GENERATED_DIR": str(tmp_path / "generated")}
+    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    (v1, hits1), (v2, hits2) = (r.stdout.split() for r in runs)
+    assert v1 == v2 and float(v1) == pytest.approx(s2sad.grad(logistic)(0.3, 20), rel=1e-12)
+    assert hits1 == "0" and hits2 == "1"
+    assert list((tmp_path / "generated" / "__pycache__").glob("*.nbi"))
