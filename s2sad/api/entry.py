@@ -179,3 +179,20 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=())
     namespace[MODULES] = sys.modules
     exec(compile(src, f"<s2sad entry of {fn.__name__}>", "exec"), namespace)
     return namespace["entry"]
+
+
+def compiled_entry(fn: Callable, params: list[str], index: int, slow: Callable, binds=()) -> Callable:
+    """`entry(...)` for compiled generated code (numba): a Python float for parameter `index` goes
+    straight into the compiled function `fn` (whose parameters are `params` and `out_bar`), a float
+    gradient comes straight out; anything else takes `slow(...)`, the full path."""
+    namespace = {"_s2sad_compiled": fn, SLOW: slow, MODULES: sys.modules}
+    device = "".join(f" or {m!r} in {MODULES}" for m in backends.device_modules()) if len(params) > 1 else ""
+    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
+    call = ", ".join(params)
+    src = (f"def entry({call}):\n"
+           f"    if type({params[index]}) is not float{device}{stale}:\n"
+           f"        return {SLOW}({call})\n"
+           f"    grad_ = _s2sad_compiled({call})[1]\n"
+           f"    return grad_ if type(grad_) is float else {SLOW}({call})\n")
+    exec(compile(src, f"<s2sad entry of {getattr(fn, '__name__', 'f')}>", "exec"), namespace)
+    return namespace["entry"]

@@ -449,16 +449,19 @@ class GradFunction(_Transformed):
 
     def _build_entry(self, c: compiler.Compiled, i: int) -> None:
         self._pending = False
-        if self._backend != "auto" and backends.get(self._backend).decorator:
-            return                 # compiled code (numba): already faster than an interpreted entry
         user = frontend.unwrap(self.__wrapped__)
         code = getattr(user, "__code__", None)
         if type(self).__call__ is not GradFunction.__call__ or code is None \
                 or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount \
                 or list(code.co_varnames[:code.co_argcount]) != c.params:
             return
+        slow = functools.partial(GradFunction.__call__, self)
         try:
-            fast = entry.float_entry(c.fn, c.source, i, functools.partial(GradFunction.__call__, self), c.binds)
+            if self._backend != "auto" and backends.get(self._backend).decorator:
+                # compiled code (numba): straight in, no interpreted copy of its body
+                fast = entry.compiled_entry(c.fn, c.params, i, slow, c.binds)
+            else:
+                fast = entry.float_entry(c.fn, c.source, i, slow, c.binds)
             if fast is not None:
                 fast.__defaults__ = user.__defaults__
         except Exception:           # no faster way in; the full path still works

@@ -25,6 +25,10 @@ from .base import NUMPY_ALIAS, Backend, refuse_scipy, user_line_at
 
 RUNTIME = "s2sad.runtime.jitted"
 _WAY_OUT = "use backend='numpy' for this function"
+# NumPy reductions numba takes without an axis or keepdims: with them, the runtime's `<op>_along` (`_kept`)
+_REDUCTIONS = {f"{NUMPY_ALIAS}.{name}": op for op, names in
+               {"max": ("max", "amax"), "min": ("min", "amin"), "sum": ("sum",), "mean": ("mean",)}.items()
+               for name in names}
 
 
 def _jitted_names() -> frozenset[str]:
@@ -63,7 +67,8 @@ class NumbaBackend(Backend):
     def lower(self, stmts: list, user_names: set[str] = frozenset()) -> list:
         """NumPy code as numba compiles it: `steps[::-1]` becomes `_rt.backwards(steps)`, `x.sum()`
         becomes `np.sum(x)` (x may be a number), `np.linalg.norm(x)` `_rt.norm(x)`, `np.add.at`
-        `_rt.add_at`; a runtime helper with no numba form, vmap's and scipy.special are refused."""
+        `_rt.add_at`, `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)` (and min, sum, mean);
+        a runtime helper with no numba form, vmap's and scipy.special are refused."""
         self.require()
         refuse_scipy(stmts, "numba")
         known = _jitted_names()
@@ -94,6 +99,13 @@ class NumbaBackend(Backend):
         if isinstance(f, ast.Attribute) and f.attr == "sum" and not e.args and not e.keywords:
             return _call(NUMPY_ALIAS, "sum", [f.value])
         dotted = _dotted(f)
+        reduction = _REDUCTIONS.get(dotted)
+        if reduction and len(e.args) == 1 and e.keywords:
+            options = {k.arg: k.value for k in e.keywords}
+            kept = options.pop("keepdims", ast.Constant(False))
+            axis = options.pop("axis", None)
+            if not options and isinstance(kept, ast.Constant) and kept.value in (True, False) and axis is not None:
+                return _call("_rt", f"{reduction}_{'kept' if kept.value else 'along'}", [e.args[0], axis])
         if dotted == f"{NUMPY_ALIAS}.linalg.norm" and len(e.args) == 1 and not e.keywords:
             return _call("_rt", "norm", e.args)
         if dotted == f"{NUMPY_ALIAS}.add.at":
@@ -110,7 +122,7 @@ class NumbaBackend(Backend):
         @functools.wraps(getattr(fn, "py_func", fn))
         def call(*args, **kwargs):
             try:
-                return fn(*args, **kwargs)
+                return fn(*args, **kwargs) if kwargs else fn(*args)     # (numba's dispatch is slower with **{})
             except NumbaError as exc:
                 raise DifferentiationError(_explained(exc, text, filename, params, args)) from None
         call.compiled = fn         # the numba dispatcher (its signatures, its inspect_types)

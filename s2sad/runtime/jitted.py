@@ -189,27 +189,46 @@ def _mean_scale(g, a):
 
 
 def sum_grad(g, a, axis=None, keepdims=False):
-    """The cotangent of `a` in np.sum(a): `g` spread over a's shape. numba: without axis only."""
+    """The cotangent of `a` in np.sum(a): `g` spread over a's shape. numba: any `a` without axis, a matrix
+    with axis 0, 1, -1 or -2."""
     return _np_rt.sum_grad(g, a, axis, keepdims)
 
 
 @overload(sum_grad)
 def _sum_grad(g, a, axis=None, keepdims=False):
-    if not (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
+    if _no_axis(axis):
+        return lambda g, a, axis=None, keepdims=False: full(g, a)
+    if not (_is_array(a, 2) and isinstance(axis, types.Integer)):
         return None
-    return lambda g, a, axis=None, keepdims=False: full(g, a)
+    return lambda g, a, axis=None, keepdims=False: _spread_along(g, a, axis, 1)
+
+
+@njit(cache=True)
+def _spread_along(g, a, axis, count):
+    """The cotangent `g` of a matrix `a` reduced along `axis` (with or without keepdims), divided by
+    `count`, spread back over a's shape."""
+    rows, cols = a.shape
+    flat = np.ascontiguousarray(np.asarray(g)).ravel() / count
+    if axis in (1, -1):
+        return np.ascontiguousarray(np.broadcast_to(flat.reshape((rows, 1)), (rows, cols)))
+    if axis not in (0, -2):
+        raise ValueError("s2sad: axis out of range for a matrix")
+    return np.ascontiguousarray(np.broadcast_to(flat.reshape((1, cols)), (rows, cols)))
 
 
 def mean_grad(g, a, axis=None, keepdims=False):
-    """The cotangent of `a` in np.mean(a). numba: without axis only."""
+    """The cotangent of `a` in np.mean(a). numba: as sum_grad."""
     return _np_rt.mean_grad(g, a, axis, keepdims)
 
 
 @overload(mean_grad)
 def _mean_grad(g, a, axis=None, keepdims=False):
-    if not (axis is None or isinstance(axis, (types.NoneType, types.Omitted))):
+    if _no_axis(axis):
+        return lambda g, a, axis=None, keepdims=False: full(mean_scale(g, a), a)
+    if not (_is_array(a, 2) and isinstance(axis, types.Integer)):
         return None
-    return lambda g, a, axis=None, keepdims=False: full(mean_scale(g, a), a)
+    return lambda g, a, axis=None, keepdims=False: _spread_along(g, a, axis, max(a.shape[1 if axis in (1, -1)
+                                                                                         else 0], 1))
 
 
 def stop_gradient(x):
@@ -343,3 +362,159 @@ def _add_at(a, index, g):
 @njit(cache=True)
 def _add_one(a, i, g):
     a[i] += g
+
+
+# --- reductions' and selections' rules ------------------------------------------------------------
+
+def _no_axis(axis) -> bool:
+    return axis is None or isinstance(axis, (types.NoneType, types.Omitted))
+
+
+def extremum_grad(g, ans, a, axis=None, keepdims=False):
+    """The cotangent of `a` in np.max(a) / np.min(a) (`ans`): g where a attains it, ties sharing
+    equally. numba: any `a` without axis; a matrix with axis 0, 1, -1 or -2."""
+    return _np_rt.extremum_grad(g, ans, a, axis, keepdims)
+
+
+@overload(extremum_grad)
+def _extremum_grad(g, ans, a, axis=None, keepdims=False):
+    if _is_number(a):
+        return lambda g, ans, a, axis=None, keepdims=False: g + 0.0 * a
+    if not _is_array(a):
+        return None
+    dtype = _float_dtype(a)
+    if _no_axis(axis):
+        def whole(g, ans, a, axis=None, keepdims=False):
+            mask = a == ans
+            return np.asarray(g / np.sum(mask) * mask, dtype)
+        return whole
+    if a.ndim != 2 or not isinstance(axis, types.Integer):
+        return None
+
+    def matrix(g, ans, a, axis=None, keepdims=False):
+        rows, cols = a.shape
+        along = 1 if axis in (1, -1) else 0
+        if axis not in (0, 1, -1, -2):
+            raise ValueError("s2sad: axis out of range for a matrix")
+        gs = np.ascontiguousarray(np.asarray(g)).ravel()
+        top = np.ascontiguousarray(np.asarray(ans)).ravel()
+        out = np.zeros(a.shape, dtype)
+        for k in range(rows if along == 1 else cols):
+            count = 0
+            for j in range(cols if along == 1 else rows):
+                if (a[k, j] if along == 1 else a[j, k]) == top[k]:
+                    count += 1
+            for j in range(cols if along == 1 else rows):
+                if along == 1 and a[k, j] == top[k]:
+                    out[k, j] = gs[k] / count
+                elif along == 0 and a[j, k] == top[k]:
+                    out[j, k] = gs[k] / count
+        return out
+    return matrix
+
+
+def clip_inside(a, lo, hi):
+    """Where `a` lies within [lo, hi] (a bound may be None)."""
+    return _np_rt.clip_inside(a, lo, hi)
+
+
+@overload(clip_inside)
+def _clip_inside(a, lo, hi):
+    low, high = _no_axis(lo), _no_axis(hi)      # (a None bound)
+    if low and high:
+        return lambda a, lo, hi: np.ones_like(a, dtype=np.bool_) if np.ndim(a) else True
+    if low:
+        return lambda a, lo, hi: a <= hi
+    if high:
+        return lambda a, lo, hi: a >= lo
+    return lambda a, lo, hi: (a >= lo) & (a <= hi)
+
+
+def cast_grad(g, ans):
+    """A cast's cotangent: itself for a float result, zero for an integer or boolean one."""
+    return _np_rt.cast_grad(g, ans)
+
+
+@overload(cast_grad)
+def _cast_grad(g, ans):
+    kind = ans.dtype if isinstance(ans, types.Array) else ans
+    if isinstance(kind, (types.Integer, types.Boolean)):
+        return lambda g, ans: g * 0.0
+    return lambda g, ans: g
+
+
+# --- reductions along an axis (numba's np.max/np.min take no axis, its np.sum and np.mean no keepdims) --
+
+def _along(reduce_row):
+    """The numba form of a reduction of a matrix along axis 0 or 1 (-2, -1), given how one row reduces."""
+    def impl(a, axis):
+        rows, cols = a.shape
+        if axis in (1, -1):
+            out = np.empty(rows, a.dtype if reduce_row is not _mean_row else np.float64)
+            for i in range(rows):
+                out[i] = reduce_row(a[i, :])
+            return out
+        if axis not in (0, -2):
+            raise ValueError("s2sad: axis out of range for a matrix")
+        out = np.empty(cols, a.dtype if reduce_row is not _mean_row else np.float64)
+        for j in range(cols):
+            out[j] = reduce_row(a[:, j])
+        return out
+    return impl
+
+
+@njit(cache=True)
+def _max_row(v):
+    return v.max()
+
+
+@njit(cache=True)
+def _min_row(v):
+    return v.min()
+
+
+@njit(cache=True)
+def _sum_row(v):
+    return v.sum()
+
+
+@njit(cache=True)
+def _mean_row(v):
+    return v.mean()
+
+
+_ROWS = {"max": _max_row, "min": _min_row, "sum": _sum_row, "mean": _mean_row}
+_NUMPY = {"max": np.max, "min": np.min, "sum": np.sum, "mean": np.mean}
+
+
+def _reduction(op: str, kept: bool):
+    """`np.<op>(a, axis, keepdims=kept)` for numba: a matrix, along axis 0 or 1; a vector along axis 0."""
+    def python(a, axis):
+        return _NUMPY[op](a, axis=axis, keepdims=kept)
+    python.__name__ = python.__qualname__ = f"{op}_{'kept' if kept else 'along'}"
+    python.__doc__ = f"np.{op}(a, axis=axis{', keepdims=True' if kept else ''}) (numba: vectors and matrices)."
+    python.__module__ = __name__
+    row = _ROWS[op]
+    along = njit(_along(row))
+
+    @overload(python)
+    def _typed(a, axis):
+        if not _is_array(a) or a.ndim > 2 or not isinstance(axis, types.Integer):
+            return None
+        if a.ndim == 1:
+            if kept:
+                return lambda a, axis: np.full(1, row(a))
+            return lambda a, axis: row(a)
+        if kept:
+            def kept_impl(a, axis):
+                out = along(a, axis)
+                return out.reshape((a.shape[0], 1)) if axis in (1, -1) else out.reshape((1, a.shape[1]))
+            return kept_impl
+        return lambda a, axis: along(a, axis)
+    return python
+
+
+max_along, max_kept = _reduction("max", False), _reduction("max", True)
+min_along, min_kept = _reduction("min", False), _reduction("min", True)
+sum_along, sum_kept = _reduction("sum", False), _reduction("sum", True)
+mean_along, mean_kept = _reduction("mean", False), _reduction("mean", True)
