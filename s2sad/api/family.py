@@ -24,8 +24,20 @@ from .vmap import run_batched
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
 
 
-def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
-    """Forward mode: `(fun(*primals), J @ tangents)`, by a generated tangent function (JAX's jvp)."""
+def _unit(backend: str, values) -> backends.Backend:
+    """The backend a transformation runs on: the arrays' own for "auto", else the one named."""
+    if backend == "auto":
+        return backends.of(values)
+    if backend not in backends.names():
+        raise ValueError(f"backend must be one of {('auto',) + backends.names()}, not {backend!r}")
+    unit = backends.get(backend)
+    unit.require()
+    return unit
+
+
+def jvp(fun: Callable, primals: tuple, tangents: tuple, *, backend: str = "auto") -> tuple[Any, Any]:
+    """Forward mode: `(fun(*primals), J @ tangents)`, by a generated tangent function (JAX's jvp).
+    `backend` as grad's ("auto": the arrays' own; "numba": the tangent code compiled by numba)."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
     if len(primals) != len(tangents):
@@ -33,47 +45,51 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
     fun = as_function(fun)
     t = target(fun, tuple(primals))
     full = t.expand(tuple(primals), {})
+    if backend != "auto":
+        _unit(backend, ())
     if t.select is not None:                 # a transformation's generated code: one output already
-        return _jvp_one(t, full, tangents, user=False)
+        return _jvp_one(t, full, tangents, user=False, backend=backend)
     try:
-        return _jvp_one(t, full, tangents)
+        return _jvp_one(t, full, tangents, backend=backend)
     except ContainerOutputError:
         pass
     # a returned container: each leaf's tangent by its own code (`select`), in the output's structure
     td, _ = pytree.flatten(fun(*fresh(full)))
-    pairs = [_jvp_one(dataclasses.replace(t, select=path), list(full), tangents) for path in pytree.paths(td)]
+    pairs = [_jvp_one(dataclasses.replace(t, select=path), list(full), tangents, backend=backend)
+             for path in pytree.paths(td)]
     return pytree.unflatten(td, [v for v, _ in pairs]), pytree.unflatten(td, [d for _, d in pairs])
 
 
-def _jvp_one(t, full: list, tangents, user: bool = True) -> tuple[Any, Any]:
+def _jvp_one(t, full: list, tangents, user: bool = True, backend: str = "auto") -> tuple[Any, Any]:
     """jvp of target `t` (one output: `t.select` picks it) at the arguments `full`; `user`: t is a user's
     function, whose container arguments go leaf by leaf."""
     if user and any(pytree.is_container(a) for a in full):
-        return _jvp_containers(t.fn, full, tangents, t.select)
+        return _jvp_containers(t.fn, full, tangents, t.select, backend)
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
     for i in wrt:
         full[i] = as_float(full[i])
         if np.shape(tangents[i]) != np.shape(full[i]):
             raise ValueError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, its primal {np.shape(full[i])}")
     tans = [as_float(tangents[i]) for i in wrt]
-    return jvp_call(t, full, wrt, tans)
+    return jvp_call(t, full, wrt, tans, backend)
 
 
-def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
+def vjp(fun: Callable, *primals, backend: str = "auto") -> tuple[Any, Callable]:
     """Reverse mode: `(fun(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one gradient per primal. A
-    function that returns a container takes a cotangent of that structure."""
+    function that returns a container takes a cotangent of that structure. `backend` as grad's."""
     if hasattr(fun, "_as_target"):
         raise DifferentiationError("vjp of a transformed function (reverse over reverse) is not supported; "
                                    "use jvp or jacobian(..., mode='forward'), which run forward mode over it")
     fun = as_function(fun)
+    _unit(backend, ())
     try:
-        return _vjp_one(fun, primals)
+        return _vjp_one(fun, primals, backend=backend)
     except ContainerOutputError:
         pass
     # a returned container: the cotangent of each leaf goes back through that leaf's own code (`select`)
     out = fun(*fresh(primals))
     td, leaves = pytree.flatten(out)
-    parts = [_vjp_one(fun, primals, path, leaf)[1] for path, leaf in zip(pytree.paths(td), leaves)]
+    parts = [_vjp_one(fun, primals, path, leaf, backend)[1] for path, leaf in zip(pytree.paths(td), leaves)]
 
     def vjp_fun(cotangent):
         ctd, cts = pytree.flatten(cotangent)
@@ -89,13 +105,14 @@ def vjp(fun: Callable, *primals) -> tuple[Any, Callable]:
     return out, vjp_fun
 
 
-def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None, out=None) -> tuple[Any, Callable]:
+def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None, out=None,
+             backend: str = "auto") -> tuple[Any, Callable]:
     """vjp of `fun`'s output, or of the leaf `select` of the container it returns (`out`: that leaf,
     when the caller has it already)."""
     if any(pytree.is_container(p) for p in primals):
-        return _vjp_containers(fun, primals, select, out)
+        return _vjp_containers(fun, primals, select, out, backend)
     nums = tuple(range(len(primals)))
-    unit = backends.of(primals)
+    unit = _unit(backend, primals)
     args = [as_float(p) for p in primals]
     full = bind_all(fun)(tuple(args), {})
     c = grad_of(fun, nums, unit.name, full, select=select)
@@ -144,11 +161,12 @@ def _flat(fun: Callable, full: list, tangents) -> tuple[list, list, tuple, tuple
     return flat, flat_t, tuple(wrt), trees, originals, structures
 
 
-def _jvp_containers(fun: Callable, full: list, tangents, select: tuple | None = None) -> tuple[Any, Any]:
+def _jvp_containers(fun: Callable, full: list, tangents, select: tuple | None = None,
+                    backend: str = "auto") -> tuple[Any, Any]:
     """jvp with container primals: tangents of the same structures, the code taking leaves; `select`:
     the leaf of a returned container differentiated."""
     flat, flat_t, wrt, trees, _, _ = _flat(fun, full, tangents)
-    unit = backends.of((*flat, *flat_t))
+    unit = _unit(backend, (*flat, *flat_t))
     c = compiled_jvp(fun, wrt, select, unit.name, trees=trees)
     extra = [f.read() for f in c.free]
     check_real((*flat, *extra))
@@ -161,12 +179,13 @@ def _output(fun: Callable, primals: tuple, select: tuple | None):
     return out if select is None else pytree.pick(out, select)
 
 
-def _vjp_containers(fun: Callable, primals: tuple, select: tuple | None = None, out=None) -> tuple[Any, Callable]:
+def _vjp_containers(fun: Callable, primals: tuple, select: tuple | None = None, out=None,
+                    backend: str = "auto") -> tuple[Any, Callable]:
     """vjp with container primals: one gradient per primal, in its structure (of the output's leaf
     `select` when it returns a container; `out`: that leaf, when the caller has it already)."""
     full = bind_all(fun)(tuple(primals), {})
     flat, _, nums, trees, originals, structures = _flat(fun, full, None)
-    unit = backends.of(flat)
+    unit = _unit(backend, flat)
     c = grad_of(fun, nums, unit.name, trees=trees, select=select)
     extra = unit.to_device([f.read() for f in c.free])
     check_real((*flat, *extra))
@@ -191,34 +210,36 @@ def _basis(shape, dtype, xp=np):
         yield e.reshape(shape) if shape else dtype.type(1.0) if hasattr(dtype, "type") else 1.0
 
 
-def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable:
+def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto", backend: str = "auto") -> Callable:
     """`jacobian(f)(*args)` has shape `out.shape + args[argnums].shape`.
 
     mode "forward" runs one tangent sweep per input element, "reverse" one cotangent sweep per output
-    element, "auto" picks the fewer sweeps.
+    element, "auto" picks the fewer sweeps. `backend` as grad's.
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
     if not isinstance(argnums, int) or isinstance(argnums, bool):
         raise TypeError(f"jacobian: argnums must be an int, not {argnums!r}")
     fun = as_function(fun)
+    if backend != "auto":
+        _unit(backend, ())
 
     def jac(*args, **kwargs):
         t = target(fun, args, kwargs)
         full = t.expand(args, kwargs)
         i = argnums % len(args) if args else argnums
         if t.select is not None or hasattr(fun, "_as_target"):     # a transformation's code: one output
-            return _jacobian_at(fun, t, full, i, mode, args, kwargs)
+            return _jacobian_at(fun, t, full, i, mode, args, kwargs, backend=backend)
         out = fun(*fresh(args), **kwargs) if mode == "auto" else None
         if out is None or not pytree.is_container(out):
             try:
-                return _jacobian_at(fun, t, full, i, mode, args, kwargs, out=out)
+                return _jacobian_at(fun, t, full, i, mode, args, kwargs, out=out, backend=backend)
             except ContainerOutputError:
                 out = fun(*fresh(args), **kwargs)
         # a returned container: the Jacobian of each leaf, in the output's structure (JAX's jacobian)
         td, leaves = pytree.flatten(out)
         return pytree.unflatten(td, [_jacobian_at(fun, dataclasses.replace(t, select=path), list(full), i, mode,
-                                                  args, kwargs, out=leaf)
+                                                  args, kwargs, out=leaf, backend=backend)
                                      for path, leaf in zip(pytree.paths(td), leaves)])
 
     jac.__wrapped__ = fun
@@ -227,7 +248,8 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto") -> Callable
     return jac
 
 
-def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, kwargs: dict, out=None):
+def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, kwargs: dict, out=None,
+                 backend: str = "auto"):
     """The Jacobian of target `t`'s output (a user's function's, or the leaf `t.select` of the container
     it returns; `out`: that output when already computed) with respect to argument `i`."""
     transformed = hasattr(fun, "_as_target")
@@ -236,7 +258,7 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
         return _jacobian_container(fun, full, i, select)
     x = as_float(full[i])
     full[i] = x
-    unit = backends.of(full)
+    unit = _unit(backend, full)
     xp = unit.load()
     dtype = np.result_type(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype, np.float32)
     xshape = np.shape(x)
@@ -259,7 +281,7 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
         value = None
         for e in _basis(xshape, np.dtype(dtype), xp):
             tangent = e if xshape else 1.0
-            value, d = jvp_call(t, list(full), (i,), [tangent])
+            value, d = jvp_call(t, list(full), (i,), [tangent], unit.name)
             cols.append(xp.asarray(d, dtype=dtype))
         oshape = np.shape(value)
         if not cols:
@@ -346,18 +368,19 @@ def _jacobian_container(fun: Callable, full: list, i: int, select: tuple | None 
     return pytree.unflatten(td, parts)
 
 
-def hessian(fun: Callable, argnums: int = 0) -> Callable:
+def hessian(fun: Callable, argnums: int = 0, *, backend: str = "auto") -> Callable:
     """`hessian(f)(*args)`: forward mode over the generated reverse-mode gradient, shape `x.shape * 2`. With
-    respect to a container (a params dict), JAX's nesting: `H[k1][k2]` of shape `leaf1.shape + leaf2.shape`."""
+    respect to a container (a params dict), JAX's nesting: `H[k1][k2]` of shape `leaf1.shape + leaf2.shape`.
+    `backend` as grad's: "numba" compiles the forward-mode file."""
     from .transforms import grad
     g = grad(fun, argnums=argnums)
-    jac = jacobian(g, argnums=argnums, mode="forward")
+    jac = jacobian(g, argnums=argnums, mode="forward", backend=backend)
 
     def hess(*args, **kwargs):
         full = g._containers(args, kwargs) if isinstance(argnums, int) else None
         if full is None or not pytree.is_container(full[argnums % len(full)]):
             return jac(*args, **kwargs)
-        return _hessian_container(g, full, argnums % len(full))
+        return _hessian_container(g, full, argnums % len(full), backend)
 
     hess.__wrapped__ = fun
     hess._s2sad_derivative = "hessian"
@@ -365,7 +388,7 @@ def hessian(fun: Callable, argnums: int = 0) -> Callable:
     return hess
 
 
-def _hessian_container(g, full: list, i: int):
+def _hessian_container(g, full: list, i: int, backend: str = "auto"):
     """The Hessian with respect to the container argument `i`: forward mode over the gradient's generated
     code, which takes the container leaf by leaf and returns one gradient per leaf. Block (a, b) is the
     Jacobian of the gradient's leaf a with respect to leaf b."""
@@ -378,6 +401,6 @@ def _hessian_container(g, full: list, i: int):
     rows = []
     for a in range(len(leaves)):
         t = Target(c.fn, lambda args, kwargs: list(call), (1, a), f"{g!r}, gradient leaf {a}")
-        blocks = [_jacobian_at(g, t, list(call), b, "forward", (), {}) for b in leaves]
+        blocks = [_jacobian_at(g, t, list(call), b, "forward", (), {}, backend=backend) for b in leaves]
         rows.append(pytree.unflatten(structures[i], blocks))
     return pytree.unflatten(structures[i], rows)

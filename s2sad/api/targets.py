@@ -139,10 +139,11 @@ def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", 
                      lambda: compiler.compile_jvp(fn, wrt, backend, select=select, kinds=kinds))
 
 
-def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list):
+def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list, backend: str = "auto"):
     """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
-    it: the tangent code is generated for CuPy, whatever code `t` is)."""
-    unit = backends.of((*full, *tangents))
+    it: the tangent code is generated for CuPy, whatever code `t` is; `backend` another than "auto":
+    for that backend)."""
+    unit = backends.of((*full, *tangents)) if backend == "auto" else backends.get(backend)
     c = compiled_jvp(t.fn, wrt, t.select, unit.name, full)
     register_source(c)
     extra = [f.read() for f in c.free]

@@ -107,6 +107,10 @@ class Backend:
                         n.id = self.alias
         return stmts
 
+    def finish(self, blocks: dict) -> None:
+        """After `lower`: rewrite the generated function's blocks of statements (a dict of lists, changed
+        in place) where a statement must become several. NumPy's: nothing to do."""
+
     def like(self, g: Any, x: Any) -> Any:
         """The gradient `g` in the form of its argument `x`, one of this backend's arrays: an array of
         x's shape and float dtype (a number `g` stands for every element)."""

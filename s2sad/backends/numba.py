@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import os
 import re
-import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -67,50 +67,32 @@ class NumbaBackend(Backend):
     def lower(self, stmts: list, user_names: set[str] = frozenset()) -> list:
         """NumPy code as numba compiles it: `steps[::-1]` becomes `_rt.backwards(steps)`, `x.sum()`
         becomes `np.sum(x)` (x may be a number), `np.linalg.norm(x)` `_rt.norm(x)`, `np.add.at`
-        `_rt.add_at`, `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)` (and min, sum, mean);
-        a runtime helper with no numba form, vmap's and scipy.special are refused."""
+        `_rt.add_at`, `np.copy(x)` `_rt.copy(x)`, `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)`
+        (and min, sum, mean), ranges are sliced and indexed by `_rt.head` and `_rt.item`; the tape is one
+        list per slot and a cotangent a loop assigns has its value's rank throughout (`_rt.as_rank`). A
+        runtime helper with no numba form, vmap's and scipy.special are refused."""
         self.require()
         refuse_scipy(stmts, "numba")
-        known = _jitted_names()
-        for s in stmts:
-            for node in ast.walk(s):
-                for field, value in ast.iter_fields(node):
-                    if isinstance(value, ast.expr):
-                        setattr(node, field, self._spelled(value, s, known))
-                    elif isinstance(value, list):
-                        value[:] = [self._spelled(v, s, known) if isinstance(v, ast.expr) else v for v in value]
+        respell = _Respell(_jitted_names())
+        stmts[:] = [respell.visit(stmt) for stmt in stmts]
+        _split_tapes(stmts)
+        _lift_cotangents(stmts, set(user_names) | _bound(stmts))
         return stmts
 
-    def _spelled(self, e: ast.expr, stmt, known: frozenset[str]) -> ast.expr:
-        """One expression as numba takes it (its children are rewritten when the walk reaches them)."""
-        if isinstance(e, ast.Subscript) and isinstance(e.ctx, ast.Load) and isinstance(e.slice, ast.Slice) \
-                and e.slice.lower is None \
-                and e.slice.upper is None and _is_minus_one(e.slice.step):
-            return _call("_rt", "backwards", [e.value])
-        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id in ("_rt", "_bt"):
-            if e.value.id == "_bt":
-                _refuse(stmt, "vmap on backend='numba' is not supported yet")
-            if e.attr not in known:
-                _refuse(stmt, f"this line's derivative calls s2sad's runtime helper _rt.{e.attr}, which has "
-                              "no numba form yet")
-        if not isinstance(e, ast.Call):
-            return e
-        f = e.func
-        if isinstance(f, ast.Attribute) and f.attr == "sum" and not e.args and not e.keywords:
-            return _call(NUMPY_ALIAS, "sum", [f.value])
-        dotted = _dotted(f)
-        reduction = _REDUCTIONS.get(dotted)
-        if reduction and len(e.args) == 1 and e.keywords:
-            options = {k.arg: k.value for k in e.keywords}
-            kept = options.pop("keepdims", ast.Constant(False))
-            axis = options.pop("axis", None)
-            if not options and isinstance(kept, ast.Constant) and kept.value in (True, False) and axis is not None:
-                return _call("_rt", f"{reduction}_{'kept' if kept.value else 'along'}", [e.args[0], axis])
-        if dotted == f"{NUMPY_ALIAS}.linalg.norm" and len(e.args) == 1 and not e.keywords:
-            return _call("_rt", "norm", e.args)
-        if dotted == f"{NUMPY_ALIAS}.add.at":
-            return _call("_rt", "add_at", e.args, e.keywords)
-        return e
+    def finish(self, blocks: dict) -> None:
+        """The statements `lower` marked to be made apart (the tapes' lists: `tape_t1 = tape_t3 = []`
+        becomes `tape_t1 = []`, `tape_t3 = []`), each with the origin of the one it replaces."""
+        for key, stmts in blocks.items():
+            out = []
+            for s in stmts:
+                if getattr(s, "s2sad_apart", False):
+                    for target in s.targets:
+                        one = ast.Assign(targets=[target], value=ast.List(elts=[], ctx=ast.Load()))
+                        one.s2sad_origin = getattr(s, "s2sad_origin", None)
+                        out.append(ast.copy_location(one, s))
+                else:
+                    out.append(s)
+            blocks[key] = out
 
     def guarded(self, fn: Callable, text: str, filename: str) -> Callable:
         """Calls of the compiled function; numba's refusal to compile it (at the first call for a type
@@ -125,8 +107,170 @@ class NumbaBackend(Backend):
                 return fn(*args, **kwargs) if kwargs else fn(*args)     # (numba's dispatch is slower with **{})
             except NumbaError as exc:
                 raise DifferentiationError(_explained(exc, text, filename, params, args)) from None
+            except Exception as exc:
+                if not _while_compiling(exc):
+                    raise            # the compiled code raised it (an IndexError, say), as NumPy's would
+                raise DifferentiationError(_explained(exc, text, filename, params, args)) from exc
         call.compiled = fn         # the numba dispatcher (its signatures, its inspect_types)
         return call
+
+
+_STEPS = re.compile(r"steps\d+")       # what the compiler calls a loop's range (`steps1 = range(n)`)
+_RANGES = {"range", "_rt.backwards", "_rt.head"}       # calls that make a range of a range
+
+
+class _Respell(ast.NodeTransformer):
+    """Generated NumPy code as numba compiles it, rewritten bottom-up (see NumbaBackend.lower)."""
+
+    def __init__(self, known: frozenset[str]):
+        self.known = known
+        self.stmt = None           # the statement being rewritten: where a refusal points
+        self.ranges: set[str] = set()       # names the code binds to a range (`t11 = steps1[::-1]`)
+
+    def visit(self, node):
+        if isinstance(node, ast.stmt):
+            outer, self.stmt = self.stmt, node
+            try:
+                node = self.generic_visit(node)
+            finally:
+                self.stmt = outer
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Call) and _dotted(node.value.func) in _RANGES:
+                self.ranges.add(node.targets[0].id)
+            return node
+        node = self.generic_visit(node)
+        return self._spelled(node) if isinstance(node, ast.expr) else node
+
+    def _spelled(self, e: ast.expr) -> ast.expr:
+        """One expression, its parts already rewritten."""
+        if isinstance(e, ast.Subscript) and isinstance(e.ctx, ast.Load):
+            part = e.slice
+            if isinstance(part, ast.Slice) and part.lower is None and part.upper is None \
+                    and _is_minus_one(part.step):
+                return _call("_rt", "backwards", [e.value])
+            if isinstance(e.value, ast.Name) and (_STEPS.fullmatch(e.value.id) or e.value.id in self.ranges):
+                # a range: numba can neither slice nor index it
+                if isinstance(part, ast.Slice) and part.lower is None and part.step is None:
+                    return _call("_rt", "head", [e.value, part.upper])
+                if not isinstance(part, ast.Slice):
+                    return _call("_rt", "item", [e.value, part])
+        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id in ("_rt", "_bt"):
+            if e.value.id == "_bt":
+                _refuse(self.stmt, "vmap on backend='numba' is not supported yet")
+            if e.attr not in self.known:
+                _refuse(self.stmt, f"this line's derivative calls s2sad's runtime helper _rt.{e.attr}, which "
+                                   "has no numba form yet")
+        if not isinstance(e, ast.Call):
+            return e
+        f = e.func
+        if isinstance(f, ast.Attribute) and f.attr == "sum" and not e.args and not e.keywords:
+            return _call(NUMPY_ALIAS, "sum", [f.value])
+        dotted = _dotted(f)
+        reduction = _REDUCTIONS.get(dotted)
+        if reduction and len(e.args) == 1 and e.keywords:
+            options = {k.arg: k.value for k in e.keywords}
+            kept = options.pop("keepdims", ast.Constant(False))
+            axis = options.pop("axis", None)
+            whole = axis is None or isinstance(axis, ast.Constant) and axis.value is None
+            if not options and isinstance(kept, ast.Constant) and kept.value in (True, False):
+                if whole and kept.value is False:       # np.sum(a, axis=None): numba's own, without the axis
+                    return _call(NUMPY_ALIAS, reduction, [e.args[0]])
+                if not whole:
+                    return _call("_rt", f"{reduction}_{'kept' if kept.value else 'along'}", [e.args[0], axis])
+        if dotted == f"{NUMPY_ALIAS}.linalg.norm" and len(e.args) == 1 and not e.keywords:
+            return _call("_rt", "norm", e.args)
+        if dotted == f"{NUMPY_ALIAS}.copy" and len(e.args) == 1 and not e.keywords:
+            return _call("_rt", "copy", e.args)          # (numba's np.copy makes a number a 0-d array)
+        if dotted == f"{NUMPY_ALIAS}.add.at":
+            return _call("_rt", "add_at", e.args, e.keywords)
+        return e
+
+
+def _split_tapes(stmts: list) -> None:
+    """The one `tape` list of generated code as one list per saved slot (`tape_t1`, `tape_y_1`), in place:
+    numba types a list by its items, and the tape holds numbers, arrays, None and ranges. A pop restores
+    the slot its push saved (`tape.append(t1)` ... `t1 = tape.pop()`, `tape.append(np.copy(y[i]))` ...
+    `y[i] = tape.pop()`), so each slot's pushes and pops keep their order in a list of their own. Left as
+    it is unless every pop has pushes of its slot and every slot is pushed and popped."""
+    pushes, pops, made = [], [], []
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Expr) and _dotted(getattr(n.value, "func", None)) == "tape.append" \
+                    and len(n.value.args) == 1:
+                pushes.append(n)
+            elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.value, ast.Call) \
+                    and _dotted(n.value.func) == "tape.pop" and not n.value.args:
+                pops.append(n)
+            elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                    and n.targets[0].id == "tape":
+                made.append(n)
+    if not pushes or len(made) != 1 or not isinstance(made[0].value, ast.List) or made[0].value.elts:
+        return
+
+    def slot(n) -> str:
+        if isinstance(n, ast.Expr):
+            saved = n.value.args[0]
+            if _dotted(getattr(saved, "func", None)) in (f"{NUMPY_ALIAS}.copy", "_rt.copy") and len(saved.args) == 1:
+                saved = saved.args[0]
+            return ast.unparse(saved)
+        return ast.unparse(n.targets[0])
+
+    pushed, popped = {slot(n) for n in pushes}, {slot(n) for n in pops}
+    if pushed != popped or _tape_used_otherwise(stmts, len(pushes) + len(pops) + 1):
+        return
+    names: dict[str, str] = {}
+    for key in dict.fromkeys(slot(n) for n in pushes):         # in the order of their first push
+        base = "tape_" + key if key.isidentifier() else f"tape_{re.sub(r'[^0-9A-Za-z_]+', '_', key).strip('_')}"
+        while base in names.values():
+            base += "_"
+        names[key] = base
+    for n in pushes:
+        n.value.func = ast.Attribute(value=ast.Name(id=names[slot(n)], ctx=ast.Load()), attr="append", ctx=ast.Load())
+    for n in pops:
+        n.value.func = ast.Attribute(value=ast.Name(id=names[slot(n)], ctx=ast.Load()), attr="pop", ctx=ast.Load())
+    made[0].targets = [ast.Name(id=name, ctx=ast.Store()) for name in names.values()]   # `tape_t1 = tape_t3 = []`,
+    made[0].s2sad_apart = True             # made one statement each by `finish` (a list shared would be wrong)
+
+
+def _bound(stmts: list) -> set[str]:
+    """The names generated code binds (assignments, loop targets)."""
+    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _tape_used_otherwise(stmts: list, expected: int) -> bool:
+    """Whether the code reads `tape` anywhere but its pushes, pops and the statement that makes it."""
+    uses = sum(isinstance(n, ast.Name) and n.id == "tape" for s in stmts for n in ast.walk(s))
+    return uses != expected
+
+
+def _lift_cotangents(stmts: list, defined: set[str]) -> None:
+    """`v_bar = e` made `v_bar = _rt.as_rank(e, v)`, in place, for each cotangent that a loop assigns:
+    NumPy code lets a cotangent start as a number (`x_bar = out_bar`, `x_bar = 0.0`) and become an array
+    in a loop, which numba cannot type. as_rank gives it v's number of dimensions from the start (ones
+    where it was a number: the same values, broadcast alike). `defined`: the names the code binds."""
+    in_loops: set[str] = set()
+    for s in stmts:
+        for loop in ast.walk(s):
+            if isinstance(loop, (ast.For, ast.While)):
+                for n in ast.walk(loop):
+                    if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                            and n.targets[0].id.endswith("_bar") and n.targets[0].id[:-4] in defined:
+                        in_loops.add(n.targets[0].id)
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                    and n.targets[0].id in in_loops:
+                n.value = _call("_rt", "as_rank", [n.value, ast.Name(id=n.targets[0].id[:-4], ctx=ast.Load())])
+
+
+def _while_compiling(exc: BaseException) -> bool:
+    """Whether `exc` came out of numba's compiler (a typing or lowering step), not the compiled code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if f"{os.sep}numba{os.sep}core{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _explained(exc: BaseException, text: str, filename: str, params: list[str], args: tuple) -> str:

@@ -205,8 +205,9 @@ def _dead_batched(job: Job) -> None:
 
 
 def _lower(job: Job) -> None:
-    backends.get(job.backend).lower([s for b in job.blocks.values() for s in b] + [job.ret],
-                                    all_names(job.src.tree))
+    unit = backends.get(job.backend)
+    unit.lower([s for b in job.blocks.values() for s in b] + [job.ret], all_names(job.src.tree))
+    unit.finish(job.blocks)
 
 
 def _emit(job: Job) -> None:

@@ -158,7 +158,7 @@ def tangent_like(t, x):
 
 @overload(tangent_like)
 def _tangent_like(t, x):
-    return _full(t, x)
+    return lambda t, x: full(t, x)
 
 
 def owned(t, x):
@@ -170,7 +170,8 @@ def owned(t, x):
 def _owned(t, x):
     if not _is_array(x):
         return None
-    dtype = np.float32 if x.dtype == types.float32 and (_is_number(t) or t.dtype == types.float32) else np.float64
+    single = x.dtype == types.float32 and (_is_number(t) or _is_array(t) and t.dtype == types.float32)
+    dtype = np.float32 if single else np.float64
     return lambda t, x: np.full(x.shape, 0.0, dtype) + t
 
 
@@ -284,9 +285,11 @@ def dot_grad_a(g, a, b):
 
 @overload(dot_grad_a)
 def _dot_grad_a(g, a, b):
-    if _is_number(a) or _is_number(b) or a.ndim == 0 or b.ndim == 0:
+    if _is_number(a) or _is_number(b) or _is_array(a, 0) or _is_array(b, 0):
         return lambda g, a, b: unbroadcast(g * b, a)
-    return _matmul_grad_x(g, a, b)
+    if _is_array(a) and _is_array(b) and a.ndim <= 2 and b.ndim <= 2:
+        return lambda g, a, b: matmul_grad_x(g, a, b)
+    return None
 
 
 def dot_grad_b(g, a, b):
@@ -296,9 +299,11 @@ def dot_grad_b(g, a, b):
 
 @overload(dot_grad_b)
 def _dot_grad_b(g, a, b):
-    if _is_number(a) or _is_number(b) or a.ndim == 0 or b.ndim == 0:
+    if _is_number(a) or _is_number(b) or _is_array(a, 0) or _is_array(b, 0):
         return lambda g, a, b: unbroadcast(g * a, b)
-    return _matmul_grad_y(g, a, b)
+    if _is_array(a) and _is_array(b) and a.ndim <= 2 and b.ndim <= 2:
+        return lambda g, a, b: matmul_grad_y(g, a, b)
+    return None
 
 
 # --- what numba spells otherwise -----------------------------------------------------------------
@@ -422,7 +427,9 @@ def clip_inside(a, lo, hi):
 def _clip_inside(a, lo, hi):
     low, high = _no_axis(lo), _no_axis(hi)      # (a None bound)
     if low and high:
-        return lambda a, lo, hi: np.ones_like(a, dtype=np.bool_) if np.ndim(a) else True
+        if _is_array(a):
+            return lambda a, lo, hi: np.ones(a.shape, np.bool_)
+        return lambda a, lo, hi: True
     if low:
         return lambda a, lo, hi: a <= hi
     if high:
@@ -518,3 +525,70 @@ max_along, max_kept = _reduction("max", False), _reduction("max", True)
 min_along, min_kept = _reduction("min", False), _reduction("min", True)
 sum_along, sum_kept = _reduction("sum", False), _reduction("sum", True)
 mean_along, mean_kept = _reduction("mean", False), _reduction("mean", True)
+
+
+def head(steps, n):
+    """`steps[:n]` of a range (the trips a loop made before a `break`), which numba cannot slice."""
+    return steps[:n]
+
+
+@overload(head)
+def _head(steps, n):
+    if isinstance(steps, types.RangeType):
+        return lambda steps, n: range(steps.start, steps.start + max(min(n, len(steps)), 0) * steps.step,
+                                      steps.step)
+    return lambda steps, n: steps[:n]
+
+
+def item(steps, k):
+    """`steps[k]` of a range, which numba cannot index."""
+    return steps[k]
+
+
+@overload(item)
+def _item(steps, k):
+    if isinstance(steps, types.RangeType):
+        def from_range(steps, k):
+            if k < 0:
+                k += len(steps)
+            if not 0 <= k < len(steps):
+                raise IndexError("range object index out of range")
+            return steps.start + k * steps.step
+        return from_range
+    return lambda steps, k: steps[k]
+
+
+def copy(x):
+    """np.copy(x) of an array; a number itself (numba's np.copy would make it a 0-d array)."""
+    return np.copy(x)
+
+
+@overload(copy)
+def _copy(x):
+    if _is_number(x):
+        return lambda x: x
+    if _is_array(x):
+        return lambda x: np.copy(x)
+    return None
+
+
+def as_rank(g, x):
+    """The cotangent `g` of `x` with at least x's number of dimensions: a number as an array of ones in
+    every dimension, a smaller array with leading ones. The values and what they broadcast to are g's;
+    numba then gives a cotangent one type where NumPy code lets it start as a number and become an
+    array in a loop (`x_bar = out_bar`, then `x_bar = x_bar * np.cos(x)`)."""
+    return g
+
+
+@overload(as_rank)
+def _as_rank(g, x):
+    if not _is_array(x) or x.ndim == 0:
+        return lambda g, x: g
+    ones = (1,) * x.ndim
+    if _is_number(g):
+        dtype = _float_dtype(x)
+        return lambda g, x: np.full(ones, g, dtype)
+    if _is_array(g) and g.ndim < x.ndim:
+        lead = (1,) * (x.ndim - g.ndim)
+        return lambda g, x: np.ascontiguousarray(g).reshape(lead + g.shape)
+    return lambda g, x: g

@@ -217,3 +217,78 @@ def test_a_new_process_loads_the_machine_code(tmp_path):
     assert v1 == v2 and float(v1) == pytest.approx(s2sad.grad(logistic)(0.3, 20), rel=1e-12)
     assert hits1 == "0" and hits2 == "1"
     assert list((tmp_path / "generated" / "__pycache__").glob("*.nbi"))
+
+
+# --- forward mode, Hessians, Jacobians, vjp --------------------------------------------------------
+
+def rosen(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+
+def rosen_hessian(x):
+    """The Hessian of Rosenbrock, by hand (tridiagonal)."""
+    n = len(x)
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        H[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        H[i + 1, i + 1] += 200
+        H[i, i + 1] = H[i + 1, i] = -400 * x[i]
+    return H
+
+
+@pytest.mark.parametrize("fn", [rosen, rosen_loop])
+def test_forward_mode_and_hessians_compiled_by_numba(fn):
+    x = np.linspace(-1.0, 1.2, 6)
+    t = np.cos(np.arange(6.0))
+    value, tangent = s2sad.jvp(fn, (x,), (t,), backend="numba")
+    assert value == pytest.approx(fn(x), rel=1e-14)
+    assert tangent == pytest.approx(np.dot(s2sad.grad(fn)(x), t), rel=1e-12)
+    np.testing.assert_allclose(s2sad.hessian(fn, backend="numba")(x), rosen_hessian(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s2sad.jacobian(s2sad.grad(fn), backend="numba")(x), rosen_hessian(x), rtol=1e-12,
+                               atol=1e-12)
+    out, pullback = s2sad.vjp(fn, x, backend="numba")
+    np.testing.assert_allclose(pullback(2.0)[0], 2 * s2sad.grad(fn)(x), rtol=1e-12)
+    hess = s2sad.hessian(fn, backend="numba")
+    hess(x)
+    files = [p.read_text() for p in sorted(s2sad.grad(fn).path.parent.glob(f"*{fn.__name__}_grad_jvp_*.py"))]
+    assert any("@numba.njit(cache=True" in text for text in files), "no forward-mode file compiled by numba"
+
+
+def test_an_unknown_backend_is_refused_by_every_transformation():
+    for call in (lambda: s2sad.jvp(rosen, (np.ones(3),), (np.ones(3),), backend="jax"),
+                 lambda: s2sad.hessian(rosen, backend="jax"), lambda: s2sad.vjp(rosen, np.ones(3), backend="jax")):
+        with pytest.raises(ValueError, match="backend must be one of"):
+            call()
+
+
+def test_the_tape_is_one_list_per_slot():
+    def fill(x):
+        y = np.zeros(len(x))
+        for i in range(len(x)):
+            y[i] = x[i] ** 2 + np.sin(x[i])
+        return np.sum(y * y)
+    x = np.linspace(0.1, 0.9, 5)
+    g = s2sad.grad(fill, backend="numba")
+    np.testing.assert_allclose(g(x), s2sad.grad(fill)(x), rtol=1e-12)
+    text = g.source
+    assert "tape = []" not in text and "tape_y_i = []" in text and "y[i] = tape_y_i.pop()" in text
+
+
+def test_a_cotangent_that_becomes_an_array_in_a_loop():
+    def f(x):
+        k = 0
+        while k < 5:
+            x = np.sin(x) + x
+            k += 1
+        return np.sum(x)
+    x = np.array([0.3, -0.2, 1.1])
+    g = s2sad.grad(f, backend="numba")
+    np.testing.assert_allclose(g(x), s2sad.grad(f)(x), rtol=1e-12)
+    assert "x_bar = _rt.as_rank(result_bar, x)" in g.source

@@ -267,3 +267,17 @@ def test_a_rule_with_the_wrong_number_of_arguments_fails_at_registration():
         s2sad.defvjp(f, lambda g, ans, x, y: g, lambda g, x: g)
     with pytest.raises(TypeError, match="callable"):
         s2sad.defjvp(f, 3, None)
+
+
+def test_a_hessian_of_a_gradient_is_refused_not_made_up():
+    """hessian(grad(f)) with a vector x asks for grad(grad(f)), whose inner output is not a scalar: it
+    used to return a matrix of nonsense (nothing checked the inner output on that path)."""
+    def rosen(x):
+        return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    x = np.linspace(-1.0, 1.0, 5)
+    for call in (lambda: s2sad.hessian(s2sad.grad(rosen))(x), lambda: s2sad.jacobian(s2sad.grad(s2sad.grad(rosen)))(x)):
+        with pytest.raises(s2sad.NonScalarOutputError, match="returns an array of shape \\(5,\\)"):
+            call()
+    def f(a, b):
+        return np.sin(a) * b ** 3
+    assert s2sad.hessian(s2sad.grad(f))(0.3, 0.7) == pytest.approx(-np.cos(0.3) * 0.7 ** 3, rel=1e-13)
