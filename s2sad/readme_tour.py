@@ -119,11 +119,13 @@ GENERATED = re.compile(r"(<!-- generated: (?P<target>.+?) -->\n```python\n)(?P<b
 
 
 def generated_function(root: Path, target: str) -> str:
-    """The generated gradient of FUNC in FILE (`examples/control_flow.py:logistic`), from its `def` line
-    on, as the README shows it; the example is imported with its printing silenced."""
+    """The generated gradient of FUNC in FILE (`examples/control_flow.py:logistic`, or with a backend:
+    `examples/control_flow.py:logistic backend=numba`), from its `def` line on (with the decorator
+    above it, if any), as the README shows it; the example is imported with its printing silenced."""
     import contextlib
     import io
     from .api.transforms import grad
+    target, _, option = target.partition(" backend=")
     file, _, func = target.partition(":")
     old = os.getcwd()
     os.chdir(root)            # the header names the source relative to the working directory
@@ -132,10 +134,12 @@ def generated_function(root: Path, target: str) -> str:
         mod = importlib.util.module_from_spec(spec)
         with contextlib.redirect_stdout(io.StringIO()):
             spec.loader.exec_module(mod)
-        text = grad(getattr(mod, func)).source
+        text = grad(getattr(mod, func), backend=option or "auto").source
     finally:
         os.chdir(old)
     start = text.index(f"def {func}_grad(")
+    if text[:start].endswith(")\n") and text[:start].rstrip().splitlines()[-1].startswith("@"):
+        start = text.rindex("\n@", 0, start) + 1
     lines = [ln for ln in text[start:].splitlines() if not ln.lstrip().startswith('"""')]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -259,8 +259,13 @@ def _lift_cotangents(stmts: list, defined: set[str]) -> None:
     for s in stmts:
         for n in ast.walk(s):
             if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                    and n.targets[0].id in in_loops:
+                    and n.targets[0].id in in_loops and not _reads(n.value, n.targets[0].id):
+                # (an update that reads the cotangent itself, `l_bar = -4 * l_bar * l`, keeps its rank)
                 n.value = _call("_rt", "as_rank", [n.value, ast.Name(id=n.targets[0].id[:-4], ctx=ast.Load())])
+
+
+def _reads(e: ast.expr, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(e))
 
 
 def _while_compiling(exc: BaseException) -> bool:

@@ -87,6 +87,14 @@ def _unbroadcast(g, x):
         return lambda g, x: np.broadcast_to(g, x.shape)
     if x.ndim == 0:
         return lambda g, x: np.sum(g)
+    if g.ndim == 2 and x.ndim == 1:        # a bias's cotangent: the rows summed (the common case, fast)
+        def rows(g, x):
+            if g.shape[1] == x.shape[0]:
+                return np.asarray(np.sum(g, axis=0))
+            out = np.zeros(x.shape, g.dtype)
+            _sum_onto(np.ascontiguousarray(g).ravel(), _aligned(g.shape, 2), out, _aligned(x.shape, 2))
+            return out
+        return rows
 
     def impl(g, x):
         if g.ndim == x.ndim and g.shape == x.shape:
@@ -258,8 +266,8 @@ def _matmul_grad_x(g, x, y):
     if x.ndim == 2 and y.ndim == 1:
         return lambda g, x, y: np.outer(g, y)
     if x.ndim == 1:
-        return lambda g, x, y: np.ascontiguousarray(y) @ np.ascontiguousarray(g)
-    return lambda g, x, y: np.ascontiguousarray(g) @ np.ascontiguousarray(y.T)
+        return lambda g, x, y: y @ g
+    return lambda g, x, y: g @ y.T           # (a transpose is F-ordered: BLAS takes it as it is)
 
 
 def matmul_grad_y(g, x, y):
@@ -275,7 +283,7 @@ def _matmul_grad_y(g, x, y):
         return lambda g, x, y: g * x
     if x.ndim == 1:
         return lambda g, x, y: np.outer(x, g)
-    return lambda g, x, y: np.ascontiguousarray(x.T) @ np.ascontiguousarray(g)
+    return lambda g, x, y: x.T @ g
 
 
 def dot_grad_a(g, a, b):
