@@ -75,16 +75,19 @@ class NumbaBackend(Backend):
         refuse_scipy(stmts, "numba")
         respell = _Respell(_jitted_names())
         stmts[:] = [respell.visit(stmt) for stmt in stmts]
-        _split_tapes(stmts)
-        _lift_cotangents(stmts, set(user_names) | _bound(stmts))
+        bound = set(user_names) | _bound(stmts)
+        _split_tapes(stmts, bound | {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)})
+        _lift_cotangents(stmts, bound)
         return stmts
 
     def finish(self, blocks: dict) -> None:
-        """The statements `lower` marked to be made apart (the tapes' lists: `tape_t1 = tape_t3 = []`
-        becomes `tape_t1 = []`, `tape_t3 = []`), each with the origin of the one it replaces."""
+        """Statements replaced: `a[1:] += e` by `_rt.add_into(a[1:], e)`, and those `lower` marked to be
+        made apart (the tapes' lists: `tape_t1 = tape_t3 = []` becomes `tape_t1 = []`, `tape_t3 = []`),
+        each with the origin of the one it replaces."""
+        add_into = _AddInto()
         for key, stmts in blocks.items():
             out = []
-            for s in stmts:
+            for s in (add_into.visit(s) for s in stmts):
                 if getattr(s, "s2sad_apart", False):
                     for target in s.targets:
                         one = ast.Assign(targets=[target], value=ast.List(elts=[], ctx=ast.Load()))
@@ -117,6 +120,20 @@ class NumbaBackend(Backend):
 
 _STEPS = re.compile(r"steps\d+")       # what the compiler calls a loop's range (`steps1 = range(n)`)
 _RANGES = {"range", "_rt.backwards", "_rt.head"}       # calls that make a range of a range
+
+
+class _AddInto(ast.NodeTransformer):
+    """`a[1:] += e` as `_rt.add_into(a[1:], e)`: numba's own is a slow generic path (2-15x NumPy's); the
+    runtime's adds in a loop, reading an `e` that overlaps the slice first, as NumPy does."""
+
+    def visit_AugAssign(self, node):
+        if not (isinstance(node.op, ast.Add) and isinstance(node.target, ast.Subscript)
+                and _has_slice(node.target.slice)):
+            return node
+        view = ast.Subscript(value=node.target.value, slice=node.target.slice, ctx=ast.Load())
+        call = ast.Expr(value=_call("_rt", "add_into", [view, node.value]))
+        call.s2sad_origin = getattr(node, "s2sad_origin", None)
+        return ast.copy_location(call, node)
 
 
 class _Respell(ast.NodeTransformer):
@@ -186,12 +203,13 @@ class _Respell(ast.NodeTransformer):
         return e
 
 
-def _split_tapes(stmts: list) -> None:
+def _split_tapes(stmts: list, taken: set[str]) -> None:
     """The one `tape` list of generated code as one list per saved slot (`tape_t1`, `tape_y_1`), in place:
     numba types a list by its items, and the tape holds numbers, arrays, None and ranges. A pop restores
     the slot its push saved (`tape.append(t1)` ... `t1 = tape.pop()`, `tape.append(np.copy(y[i]))` ...
     `y[i] = tape.pop()`), so each slot's pushes and pops keep their order in a list of their own. Left as
-    it is unless every pop has pushes of its slot and every slot is pushed and popped."""
+    it is unless every pop has pushes of its slot and every slot is pushed and popped. `taken`: the names
+    the code uses already."""
     pushes, pops, made = [], [], []
     for s in stmts:
         for n in ast.walk(s):
@@ -221,7 +239,7 @@ def _split_tapes(stmts: list) -> None:
     names: dict[str, str] = {}
     for key in dict.fromkeys(slot(n) for n in pushes):         # in the order of their first push
         base = "tape_" + key if key.isidentifier() else f"tape_{re.sub(r'[^0-9A-Za-z_]+', '_', key).strip('_')}"
-        while base in names.values():
+        while base in names.values() or base in taken:
             base += "_"
         names[key] = base
     for n in pushes:
@@ -262,6 +280,12 @@ def _lift_cotangents(stmts: list, defined: set[str]) -> None:
                     and n.targets[0].id in in_loops and not _reads(n.value, n.targets[0].id):
                 # (an update that reads the cotangent itself, `l_bar = -4 * l_bar * l`, keeps its rank)
                 n.value = _call("_rt", "as_rank", [n.value, ast.Name(id=n.targets[0].id[:-4], ctx=ast.Load())])
+
+
+def _has_slice(index: ast.expr) -> bool:
+    """Whether an index selects a slice (`[1:]`, `[:, 0]`), not one element."""
+    return isinstance(index, ast.Slice) or isinstance(index, ast.Tuple) and any(isinstance(e, ast.Slice)
+                                                                                 for e in index.elts)
 
 
 def _reads(e: ast.expr, name: str) -> bool:

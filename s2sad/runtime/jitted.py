@@ -113,6 +113,13 @@ def sum_product(a, b, x):
 
 @overload(sum_product)
 def _sum_product(a, b, x):
+    if _is_number(x) and _is_array(a) and _is_array(b) and a.ndim == b.ndim and a.dtype == b.dtype \
+            and isinstance(a.dtype, types.Float):
+        def dot(a, b, x):                  # everything summed onto a number: a dot product, no a * b formed
+            if a.shape == b.shape:
+                return np.dot(np.ascontiguousarray(a).ravel(), np.ascontiguousarray(b).ravel())
+            return np.sum(a * b)
+        return dot
     return lambda a, b, x: unbroadcast(a * b, x)
 
 
@@ -600,3 +607,68 @@ def _as_rank(g, x):
         lead = (1,) * (x.ndim - g.ndim)
         return lambda g, x: np.ascontiguousarray(g).reshape(lead + g.shape)
     return lambda g, x: g
+
+
+# --- in-place adds into a slice (numba's `a[1:] += e` is a slow generic path) -----------------------
+
+@njit(cache=True)
+def _span(a):
+    """The lowest and one past the highest address an array's elements occupy."""
+    lo = hi = a.ctypes.data
+    for d in range(a.ndim):
+        extent = (a.shape[d] - 1) * a.strides[d]
+        if a.shape[d] == 0:
+            return lo, lo
+        if extent < 0:
+            lo += extent
+        else:
+            hi += extent
+    return lo, hi + a.itemsize
+
+
+def add_into(view, e):
+    """`view += e` for a slice `view` of an array (what `a[1:] += e` does): e may be a number or an array
+    that broadcasts to the view; an `e` that overlaps the view's memory is copied first, as NumPy does."""
+    view += e
+
+
+@overload(add_into)
+def _add_into(view, e):
+    if not _is_array(view):
+        return None
+    if _is_number(e):
+        if view.ndim == 1:
+            def number(view, e):
+                for i in range(view.shape[0]):
+                    view[i] += e
+            return number
+        return lambda view, e: _add_broadcast(view, e)
+    if not _is_array(e):
+        return None
+    if view.ndim == 1 and e.ndim == 1:
+        def vector(view, e):
+            lo, hi = _span(view)
+            elo, ehi = _span(e)
+            if elo < hi and lo < ehi:          # the same memory: read it before writing
+                e = e.copy()
+            if e.shape[0] == view.shape[0]:
+                for i in range(view.shape[0]):
+                    view[i] += e[i]
+            elif e.shape[0] == 1:
+                value = e[0]
+                for i in range(view.shape[0]):
+                    view[i] += value
+            else:
+                raise ValueError("operands could not be broadcast together")
+        return vector
+
+    def general(view, e):
+        lo, hi = _span(view)
+        elo, ehi = _span(e)
+        _add_broadcast(view, e.copy() if elo < hi and lo < ehi else e)
+    return general
+
+
+@njit
+def _add_broadcast(view, e):
+    view += e
