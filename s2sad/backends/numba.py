@@ -124,13 +124,19 @@ _RANGES = {"range", "_rt.backwards", "_rt.head"}       # calls that make a range
 
 class _AddInto(ast.NodeTransformer):
     """`a[1:] += e` as `_rt.add_into(a[1:], e)`: numba's own is a slow generic path (2-15x NumPy's); the
-    runtime's adds in a loop, reading an `e` that overlaps the slice first, as NumPy does."""
+    runtime's adds in a loop, reading an `e` that overlaps the slice first, as NumPy does. Another
+    operator into a slice (`a[1:] *= e`) becomes `a[1:] = a[1:] * e` (numba's would not buffer e)."""
 
     def visit_AugAssign(self, node):
-        if not (isinstance(node.op, ast.Add) and isinstance(node.target, ast.Subscript)
-                and _has_slice(node.target.slice)):
+        if not (isinstance(node.target, ast.Subscript) and _has_slice(node.target.slice)):
             return node
         view = ast.Subscript(value=node.target.value, slice=node.target.slice, ctx=ast.Load())
+        if not isinstance(node.op, ast.Add):
+            # numba's in-place operators do not buffer an operand that overlaps the target (NumPy's do):
+            # `a[1:] *= e` as `a[1:] = a[1:] * e`, whose right side is a new array
+            made = ast.Assign(targets=[node.target], value=ast.BinOp(left=view, op=node.op, right=node.value))
+            made.s2sad_origin = getattr(node, "s2sad_origin", None)
+            return ast.copy_location(made, node)
         call = ast.Expr(value=_call("_rt", "add_into", [view, node.value]))
         call.s2sad_origin = getattr(node, "s2sad_origin", None)
         return ast.copy_location(call, node)

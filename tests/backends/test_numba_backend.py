@@ -292,3 +292,29 @@ def test_a_cotangent_that_becomes_an_array_in_a_loop():
     g = s2sad.grad(f, backend="numba")
     np.testing.assert_allclose(g(x), s2sad.grad(f)(x), rtol=1e-12)
     assert "x_bar = _rt.as_rank(result_bar, x)" in g.source
+
+
+def test_adding_into_a_slice_reads_an_overlapping_operand_first():
+    """numba's own `a[1:] += a[:-1]` reads what it has just written (NumPy buffers it): the runtime's
+    add_into copies an operand that overlaps the slice, as NumPy does."""
+    from s2sad.runtime import jitted
+
+    @numba.njit
+    def shift_add(a):
+        jitted.add_into(a[1:], a[:-1])
+        jitted.add_into(a[:, None][2:, 0], 1.0)
+        return a
+    a = np.arange(6.0)
+    want = a.copy()
+    want[1:] += want[:-1]
+    want[2:] += 1.0
+    np.testing.assert_array_equal(shift_add(a.copy()), want)
+
+
+def test_other_in_place_operators_into_a_slice_are_not_numbas():
+    def f(x):
+        a = x * 1.0
+        a[1:] *= a[:-1]
+        return np.sum(a ** 2)
+    x = np.arange(1.0, 7.0)
+    np.testing.assert_allclose(s2sad.grad(f, backend="numba")(x), s2sad.grad(f)(x), rtol=1e-12)
