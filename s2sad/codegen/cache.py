@@ -18,6 +18,7 @@ import ast
 import hashlib
 import marshal
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -472,14 +473,20 @@ def info(directory: str | os.PathLike | None = None) -> dict:
     return {"path": folder.absolute(), "files": len(files), "bytes": sum(size for _, size in files)}
 
 
+# numba's machine code for a generated file (backend="numba"): `<stem>.<function>-<line>.py311[.<n>].nbi/nbc`
+_NUMBA_CODE = re.compile(r".+_[0-9a-f]{16}\.[A-Za-z_][A-Za-z0-9_]*-\d+\.py\d+(\.\d+)?\.nb[ic]")
+
+
 def _code_entries(directory: Path):
-    """s2sad's compiled-code files (and their temporary files) in `directory`/__pycache__."""
+    """s2sad's compiled-code files (and their temporary files) in `directory`/__pycache__, numba's
+    machine code for the generated files included."""
     try:
         items = list(os.scandir(directory / CODE_DIR))
     except OSError:
         return
     for entry in items:
-        if entry.name.endswith(CODE_SUFFIX) or (CODE_SUFFIX + ".") in entry.name and entry.name.endswith(TMP_SUFFIX):
+        if entry.name.endswith(CODE_SUFFIX) or (CODE_SUFFIX + ".") in entry.name and entry.name.endswith(TMP_SUFFIX) \
+                or _NUMBA_CODE.fullmatch(entry.name):
             yield Path(entry.path)
 
 

@@ -23,6 +23,7 @@ import control_cases as C
 import rule_cases as rc
 import s2sad
 import test_random_programs as RP
+from s2sad.codegen import cache
 from test_control_flow import CASES as FLOW_CASES
 from test_rules import weights
 
@@ -318,3 +319,15 @@ def test_other_in_place_operators_into_a_slice_are_not_numbas():
         return np.sum(a ** 2)
     x = np.arange(1.0, 7.0)
     np.testing.assert_allclose(s2sad.grad(f, backend="numba")(x), s2sad.grad(f)(x), rtol=1e-12)
+
+
+def test_cache_clear_removes_numbas_machine_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("S2SAD_GENERATED_DIR", str(tmp_path / "gen"))
+    g = s2sad.grad(logistic, backend="numba")
+    g(0.3, 5)
+    code = tmp_path / "gen" / "__pycache__"
+    own = code / "mine.cpython-311.pyc"
+    own.write_bytes(b"")                       # not s2sad's: left alone
+    assert list(code.glob("*.nbi")) and list(code.glob("*.nbc"))
+    cache.clear()
+    assert not list(code.glob("*.nb?")) and own.exists()
