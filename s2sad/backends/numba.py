@@ -119,7 +119,6 @@ class NumbaBackend(Backend):
 
 
 _STEPS = re.compile(r"steps\d+")       # what the compiler calls a loop's range (`steps1 = range(n)`)
-_RANGES = {"range", "_rt.backwards", "_rt.head"}       # calls that make a range of a range
 
 
 class _AddInto(ast.NodeTransformer):
@@ -158,11 +157,21 @@ class _Respell(ast.NodeTransformer):
             finally:
                 self.stmt = outer
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                    and isinstance(node.value, ast.Call) and _dotted(node.value.func) in _RANGES:
+                    and self._is_range(node.value):
                 self.ranges.add(node.targets[0].id)
             return node
         node = self.generic_visit(node)
         return self._spelled(node) if isinstance(node, ast.expr) else node
+
+    def _is_range(self, e: ast.expr) -> bool:
+        """Whether `e` makes a range: `range(...)`, or a range reversed or cut (`_rt.backwards(steps1)`)."""
+        if not isinstance(e, ast.Call):
+            return False
+        called = _dotted(e.func)
+        if called == "range":
+            return True
+        return called in ("_rt.backwards", "_rt.head") and bool(e.args) and isinstance(e.args[0], ast.Name) \
+            and (_STEPS.fullmatch(e.args[0].id) is not None or e.args[0].id in self.ranges)
 
     def _spelled(self, e: ast.expr) -> ast.expr:
         """One expression, its parts already rewritten."""
@@ -175,7 +184,7 @@ class _Respell(ast.NodeTransformer):
                 # a range: numba can neither slice nor index it
                 if isinstance(part, ast.Slice) and part.lower is None and part.step is None:
                     return _call("_rt", "head", [e.value, part.upper])
-                if not isinstance(part, ast.Slice):
+                if not _has_slice(part) and not isinstance(part, ast.Tuple):
                     return _call("_rt", "item", [e.value, part])
         if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id in ("_rt", "_bt"):
             if e.value.id == "_bt":

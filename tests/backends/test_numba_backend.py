@@ -323,11 +323,26 @@ def test_other_in_place_operators_into_a_slice_are_not_numbas():
 
 def test_cache_clear_removes_numbas_machine_code(tmp_path, monkeypatch):
     monkeypatch.setenv("S2SAD_GENERATED_DIR", str(tmp_path / "gen"))
-    g = s2sad.grad(logistic, backend="numba")
-    g(0.3, 5)
+
+    def cubic(x):                              # a function of its own: no other test compiled it
+        return 2.0 * x ** 3 - x
+    g = s2sad.grad(cubic, backend="numba")
+    assert g(0.5) == pytest.approx(0.5)
     code = tmp_path / "gen" / "__pycache__"
     own = code / "mine.cpython-311.pyc"
     own.write_bytes(b"")                       # not s2sad's: left alone
     assert list(code.glob("*.nbi")) and list(code.glob("*.nbc"))
     cache.clear()
     assert not list(code.glob("*.nb?")) and own.exists()
+
+
+def test_a_reversed_array_is_not_taken_for_a_range():
+    """Ranges are indexed through _rt.item; an array reversed like a range (`v = a[::-1]`) stays an
+    array, indexed as written (`v[:, None]`; this was generated as invalid code)."""
+    def f(x):
+        v = np.sin(x)[::-1]
+        w = v[:, None] * x[None, :]
+        return np.sum(w) + v[1]
+    x = np.linspace(0.1, 0.7, 4)
+    check_on_numba(f, [x], (0,))        # compiled and equal, or refused with the line (np.s_ today)
+    assert "_rt.item(v" not in s2sad.grad(f, backend="numba").source
