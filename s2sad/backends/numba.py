@@ -67,7 +67,8 @@ class NumbaBackend(Backend):
     def lower(self, stmts: list, user_names: set[str] = frozenset()) -> list:
         """NumPy code as numba compiles it: `steps[::-1]` becomes `_rt.backwards(steps)`, `x.sum()`
         becomes `np.sum(x)` (x may be a number), `np.linalg.norm(x)` `_rt.norm(x)`, `np.add.at`
-        `_rt.add_at`, `np.copy(x)` `_rt.copy(x)`, `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)`
+        `_rt.add_at`, `np.copy(x)` `_rt.copy(x)`, `np.std(a, ddof=1)` `_rt.std_ddof(a, 1)` (and var),
+        `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)`
         (and min, sum, mean), ranges are sliced and indexed by `_rt.head` and `_rt.item`; the tape is one
         list per slot and a cotangent a loop assigns has its value's rank throughout (`_rt.as_rank`). A
         runtime helper with no numba form, vmap's and scipy.special are refused."""
@@ -211,6 +212,9 @@ class _Respell(ast.NodeTransformer):
                     return _call("_rt", f"{reduction}_{'kept' if kept.value else 'along'}", [e.args[0], axis])
         if dotted == f"{NUMPY_ALIAS}.linalg.norm" and len(e.args) == 1 and not e.keywords:
             return _call("_rt", "norm", e.args)
+        if dotted in (f"{NUMPY_ALIAS}.var", f"{NUMPY_ALIAS}.std") and len(e.args) == 1 \
+                and [k.arg for k in e.keywords] == ["ddof"]:
+            return _call("_rt", f"{dotted.rsplit('.', 1)[1]}_ddof", [e.args[0], e.keywords[0].value])
         if dotted == f"{NUMPY_ALIAS}.copy" and len(e.args) == 1 and not e.keywords:
             return _call("_rt", "copy", e.args)          # (numba's np.copy makes a number a 0-d array)
         if dotted == f"{NUMPY_ALIAS}.add.at":

@@ -672,3 +672,103 @@ def _add_into(view, e):
 @njit
 def _add_broadcast(view, e):
     view += e
+
+
+# --- more reductions' rules (without an axis) ------------------------------------------------------
+
+def transpose_grad(g, axes=None):
+    """The cotangent of `a` in np.transpose(a) / a.T. numba: without axes."""
+    return _np_rt.transpose_grad(g, axes)
+
+
+@overload(transpose_grad)
+def _transpose_grad(g, axes=None):
+    if not _no_axis(axes):
+        return None
+    if _is_number(g):
+        return lambda g, axes=None: g
+    return lambda g, axes=None: np.transpose(g)
+
+
+def var_grad(g, a, axis=None, ddof=0, keepdims=False):
+    """The cotangent of `a` in np.var(a, ddof=ddof). numba: without axis."""
+    return _np_rt.var_grad(g, a, axis, ddof, keepdims)
+
+
+@overload(var_grad)
+def _var_grad(g, a, axis=None, ddof=0, keepdims=False):
+    if not _no_axis(axis):
+        return None
+    if _is_number(a):
+        return lambda g, a, axis=None, ddof=0, keepdims=False: g * 0.0
+    if not _is_array(a):
+        return None
+    return lambda g, a, axis=None, ddof=0, keepdims=False: 2 * g * (a - np.mean(a)) / (a.size - ddof)
+
+
+def std_grad(g, ans, a, axis=None, ddof=0, keepdims=False):
+    """The cotangent of `a` in np.std(a, ddof=ddof) (`ans`). numba: without axis."""
+    return _np_rt.std_grad(g, ans, a, axis, ddof, keepdims)
+
+
+@overload(std_grad)
+def _std_grad(g, ans, a, axis=None, ddof=0, keepdims=False):
+    if not _no_axis(axis) or not _is_array(a):
+        return None
+    return lambda g, ans, a, axis=None, ddof=0, keepdims=False: g / ans * (a - np.mean(a)) / (a.size - ddof)
+
+
+def norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
+    """The cotangent of `x` in np.linalg.norm(x) (`ans`): g x / ans, 0 where the norm is 0. numba: the
+    2-norm (Frobenius for a matrix) without axis."""
+    return _np_rt.norm_grad(g, ans, x, ord, axis, keepdims)
+
+
+@overload(norm_grad)
+def _norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
+    if not (_no_axis(ord) and _no_axis(axis)):
+        return None
+    if _is_number(x):
+        return lambda g, ans, x, ord=None, axis=None, keepdims=False: 0.0 * g if ans == 0 else g * x / ans
+    if not _is_array(x):
+        return None
+    return lambda g, ans, x, ord=None, axis=None, keepdims=False: (0.0 * g) * x if ans == 0 else g * x / ans
+
+
+def cumsum_grad(g, a, axis=None):
+    """The cotangent of `a` in np.cumsum(a): later sums, back to a's shape. numba: without axis."""
+    return _np_rt.cumsum_grad(g, a, axis)
+
+
+@overload(cumsum_grad)
+def _cumsum_grad(g, a, axis=None):
+    if not _no_axis(axis) or not _is_array(g):
+        return None
+    if _is_number(a):
+        return lambda g, a, axis=None: np.sum(g)
+    return lambda g, a, axis=None: np.ascontiguousarray(np.cumsum(np.ascontiguousarray(g).ravel()[::-1])[::-1]) \
+        .reshape(a.shape)
+
+
+def var_ddof(a, ddof):
+    """np.var(a, ddof=ddof) (numba's np.var takes no ddof)."""
+    return np.var(a, ddof=ddof)
+
+
+@overload(var_ddof)
+def _var_ddof(a, ddof):
+    if not _is_array(a):
+        return None
+    return lambda a, ddof: np.sum((a - np.mean(a)) ** 2) / (a.size - ddof)
+
+
+def std_ddof(a, ddof):
+    """np.std(a, ddof=ddof) (numba's np.std takes no ddof)."""
+    return np.std(a, ddof=ddof)
+
+
+@overload(std_ddof)
+def _std_ddof(a, ddof):
+    if not _is_array(a):
+        return None
+    return lambda a, ddof: np.sqrt(np.sum((a - np.mean(a)) ** 2) / (a.size - ddof))

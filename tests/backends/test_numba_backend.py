@@ -127,12 +127,12 @@ def test_the_file_is_the_numpy_code_compiled_by_numba():
 
 def test_a_helper_without_numba_form_is_refused_at_the_users_line():
     def f(x):
-        return np.sum(np.cumsum(x) ** 2)
+        return np.sum(np.sort(x) * np.arange(3.0))
     with pytest.raises(s2sad.DifferentiationError) as e:
-        s2sad.grad(f, backend="numba")(np.ones(3))
-    assert re.search(r"test_numba_backend\.py:\d+: .*_rt\.cumsum_grad, which has no numba form yet: use "
+        s2sad.grad(f, backend="numba")(np.array([0.3, -1.0, 2.0]))
+    assert re.search(r"test_numba_backend\.py:\d+: .*_rt\.sort_grad, which has no numba form yet: use "
                      r"backend='numpy'", str(e.value)), str(e.value)
-    assert "return np.sum(np.cumsum(x) ** 2)" in str(e.value)
+    assert "return np.sum(np.sort(x) * np.arange(3.0))" in str(e.value)
 
 
 def test_reductions_along_an_axis():
@@ -346,3 +346,14 @@ def test_a_reversed_array_is_not_taken_for_a_range():
     x = np.linspace(0.1, 0.7, 4)
     check_on_numba(f, [x], (0,))        # compiled and equal, or refused with the line (np.s_ today)
     assert "_rt.item(v" not in s2sad.grad(f, backend="numba").source
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: np.var(x) + np.std(x, ddof=1) * 2,
+    lambda x: np.linalg.norm(x) * 3 + np.linalg.norm(x * 0.0),
+    lambda x: np.sum(np.cumsum(x) ** 2),
+    lambda x: np.sum(x.T @ np.ones(2)) + np.sum(np.transpose(x) ** 2),
+], ids=["var-std-ddof", "norm-and-zero-norm", "cumsum", "transpose"])
+def test_more_reductions_have_numba_forms(fn):
+    x = np.array([[0.3, -1.2, 2.0], [0.7, 0.5, -0.1]])
+    np.testing.assert_allclose(s2sad.grad(fn, backend="numba")(x), s2sad.grad(fn)(x), rtol=1e-12, atol=1e-15)
