@@ -17,7 +17,7 @@ import textwrap
 import numba
 import numpy as np
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import control_cases as C
 import rule_cases as rc
@@ -50,7 +50,7 @@ def check_on_numba(fn, args, nums, rtol=1e-12, atol=1e-13):
     return got
 
 
-SAMPLE = rc.CASES[::8]
+SAMPLE = rc.CASES[::10]      # each compile costs numba 0.2-2 s; fuzz.py --modes numba runs the rest
 
 
 @pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
@@ -79,7 +79,7 @@ def test_most_sampled_rules_compile():
             continue
         ran += 1
         compiled += check_on_numba(case.fn, args, tuple(case.diff)) is not None
-    assert compiled >= ran / 3, f"{compiled} of {ran} compiled"
+    assert ran >= 20 and compiled >= ran / 3, f"{compiled} of {ran} compiled"
 
 
 BENCH = bench.CASES
@@ -97,7 +97,7 @@ def test_the_benchmark_functions_compile(case):
     assert check_on_numba(case.fn, args, nums, rtol=1e-11) is not None, "refused"
 
 
-@RP.SETTINGS
+@settings(RP.SETTINGS, max_examples=12)
 @given(st.data())
 def test_random_programs_on_numba(tmp_path_factory, data):
     mod, x, y = RP.control_flow_program(data, tmp_path_factory.mktemp("numba_programs"))
