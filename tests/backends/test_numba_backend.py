@@ -357,3 +357,14 @@ def test_a_reversed_array_is_not_taken_for_a_range():
 def test_more_reductions_have_numba_forms(fn):
     x = np.array([[0.3, -1.2, 2.0], [0.7, 0.5, -0.1]])
     np.testing.assert_allclose(s2sad.grad(fn, backend="numba")(x), s2sad.grad(fn)(x), rtol=1e-12, atol=1e-15)
+
+
+def test_what_the_compiled_code_cannot_run_is_refused_with_the_function():
+    """numba reshapes only contiguous arrays (NumPy copies): its NotImplementedError at run time becomes a
+    refusal naming the function (found by the numba fuzz run)."""
+    def f(x, y):
+        v1 = (np.reshape(np.ravel(np.outer(y, np.cos(y)) - np.eye(3)), (3, 3))).T
+        y = np.tanh(y + x)
+        return v1.sum()
+    args = (np.array([0.1, 0.2, 0.3]), np.array([0.3, -0.2, 0.5]))
+    check_on_numba(f, list(args), (0, 1))
