@@ -123,6 +123,16 @@ class _OntoFloat(ast.NodeTransformer):
         return node
 
 
+def _not_fast(params: list[str], index: int, binds, namespace: dict) -> str:
+    """The test that sends an entry's call down the full path: parameter `index` is not a Python float,
+    another argument could be a device array (a CuPy one: while such a module is imported), or a helper
+    was redefined or a global rebound since (`binds`, read in `namespace`: the full path transforms
+    again)."""
+    device = "".join(f" or {m!r} in {MODULES}" for m in backends.device_modules()) if len(params) > 1 else ""
+    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
+    return f"type({params[index]}) is not float{device}{stale}"
+
+
 def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=()) -> Callable | None:
     """`entry(...)`, with the parameters of the generated function `fn` but `out_bar`: the gradient
     with respect to parameter `index` when it is a Python float (and a float comes out), else
@@ -150,13 +160,9 @@ def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=())
     (body,) = fuse([body], tail, params, set(params))
     value, grad = tail.value.elts
     call = f"{SLOW}({', '.join(params)})"
-    # another argument could be a device array (a CuPy one): the full path, while such a module is imported
-    device = "".join(f" or {m!r} in {MODULES}" for m in backends.device_modules()) if len(params) > 1 else ""
     namespace = dict(fn.__globals__)
-    # a helper redefined or a global rebound since: the full path transforms again
-    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
     lines = [f"def entry({', '.join(params)}):",
-             f"    if type({params[index]}) is not float{device}{stale}:",
+             f"    if {_not_fast(params, index, binds, namespace)}:",
              f"        return {call}"]
     lines += ["    " + line for s in body for line in ast.unparse(s).splitlines()]
     if not (isinstance(value, ast.Constant) and value.value is None):     # a value: it must be a number
@@ -186,11 +192,9 @@ def compiled_entry(fn: Callable, params: list[str], index: int, slow: Callable, 
     straight into the compiled function `fn` (whose parameters are `params` and `out_bar`), a float
     gradient comes straight out; anything else takes `slow(...)`, the full path."""
     namespace = {"_s2sad_compiled": fn, SLOW: slow, MODULES: sys.modules}
-    device = "".join(f" or {m!r} in {MODULES}" for m in backends.device_modules()) if len(params) > 1 else ""
-    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
     call = ", ".join(params)
     src = (f"def entry({call}):\n"
-           f"    if type({params[index]}) is not float{device}{stale}:\n"
+           f"    if {_not_fast(params, index, binds, namespace)}:\n"
            f"        return {SLOW}({call})\n"
            f"    grad_ = _s2sad_compiled({call})[1]\n"
            f"    return grad_ if type(grad_) is float else {SLOW}({call})\n")

@@ -18,6 +18,7 @@ from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
 from .convert import as_float, check_real, fresh, like
 from .library import as_function
+from .transforms import check_backend
 from .targets import Target, bind_all, compiled_jvp, grad_of, jvp_call, register_source, target
 from .vmap import run_batched
 
@@ -26,10 +27,9 @@ __all__ = ["jvp", "vjp", "jacobian", "hessian"]
 
 def _unit(backend: str, values) -> backends.Backend:
     """The backend a transformation runs on: the arrays' own for "auto", else the one named."""
+    check_backend(backend)
     if backend == "auto":
         return backends.of(values)
-    if backend not in backends.names():
-        raise ValueError(f"backend must be one of {('auto',) + backends.names()}, not {backend!r}")
     unit = backends.get(backend)
     unit.require()
     return unit

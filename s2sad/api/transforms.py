@@ -34,6 +34,12 @@ def _backends() -> tuple[str, ...]:
     return ("auto", *backends.names())
 
 
+def check_backend(backend: str) -> None:
+    """A ValueError naming what `backend=` may be, unless it is one of those."""
+    if backend not in _backends():
+        raise ValueError(f"backend must be one of {_backends()}, not {backend!r}")
+
+
 _SMALL = 256        # leaves of an argument not differentiated that is still passed leaf by leaf
 _LIVE: "weakref.WeakSet[_Transformed]" = weakref.WeakSet()      # every grad object alive
 
@@ -56,8 +62,7 @@ class _Transformed:
         if not callable(fun):
             raise TypeError(f"{type(self).__name__.lower()} expects a function, not {fun!r}")
         fun = as_function(fun)          # np.sin: the one-line def that calls it
-        if backend not in _backends():
-            raise ValueError(f"backend must be one of {_backends()}, not {backend!r}")
+        check_backend(backend)
         why = backends.get(backend).missing() if backend != "auto" else ""
         if why:     # said now, raised at the first call; the backend's source can still be read (.source)
             warnings.warn(f"s2sad: {why}. Calling {getattr(fun, '__qualname__', fun)}'s gradient will "

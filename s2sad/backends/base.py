@@ -168,9 +168,36 @@ def refuse_scipy(stmts: list, title: str) -> None:
         for n in ast.walk(s):
             if isinstance(n, ast.Attribute) and n.attr == "special" and isinstance(n.value, ast.Name) \
                     and n.value.id == "scipy":
-                where = getattr(s, "s2sad_origin", None)
-                message = f"scipy.special on {title} arrays is not supported yet: use backend='numpy' for this function"
-                raise DifferentiationError(located(*where, None, message) if where else message)
+                refuse_at(s, f"scipy.special on {title} arrays is not supported yet: use backend='numpy' for "
+                             "this function")
+
+
+def refuse_at(stmt: ast.stmt, message: str) -> None:
+    """Raise a DifferentiationError with `message` at the user's line that generated statement `stmt`
+    computes (its origin), quoting it."""
+    where = getattr(stmt, "s2sad_origin", None)
+    raise DifferentiationError(located(*where, None, message) if where else message)
+
+
+def dotted(e: ast.expr | None) -> str:
+    """`np.add.at` for the expression np.add.at; "" for anything but a dotted name."""
+    parts = []
+    while isinstance(e, ast.Attribute):
+        parts.append(e.attr)
+        e = e.value
+    return ".".join([e.id, *reversed(parts)]) if isinstance(e, ast.Name) else ""
+
+
+def raised_in(exc: BaseException, package: str) -> bool:
+    """Whether `exc` came through the code of `package` ("dask", "numba.core"): a frame of one of its
+    modules in its traceback."""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name == package or name.startswith(package + "."):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 _USER_LINE = re.compile(r"\s*# line (\d+): (.*)")

@@ -18,8 +18,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import NUMPY_ALIAS, Backend, failing_user_line, read_conditions_once, refuse_scipy
-from ..errors import DifferentiationError, located
+from .base import NUMPY_ALIAS, Backend, dotted as dotted_name, failing_user_line, raised_in, read_conditions_once, \
+    refuse_at, refuse_scipy
+from ..errors import DifferentiationError
 
 # NumPy names the rules may emit that dask.array spells differently
 RENAMED = types.MappingProxyType({"amax": "max", "amin": "min"})
@@ -100,7 +101,7 @@ class DaskBackend(Backend):
         `_rt.add_at(a, i, g)` (dask.array has no scatter-add: a write at the distinct indices, repeats
         summed first), `np.copy(a)` (a snapshot before a write into a) becomes `da.asarray(a).copy()`,
         and the copies NumPy makes that dask skips (`a.astype(t)`, `np.array(a)`) get a `.copy()`."""
-        key = _dotted(call.func)
+        key = dotted_name(call.func)
         if getattr(call, "s2sad_copied", False):
             return
         if key == f"{NUMPY_ALIAS}.add.at":
@@ -130,7 +131,7 @@ class DaskBackend(Backend):
                     if str(exc).startswith(filename):
                         raise
                     why = str(exc)          # a runtime helper's refusal: said at the user's line
-                elif _raised_in_dask(exc) or isinstance(exc, (TypeError, AttributeError)):
+                elif raised_in(exc, "dask") or isinstance(exc, (TypeError, AttributeError)):
                     # (dask's functions refuse some NumPy keywords and arguments, and lack some methods)
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     why = (f"dask.array cannot run this function's gradient on these arrays ({type(exc).__name__}: "
@@ -177,29 +178,9 @@ class DaskBackend(Backend):
 
 def _literal_array(n: ast.AST) -> bool:
     """`np.array([0, 0, 2])`: an array of constants (an index, say), which stays a NumPy array."""
-    return isinstance(n, ast.Call) and _dotted(n.func) == f"{NUMPY_ALIAS}.array" and len(n.args) == 1 \
+    return isinstance(n, ast.Call) and dotted_name(n.func) == f"{NUMPY_ALIAS}.array" and len(n.args) == 1 \
         and all(isinstance(c, (ast.Constant, ast.List, ast.Tuple, ast.UnaryOp, ast.Load, ast.USub))
                 for c in ast.walk(n.args[0]))
-
-
-def _dotted(e: ast.expr) -> str:
-    """`np.add.at` for the expression np.add.at; "" for anything but a dotted name."""
-    parts = []
-    while isinstance(e, ast.Attribute):
-        parts.append(e.attr)
-        e = e.value
-    return ".".join([e.id, *reversed(parts)]) if isinstance(e, ast.Name) else ""
-
-
-def _raised_in_dask(exc: BaseException) -> bool:
-    """Whether `exc` came through dask's own code (not from the generated code or NumPy alone)."""
-    tb = exc.__traceback__
-    while tb is not None:
-        name = tb.tb_frame.f_globals.get("__name__", "")
-        if name == "dask" or name.startswith("dask."):
-            return True
-        tb = tb.tb_next
-    return False
 
 
 def _lower_name(attr: ast.Attribute, dotted: str, da: types.ModuleType, stmt: ast.stmt) -> None:
@@ -211,10 +192,8 @@ def _lower_name(attr: ast.Attribute, dotted: str, da: types.ModuleType, stmt: as
     if target is not None and new not in GAPS:
         attr.attr = new.rsplit(".", 1)[-1]
         return
-    where = getattr(stmt, "s2sad_origin", None)
-    message = (f"np.{dotted} has no dask.array form ({GAPS.get(dotted, _NO_DASK)}): use backend='numpy' "
-               "for this function, or compute its arrays first (`.compute()`)")
-    raise DifferentiationError(located(*where, None, message) if where else message)
+    refuse_at(stmt, f"np.{dotted} has no dask.array form ({GAPS.get(dotted, _NO_DASK)}): use backend='numpy' "
+                    "for this function, or compute its arrays first (`.compute()`)")
 
 
 BACKEND = DaskBackend()

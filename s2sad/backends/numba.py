@@ -14,14 +14,13 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
-import os
 import re
 from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import DifferentiationError, located
-from .base import NUMPY_ALIAS, Backend, refuse_scipy, user_line_at
+from ..errors import DifferentiationError
+from .base import NUMPY_ALIAS, Backend, dotted, raised_in, refuse_at, refuse_scipy, user_line_at
 
 RUNTIME = "s2sad.runtime.jitted"
 _WAY_OUT = "use backend='numpy' for this function"
@@ -31,6 +30,7 @@ _REDUCTIONS = {f"{NUMPY_ALIAS}.{name}": op for op, names in
                for name in names}
 
 
+@functools.cache
 def _jitted_names() -> frozenset[str]:
     """The runtime helpers that have a numba form (the public functions of s2sad.runtime.jitted)."""
     module = importlib.import_module(RUNTIME)
@@ -68,10 +68,10 @@ class NumbaBackend(Backend):
         """NumPy code as numba compiles it: `steps[::-1]` becomes `_rt.backwards(steps)`, `x.sum()`
         becomes `np.sum(x)` (x may be a number), `np.linalg.norm(x)` `_rt.norm(x)`, `np.add.at`
         `_rt.add_at`, `np.copy(x)` `_rt.copy(x)`, `np.std(a, ddof=1)` `_rt.std_ddof(a, 1)` (and var),
-        `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)`
-        (and min, sum, mean), ranges are sliced and indexed by `_rt.head` and `_rt.item`; the tape is one
-        list per slot and a cotangent a loop assigns has its value's rank throughout (`_rt.as_rank`). A
-        runtime helper with no numba form, vmap's and scipy.special are refused."""
+        `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)` (and min, sum, mean); ranges are sliced
+        and indexed by `_rt.head` and `_rt.item`; the tape is one list per slot and a cotangent a loop
+        assigns has its value's rank throughout (`_rt.as_rank`). A runtime helper with no numba form,
+        vmap's and scipy.special are refused."""
         self.require()
         refuse_scipy(stmts, "numba")
         respell = _Respell(_jitted_names())
@@ -117,7 +117,7 @@ class NumbaBackend(Backend):
                 raise DifferentiationError(f"{_defined_at(text, filename)}: numba's compiled code cannot run "
                                            f"this call ({exc}); {_WAY_OUT}") from None
             except Exception as exc:
-                if not _while_compiling(exc):
+                if not raised_in(exc, "numba.core"):
                     raise            # the compiled code raised it (an IndexError, say), as NumPy's would
                 raise DifferentiationError(_explained(exc, text, filename, params, args)) from exc
         call.compiled = fn         # the numba dispatcher (its signatures, its inspect_types)
@@ -173,7 +173,7 @@ class _Respell(ast.NodeTransformer):
         """Whether `e` makes a range: `range(...)`, or a range reversed or cut (`_rt.backwards(steps1)`)."""
         if not isinstance(e, ast.Call):
             return False
-        called = _dotted(e.func)
+        called = dotted(e.func)
         if called == "range":
             return True
         return called in ("_rt.backwards", "_rt.head") and bool(e.args) and isinstance(e.args[0], ast.Name) \
@@ -194,17 +194,17 @@ class _Respell(ast.NodeTransformer):
                     return _call("_rt", "item", [e.value, part])
         if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id in ("_rt", "_bt"):
             if e.value.id == "_bt":
-                _refuse(self.stmt, "vmap on backend='numba' is not supported yet")
+                refuse_at(self.stmt, f"vmap on backend='numba' is not supported yet: {_WAY_OUT}")
             if e.attr not in self.known:
-                _refuse(self.stmt, f"this line's derivative calls s2sad's runtime helper _rt.{e.attr}, which "
-                                   "has no numba form yet")
+                refuse_at(self.stmt, f"this line's derivative calls s2sad's runtime helper _rt.{e.attr}, which "
+                                     f"has no numba form yet: {_WAY_OUT}")
         if not isinstance(e, ast.Call):
             return e
         f = e.func
         if isinstance(f, ast.Attribute) and f.attr == "sum" and not e.args and not e.keywords:
             return _call(NUMPY_ALIAS, "sum", [f.value])
-        dotted = _dotted(f)
-        reduction = _REDUCTIONS.get(dotted)
+        name = dotted(f)
+        reduction = _REDUCTIONS.get(name)
         if reduction and len(e.args) == 1 and e.keywords:
             options = {k.arg: k.value for k in e.keywords}
             kept = options.pop("keepdims", ast.Constant(False))
@@ -215,14 +215,14 @@ class _Respell(ast.NodeTransformer):
                     return _call(NUMPY_ALIAS, reduction, [e.args[0]])
                 if not whole:
                     return _call("_rt", f"{reduction}_{'kept' if kept.value else 'along'}", [e.args[0], axis])
-        if dotted == f"{NUMPY_ALIAS}.linalg.norm" and len(e.args) == 1 and not e.keywords:
+        if name == f"{NUMPY_ALIAS}.linalg.norm" and len(e.args) == 1 and not e.keywords:
             return _call("_rt", "norm", e.args)
-        if dotted in (f"{NUMPY_ALIAS}.var", f"{NUMPY_ALIAS}.std") and len(e.args) == 1 \
+        if name in (f"{NUMPY_ALIAS}.var", f"{NUMPY_ALIAS}.std") and len(e.args) == 1 \
                 and [k.arg for k in e.keywords] == ["ddof"]:
-            return _call("_rt", f"{dotted.rsplit('.', 1)[1]}_ddof", [e.args[0], e.keywords[0].value])
-        if dotted == f"{NUMPY_ALIAS}.copy" and len(e.args) == 1 and not e.keywords:
+            return _call("_rt", f"{name.rsplit('.', 1)[1]}_ddof", [e.args[0], e.keywords[0].value])
+        if name == f"{NUMPY_ALIAS}.copy" and len(e.args) == 1 and not e.keywords:
             return _call("_rt", "copy", e.args)          # (numba's np.copy makes a number a 0-d array)
-        if dotted == f"{NUMPY_ALIAS}.add.at":
+        if name == f"{NUMPY_ALIAS}.add.at":
             return _call("_rt", "add_at", e.args, e.keywords)
         return e
 
@@ -237,11 +237,11 @@ def _split_tapes(stmts: list, taken: set[str]) -> None:
     pushes, pops, made = [], [], []
     for s in stmts:
         for n in ast.walk(s):
-            if isinstance(n, ast.Expr) and _dotted(getattr(n.value, "func", None)) == "tape.append" \
+            if isinstance(n, ast.Expr) and dotted(getattr(n.value, "func", None)) == "tape.append" \
                     and len(n.value.args) == 1:
                 pushes.append(n)
             elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.value, ast.Call) \
-                    and _dotted(n.value.func) == "tape.pop" and not n.value.args:
+                    and dotted(n.value.func) == "tape.pop" and not n.value.args:
                 pops.append(n)
             elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
                     and n.targets[0].id == "tape":
@@ -252,7 +252,7 @@ def _split_tapes(stmts: list, taken: set[str]) -> None:
     def slot(n) -> str:
         if isinstance(n, ast.Expr):
             saved = n.value.args[0]
-            if _dotted(getattr(saved, "func", None)) in (f"{NUMPY_ALIAS}.copy", "_rt.copy") and len(saved.args) == 1:
+            if dotted(getattr(saved, "func", None)) in (f"{NUMPY_ALIAS}.copy", "_rt.copy") and len(saved.args) == 1:
                 saved = saved.args[0]
             return ast.unparse(saved)
         return ast.unparse(n.targets[0])
@@ -316,16 +316,6 @@ def _reads(e: ast.expr, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(e))
 
 
-def _while_compiling(exc: BaseException) -> bool:
-    """Whether `exc` came out of numba's compiler (a typing or lowering step), not the compiled code."""
-    tb = exc.__traceback__
-    while tb is not None:
-        if f"{os.sep}numba{os.sep}core{os.sep}" in tb.tb_frame.f_code.co_filename:
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _defined_at(text: str, filename: str) -> str:
     """`file:line` of the user's function a generated file was made from (its header says)."""
     defined = re.search(r"^# Generated by s2sad .* from .*:(\d+) \(", text, re.M)
@@ -345,17 +335,11 @@ def _explained(exc: BaseException, text: str, filename: str, params: list[str], 
                 f"and numbers, or {_WAY_OUT}")
     places = [int(m.group(1)) for m in re.finditer(r'File "[^"]*", line (\d+)', message)]
     for lineno in places:
-        where = user_line_at(text, lineno)
-        if where is not None:
-            line, quoted = where
+        user = user_line_at(text, lineno)
+        if user is not None:
+            line, quoted = user
             return f"{filename}:{line}: {quoted}\n  numba cannot compile this line's derivative ({first}); {_WAY_OUT}"
     return f"{where}: numba cannot compile the derivative ({first}); {_WAY_OUT}"
-
-
-def _refuse(stmt, message: str) -> None:
-    where = getattr(stmt, "s2sad_origin", None)
-    message = f"{message}: {_WAY_OUT}"
-    raise DifferentiationError(located(*where, None, message) if where else message)
 
 
 def _is_minus_one(e) -> bool:
@@ -366,17 +350,6 @@ def _is_minus_one(e) -> bool:
 def _call(module: str, name: str, args: list, keywords: list = ()) -> ast.Call:
     return ast.Call(func=ast.Attribute(value=ast.Name(id=module, ctx=ast.Load()), attr=name, ctx=ast.Load()),
                     args=list(args), keywords=list(keywords))
-
-
-def _dotted(e) -> str:
-    parts = []
-    while isinstance(e, ast.Attribute):
-        parts.append(e.attr)
-        e = e.value
-    if isinstance(e, ast.Name):
-        parts.append(e.id)
-        return ".".join(reversed(parts))
-    return ""
 
 
 BACKEND = NumbaBackend()

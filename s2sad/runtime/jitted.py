@@ -25,6 +25,21 @@ def _is_array(t, ndim: int | None = None) -> bool:
     return isinstance(t, types.Array) and (ndim is None or t.ndim == ndim)
 
 
+def _absent(t) -> bool:
+    """Whether an optional argument is None or left out (`axis`, `ord`, a bound of np.clip)."""
+    return t is None or isinstance(t, (types.NoneType, types.Omitted))
+
+
+@njit(cache=True)
+def _reduced(axis):
+    """The axis of a matrix that a reduction runs along: 0 or 1 (-2 and -1 said otherwise)."""
+    if axis == 1 or axis == -1:
+        return 1
+    if axis == 0 or axis == -2:
+        return 0
+    raise ValueError("s2sad: axis out of range for a matrix")
+
+
 def _float_dtype(t):
     """The NumPy dtype of a cotangent for an array of numba type `t`: its own if float, else float64."""
     return np.float32 if t.dtype == types.float32 else np.float64
@@ -132,7 +147,7 @@ def zeros(x):
 
 @overload(zeros)
 def _zeros(x):
-    if _is_number(x) or isinstance(x, (types.NoneType, types.Omitted)):
+    if _is_number(x) or _absent(x):
         return lambda x: 0.0
     if _is_array(x):
         dtype = _float_dtype(x)
@@ -212,7 +227,7 @@ def sum_grad(g, a, axis=None, keepdims=False):
 
 @overload(sum_grad)
 def _sum_grad(g, a, axis=None, keepdims=False):
-    if _no_axis(axis):
+    if _absent(axis):
         return lambda g, a, axis=None, keepdims=False: full(g, a)
     if not (_is_array(a, 2) and isinstance(axis, types.Integer)):
         return None
@@ -225,11 +240,8 @@ def _spread_along(g, a, axis, count):
     `count`, spread back over a's shape."""
     rows, cols = a.shape
     flat = np.ascontiguousarray(np.asarray(g)).ravel() / count
-    if axis in (1, -1):
-        return np.ascontiguousarray(np.broadcast_to(flat.reshape((rows, 1)), (rows, cols)))
-    if axis not in (0, -2):
-        raise ValueError("s2sad: axis out of range for a matrix")
-    return np.ascontiguousarray(np.broadcast_to(flat.reshape((1, cols)), (rows, cols)))
+    shape = (rows, 1) if _reduced(axis) == 1 else (1, cols)
+    return np.ascontiguousarray(np.broadcast_to(flat.reshape(shape), (rows, cols)))
 
 
 def mean_grad(g, a, axis=None, keepdims=False):
@@ -239,12 +251,11 @@ def mean_grad(g, a, axis=None, keepdims=False):
 
 @overload(mean_grad)
 def _mean_grad(g, a, axis=None, keepdims=False):
-    if _no_axis(axis):
+    if _absent(axis):
         return lambda g, a, axis=None, keepdims=False: full(mean_scale(g, a), a)
     if not (_is_array(a, 2) and isinstance(axis, types.Integer)):
         return None
-    return lambda g, a, axis=None, keepdims=False: _spread_along(g, a, axis, max(a.shape[1 if axis in (1, -1)
-                                                                                         else 0], 1))
+    return lambda g, a, axis=None, keepdims=False: _spread_along(g, a, axis, max(a.shape[_reduced(axis)], 1))
 
 
 def stop_gradient(x):
@@ -386,10 +397,6 @@ def _add_one(a, i, g):
 
 # --- reductions' and selections' rules ------------------------------------------------------------
 
-def _no_axis(axis) -> bool:
-    return axis is None or isinstance(axis, (types.NoneType, types.Omitted))
-
-
 def extremum_grad(g, ans, a, axis=None, keepdims=False):
     """The cotangent of `a` in np.max(a) / np.min(a) (`ans`): g where a attains it, ties sharing
     equally. numba: any `a` without axis; a matrix with axis 0, 1, -1 or -2."""
@@ -403,7 +410,7 @@ def _extremum_grad(g, ans, a, axis=None, keepdims=False):
     if not _is_array(a):
         return None
     dtype = _float_dtype(a)
-    if _no_axis(axis):
+    if _absent(axis):
         def whole(g, ans, a, axis=None, keepdims=False):
             mask = a == ans
             return np.asarray(g / np.sum(mask) * mask, dtype)
@@ -413,9 +420,7 @@ def _extremum_grad(g, ans, a, axis=None, keepdims=False):
 
     def matrix(g, ans, a, axis=None, keepdims=False):
         rows, cols = a.shape
-        along = 1 if axis in (1, -1) else 0
-        if axis not in (0, 1, -1, -2):
-            raise ValueError("s2sad: axis out of range for a matrix")
+        along = _reduced(axis)
         gs = np.ascontiguousarray(np.asarray(g)).ravel()
         top = np.ascontiguousarray(np.asarray(ans)).ravel()
         out = np.zeros(a.shape, dtype)
@@ -440,7 +445,7 @@ def clip_inside(a, lo, hi):
 
 @overload(clip_inside)
 def _clip_inside(a, lo, hi):
-    low, high = _no_axis(lo), _no_axis(hi)      # (a None bound)
+    low, high = _absent(lo), _absent(hi)
     if low and high:
         if _is_array(a):
             return lambda a, lo, hi: np.ones(a.shape, np.bool_)
@@ -467,20 +472,14 @@ def _cast_grad(g, ans):
 
 # --- reductions along an axis (numba's np.max/np.min take no axis, its np.sum and np.mean no keepdims) --
 
-def _along(reduce_row):
-    """The numba form of a reduction of a matrix along axis 0 or 1 (-2, -1), given how one row reduces."""
+def _along(reduce_row, to_float: bool):
+    """The numba form of a reduction of a matrix along axis 0 or 1 (-2, -1), given how one row reduces
+    (`to_float`: into float64, as a mean does, else into a's dtype)."""
     def impl(a, axis):
-        rows, cols = a.shape
-        if axis in (1, -1):
-            out = np.empty(rows, a.dtype if reduce_row is not _mean_row else np.float64)
-            for i in range(rows):
-                out[i] = reduce_row(a[i, :])
-            return out
-        if axis not in (0, -2):
-            raise ValueError("s2sad: axis out of range for a matrix")
-        out = np.empty(cols, a.dtype if reduce_row is not _mean_row else np.float64)
-        for j in range(cols):
-            out[j] = reduce_row(a[:, j])
+        across = _reduced(axis) == 1
+        out = np.empty(a.shape[0] if across else a.shape[1], np.float64 if to_float else a.dtype)
+        for k in range(out.size):
+            out[k] = reduce_row(a[k, :] if across else a[:, k])
         return out
     return impl
 
@@ -517,7 +516,7 @@ def _reduction(op: str, kept: bool):
     python.__doc__ = f"np.{op}(a, axis=axis{', keepdims=True' if kept else ''}) (numba: vectors and matrices)."
     python.__module__ = __name__
     row = _ROWS[op]
-    along = njit(_along(row))
+    along = njit(_along(row, op == "mean"))
 
     @overload(python)
     def _typed(a, axis):
@@ -530,7 +529,7 @@ def _reduction(op: str, kept: bool):
         if kept:
             def kept_impl(a, axis):
                 out = along(a, axis)
-                return out.reshape((a.shape[0], 1)) if axis in (1, -1) else out.reshape((1, a.shape[1]))
+                return out.reshape((a.shape[0], 1)) if _reduced(axis) == 1 else out.reshape((1, a.shape[1]))
             return kept_impl
         return lambda a, axis: along(a, axis)
     return python
@@ -683,7 +682,7 @@ def transpose_grad(g, axes=None):
 
 @overload(transpose_grad)
 def _transpose_grad(g, axes=None):
-    if not _no_axis(axes):
+    if not _absent(axes):
         return None
     if _is_number(g):
         return lambda g, axes=None: g
@@ -697,7 +696,7 @@ def var_grad(g, a, axis=None, ddof=0, keepdims=False):
 
 @overload(var_grad)
 def _var_grad(g, a, axis=None, ddof=0, keepdims=False):
-    if not _no_axis(axis):
+    if not _absent(axis):
         return None
     if _is_number(a):
         return lambda g, a, axis=None, ddof=0, keepdims=False: g * 0.0
@@ -713,7 +712,7 @@ def std_grad(g, ans, a, axis=None, ddof=0, keepdims=False):
 
 @overload(std_grad)
 def _std_grad(g, ans, a, axis=None, ddof=0, keepdims=False):
-    if not _no_axis(axis) or not _is_array(a):
+    if not _absent(axis) or not _is_array(a):
         return None
     return lambda g, ans, a, axis=None, ddof=0, keepdims=False: g / ans * (a - np.mean(a)) / (a.size - ddof)
 
@@ -726,7 +725,7 @@ def norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
 
 @overload(norm_grad)
 def _norm_grad(g, ans, x, ord=None, axis=None, keepdims=False):
-    if not (_no_axis(ord) and _no_axis(axis)):
+    if not (_absent(ord) and _absent(axis)):
         return None
     if _is_number(x):
         return lambda g, ans, x, ord=None, axis=None, keepdims=False: 0.0 * g if ans == 0 else g * x / ans
@@ -742,7 +741,7 @@ def cumsum_grad(g, a, axis=None):
 
 @overload(cumsum_grad)
 def _cumsum_grad(g, a, axis=None):
-    if not _no_axis(axis) or not _is_array(g):
+    if not _absent(axis) or not _is_array(g):
         return None
     if _is_number(a):
         return lambda g, a, axis=None: np.sum(g)
