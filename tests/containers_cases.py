@@ -209,6 +209,10 @@ def local_lambda(x):
     return np.sum(sq(np.sin(x)))
 
 
+def calls_a_global_lambda(x):
+    return 2.0 * square_sum(x)          # its parameter x is renamed after the name it is called by
+
+
 def nested_returns_pair(x):
     def both(y):
         return np.sin(y), np.cos(y)

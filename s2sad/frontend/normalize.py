@@ -771,8 +771,11 @@ class Normalizer(Containers):
                 raise self.error(UnsupportedSyntaxError, call, f"{fn.__name__}() has no parameter {k.arg!r}")
             bound[k.arg] = k.value
         rename = {}
+        # a lambda's locals take the name it was called by (`inner = lambda v: ...`: inner_v)
+        stem = fn.__name__ if fn.__name__.isidentifier() else \
+            call.func.id if isinstance(call.func, ast.Name) else "lambda"
         for name in sorted(local_names(callee.tree)):
-            rename[name] = self.namer.exact(f"{fn.__name__}_{name}")
+            rename[name] = self.namer.exact(f"{stem}_{name}")
             self.shared.spelled[rename[name]] = name
         # arguments are evaluated in the caller's scope first
         values = {}

@@ -177,6 +177,7 @@ FORMS = {
     "classmethod": C.Model.class_loss,
     "nested def": C.nested_helper,
     "lambda inside": C.local_lambda,
+    "a global lambda as a helper": C.calls_a_global_lambda,
     "nested def returning a pair": C.nested_returns_pair,
     "lambda made here": lambda x: np.sum(np.tanh(x) * x),
 }
