@@ -12,11 +12,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import backends
+from .. import backends, rules
 from ..ir import pytree
+from ..rules import custom
 from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
-from .convert import as_float, check_real, fresh, like
+from .convert import as_float, check_real, complex_step, fresh, like
 from .library import as_function
 from .transforms import check_backend
 from .targets import Target, bind_all, compiled_jvp, grad_of, jvp_call, register_source, target
@@ -224,7 +225,16 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto", backend: st
     if backend != "auto":
         _unit(backend, ())
 
+    sweeps: dict[tuple, _Sweep] = {}          # arguments' kinds -> the one batched sweep that ran for them
+
     def jac(*args, **kwargs):
+        key = None if kwargs or backend != "auto" else _kinds(args, argnums)
+        if key is not None:
+            sweep = sweeps.get(key)
+            if sweep is not None and sweep.fresh():
+                J = sweep(list(args))
+                if J is not None:
+                    return J
         t = target(fun, args, kwargs)
         full = t.expand(args, kwargs)
         i = argnums % len(args) if args else argnums
@@ -233,7 +243,11 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto", backend: st
         out = fun(*fresh(args), **kwargs) if mode == "auto" else None
         if out is None or not pytree.is_container(out):
             try:
-                return _jacobian_at(fun, t, full, i, mode, args, kwargs, out=out, backend=backend)
+                ran: list[_Sweep] = []
+                J = _jacobian_at(fun, t, full, i, mode, args, kwargs, out=out, backend=backend, ran=ran)
+                if key is not None and ran and len(full) == len(args):
+                    sweeps[key] = ran[0]
+                return J
             except ContainerOutputError:
                 out = fun(*fresh(args), **kwargs)
         # a returned container: the Jacobian of each leaf, in the output's structure (JAX's jacobian)
@@ -248,10 +262,62 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto", backend: st
     return jac
 
 
+def _kinds(args: tuple, argnums: int) -> tuple | None:
+    """What a Jacobian's code and its sweep depend on in the arguments: each one's type, and an array's
+    shape and dtype (None for arguments of other kinds, which take the full path each call)."""
+    if complex_step.get():
+        return None
+    key: list = [argnums]
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            key.append((a.shape, a.dtype))
+        elif t is float or t is int:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
+
+
+@dataclasses.dataclass
+class _Sweep:
+    """The one batched sweep a Jacobian ran, kept for the next call at arguments of the same kinds
+    (`_kinds`): it skips the target's look-up, the choice of mode and the batched code's look-up. It is
+    used while the code it ran is fresh (no helper redefined, no global rebound, no rule registered)."""
+
+    codes: tuple                     # the compiled functions it ran: the mode's code and its batched form
+    batched: Callable
+    i: int
+    basis: Callable                  # a new batch of the identity directions (the code may write into it)
+    free: tuple                      # the free variables the mode's code reads, before the directions
+    oshape: tuple | None             # reverse mode: the output's shape the directions are for
+    finish: Callable                 # the batched result -> the Jacobian
+    rules: tuple = dataclasses.field(default_factory=lambda: (custom.fingerprint(), rules.fingerprint()))
+
+    def fresh(self) -> bool:
+        return self.rules[0] is custom.fingerprint() and self.rules[1] is rules.fingerprint() \
+            and all(c.fresh() for c in self.codes)
+
+    def __call__(self, full: list):
+        """The Jacobian at `full`, or None when the output's shape changed (reverse mode's directions are
+        the output's; its code returns the value too): the caller then takes the full path."""
+        full[self.i] = as_float(full[self.i])
+        extra = [f.read() for f in self.free] + [f.read() for f in self.codes[1].free]
+        check_real((*full, *extra))
+        if self.oshape is None:
+            return self.finish(self.batched(*full, self.basis(), *extra))
+        try:
+            value, rows = self.batched(*full, self.basis(), *extra)
+        except Exception:                       # directions that no longer fit the output, perhaps
+            return None
+        return self.finish(rows) if np.shape(value) == self.oshape else None
+
+
 def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, kwargs: dict, out=None,
-                 backend: str = "auto"):
+                 backend: str = "auto", ran: list | None = None):
     """The Jacobian of target `t`'s output (a user's function's, or the leaf `t.select` of the container
-    it returns; `out`: that output when already computed) with respect to argument `i`."""
+    it returns; `out`: that output when already computed) with respect to argument `i`. `ran`: where to
+    put the batched sweep it ran, if one (for reuse by the next call)."""
     transformed = hasattr(fun, "_as_target")
     select = None if transformed else t.select      # a leaf of what the user's function returns
     if pytree.is_container(full[i]) and (t.select is None or not transformed):
@@ -273,7 +339,7 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
             out = fun(*fresh(args), **kwargs)
         use = "forward" if backends.size_of(x) <= backends.size_of(out) else "reverse"
     if use == "forward" and unit.name == "numpy" and backends.size_of(x) > 1:
-        J = _vector_jvp(t, full, i, xshape, np.dtype(dtype))
+        J = _vector_jvp(t, full, i, xshape, np.dtype(dtype), ran)
         if J is not None:
             return J
     if use == "forward":
@@ -298,7 +364,7 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
             out = pytree.pick(out, select)
     oshape = np.shape(out)
     if unit.name == "numpy" and backends.size_of(out) > 1 and not c.free:
-        J = _vector_vjp(c, full, oshape, xshape, np.dtype(dtype))
+        J = _vector_vjp(c, full, i, oshape, xshape, np.dtype(dtype), ran)
         if J is not None:
             return J
     rows = []
@@ -310,37 +376,59 @@ def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, k
     return xp.stack(rows).reshape(oshape + xshape)
 
 
-def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype):
+def _directions(shape: tuple, dtype) -> Callable:
+    """What makes the unit directions of arrays of `shape`, batched along a first axis: the identity."""
+    n = int(np.prod(shape))
+    if len(shape) == 1:
+        return lambda: batched.identity(n, dtype)
+    return lambda: np.eye(n, dtype=dtype).reshape((n,) + shape)
+
+
+def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype, ran: list | None = None):
     """Forward mode's Jacobian in one sweep: the tangent code batched over the identity directions
-    (vmap of the generated JVP, the primal computed once), or None when that code has no batched form."""
+    (vmap of the generated JVP, the primal computed once), or None when that code has no batched form.
+    `ran`: where to put the sweep, for reuse."""
     c = compiled_jvp(t.fn, (i,), t.select, "numpy", full)
-    n = int(np.prod(xshape))
-    basis = batched.identity(n, dtype) if len(xshape) == 1 else np.eye(n, dtype=dtype).reshape((n,) + xshape)
-    args = list(full) + [basis] + [f.read() for f in c.free]
+    basis = _directions(xshape, dtype)
+    args = list(full) + [basis()] + [f.read() for f in c.free]
     axes = [None] * len(full) + [0] + [None] * len(c.free)
     try:
-        _, cols = run_batched(c.fn, args, axes, select=(1,))
+        cb, cols = run_batched(c.fn, args, axes, select=(1,))
     except Exception:          # no batched form, or one that fails here: a sweep per direction, as before
         return None
-    cols = np.asarray(cols)                     # (n,) + out.shape: column k of the Jacobian first
-    J = np.moveaxis(cols, 0, -1) if cols.ndim != 2 else cols.T
-    return J.reshape(J.shape[:-1] + xshape).astype(dtype, copy=False)
+
+    def finish(cols):                           # (n,) + out.shape: column k of the Jacobian first
+        cols = np.asarray(cols)
+        J = np.moveaxis(cols, 0, -1) if cols.ndim != 2 else cols.T
+        return J.reshape(J.shape[:-1] + xshape).astype(dtype, copy=False)
+    if ran is not None:
+        ran.append(_Sweep((c, cb), cb.fn, i, basis, tuple(c.free), None, finish))
+    return finish(cols)
 
 
-def _vector_vjp(c, full: list, oshape: tuple, xshape: tuple, dtype):
+def _vector_vjp(c, full: list, i: int, oshape: tuple, xshape: tuple, dtype, ran: list | None = None):
     """Reverse mode's Jacobian in one sweep: the gradient code batched over the output's unit cotangents
     (vmap of the generated gradient over out_bar: one forward sweep, one batched reverse sweep), or
-    None when that code has no batched form."""
+    None when that code has no batched form. `ran`: where to put the sweep, for reuse."""
     m = int(np.prod(oshape))
-    basis = batched.identity(m, dtype) if len(oshape) == 1 else np.eye(m, dtype=dtype).reshape((m,) + oshape)
-    args = list(full) + [basis]
+    basis = _directions(oshape, dtype)
+    args = list(full) + [basis()]
     axes = [None] * len(full) + [0]
-    try:
-        _, rows = run_batched(c.fn, args, axes, select=(1,))
+    try:                       # the value once (its shape tells a reuse whether the directions still fit)
+        cb, (value, rows) = run_batched(c.fn, args, axes, out_axes=(None, 0))
     except Exception:          # no batched form, or one that fails here: a sweep per cotangent, as before
         return None
-    rows = np.broadcast_to(np.asarray(rows, dtype=dtype), (m,) + xshape)
-    return rows.reshape(oshape + xshape)
+    if np.shape(value) != oshape:
+        return None
+
+    def finish(rows):
+        rows = np.asarray(rows, dtype=dtype)
+        if rows.shape != (m,) + xshape:         # a gradient that does not depend on the input broadcasts
+            rows = np.broadcast_to(rows, (m,) + xshape)
+        return rows.reshape(oshape + xshape)
+    if ran is not None:
+        ran.append(_Sweep((c, cb), cb.fn, i, basis, (), oshape, finish))
+    return finish(rows)
 
 
 def _jacobian_container(fun: Callable, full: list, i: int, select: tuple | None = None):

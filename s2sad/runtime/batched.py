@@ -552,15 +552,21 @@ class Identity(np.ndarray):
     array: a slice, or any other operation, gives ordinary arrays."""
 
     _diag = None                        # the diagonal (ones for the identity); None: not diagonal
+    _unit = False                       # the identity itself: a product with it is a copy
 
     def __array_finalize__(self, obj) -> None:
         self._diag = None                       # views and results are plain
+        self._unit = False
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method == "__call__" and len(inputs) == 2 and not kwargs:
             a, b = inputs
             da, db = getattr(a, "_diag", None), getattr(b, "_diag", None)
             if ufunc is np.matmul:
+                if getattr(a, "_unit", False) and np.ndim(b) == 2 and np.shape(b)[0] == len(da):
+                    return np.array(b, dtype=np.result_type(b, da))   # (b's own memory order: quicker than ones * b)
+                if getattr(b, "_unit", False) and np.ndim(a) == 2 and np.shape(a)[1] == len(db):
+                    return np.array(a, dtype=np.result_type(a, db))
                 if da is not None and np.ndim(b) == 2 and np.shape(b)[0] == len(da):
                     return np.asarray(b) * da[:, None]
                 if db is not None and np.ndim(a) == 2 and np.shape(a)[1] == len(db):
@@ -581,11 +587,15 @@ class Identity(np.ndarray):
 def diagonal(d) -> Identity:
     """diag(d), as a matrix that matmul recognises (see Identity)."""
     d = np.asarray(d)
-    out = np.diag(d).view(Identity)
+    n = len(d)
+    out = np.zeros((n, n), dtype=d.dtype).view(Identity)
+    out.reshape(-1)[::n + 1] = d          # (np.diag's work, without its checks)
     out._diag = d
     return out
 
 
 def identity(n: int, dtype=float) -> Identity:
     """An n x n identity that matmul recognises (see Identity)."""
-    return diagonal(np.ones(n, dtype=dtype))
+    out = diagonal(np.ones(n, dtype=dtype))
+    out._unit = True
+    return out

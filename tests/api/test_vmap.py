@@ -261,6 +261,70 @@ def test_jacobian_in_one_sweep_matches_closed_form(mode):
     np.testing.assert_allclose(J, (1 - np.tanh(W @ x) ** 2)[:, None] * W, rtol=1e-12)
 
 
+# a Jacobian keeps the batched sweep it ran and runs it again at arguments of the same kinds: each
+# reuse must give what a first call would
+
+def _central(f, x, *rest, h=1e-6):
+    cols = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[k] = h
+        cols.append((np.asarray(f(x + e, *rest)) - np.asarray(f(x - e, *rest))) / (2 * h))
+    return np.stack(cols, axis=-1).reshape(np.shape(f(x, *rest)) + x.shape)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_a_jacobian_called_again_at_new_points_is_right_each_time(mode):
+    def f(v, W):
+        return np.tanh(W @ v) * v[:3]
+    J = s2sad.jacobian(f, mode=mode)
+    W = RNG.normal(size=(3, 4))
+    for _ in range(3):
+        x = RNG.normal(size=4)
+        got = J(x, W)
+        got[...] = 7.0                      # the caller's array: writing into it changes nothing after
+        np.testing.assert_allclose(J(x, W), _central(f, x, W), rtol=1e-7, atol=1e-9)
+
+
+def test_a_jacobian_whose_output_changes_shape_between_calls_follows_it():
+    def head(v, k):
+        return np.sin(v[:k])
+    J = s2sad.jacobian(head, mode="reverse")
+    x = RNG.normal(size=5)
+    for k in (3, 4, 2):
+        np.testing.assert_allclose(J(x, k), _central(head, x, k), rtol=1e-7, atol=1e-9)
+
+
+def test_a_jacobian_of_a_function_writing_into_its_argument_is_right_when_called_again():
+    def f(v):
+        v[0] = 2.0 * v[1]
+        return v ** 2
+    J = s2sad.jacobian(f, mode="forward")
+    for _ in range(3):
+        x = RNG.normal(size=3)
+        want = _central(lambda u: f(u.copy()), x)
+        np.testing.assert_allclose(J(x.copy()), want, rtol=1e-7, atol=1e-9)
+
+
+def _inner(v):
+    return np.sin(v)
+
+
+def test_a_jacobian_sees_a_helper_redefined_between_calls():
+    global _inner
+    def f(v):
+        return 2.0 * _inner(v)
+    J = s2sad.jacobian(f)
+    x = RNG.normal(size=3)
+    np.testing.assert_allclose(J(x), np.diag(2.0 * np.cos(x)), rtol=1e-12)
+    old = _inner
+    _inner = lambda v: np.exp(v)  # noqa: E731
+    try:
+        np.testing.assert_allclose(J(x), np.diag(2.0 * np.exp(x)), rtol=1e-12)
+    finally:
+        _inner = old
+
+
 def test_hessian_of_rosenbrock_matches_the_tridiagonal_closed_form():
     def rosen(x):
         return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
