@@ -14,6 +14,9 @@ sys.path.extend(str(d) for d in sorted(Path(__file__).parent.iterdir()) if d.is_
 # Child processes started by tests import s2sad from this checkout even when it is not installed.
 _ROOT = str(Path(__file__).resolve().parents[1])
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+# numba's compiler without LLVM's optimisations: the numba tests check values and refusals, not speed,
+# and compile a hundred functions (2.5 min at the default level, 1.6 min at 0); benchmarks/ times it
+os.environ.setdefault("NUMBA_OPT", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -97,7 +97,7 @@ def test_the_benchmark_functions_compile(case):
     assert check_on_numba(case.fn, args, nums, rtol=1e-11) is not None, "refused"
 
 
-@settings(RP.SETTINGS, max_examples=12)
+@settings(RP.SETTINGS, max_examples=8)
 @given(st.data())
 def test_random_programs_on_numba(tmp_path_factory, data):
     mod, x, y = RP.control_flow_program(data, tmp_path_factory.mktemp("numba_programs"))
