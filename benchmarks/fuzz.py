@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write every outcome here")
     ap.add_argument("--containers", type=int, nargs="?", const=2, default=0,
                     help="programs of the dialect with tuples, lists, dicts, helpers returning two values (1) and "
-                         "lists appended to in a loop then stacked (2, the default with the flag)")
+                         "lists appended to in a loop then stacked (2, the default with the flag), and lists grown in while loops and branches and read as they grow (3)")
     args = ap.parse_args(argv)
     modes = tuple(args.modes.split(","))
     seeds = range(args.start, args.start + args.count)

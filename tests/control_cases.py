@@ -226,6 +226,16 @@ def list_read_back(x):
     return np.sum(np.array(out))
 
 
+def list_iterated(x):
+    out = [x]
+    for i in range(3):
+        out.append(out[-1] * 2.0)
+    total = 0.0
+    for v in out:
+        total = total + v
+    return total
+
+
 def logistic5(l):
     """Five steps of the logistic map (twenty amplify rounding beyond what differences can check)."""
     return logistic(l, 5)

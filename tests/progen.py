@@ -346,7 +346,7 @@ class _Gen:
         """A container built, read, written and looped over, ending in ordinary variables."""
         kind = self.pick("ssvv")
         forms = ["tuple", "list", "dict", "loop", "comprehension", "swap", "pair"]
-        form = self.pick(forms + (["append"] if self.containers >= 2 else []))
+        form = self.pick(forms + (["append"] if self.containers >= 2 else []) + (["grow"] if self.containers >= 3 else []))
         new = self.fresh_name()
         if form == "pair" and self.pairs:
             name, kinds, results = self.pick(self.pairs)
@@ -419,6 +419,52 @@ class _Gen:
                 self.emit(indent, f"{new} = np.tanh({new})")
                 scope[new] = Var(scope[new].kind, 1.0, fresh=True)
             self.features.add("append-then-stack")
+        elif form == "grow" and loop_var is None:       # a list grown in a while loop or a branch, read as it grows
+            lst, j = self.fresh_name("l"), self.fresh_name("j")
+            k = self.pick("sv")
+
+            def item(loop_var):                 # an item of kind k: every item has the same shape
+                text, got, _ = self._loop_expr(scope, k, loop_var)
+                if got != k:
+                    text = f"np.sum({text}) * 0.1" if k == "s" else f"np.tanh({text}) * np.ones({self.n})"
+                return text
+            first = item(None)
+            start = self.chance(0.6)
+            self.emit(indent, f"{lst} = [np.tanh({first})]" if start else f"{lst} = []")
+            trips = self.r.randint(1, 4)
+            counted = self.chance(0.5)
+            if counted:
+                self.emit(indent, f"{j} = 0")
+                self.emit(indent, f"while {j} < {trips}:")
+            else:
+                self.emit(indent, f"for {j} in range({trips}):")
+            text = item(j)
+            grown = f"np.tanh({lst}[-1] * 0.5 + {text})" if start else f"np.tanh({text})"
+            if self.chance(0.6):                # appends in a branch (on data, or on the counter)
+                test = self.pick([f"np.sum({text}) > 0.0", f"{j} % 2 == 0"])
+                self.emit(indent + 1, f"if {test}:")
+                self.emit(indent + 2, f"{lst}.append({grown})")
+                if self.chance(0.5):
+                    self.emit(indent + 1, "else:")
+                    self.emit(indent + 2, f"{lst}.append(np.sin({text}) * 0.5)")
+            else:
+                self.emit(indent + 1, f"{lst}.append({grown})")
+                if self.chance(0.3):
+                    self.emit(indent + 1, f"{lst}.append(np.cos({text}) * ({j} + 1) * 0.25)")
+            if counted:
+                self.emit(indent + 1, f"{j} = {j} + 1")
+            if not start:                       # at least one item, for the reads after the loop
+                self.emit(indent, f"{lst}.append(np.tanh({first}))")
+            if k == "v":
+                read = self.pick([f"np.sum(np.stack({lst}), axis=0)", f"sum({lst})", f"{lst}[-1] * len({lst}) * 0.1"])
+            else:
+                read = self.pick([f"np.sum(np.array({lst}))", f"np.mean({lst})", f"{lst}[-1] * 0.5 + len({lst})"])
+            self.emit(indent, f"{new} = {read}")
+            scope[new] = Var(k, 3.0 * 6, fresh=True)
+            if scope[new].bound > CAP:
+                self.emit(indent, f"{new} = np.tanh({new})")
+                scope[new] = Var(k, 1.0, fresh=True)
+            self.features.add("grown-list")
         elif form == "comprehension":
             items = self._items(scope, kind, loop_var, self.r.randint(2, 3))
             listed = ", ".join(t for t, _ in items)

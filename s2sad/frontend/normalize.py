@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy
 
-from . import appends, comprehensions, jumps
+from . import appends, comprehensions, growing, jumps
 from . import containers
 from .containers import Containers, Tree, from_treedef
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError, located
@@ -903,9 +903,10 @@ def _chain(op, elts):
 
 def _rewritten(fn: ast.FunctionDef, namer: Namer) -> list[ast.stmt]:
     """A copy of `fn`'s body with the loops its syntax stands for written out: comprehensions over a range
-    of the arguments (comprehensions.py), then lists appended to and stacked (appends.py)."""
+    of the arguments (comprehensions.py), then lists appended to and stacked (appends.py), then the other
+    lists a loop appends to (growing.py)."""
     body = comprehensions.rewrite(clone(fn.body), set(param_names(fn)), namer.exact)
-    return appends.rewrite(body, namer.exact)
+    return growing.rewrite(appends.rewrite(body, namer.exact), namer.exact)
 
 
 def _kw(name, value):

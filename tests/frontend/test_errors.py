@@ -103,17 +103,18 @@ def test_element_write_works_and_writing_into_a_global_is_clear():
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_a_list_collecting_differentiated_values_is_rejected_not_silently_wrong(mode):
-    """A list that is read back while it grows (`out[-1]`) stays refused; one appended to in a loop and then
-    stacked is an array written row by row (frontend/appends.py): sum(x * i for i < 3) has derivative 3."""
+    """A list looped over after it grew stays refused; one appended to in a loop and read back by its last
+    item (frontend/growing.py) or stacked (appends.py) is an array written row by row: sum(x * i for
+    i < 3) has derivative 3, and x + 2x + 4x + 8x derivative 15."""
     import control_cases as C
     with pytest.raises(s2sad.DifferentiationError, match=r"control_cases.py:\d+: (appending a differentiated value"
                                                        r"|a tuple or list that holds a differentiated value)"):
         if mode == "reverse":
-            s2sad.grad(C.list_read_back)(2.0)
+            s2sad.grad(C.list_iterated)(2.0)
         else:
-            s2sad.jvp(C.list_read_back, (2.0,), (1.0,))
-    assert (s2sad.grad(C.list_of_values)(2.0) if mode == "reverse" else
-            s2sad.jvp(C.list_of_values, (2.0,), (1.0,))[1]) == pytest.approx(3.0)
+            s2sad.jvp(C.list_iterated, (2.0,), (1.0,))
+    for f, want in ((C.list_of_values, 3.0), (C.list_read_back, 15.0)):
+        assert (s2sad.grad(f)(2.0) if mode == "reverse" else s2sad.jvp(f, (2.0,), (1.0,))[1]) == pytest.approx(want)
 
 
 def test_a_write_seen_through_a_view_is_rejected_not_silently_wrong():
