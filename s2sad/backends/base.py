@@ -225,3 +225,57 @@ def user_line_at(text: str, lineno: int) -> tuple[int, str] | None:
         if m:
             return int(m.group(1)), m.group(2)
     return None
+
+
+def split_tapes(stmts: list, taken: set[str]) -> None:
+    """The one `tape` list of generated code as one list per saved slot (`tape_t1`, `tape_y_1`), in place:
+    numba types a list by its items, and the tape holds numbers, arrays, None and ranges; vmap batches a
+    list by what it holds, and a saved branch condition the examples share stays shared. A pop restores
+    the slot its push saved (`tape.append(t1)` ... `t1 = tape.pop()`, `tape.append(np.copy(y[i]))` ...
+    `y[i] = tape.pop()`), so each slot's pushes and pops keep their order in a list of their own. Left as
+    it is unless every pop has pushes of its slot and every slot is pushed and popped. `taken`: the names
+    the code uses already."""
+    pushes, pops, made = [], [], []
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Expr) and dotted(getattr(n.value, "func", None)) == "tape.append" \
+                    and len(n.value.args) == 1:
+                pushes.append(n)
+            elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.value, ast.Call) \
+                    and dotted(n.value.func) == "tape.pop" and not n.value.args:
+                pops.append(n)
+            elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                    and n.targets[0].id == "tape":
+                made.append(n)
+    if not pushes or len(made) != 1 or not isinstance(made[0].value, ast.List) or made[0].value.elts:
+        return
+
+    def slot(n) -> str:
+        if isinstance(n, ast.Expr):
+            saved = n.value.args[0]
+            if dotted(getattr(saved, "func", None)) in (f"{NUMPY_ALIAS}.copy", "_rt.copy") and len(saved.args) == 1:
+                saved = saved.args[0]
+            return ast.unparse(saved)
+        return ast.unparse(n.targets[0])
+
+    pushed, popped = {slot(n) for n in pushes}, {slot(n) for n in pops}
+    if pushed != popped or tape_used_otherwise(stmts, len(pushes) + len(pops) + 1):
+        return
+    names: dict[str, str] = {}
+    for key in dict.fromkeys(slot(n) for n in pushes):         # in the order of their first push
+        base = "tape_" + key if key.isidentifier() else f"tape_{re.sub(r'[^0-9A-Za-z_]+', '_', key).strip('_')}"
+        while base in names.values() or base in taken:
+            base += "_"
+        names[key] = base
+    for n in pushes:
+        n.value.func = ast.Attribute(value=ast.Name(id=names[slot(n)], ctx=ast.Load()), attr="append", ctx=ast.Load())
+    for n in pops:
+        n.value.func = ast.Attribute(value=ast.Name(id=names[slot(n)], ctx=ast.Load()), attr="pop", ctx=ast.Load())
+    made[0].targets = [ast.Name(id=name, ctx=ast.Store()) for name in names.values()]   # `tape_t1 = tape_t3 = []`,
+    made[0].s2sad_apart = True             # to be made one statement each (a list shared would be wrong)
+
+
+def tape_used_otherwise(stmts: list, expected: int) -> bool:
+    """Whether the code reads `tape` anywhere but its pushes, pops and the statement that makes it."""
+    uses = sum(isinstance(n, ast.Name) and n.id == "tape" for s in stmts for n in ast.walk(s))
+    return uses != expected

@@ -16,10 +16,12 @@ import gc
 import os
 import sys
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import backends
+from ..backends.base import split_tapes
 from .._version import __version__
 from ..analysis import aliasing
 from ..analysis.activity import Analysis, activity, analyze
@@ -29,6 +31,7 @@ from ..frontend.source import Source
 from ..ir.core import CoreFunction, FreeVar, origin
 from ..ir import pytree
 from ..ir.facts import Facts
+from ..ir.astcopy import clone
 from ..ir.names import all_names
 from ..modes import batch as batch_mode, forward as forward_mode, reverse as reverse_mode
 from ..passes import prune
@@ -186,6 +189,24 @@ def _check_batch(job: Job) -> None:
     aliasing.check_in_place(fn.body, fn.params, _example_kinds(job), fn.src.filename, origin, spell=fn.user_name)
 
 
+def _tapes(job: Job) -> None:
+    """vmap of generated code: its one tape as one list per saved slot, in a copy of its syntax tree
+    before it is normalized, so that each list is batched by what it holds (a saved branch condition the
+    examples share stays one value, not batched because the tape also holds arrays)."""
+    if job.select is None:
+        return
+    tree = clone(job.src.tree)
+    split_tapes(tree.body, all_names(tree))
+    body = []
+    for st in tree.body:
+        for target in (st.targets if getattr(st, "s2sad_apart", False) else ()):
+            body.append(ast.copy_location(ast.Assign(targets=[target], value=ast.List(elts=[], ctx=ast.Load())), st))
+        if not getattr(st, "s2sad_apart", False):
+            body.append(st)
+    tree.body = body
+    job.src = dataclasses.replace(job.src, tree=tree)
+
+
 def _batch(job: Job) -> None:
     params = job.core.params
     kinds = _example_kinds(job)
@@ -223,7 +244,7 @@ FORWARD = [Stage("normalize", _normalize), Stage("activity", _stack_activity), S
            Stage("emit", _emit)]
 
 
-BATCH = [Stage("normalize", _normalize), Stage("check", _check_batch), Stage("batch", _batch),
+BATCH = [Stage("tapes", _tapes), Stage("normalize", _normalize), Stage("check", _check_batch), Stage("batch", _batch),
          Stage("dead", _dead_batched), Stage("blocks", _blocks), Stage("lower", _lower),
          Stage("emit", _emit)]
 
@@ -260,7 +281,8 @@ def run(stages: list[Stage], job: Job, dump: set[str] = frozenset()) -> Job:
                 _progress(job, size, stage.name, _clock() - start)
             stage.run(job)
             if stage.name in dump:
-                text = job.text if stage.name == "emit" else job.code()
+                text = job.text if stage.name == "emit" else ast.unparse(job.src.tree) if job.core is None \
+                    else job.code()
                 print(f"# --- {job.src.qualname}: after {stage.name} ---\n{text}", file=sys.stderr)
     if slow or _clock() - start > SLOW_S:
         _progress(job, size, "done", _clock() - start)

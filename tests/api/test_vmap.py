@@ -337,6 +337,28 @@ def test_hessian_of_rosenbrock_matches_the_tridiagonal_closed_form():
     np.testing.assert_allclose(H, want, rtol=1e-10)
 
 
+def stacked_comprehension(x, n):
+    ys = np.stack([np.sin(x * k) for k in range(n)])
+    return np.sum(ys ** 2)
+
+
+def appended_then_stacked(x):
+    hs = []
+    for k in range(3):
+        hs.append(np.tanh(x * k + 0.1))
+    return np.sum(np.stack(hs) ** 2)
+
+
+@pytest.mark.parametrize("f, extra", [(stacked_comprehension, (3,)), (appended_then_stacked, ())],
+                         ids=["comprehension", "append"])
+def test_per_example_gradients_of_a_list_stacked_in_a_loop(f, extra):
+    """The gradient's tape holds the list's array and the branch that allocates it; each saved slot is
+    its own list in the batched code, so the shared branch condition stays shared (not a refusal)."""
+    xs = RNG.normal(size=(4, 3))
+    got = s2sad.vmap(s2sad.grad(f), in_axes=(0,) + (None,) * len(extra))(xs, *extra)
+    np.testing.assert_allclose(got, [s2sad.grad(f)(x, *extra) for x in xs], rtol=1e-12)
+
+
 # --- errors ----------------------------------------------------------------------------------------
 
 def test_mismatched_batch_sizes_are_a_value_error():

@@ -42,7 +42,30 @@ def test_the_pass_lists_are_data_in_running_order():
                                                 "copies", "fuse", "lower", "emit"]
     assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "blocks", "lower",
                                                 "emit"]
-    assert [s.name for s in stages.BATCH] == ["normalize", "check", "batch", "dead", "blocks", "lower", "emit"]
+    assert [s.name for s in stages.BATCH] == ["tapes", "normalize", "check", "batch", "dead", "blocks", "lower",
+                                              "emit"]
+
+
+def grown(x):
+    hs = []
+    for k in range(3):
+        hs.append(np.tanh(x * k))
+    return np.sum(np.stack(hs) ** 2)
+
+
+def test_tapes_gives_each_saved_slot_of_generated_code_its_own_list():
+    import s2sad
+    g = s2sad.grad(grown)
+    g(np.ones(2))
+    job = stages.Job(load(g._compiled["numpy"].fn), "test", "grown_grad_vmap", select=(1,))
+    stages.run(stages.BATCH[:1], job)
+    code = ast.unparse(job.src.tree)
+    assert "tape" not in code.replace("tape_", "")
+    for slot in ("cond1", "hs", "hs_k"):
+        assert f"tape_{slot} = []" in code and f"tape_{slot}.append({slot})" in code and \
+            f"{slot} = tape_{slot}.pop()" in code
+    assert "tape_hs_hs_k.append(np.copy(hs[hs_k]))" in code and "hs[hs_k] = tape_hs_hs_k.pop()" in code
+    assert "tape = []" in g.source and "tape_cond1" not in g.source       # the gradient's own file keeps one
 
 
 def test_normalize_gives_one_primitive_per_assignment():

@@ -98,9 +98,17 @@ def test_vmap_runs_the_list_code_of_each_example():
     np.testing.assert_allclose(s2sad.vmap(every_other)(xs), [every_other(x) for x in xs], rtol=1e-12)
 
 
-@pytest.mark.parametrize("f", [every_other, appends_in_branches], ids=lambda f: f.__name__)
-def test_per_example_gradients_of_a_grown_list_are_refused_loudly(f):
-    # the gradient's growing array is rebound inside a branch, which vmap's view rule refuses (issue 15)
+@pytest.mark.parametrize("f", [every_other, reads_the_last_items, loss_history, more_than_eight],
+                         ids=lambda f: f.__name__)
+def test_per_example_gradients_where_the_examples_grow_the_list_alike(f):
+    xs = np.stack([X, X * 1.1, -X])
+    got = s2sad.vmap(s2sad.grad(f))(xs)
+    np.testing.assert_allclose(got, [central(f, x) for x in xs], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("f", [appends_in_branches, trajectory], ids=lambda f: f.__name__)
+def test_per_example_gradients_where_they_grow_it_differently_are_refused_loudly(f):
+    # each example's growing array would be rebound in its own branch, which vmap's view rule refuses
     with pytest.raises(s2sad.DifferentiationError, match="examples take differently"):
         s2sad.vmap(s2sad.grad(f))(np.stack([X, -X]))
 
