@@ -23,7 +23,8 @@
 This covers what appends.py leaves: a `while` loop, appends inside branches or inner loops or several of
 them, items before the loop (`out = [x]`), and the list read while it grows by its last items (`out[-1]`,
 `out[-2]`) and its length. After the loop it is read by `np.stack(out)` (any constant axis),
-`np.array(out)`, `sum(out)`, `np.sum(out)`, `np.mean(out)`, `len(out)` and `out[-c]`, and appended to
+`np.array(out)`, `np.concatenate(out)`, `sum(out)`, `np.sum(out)`, `np.mean(out)`, `len(out)` and
+`out[-c]`, and appended to
 again. Anything else is
 left as it is (and refused in reverse mode, as a list of differentiated values).
 
@@ -86,7 +87,8 @@ def _is_len(node: ast.AST, name: str) -> bool:
 
 
 def _whole(node: ast.AST, name: str) -> str | None:
-    """What a read of the whole list is: "stack", "sum" (the builtin), "reduce" (np.sum, np.mean)."""
+    """What a read of the whole list is: "stack", "sum" (the builtin), "concatenate", "reduce" (np.sum,
+    np.mean)."""
     if not isinstance(node, ast.Call):
         return None
     if stack_of(node, name) is not None:
@@ -94,6 +96,10 @@ def _whole(node: ast.AST, name: str) -> str | None:
     if isinstance(node.func, ast.Name) and node.func.id == "sum" and len(node.args) == 1 and not node.keywords \
             and _is_name(node.args[0], name):
         return "sum"
+    if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+            and (node.func.value.id, node.func.attr) in (("np", "concatenate"), ("numpy", "concatenate")) \
+            and len(node.args) == 1 and not node.keywords and _is_name(node.args[0], name):
+        return "concatenate"
     f = node.func
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id, f.attr) in _REDUCTIONS \
             and len(node.args) == 1 and not node.keywords and _is_name(node.args[0], name):
@@ -288,6 +294,11 @@ class _Grow:
         rows = ast.Subscript(value=_name(self.name), slice=ast.Slice(upper=_name(self.k)), ctx=ast.Load())
         if kind == "sum":                       # the builtin adds the items: the rows' sum
             return _np("sum", rows, axis=ast.Constant(0))
+        if kind == "concatenate":               # the items end to end: the rows, their first axes merged
+            rest = ast.Subscript(value=_np("shape", _name(self.name)), slice=ast.Slice(lower=ast.Constant(2)),
+                                 ctx=ast.Load())
+            return _np("reshape", rows, ast.BinOp(left=ast.Tuple(elts=[ast.Constant(-1)], ctx=ast.Load()),
+                                                  op=ast.Add(), right=rest))
         if kind == "reduce":                    # np.sum / np.mean of the list: of all its elements
             return ast.Call(func=copy.deepcopy(call.func), args=[rows], keywords=[])
         axis = stack_of(call, self.name)

@@ -738,6 +738,11 @@ class Normalizer(Containers):
             return self.inactive(a)
         if param.sequence and isinstance(a, (ast.List, ast.Tuple)):
             return type(a)(elts=[self.argument(x, param, diff) for x in a.elts], ctx=ast.Load())
+        if isinstance(a, (ast.List, ast.Tuple)) and a.elts \
+                and not any(isinstance(x, (ast.List, ast.Tuple, ast.Starred)) for x in a.elts):
+            # a list literal where NumPy takes an array (np.sum([a, b])): the array NumPy makes of it
+            items = ast.List(elts=[self.atom(x) for x in a.elts], ctx=ast.Load())
+            return self.temp(ast.Call(func=_spell(["np", "array"]), args=[items], keywords=[]))
         tree = self.tree_value(a) if isinstance(a, (ast.Name, ast.Subscript, ast.Attribute, ast.ListComp,
                                                     ast.GeneratorExp)) and not isinstance(a, ast.GeneratorExp) \
             else None

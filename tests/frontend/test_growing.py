@@ -1,6 +1,7 @@
 """Lists a loop appends to (a `while` loop, branches, several appends, items before the loop) and reads
-as they grow (`out[-1]`, `len(out)`): growing.py makes them arrays that grow. Each function is checked
-in every mode against central differences of the function itself, run by Python on real lists."""
+as they grow (`out[-1]`, `len(out)`): growing.py makes them arrays that grow. And list literals where
+NumPy takes an array (`np.sum([a, b])`). Each function is checked in every mode against central
+differences of the function itself, run by Python on real lists."""
 import inspect
 
 import numpy as np
@@ -64,7 +65,19 @@ def trajectory(x):
     return np.sum(np.stack(path)) + np.sum(path[-1] * path[-2])
 
 
-FUNCTIONS = [while_appends, appends_in_branches, reads_the_last_items, loss_history, more_than_eight, trajectory]
+def concatenated(x):
+    out = []
+    for i in range(3):
+        out.append(np.outer(np.sin(x * i), x))
+    return np.sum(np.concatenate(out) ** 2 * np.arange(9.0)[:, None])
+
+
+def literal_lists(x):
+    return np.sum([np.sum(x), 3.0 * x[0]]) + np.mean((x[1] ** 2, np.sin(x[2]))) + np.max([x[0], 0.25 * x[1]])
+
+
+FUNCTIONS = [while_appends, appends_in_branches, reads_the_last_items, loss_history, more_than_eight, trajectory,
+             concatenated, literal_lists]
 X = np.array([0.5, 1.0, 1.5]) / 5
 
 
