@@ -29,18 +29,78 @@ from typing import Callable
 STACKS = {("np", "stack"), ("np", "array"), ("numpy", "stack"), ("numpy", "array")}
 
 
-def rewrite(body: list[ast.stmt], fresh: Callable[[str], str]) -> list[ast.stmt]:
-    """`body` with each such list turned into an array written row by row (nested blocks too)."""
+_IN_PLACE_METHODS = {"fill", "sort", "put", "resize", "itemset", "partition", "setfield"}
+_IN_PLACE_CALLS = {"copyto", "put", "place", "putmask", "fill_diagonal"}
+
+
+def written_in_place(tree: ast.AST) -> set[str]:
+    """The names whose value the code may change in place: `h[i] = ...`, `h += ...`, `h.fill(0)`,
+    `np.copyto(h, ...)`, `out=h`. A list holds its items themselves, so an item appended and then changed
+    this way changes in the list too; an array's row is a copy. Such an append is left as a list (and
+    refused when it holds differentiated values), never rewritten into a row that would differ."""
+    out = set()
+
+    def base(node: ast.AST) -> str | None:
+        while isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+    for n in ast.walk(tree):
+        targets = []
+        if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, ast.Store):
+            targets.append(n)
+        elif isinstance(n, ast.AugAssign):
+            targets.append(n.target)
+        elif isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Attribute) and f.attr in _IN_PLACE_METHODS:
+                targets.append(f.value)
+            if isinstance(f, ast.Attribute) and f.attr in _IN_PLACE_CALLS and n.args:
+                targets.append(n.args[0])
+            targets += [k.value for k in n.keywords if k.arg == "out"]
+        out.update(b for b in map(base, targets) if b is not None)
+    return out
+
+
+_VIEWS = {"reshape", "ravel", "transpose", "asarray", "asanyarray", "squeeze", "expand_dims", "atleast_1d",
+          "atleast_2d", "atleast_3d", "broadcast_to", "moveaxis", "swapaxes", "diagonal", "real", "imag", "view",
+          "flip", "fliplr", "flipud", "rot90"}
+
+
+def shared(node: ast.expr) -> set[str]:
+    """The names whose memory the value of `node` may share (the names themselves, their items and views:
+    `h`, `h[0]`, `h.T`, `np.reshape(h, ...)`); a computed value (`h + 1`, `np.sin(h)`) shares none. A call
+    of the user's own function may return its argument: all it reads."""
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
+        return shared(node.value)
+    if isinstance(node, ast.IfExp):
+        return shared(node.body) | shared(node.orelse)
+    if isinstance(node, ast.Call):
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr not in _VIEWS:
+            return set()
+        if isinstance(f, ast.Attribute):            # np.reshape(h, ...), h.reshape(...)
+            return set().union(shared(f.value), *(shared(a) for a in node.args))
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return set().union(*(shared(e) for e in node.elts))
+    return set()
+
+
+def rewrite(body: list[ast.stmt], fresh: Callable[[str], str], mutated: set[str]) -> list[ast.stmt]:
+    """`body` with each such list turned into an array written row by row (nested blocks too); `mutated`:
+    the function's names written in place (written_in_place), whose values are not appended."""
     out = []
     for st in body:
         for field in ("body", "orelse"):
             inner = getattr(st, field, None)
             if isinstance(inner, list) and inner and isinstance(st, (ast.If, ast.For, ast.While)):
-                setattr(st, field, rewrite(inner, fresh))
+                setattr(st, field, rewrite(inner, fresh, mutated))
         out.append(st)
     i = 0
     while i < len(out):
-        done = _rewrite_at(out, i, fresh)
+        done = _rewrite_at(out, i, fresh, mutated)
         i += 1 if not done else 0
         if done:
             i = 0
@@ -87,7 +147,7 @@ def _trip_count(loop: ast.For) -> ast.expr | None:
     return None
 
 
-def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> bool:
+def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str], mutated: set[str]) -> bool:
     name = _empty_list(body[i])
     if name is None:
         return False
@@ -106,7 +166,7 @@ def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> bo
             or any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(loop)):
         return False
     count = _trip_count(loop)
-    if count is None:
+    if count is None or shared(loop.body[appends[0]].value.args[0]) & mutated:
         return False
     # the one read afterwards: `y = np.stack(name)`, and no other
     uses = [k for k in range(j + 1, len(body)) if mentions(body[k], name)]

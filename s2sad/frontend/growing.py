@@ -38,23 +38,24 @@ import ast
 import copy
 from typing import Callable
 
-from .appends import mentions, stack_of
+from .appends import mentions, shared, stack_of
 
 _FIRST_ROWS = 8
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.Expr, ast.Return)
 _REDUCTIONS = {("np", "sum"), ("np", "mean"), ("numpy", "sum"), ("numpy", "mean")}
 
 
-def rewrite(body: list[ast.stmt], fresh: Callable[[str], str]) -> list[ast.stmt]:
-    """`body` with each such list turned into a growing array (nested blocks too)."""
+def rewrite(body: list[ast.stmt], fresh: Callable[[str], str], mutated: set[str]) -> list[ast.stmt]:
+    """`body` with each such list turned into a growing array (nested blocks too); `mutated`: the
+    function's names written in place (appends.written_in_place), whose values are not appended."""
     for st in body:
         for field in ("body", "orelse"):
             inner = getattr(st, field, None)
             if isinstance(inner, list) and inner and isinstance(st, (ast.If, ast.For, ast.While)):
-                setattr(st, field, rewrite(inner, fresh))
+                setattr(st, field, rewrite(inner, fresh, mutated))
     i = 0
     while i < len(body):
-        body, done = _grow_at(body, i, fresh)
+        body, done = _grow_at(body, i, fresh, mutated)
         i += 1 if not done else 0
     return body
 
@@ -168,12 +169,13 @@ def _header_ok(st: ast.stmt, name: str, sites: list, block: list[ast.stmt]) -> b
     return True
 
 
-def _grow_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> tuple[list[ast.stmt], bool]:
+def _grow_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str],
+             mutated: set[str]) -> tuple[list[ast.stmt], bool]:
     found = _list_literal(body[i])
     if found is None:
         return body, False
     name, items = found
-    if any(mentions(e, name) for e in items):
+    if any(mentions(e, name) or shared(e) & mutated for e in items):
         return body, False
     j = i + 1
     while j < len(body) and not isinstance(body[j], (ast.For, ast.While)) and not mentions(body[j], name):
@@ -188,6 +190,10 @@ def _grow_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str]) -> tuple
     after = [st for st in body[j + 1:] if mentions(st, name)]
     if not all(_append_of(st, name) is not None or isinstance(st, _SIMPLE) and _reads(st, name, whole=True)
                is not None for st in after):
+        return body, False
+    appended = [_append_of(st, name) for _, st, kind in sites if kind == "append"] + \
+        [v for v in map(lambda st: _append_of(st, name), after) if v is not None]
+    if any(shared(v) & mutated for v in appended):  # an item changed in place after: the list would see it
         return body, False
     k, item = fresh(f"{name}_k"), fresh(f"{name}_item")
     grow = _Grow(name, k, item)

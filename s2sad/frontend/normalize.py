@@ -911,7 +911,8 @@ def _rewritten(fn: ast.FunctionDef, namer: Namer) -> list[ast.stmt]:
     of the arguments (comprehensions.py), then lists appended to and stacked (appends.py), then the other
     lists a loop appends to (growing.py)."""
     body = comprehensions.rewrite(clone(fn.body), set(param_names(fn)), namer.exact)
-    return growing.rewrite(appends.rewrite(body, namer.exact), namer.exact)
+    mutated = appends.written_in_place(fn)
+    return growing.rewrite(appends.rewrite(body, namer.exact, mutated), namer.exact, mutated)
 
 
 def _kw(name, value):

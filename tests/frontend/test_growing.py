@@ -197,3 +197,35 @@ def test_the_generated_file_grows_the_array_and_names_the_users_lines():
     lines, start = inspect.getsourcelines(trajectory)
     n = start + next(i for i, line in enumerate(lines) if "path.append(path[-1] * 1.3" in line)
     assert f"# line {n}: path.append(path[-1] * 1.3 + 0.05)" in src
+
+
+def same_array_appended(x):
+    h = np.zeros(3)
+    out = []
+    for i in range(3):
+        h[i] = x[i] * 2.0          # the list holds h itself three times: each row is h as it ends
+        out.append(h)
+    return np.sum(np.stack(out) * np.arange(9.0).reshape(3, 3))
+
+
+def changed_after_append(x):
+    h = x * 1.0
+    out = [h]
+    k = 0
+    while k < 2:
+        h += 1.0                   # changes out[0] too
+        out.append(np.sin(h))
+        k += 1
+    return np.sum(np.stack(out) * np.arange(9.0).reshape(3, 3))
+
+
+@pytest.mark.parametrize("f", [same_array_appended, changed_after_append], ids=lambda f: f.__name__)
+def test_an_item_changed_in_place_after_it_is_appended_is_refused_not_copied(f):
+    """A list holds its items themselves and an array's rows are copies: rewriting would give other numbers
+    (same_array_appended's gradient was [18, 22, 16] where it is [18, 24, 30]), so the list stays a list
+    and is refused."""
+    x = np.array([0.3, 0.5, 0.7])
+    with pytest.raises(s2sad.DifferentiationError, match="list"):
+        s2sad.grad(f)(x)
+    with pytest.raises(s2sad.DifferentiationError, match="list"):
+        s2sad.jvp(f, (x,), (np.ones(3),))
