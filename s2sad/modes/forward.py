@@ -236,8 +236,10 @@ def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = Non
             where = origin(s) or (fn.src.filename, None)
             raise UnsupportedSyntaxError(located(
                 where[0], where[1], None,
-                f"appending a differentiated value to a Python list ({name}.append) is not supported: fill an "
-                "array instead (`out = np.zeros(n)` then `out[i] = ...`, or np.stack)"))
+                f"appending a differentiated value to a Python list ({name}.append) is supported when the list "
+                "is read by its last items (`out[-1]`), its length, or whole (np.stack, np.array, np.concatenate, "
+                "sum, np.sum, np.mean), and no item is changed in place after it is appended; this one is used "
+                "otherwise: fill an array instead (`out = np.zeros(n)` then `out[i] = ...`)"))
 
 
 def forward(fn: CoreFunction, act: Activity, wrt: list[str]) -> tuple[list[ast.stmt], ast.Return, Facts]:

@@ -885,9 +885,11 @@ def _reject_active_lists(fn: CoreFunction, act: Activity) -> None:
             where = origin(s) or (fn.src.filename, None)
             raise UnsupportedSyntaxError(located(
                 where[0], where[1], None,
-                f"appending a differentiated value to a Python list ({ast.unparse(s.value.func)}) is not supported "
-                "in reverse mode yet: fill an array instead (`out = np.zeros((n, m))` then `out[i] = ...`), or "
-                "build the list in one expression (`np.stack([f(w) for w in ws])` over a container)"))
+                f"appending a differentiated value to a Python list ({ast.unparse(s.value.func)}) is supported "
+                "when the list is read by its last items (`out[-1]`), its length, or whole (np.stack, np.array, "
+                "np.concatenate, sum, np.sum, np.mean), and no item is changed in place after it is appended; "
+                "this one is used otherwise: fill an array instead (`out = np.zeros((n, m))` then "
+                "`out[i] = ...`), or build the list in one expression (`np.stack([f(w) for w in ws])`)"))
 
 
 def _read_in_loops(fn: CoreFunction) -> set[str]:
