@@ -74,10 +74,12 @@ def _value(f, args) -> float:
     return float(np.sum(out))
 
 
-def _central(fun, args, i, h):
-    """Central differences of scalar fun w.r.t. args[i] with relative step h."""
+def _central(fun, args, i, h, jumps=None):
+    """Central differences of scalar fun w.r.t. args[i] with relative step h; into `jumps` (an array of
+    x's shape), forward minus backward differences: f'' h where f is smooth, the jump in slope at a kink."""
     x = np.asarray(args[i], dtype=float)
     g = np.zeros(x.shape)
+    here = float(np.sum(fun(*_copy(args)))) if jumps is not None else None
     for idx in np.ndindex(x.shape):
         step = h * max(1.0, abs(float(x[idx])))
         plus, minus = list(_copy(args)), list(_copy(args))
@@ -89,7 +91,10 @@ def _central(fun, args, i, h):
         else:
             plus[i] = float(x) + step
             minus[i] = float(x) - step
-        g[idx] = (float(np.sum(fun(*plus))) - float(np.sum(fun(*minus)))) / (2 * step)
+        up, down = float(np.sum(fun(*plus))), float(np.sum(fun(*minus)))
+        g[idx] = (up - down) / (2 * step)
+        if jumps is not None:
+            jumps[idx] = (up - 2 * here + down) / step
     return g
 
 
@@ -98,12 +103,17 @@ def _reference(f, args, i):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
-            a = _central(f, args, i, 1e-6)
-            b = _central(f, args, i, 1e-5)
+            ja, jb = np.zeros(np.shape(args[i])), np.zeros(np.shape(args[i]))
+            a = _central(f, args, i, 1e-6, ja)
+            b = _central(f, args, i, 1e-5, jb)
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise Discard("finite differences are not finite")
     if np.any(np.abs(a - b) > 1e-4 * (1 + np.abs(a))):
         raise Discard("finite differences disagree at two steps (a branch or a kink near the point)")
+    # a kink exactly at the point (min(y * y, 1.0) at y = 1): central differences are the mean of the two
+    # slopes at every step, so they agree; the one-sided slopes differ by the same jump at both steps
+    if np.any((np.abs(ja) > 1e-4 * (1 + np.abs(a))) & (np.abs(ja) > 0.5 * np.abs(jb))):
+        raise Discard("the one-sided slopes differ (a kink at the point)")
     return a
 
 
