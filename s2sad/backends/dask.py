@@ -25,8 +25,9 @@ from ..errors import DifferentiationError
 # NumPy names the rules may emit that dask.array spells differently
 RENAMED = types.MappingProxyType({"amax": "max", "amin": "min"})
 
-# NumPy names generated dask code keeps as NumPy's: they read no array data (np.array: of a literal list)
-KEPT = frozenset({"s_", "newaxis", "float64", "float32", "int64", "int32", "pi", "e", "inf", "nan"})
+# NumPy names generated dask code keeps as NumPy's: they read no array data (np.array: of a literal list;
+# np.can_cast: of dtypes, in the checks of a list grown into an array)
+KEPT = frozenset({"s_", "newaxis", "float64", "float32", "int64", "int32", "pi", "e", "inf", "nan", "can_cast"})
 
 _NO_DASK = "dask.array has no such function"
 GAPS = types.MappingProxyType({
