@@ -279,3 +279,18 @@ def tape_used_otherwise(stmts: list, expected: int) -> bool:
     """Whether the code reads `tape` anywhere but its pushes, pops and the statement that makes it."""
     uses = sum(isinstance(n, ast.Name) and n.id == "tape" for s in stmts for n in ast.walk(s))
     return uses != expected
+
+
+def made_apart(stmts: list) -> list:
+    """`stmts` with each statement split_tapes marked (`tape_t1 = tape_t3 = []`) made one statement per list
+    (`tape_t1 = []`, `tape_t3 = []`), each at its place and with its origin: one list shared would be wrong."""
+    out = []
+    for s in stmts:
+        if not getattr(s, "s2sad_apart", False):
+            out.append(s)
+            continue
+        for target in s.targets:
+            one = ast.Assign(targets=[target], value=ast.List(elts=[], ctx=ast.Load()))
+            one.s2sad_origin = getattr(s, "s2sad_origin", None)
+            out.append(ast.copy_location(one, s))
+    return out

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import DifferentiationError
-from .base import NUMPY_ALIAS, Backend, dotted, raised_in, refuse_at, refuse_scipy, split_tapes, user_line_at
+from .base import NUMPY_ALIAS, Backend, dotted, raised_in, refuse_at, refuse_scipy, made_apart, split_tapes, user_line_at
 
 RUNTIME = "s2sad.runtime.jitted"
 _WAY_OUT = "use backend='numpy' for this function"
@@ -87,16 +87,7 @@ class NumbaBackend(Backend):
         each with the origin of the one it replaces."""
         add_into = _AddInto()
         for key, stmts in blocks.items():
-            out = []
-            for s in (add_into.visit(s) for s in stmts):
-                if getattr(s, "s2sad_apart", False):
-                    for target in s.targets:
-                        one = ast.Assign(targets=[target], value=ast.List(elts=[], ctx=ast.Load()))
-                        one.s2sad_origin = getattr(s, "s2sad_origin", None)
-                        out.append(ast.copy_location(one, s))
-                else:
-                    out.append(s)
-            blocks[key] = out
+            blocks[key] = made_apart([add_into.visit(s) for s in stmts])
 
     def guarded(self, fn: Callable, text: str, filename: str) -> Callable:
         """Calls of the compiled function; numba's refusal to compile it (at the first call for a type

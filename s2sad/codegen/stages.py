@@ -16,12 +16,11 @@ import gc
 import os
 import sys
 import time
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from .. import backends
-from ..backends.base import split_tapes
+from ..backends.base import made_apart, split_tapes
 from .._version import __version__
 from ..analysis import aliasing
 from ..analysis.activity import Analysis, activity, analyze
@@ -197,14 +196,8 @@ def _tapes(job: Job) -> None:
         return
     tree = clone(job.src.tree)
     split_tapes(tree.body, all_names(tree))
-    body = []
-    for st in tree.body:
-        for target in (st.targets if getattr(st, "s2sad_apart", False) else ()):
-            body.append(ast.copy_location(ast.Assign(targets=[target], value=ast.List(elts=[], ctx=ast.Load())), st))
-        if not getattr(st, "s2sad_apart", False):
-            body.append(st)
-    tree.body = body
-    job.src = dataclasses.replace(job.src, tree=tree)
+    tree.body = made_apart(tree.body)
+    job.src = replace(job.src, tree=tree)
 
 
 def _batch(job: Job) -> None:

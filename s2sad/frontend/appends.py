@@ -147,6 +147,21 @@ def _trip_count(loop: ast.For) -> ast.expr | None:
     return None
 
 
+def at(node: ast.AST, like: ast.AST) -> ast.AST:
+    """`node` placed at `like`'s line (and its parts too)."""
+    return ast.fix_missing_locations(ast.copy_location(node, like))
+
+
+def var(v: str, store: bool = False) -> ast.Name:
+    return ast.Name(id=v, ctx=ast.Store() if store else ast.Load())
+
+
+def np_call(attr: str, *args: ast.expr, **kw: ast.expr) -> ast.Call:
+    """`np.<attr>(*args, **kw)`."""
+    return ast.Call(func=ast.Attribute(value=var("np"), attr=attr, ctx=ast.Load()), args=list(args),
+                    keywords=[ast.keyword(arg=a, value=v) for a, v in kw.items()])
+
+
 def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str], mutated: set[str]) -> bool:
     name = _empty_list(body[i])
     if name is None:
@@ -184,42 +199,27 @@ def _rewrite_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str], mutat
     append = loop.body[k_append]
     value = append.value.args[0]
 
-    def at(node: ast.AST, like: ast.AST) -> ast.AST:
-        return ast.fix_missing_locations(ast.copy_location(node, like))
-
-    def name_(v: str, store: bool = False) -> ast.Name:
-        return ast.Name(id=v, ctx=ast.Store() if store else ast.Load())
-
-    shape = ast.BinOp(left=ast.Tuple(elts=[name_(n)], ctx=ast.Load()), op=ast.Add(),
-                      right=ast.Call(func=ast.Attribute(value=name_("np"), attr="shape", ctx=ast.Load()),
-                                     args=[name_(item)], keywords=[]))
-    alloc = ast.Call(func=ast.Attribute(value=name_("np"), attr="zeros", ctx=ast.Load()), args=[shape],
-                     keywords=[ast.keyword(arg="dtype", value=ast.Call(
-                         func=ast.Attribute(value=name_("np"), attr="result_type", ctx=ast.Load()),
-                         args=[name_(item)], keywords=[]))])
+    shape = ast.BinOp(left=ast.Tuple(elts=[var(n)], ctx=ast.Load()), op=ast.Add(), right=np_call("shape", var(item)))
+    alloc = np_call("zeros", shape, dtype=np_call("result_type", var(item)))
     # np.stack of items of several types would upcast; the array has the first one's: say so, never truncate
-    same_type = ast.Assert(test=ast.Call(
-        func=ast.Attribute(value=name_("np"), attr="can_cast", ctx=ast.Load()),
-        args=[ast.Call(func=ast.Attribute(value=name_("np"), attr="result_type", ctx=ast.Load()),
-                       args=[name_(item)], keywords=[]),
-              ast.Attribute(value=name_(name), attr="dtype", ctx=ast.Load())], keywords=[]),
+    same_type = ast.Assert(
+        test=np_call("can_cast", np_call("result_type", var(item)),
+                     ast.Attribute(value=var(name), attr="dtype", ctx=ast.Load())),
         msg=ast.Constant(f"the items appended to {name} change type from one iteration to the next: s2sad "
                          "stacks them into an array of the first one's type"))
     new_rows = [
-        at(ast.Assign(targets=[name_(item, True)], value=value), append),
-        at(ast.If(test=ast.Compare(left=name_(k), ops=[ast.Eq()], comparators=[ast.Constant(0)]),
-                  body=[at(ast.Assign(targets=[name_(name, True)], value=alloc), append)],
+        at(ast.Assign(targets=[var(item, True)], value=value), append),
+        at(ast.If(test=ast.Compare(left=var(k), ops=[ast.Eq()], comparators=[ast.Constant(0)]),
+                  body=[at(ast.Assign(targets=[var(name, True)], value=alloc), append)],
                   orelse=[at(same_type, append)]), append),
-        at(ast.Assign(targets=[ast.Subscript(value=name_(name), slice=name_(k), ctx=ast.Store())],
-                      value=name_(item)), append),
-        at(ast.AugAssign(target=name_(k, True), op=ast.Add(), value=ast.Constant(1)), append),
+        at(ast.Assign(targets=[ast.Subscript(value=var(name), slice=var(k), ctx=ast.Store())],
+                      value=var(item)), append),
+        at(ast.AugAssign(target=var(k, True), op=ast.Add(), value=ast.Constant(1)), append),
     ]
     loop.body[k_append:k_append + 1] = new_rows
-    body[i] = at(ast.Assign(targets=[name_(n, True)], value=count), where)
-    body.insert(i + 1, at(ast.Assign(targets=[name_(k, True)], value=ast.Constant(0)), where))
-    stacked = name_(name) if axis.value == 0 else ast.Call(
-        func=ast.Attribute(value=name_("np"), attr="moveaxis", ctx=ast.Load()),
-        args=[name_(name), ast.Constant(0), copy.deepcopy(axis)], keywords=[])
+    body[i] = at(ast.Assign(targets=[var(n, True)], value=count), where)
+    body.insert(i + 1, at(ast.Assign(targets=[var(k, True)], value=ast.Constant(0)), where))
+    stacked = var(name) if axis.value == 0 else np_call("moveaxis", var(name), ast.Constant(0), copy.deepcopy(axis))
     stacked = at(stacked, stack_call)
 
     class Put(ast.NodeTransformer):

@@ -38,7 +38,7 @@ import ast
 import copy
 from typing import Callable
 
-from .appends import mentions, shared, stack_of
+from .appends import at as _at, mentions, np_call as _np, shared, stack_of, var as _name
 
 _FIRST_ROWS = 8
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.Expr, ast.Return)
@@ -213,19 +213,6 @@ def _grow_at(body: list[ast.stmt], i: int, fresh: Callable[[str], str],
     return body[:i] + head + body[i + 1:j] + before + [loop] + tail, True
 
 
-def _name(v: str, store: bool = False) -> ast.Name:
-    return ast.Name(id=v, ctx=ast.Store() if store else ast.Load())
-
-
-def _at(node: ast.AST, like: ast.AST) -> ast.AST:
-    return ast.fix_missing_locations(ast.copy_location(node, like))
-
-
-def _np(attr: str, *args: ast.expr, **kw: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Attribute(value=_name("np"), attr=attr, ctx=ast.Load()), args=list(args),
-                    keywords=[ast.keyword(arg=a, value=v) for a, v in kw.items()])
-
-
 class _Grow:
     """The statements that stand for an append, and the reads rewritten, for one list."""
 
@@ -267,29 +254,13 @@ class _Grow:
         """`st` with its reads of the list rewritten, after a check that the list holds what they read (of
         a branch or a `while` loop, its test's reads: checked before it, as the list only grows)."""
         name, k = self.name, self.k
-        need = 0
-        grow = self
-
-        class Put(ast.NodeTransformer):
-            def generic_visit(self, node):
-                nonlocal need
-                c = _last(node, name)
-                if c is not None:
-                    need = max(need, c)
-                    return _at(ast.Subscript(value=_name(name), slice=ast.BinOp(
-                        left=_name(k), op=ast.Sub(), right=ast.Constant(c)), ctx=ast.Load()), node)
-                if _is_len(node, name):
-                    return _at(_name(k), node)
-                kind = _whole(node, name)
-                if kind is not None:
-                    need = max(need, 1)
-                    return _at(grow.whole(node, kind), node)
-                return super().generic_visit(node)
+        put = _Reads(self)
         if isinstance(st, (ast.If, ast.While)):
-            st.test = Put().visit(st.test)
+            st.test = put.visit(st.test)
             new = st
         else:
-            new = Put().visit(st)
+            new = put.visit(st)
+        need = put.need
         if not need:
             return [new]
         test = ast.Compare(left=_name(k), ops=[ast.GtE()], comparators=[ast.Constant(need)])
@@ -309,3 +280,26 @@ class _Grow:
             return ast.Call(func=copy.deepcopy(call.func), args=[rows], keywords=[])
         axis = stack_of(call, self.name)
         return rows if axis.value == 0 else _np("moveaxis", rows, ast.Constant(0), copy.deepcopy(axis))
+
+
+class _Reads(ast.NodeTransformer):
+    """A statement's reads of one list rewritten (`out[-c]`, `len(out)`, the whole list), noting in `need`
+    how many items they read."""
+
+    def __init__(self, grow: _Grow):
+        self.grow, self.need = grow, 0
+
+    def generic_visit(self, node):
+        g = self.grow
+        c = _last(node, g.name)
+        if c is not None:
+            self.need = max(self.need, c)
+            return _at(ast.Subscript(value=_name(g.name), slice=ast.BinOp(
+                left=_name(g.k), op=ast.Sub(), right=ast.Constant(c)), ctx=ast.Load()), node)
+        if _is_len(node, g.name):
+            return _at(_name(g.k), node)
+        kind = _whole(node, g.name)
+        if kind is not None:
+            self.need = max(self.need, 1)
+            return _at(g.whole(node, kind), node)
+        return super().generic_visit(node)
