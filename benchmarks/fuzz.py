@@ -32,11 +32,13 @@ sys.path.insert(0, str(ROOT))
 _WORK: Path | None = None
 _MODES: tuple = ()
 _CONTAINERS = 0
+_COMPLEX = False
 
 
-def _init(modes, containers=0):
-    global _WORK, _MODES, _CONTAINERS
+def _init(modes, containers=0, complex_=False):
+    global _WORK, _MODES, _CONTAINERS, _COMPLEX
     _CONTAINERS = containers
+    _COMPLEX = complex_
     _WORK = Path(tempfile.mkdtemp(prefix="s2sad-fuzz-"))
     os.environ["S2SAD_GENERATED_DIR"] = str(_WORK / "generated")
     sys.path.insert(0, str(_WORK))
@@ -50,7 +52,7 @@ def _timeout(signum, frame):
 def _one(seed):
     import progen
     import differential
-    program = progen.generate(seed, containers=_CONTAINERS)
+    program = progen.generate(seed, containers=_CONTAINERS, complex_=_COMPLEX)
     signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(120)
     try:
@@ -77,6 +79,8 @@ def main(argv=None) -> int:
     ap.add_argument("--containers", type=int, nargs="?", const=2, default=0,
                     help="programs of the dialect with tuples, lists, dicts, helpers returning two values (1) and "
                          "lists appended to in a loop then stacked (2, the default with the flag), and lists grown in while loops and branches and read as they grow (3)")
+    ap.add_argument("--complex", action="store_true",
+                    help="programs of the dialect with complex intermediates and the FFT")
     args = ap.parse_args(argv)
     modes = tuple(args.modes.split(","))
     seeds = range(args.start, args.start + args.count)
@@ -88,7 +92,7 @@ def main(argv=None) -> int:
     features = collections.Counter()
     rows = []
     t0 = time.time()
-    with multiprocessing.Pool(args.jobs, initializer=_init, initargs=(modes, args.containers), maxtasksperchild=200) as pool:
+    with multiprocessing.Pool(args.jobs, initializer=_init, initargs=(modes, args.containers, args.complex), maxtasksperchild=200) as pool:
         for k, (seed, status, mode_out, detail, feats, source) in enumerate(pool.imap_unordered(_one, seeds), 1):
             counts[status] += 1
             rows.append({"seed": seed, "status": status, "modes": mode_out, "detail": detail})

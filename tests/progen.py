@@ -18,6 +18,10 @@ known to handle:
   item by item, loops and comprehensions over them, `a, b = b, a`-style swaps, and helpers that return
   two values unpacked into new names or into the arguments' own names (`x, y = pair0(x, y)`). (A
   separate dialect, so that the seeds of earlier runs still make the same programs.)
+- with `complex_=True` (a dialect of its own too): complex intermediates that come back real, as people
+  write them: `np.exp(1j * a)`, `.real`/`.imag`, `np.conj`, `abs` and `np.angle` of complex values, and
+  the FFT family (`np.fft.fft` and its inverse, `rfft`/`irfft`, `fft2`, `fftshift`) inside any
+  expression, loop, branch or helper.
 
 Every variable is a Python float ("s"), a vector of length n ("v") or an n x n matrix ("m"). Values stay
 bounded: each expression's magnitude bound is tracked, and operations that could overflow are only
@@ -54,9 +58,10 @@ class Program:
 
 
 class _Gen:
-    def __init__(self, seed: int, check_kinds: bool = False, containers: int = 0):
+    def __init__(self, seed: int, check_kinds: bool = False, containers: int = 0, complex_: bool = False):
         self.check_kinds = check_kinds
         self.containers = containers
+        self.complex_ = complex_
         self.pairs: list[tuple[str, list[str], list[str]]] = []     # (name, param kinds, result kinds)
         self.r = random.Random(seed)
         self.seed = seed
@@ -153,8 +158,31 @@ class _Gen:
         if kind == "s":
             ops += [("math.sin({a})", 1.0), ("math.tanh({a})", 1.0), ("math.exp(math.sin({a}))", math.e),
                     ("math.sqrt({a} * {a} + 1.0)", math.sqrt(b * b + 1)), ("abs({a})", b), ("float({a})", b)]
+        if self.complex_ and self.chance(0.4):
+            ops = self._complex_ops(kind, b)
+            self.features.add("complex")
         text, bound = self.pick(ops)
         return text.format(a=a), kind, bound
+
+    def _complex_ops(self, kind: str, b: float) -> list[tuple[str, float]]:
+        """Forms of `kind` that compute with complex numbers on the way (the complex dialect), with bounds."""
+        c = round(self.r.uniform(0.2, 1.5), 2)
+        ops = [(f"np.real(np.exp(1j * {{a}}) * (1.0 + {c}j))", 1.0 + c), (f"np.abs({{a}} + {c}j * np.sin({{a}}))", b + c),
+               (f"np.imag(({{a}} + {c}j) ** 2)", 2 * b * c), (f"np.angle({{a}} + {c}j)", math.pi),
+               ("np.real(np.conj({a} * 1j) * ({a} + 1j))", b), (f"({{a}} * (1 - {c}j)).imag", b * c),
+               (f"np.exp(1j * {{a}}).real * {{a}}", b), ("(np.sin({a}) + 2j).conj().imag", 2.0)]
+        if kind == "s":
+            ops += [(f"abs({{a}} - {c}j)", b + c), (f"(complex({c}, 1.0) * {{a}}).real", b * (c + 1))]
+        n = self.n
+        if kind == "v":
+            ops += [(f"np.real(np.fft.ifft(np.fft.fft({{a}}) * np.exp(-{c}j * np.arange({n}))))", b * n),
+                    (f"np.fft.irfft(np.fft.rfft({{a}}), n={n})", b), (f"np.abs(np.fft.fft({{a}})) / {n}", b),
+                    (f"np.real(np.fft.fft({{a}}))", b * n), ("np.fft.fftshift({a})", b),
+                    (f"np.fft.irfft(np.fft.rfft({{a}}) * 1j, n={n})", b * n)]
+        if kind == "m":
+            ops += [(f"np.real(np.fft.fft2({{a}})) / {n * n}", b), (f"np.abs(np.fft.fftn({{a}}, axes=(0,))) / {n}", b),
+                    ("np.fft.ifftshift({a}, axes=(1,))", b)]
+        return ops
 
     def binary(self, scope, kind, depth):
         other = "s" if self.chance(0.35) else kind
@@ -802,9 +830,10 @@ def _viewed(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def generate(seed: int, check_kinds: bool = False, containers: int = 0) -> Program:
+def generate(seed: int, check_kinds: bool = False, containers: int = 0, complex_: bool = False) -> Program:
     """The program of `seed`; with `check_kinds`, f asserts before it returns that each variable has the
     kind (number, vector, matrix) the generator tracked (a test of the generator); with `containers`,
     in the dialect that also writes tuples, lists and dicts (1), and lists appended to in a loop and
-    then stacked (2: the current dialect; 1 keeps the programs of the seeds found with it)."""
-    return _Gen(seed, check_kinds, containers).program()
+    then stacked (2: the current dialect; 1 keeps the programs of the seeds found with it); with
+    `complex_`, with complex intermediates and the FFT."""
+    return _Gen(seed, check_kinds, containers, complex_).program()

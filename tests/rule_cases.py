@@ -1877,6 +1877,140 @@ for _axis, _shape in [(None, "m"), (0, "m"), (-1, "b")]:
         "scipy.special.log_softmax", diff=(0,), cs=False)
 
 
+
+# --- complex numbers and the FFT family (JAX's convention; compared with central differences of the real
+# function: np.real and np.imag drop complex step's imaginary part). A complex result R is read by
+# np.real(w * R) + np.imag(w ** 2 * R): both parts, with weights that differ
+def cx_parts(z, w):
+    return np.sum(np.real(w * z) + np.imag(w * z * z))
+
+
+def c_fft(x, n, axis, norm, w):
+    return cx_parts(np.fft.fft(x, n=n, axis=axis, norm=norm), w)
+
+
+def c_ifft(a, b, n, w):
+    return cx_parts(np.fft.ifft(a + 1j * b, n), w)
+
+
+def c_rfft(x, n, axis, norm, w):
+    return cx_parts(np.fft.rfft(x, n, axis, norm), w)
+
+
+def c_irfft(a, b, n, norm, w):
+    return np.sum(w * np.fft.irfft(a + 1j * b, n=n, norm=norm))
+
+
+def c_fft2(x, s, w):
+    return cx_parts(np.fft.fft2(x, s), w)
+
+
+def c_ifft2(a, b, w):
+    return cx_parts(np.fft.ifft2(a - 2j * b), w)
+
+
+def c_fftn(x, s, axes, w):
+    return cx_parts(np.fft.fftn(x, s=s, axes=axes), w)
+
+
+def c_ifftn(a, b, axes, norm, w):
+    return cx_parts(np.fft.ifftn(a + 1j * b, axes=axes, norm=norm), w)
+
+
+def c_rfft2(x, w):
+    return cx_parts(np.fft.rfft2(x), w)
+
+
+def c_irfft2(a, b, s, w):
+    return np.sum(w * np.fft.irfft2(a + 1j * b, s))
+
+
+def c_rfftn(x, s, axes, w):
+    return cx_parts(np.fft.rfftn(x, s, axes), w)
+
+
+def c_irfftn(a, b, axes, w):
+    return np.sum(w * np.fft.irfftn(a * (1 + 0.5j) + 1j * b, axes=axes))
+
+
+def c_fftshift(x, axes, w):
+    return np.sum(w * np.fft.fftshift(x, axes=axes))
+
+
+def c_ifftshift(x, w):
+    return np.sum(w * np.fft.ifftshift(x))
+
+
+def c_real(a, b, w):
+    return np.sum(w * np.real((a + 1j * b) ** 2))
+
+
+def c_imag(a, b, w):
+    return np.sum(w * np.imag(np.exp(1j * a) * b))
+
+
+def c_conj(a, b, w):
+    return cx_parts(np.conj(a + 1j * b) * (b - 0.5j), w)
+
+
+def c_conjugate(a, w):
+    return np.sum(w * np.real(np.conjugate(a * (2 - 1j)) * 1j))
+
+
+def c_angle(a, b, w):
+    return np.sum(w * np.angle(a + 1j * b))
+
+
+def c_angle_deg(a, w):
+    return np.sum(w * np.angle(np.exp(0.5j * a) * (1 + 1j), deg=True))
+
+
+def c_abs(a, b, w):
+    return np.sum(w * np.abs(a - 1j * b))
+
+
+def c_abs_builtin(a, b, w):
+    return w * abs(a + 1j * b)
+
+
+_RV, _RM = val((6,)), val((3, 4))
+for _n, _axis, _norm, _x in [(None, -1, None, _RV), (8, -1, None, _RV), (4, -1, "ortho", _RV), (None, 0, None, _RM),
+                             (5, 1, "forward", _RM)]:
+    add(f"fft-{_n}-{_axis}-{_norm}", c_fft, [_x, _n, _axis, _norm], "np.fft.fft", diff=(0,), cs=False)
+for _n in (None, 7, 3):
+    add(f"ifft-{_n}", c_ifft, [val((5,)), val((5,)), _n], "np.fft.ifft", diff=(0, 1), cs=False)
+for _n, _axis, _norm, _x in [(None, -1, None, _RV), (None, -1, None, val((7,))), (9, -1, "ortho", _RV),
+                             (4, 0, None, _RM), (None, 1, "forward", _RM)]:
+    add(f"rfft-{_n}-{_axis}-{_norm}-{_x.size}", c_rfft, [_x, _n, _axis, _norm], "np.fft.rfft", diff=(0,), cs=False)
+for _n, _norm in [(None, None), (7, None), (5, "ortho"), (10, "forward")]:
+    add(f"irfft-{_n}-{_norm}", c_irfft, [val((4,)), val((4,)), _n, _norm], "np.fft.irfft", diff=(0, 1), cs=False)
+for _s in (None, (4, 3)):
+    add(f"fft2-{_s}", c_fft2, [_RM, _s], "np.fft.fft2", diff=(0,), cs=False)
+add("ifft2-m", c_ifft2, [val((3, 4)), val((3, 4))], "np.fft.ifft2", cs=False)
+for _s, _axes, _x in [(None, None, val((2, 3, 4))), ((4, 2), (0, 2), val((2, 3, 4))), (None, (1,), _RM)]:
+    add(f"fftn-{_s}-{_axes}", c_fftn, [_x, _s, _axes], "np.fft.fftn", diff=(0,), cs=False)
+for _axes, _norm in [(None, None), ((0,), "ortho")]:
+    add(f"ifftn-{_axes}-{_norm}", c_ifftn, [val((3, 4)), val((3, 4)), _axes, _norm], "np.fft.ifftn", diff=(0, 1),
+        cs=False)
+add("rfft2-m", c_rfft2, [_RM], "np.fft.rfft2", cs=False)
+for _s in (None, (3, 6)):
+    add(f"irfft2-{_s}", c_irfft2, [val((3, 4)), val((3, 4)), _s], "np.fft.irfft2", diff=(0, 1), cs=False)
+for _s, _axes in [(None, None), ((2, 5), (0, 2))]:
+    add(f"rfftn-{_s}-{_axes}", c_rfftn, [val((2, 3, 4)), _s, _axes], "np.fft.rfftn", diff=(0,), cs=False)
+for _axes in (None, (0,)):
+    add(f"irfftn-{_axes}", c_irfftn, [val((3, 4)), val((3, 4)), _axes], "np.fft.irfftn", diff=(0, 1), cs=False)
+for _axes in (None, (1,)):
+    add(f"fftshift-{_axes}", c_fftshift, [_RM, _axes], "np.fft.fftshift", diff=(0,), cs=False)
+add("ifftshift-v", c_ifftshift, [val((5,))], "np.fft.ifftshift", cs=False)
+add("complex-real-m", c_real, [val("m"), val("m")], "np.real", cs=False)
+add("complex-imag-m", c_imag, [val("m"), val("m")], "np.imag", cs=False)
+add("complex-conj-v", c_conj, [val("v"), val("v")], "np.conj", cs=False)
+add("complex-conjugate-v", c_conjugate, [val("v")], "np.conjugate", cs=False)
+add("complex-angle-m", c_angle, [val("m"), val("m")], "np.angle", cs=False)
+add("complex-angle-deg-v", c_angle_deg, [val("v")], "np.angle", cs=False)
+add("complex-abs-m", c_abs, [val("m"), val("m")], "np.abs", cs=False)
+add("complex-abs-builtin-f", c_abs_builtin, [val("f"), val("f")], "abs", cs=False)
+
 # the cases a CuPy backend runs: scipy.special has no CuPy form yet (generated code for the CuPy backend
 # refuses it with the line: tests/backends/test_backends.py)
 ON_CUPY = [c for c in CASES if not any(k.startswith("scipy.") for k in c.keys)]

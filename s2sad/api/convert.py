@@ -38,10 +38,11 @@ def check_argnums(fun: Callable, argnums) -> tuple[int, ...]:
     return out
 
 
-def as_float(x):
+def as_float(x, complex_ok: bool = False):
     """Differentiated arguments: ints become float64, lists of numbers become arrays (for jacobian and
-    hessian; grad, jvp and vjp pass containers leaf by leaf before this). Complex numbers, dicts and
-    other containers are refused (DifferentiationError) rather than differentiated wrongly."""
+    hessian; grad, jvp and vjp pass containers leaf by leaf before this). Complex numbers (unless
+    `complex_ok`: grad's code made for them), dicts and other containers are refused
+    (DifferentiationError) rather than differentiated wrongly."""
     t = type(x)
     if t is float:
         return x
@@ -52,14 +53,14 @@ def as_float(x):
         if kind == "f":
             return x
         if kind == "c":
-            if complex_step.get():
+            if complex_step.get() or complex_ok:
                 return x
             raise DifferentiationError(COMPLEX)
         if kind not in "iub":
             raise DifferentiationError(f"cannot differentiate with respect to an array of dtype {x.dtype}")
         return np.float64(x) if isinstance(x, np.generic) else x.astype(np.float64)
     if t is complex:
-        if complex_step.get():
+        if complex_step.get() or complex_ok:
             return x
         raise DifferentiationError(COMPLEX)
     if isinstance(x, (list, tuple)):
@@ -86,8 +87,14 @@ def as_float(x):
 complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_complex_step", default=False)
 
 
-COMPLEX = ("complex numbers are not supported yet: s2sad differentiates real-valued functions of real "
-            "arguments (pass the real and imaginary parts as separate real arrays)")
+COMPLEX = ("complex arguments are differentiated by grad and value_and_grad (JAX's convention); jvp, vjp, "
+           "jacobian, hessian and vmap of them take real ones (pass the real and imaginary parts as separate "
+           "real arrays)")
+
+
+def is_complex(v) -> bool:
+    """A complex number or an array of them."""
+    return type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c"
 
 
 def check_real(values) -> None:
@@ -96,7 +103,7 @@ def check_real(values) -> None:
     if complex_step.get():
         return
     for v in values:
-        if type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c":
+        if is_complex(v):
             raise DifferentiationError(COMPLEX)
 
 
@@ -120,6 +127,8 @@ def like(g, x):
         return np.array(np.broadcast_to(g, x.shape), dtype=dtype)
     if isinstance(x, np.generic):
         return (x.dtype.type if x.dtype.kind in "fc" else np.float64)(g)
+    if t is complex:
+        return complex(g)
     unit = backends.owner(x)
     if unit is not backends.DEFAULT:
         return unit.like(g, x)

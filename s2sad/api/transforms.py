@@ -24,7 +24,7 @@ from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, targets
 from .library import as_function
-from .convert import as_float, check_argnums, check_real, like, ones_like
+from .convert import as_float, check_argnums, check_real, complex_step, is_complex, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
@@ -183,7 +183,7 @@ class _Transformed:
         return value, tuple(like(g, x) for g, x in zip(grads, originals))
 
     def _compile(self, backend: str, vectors: tuple[str, ...] = (), kinds=None, trees: tuple = (),
-                 argnums=None) -> compiler.Compiled:
+                 argnums=None, complex_params: tuple[str, ...] = ()) -> compiler.Compiled:
         """The generated gradient for `backend` (with `vectors`: the variant for those 1-D parameters; with
         `kinds`: the variant for arguments of those kinds). Raises aliasing.NeedsArgKinds when the
         function writes in place into what an argument may share, and `kinds` is not given."""
@@ -192,13 +192,14 @@ class _Transformed:
             inner = self._inner._as_target()
             return targets.compiled_jvp(inner.fn, (self._nums[0],), inner.select)
         key = (backend, "trees", trees) if trees else (backend, kinds) if kinds is not None \
-            else (backend, vectors) if vectors else backend
+            else (backend, vectors) if vectors else (backend, "complex", complex_params) if complex_params \
+            else backend
         c = self._compiled.get(key)
         if c is None:
             backends.get(backend).require()
             c = compiler.compile_grad(self.__wrapped__, self._argnums if argnums is None else argnums,
                                       self._has_aux, backend, value=self._mode != "grad", vectors=vectors,
-                                      kinds=kinds, trees=trees)
+                                      kinds=kinds, trees=trees, complex_params=complex_params)
             fn = frontend.unwrap(self.__wrapped__)
             if c.free and hasattr(fn, "__code__"):   # the cache is shared by closures of the same code
                 c = dataclasses.replace(c, free=[f.rebind(fn) for f in c.free])
@@ -273,19 +274,23 @@ class _Transformed:
         if unit.needs_device:                         # NumPy arrays among the arguments: copied to the GPU
             args = unit.to_device(args)
         originals = [args[i] for i in self._nums]
+        free = [f.read() for f in c.free]
+        complex_params = () if complex_step.get() else tuple(   # (the complex step runs the real code)
+            p for p, v in zip(c.params + [f.name for f in c.free], args + free) if is_complex(v))
+        if complex_params:             # the code made for those complex values (JAX's convention)
+            c = self._compile(backend, complex_params=complex_params)
+            free = [f.read() for f in c.free]
         for i in self._nums:
-            args[i] = as_float(args[i])
+            args[i] = as_float(args[i], complex_ok=bool(complex_params))
         indexed = c.facts.indexed
-        if indexed and backend == "numpy" and not self._needs_kinds:
+        if indexed and backend == "numpy" and not self._needs_kinds and not complex_params:
             # parameters read element by element (x[i]) that are 1-D here: the variant whose code knows
             # their elements are scalars
             vectors = tuple(p for p in indexed if type(args[params.index(p)]) is np.ndarray
                             and args[params.index(p)].ndim == 1)
             if vectors:
                 c = self._compiled.get((backend, vectors)) or self._compile(backend, vectors)
-        for f in c.free:
-            args.append(f.read())
-        check_real(args)
+        args.extend(free)
         if unit.needs_device and c.free:
             args[len(params):] = unit.to_device(args[len(params):])
         return c, args, originals

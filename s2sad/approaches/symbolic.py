@@ -507,7 +507,11 @@ _TEST = "a boolean of the values: write it as a comparison (an `if` or np.where)
 _SIZES = "makes an array from sizes and endpoints: evaluated when they are numbers, not when they are symbols"
 _MATRIX = "a matrix function: not mapped to SymPy matrices"
 _DECOMPOSITION = "a matrix decomposition computed by LAPACK (eigenvalues, singular values): no closed form in SymPy"
+_COMPLEX = "complex numbers: the symbolic route differentiates real expressions (the compiler takes complex ones)"
 GAPS = {
+    **dict.fromkeys(["np.angle", "np.conj", "np.conjugate", "np.imag"] + [
+        f"np.fft.{n}{d}" for n in ("fft", "ifft", "rfft", "irfft") for d in ("", "2", "n")] + [
+        "np.fft.fftshift", "np.fft.ifftshift"], _COMPLEX),
     "np.sort": _ORDER, "np.argsort": _ORDER, "np.argmax": _ORDER, "np.argmin": _ORDER,
     "np.searchsorted": _ORDER, "np.nonzero": _ORDER, "np.count_nonzero": _ORDER,
     "math.trunc": _STEPS, "np.around": _STEPS, "np.round": _STEPS, "round": _STEPS, "np.rint": _STEPS,
@@ -918,6 +922,9 @@ class _Evaluator:
         return method(node)
 
     def eval_Constant(self, node):
+        if isinstance(node.value, complex):
+            raise self.error(UnsupportedSyntaxError, node, "complex values are not supported by the symbolic route "
+                             "(the compiler differentiates them)")
         return node.value
 
     def eval_Name(self, node):

@@ -23,7 +23,7 @@ from .base import NUMPY_ALIAS, Backend, dotted as dotted_name, failing_user_line
 from ..errors import DifferentiationError
 
 # NumPy names the rules may emit that dask.array spells differently
-RENAMED = types.MappingProxyType({"amax": "max", "amin": "min"})
+RENAMED = types.MappingProxyType({"amax": "max", "amin": "min", "conjugate": "conj"})
 
 # NumPy names generated dask code keeps as NumPy's: they read no array data (np.array: of a literal list;
 # np.can_cast: of dtypes, in the checks of a list grown into an array)

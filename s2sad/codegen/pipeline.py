@@ -87,7 +87,7 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
                  vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None, trees: tuple = (),
-                 select: tuple | None = None) -> Compiled:
+                 select: tuple | None = None, complex_params: tuple[str, ...] = ()) -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
     function may return None for the value (when the output is certainly a scalar) and skip computing it.
     `vectors`: parameters the code may assume 1-D (the caller checks), so their elements are scalars.
@@ -95,8 +95,11 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
     (it raised aliasing.NeedsArgKinds without them); the caller checks them at every call. `trees`:
     (parameter, structure) of each container argument, passed leaf by leaf (`argnums` then counts
     leaves: the generated function's parameters). `select`: the path of the output differentiated in a
-    returned container (normalize.py's _select)."""
+    returned container (normalize.py's _select). `complex_params`: the parameters (and free names) that
+    hold complex numbers (the caller checks it on every call)."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
+    if complex_params:
+        options["complex"] = list(complex_params)
     if select is not None:
         options["select"] = select
     if not value:
@@ -110,7 +113,8 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
     return cached(fn, options, "grad",
                   lambda src, key, name: stages.run(stages.REVERSE, stages.Job(
                       src, key, name, backend, argnums, has_aux=has_aux, value=value, vectors=tuple(vectors),
-                      kinds=kinds, trees=tuple(trees), select=select), stages.dumped()), trees)
+                      kinds=kinds, trees=tuple(trees), select=select, complex_params=tuple(complex_params)),
+                      stages.dumped()), trees)
 
 
 def _keyed(fn, options: dict):

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from .. import backends
 from ..backends.base import made_apart, split_tapes
 from .._version import __version__
-from ..analysis import aliasing
+from ..analysis import aliasing, complexity
 from ..analysis.activity import Analysis, activity, analyze
 from ..errors import DifferentiationError
 from ..frontend.normalize import normalize
@@ -66,6 +66,7 @@ class Job:
     axes: tuple = ()                   # vmap: (position, mapped axis) of each batched parameter
     example: tuple = ()                # vmap: one example of each parameter: "number", its ndim, or None
     out_axes: Any = 0                  # vmap: where each output's batch axis goes
+    complex_params: tuple[str, ...] = ()   # parameters and free names that hold complex numbers
     # made by the stages
     core: CoreFunction | None = None
     wrt: list[str] = field(default_factory=list)
@@ -120,10 +121,14 @@ def _stack_activity(job: Job) -> None:
 
 def _check_reverse(job: Job) -> None:
     reverse_mode.check(job.core, job.info.activity, job.kinds)
+    job.core.complex = complexity.complex_names(job.core, job.complex_params)
+    complexity.check(job.core, job.info.activity, job.core.complex, real_output=True, given=job.complex_params)
 
 
 def _check_forward(job: Job) -> None:
     forward_mode.check(job.core, job.info.activity, job.kinds, views=backends.get(job.backend).shares_views)
+    job.core.complex = complexity.complex_names(job.core)
+    complexity.check(job.core, job.info.activity, job.core.complex, real_output=False)
 
 
 def _reverse(job: Job) -> None:

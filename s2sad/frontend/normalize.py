@@ -44,7 +44,8 @@ _METHODS = {"sum": "np.sum", "mean": "np.mean", "prod": "np.prod", "max": "np.ma
             "cumsum": "np.cumsum", "var": "np.var", "std": "np.std", "dot": "np.dot",
             "ravel": "np.ravel", "flatten": "np.ravel", "squeeze": "np.squeeze", "swapaxes": "np.swapaxes",
             "copy": "np.copy", "clip": "np.clip", "trace": "np.trace", "round": "np.round",
-            "argmax": "np.argmax", "argmin": "np.argmin", "any": "np.any", "all": "np.all"}
+            "argmax": "np.argmax", "argmin": "np.argmin", "any": "np.any", "all": "np.all", "conj": "np.conj",
+            "conjugate": "np.conj"}
 _VARARG_METHODS = {"reshape": "np.reshape", "transpose": "np.transpose"}   # x.reshape(2, 3)
 _INACTIVE_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 # methods that change an array in place, and what to write instead
@@ -554,8 +555,8 @@ class Normalizer(Containers):
                 return ref
             if e.attr in ("T", "mT"):
                 return ast.Call(func=_spell(["np", "transpose"]), args=[self.atom(e.value)], keywords=[])
-            if e.attr == "real":
-                return ast.Call(func=_spell(["np", "real"]), args=[self.atom(e.value)], keywords=[])
+            if e.attr in ("real", "imag"):
+                return ast.Call(func=_spell(["np", e.attr]), args=[self.atom(e.value)], keywords=[])
             if e.attr in _INACTIVE_ATTRS:
                 return ast.Attribute(value=self.atom(e.value), attr=e.attr, ctx=ast.Load())
             parts = dotted(e)

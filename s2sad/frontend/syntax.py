@@ -27,7 +27,7 @@ WHAT = {ast.Try: "try/except", ast.With: "a `with` block", ast.AsyncWith: "async
 
 def check(src: Source) -> None:
     """Reject, with file, line and the source line, every construct outside the allow-list (the first
-    one met), then complex numbers (the first one met, by the same walk)."""
+    one met), then np.emath (the first use met, by the same walk)."""
     first_complex = None
     for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
         if first_complex is None and _complex(node):
@@ -55,8 +55,9 @@ def check(src: Source) -> None:
         what = describe(node)
         raise src.error(UnsupportedSyntaxError, node, f"{what} is not supported inside a differentiated function")
     if first_complex is not None:
-        raise src.error(NonDifferentiableError, first_complex, "complex numbers are not supported yet: s2sad "
-                        "differentiates real-valued code (write the real and imaginary parts as real arrays)")
+        raise src.error(NonDifferentiableError, first_complex, "np.emath is not supported: its functions change "
+                        "type with the value (np.emath.sqrt(-1.0) is complex); write the complex value itself "
+                        "(np.sqrt(x + 0j))")
     args = src.tree.args
     if args.vararg or args.kwarg:
         raise src.error(UnsupportedSyntaxError, src.tree, "*args and **kwargs parameters are not supported")
@@ -67,19 +68,9 @@ def describe(node: ast.AST) -> str:
     return WHAT.get(type(node), f"`{type(node).__name__}`")
 
 
-_COMPLEX_NAMES = {"complex", "complex64", "complex128", "complex256", "csingle", "cdouble", "clongdouble",
-                  "complexfloating", "emath"}
-
-
 def _complex(node: ast.AST) -> bool:
-    """A complex literal (`1j`), a complex type (`complex`, `np.complex128`) or np.emath."""
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, complex)
-    if isinstance(node, ast.Name):
-        return node.id == "complex"
-    if isinstance(node, ast.Attribute):
-        return node.attr in _COMPLEX_NAMES
-    return False
+    """np.emath (`np.emath.sqrt`): a result that is complex or not depending on the value."""
+    return isinstance(node, ast.Attribute) and node.attr == "emath"
 
 
 def _check_target(src: Source, t: ast.expr) -> None:

@@ -60,6 +60,7 @@ class CoreFunction:
     namer: Namer
     callees: list[Any] = field(default_factory=list)    # the Sources of the helpers inlined
     spelled: dict[str, str] = field(default_factory=dict)   # a renamed variable -> its name in the user's code
+    complex: frozenset = frozenset()    # the variables that may hold complex numbers (analysis/complexity.py)
 
     def user_name(self, name: str) -> str:
         """How the user wrote a variable of the core language (`v_1` is `v`, `helper_a` is a helper's `a`)."""

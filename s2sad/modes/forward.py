@@ -13,6 +13,7 @@ import ast
 
 from ..analysis import aliasing
 from ..analysis.activity import Activity, check_object_attributes
+from ..analysis.complexity import operands_complex
 from ..ir.facts import Facts
 from ..ir.prim import Prim, is_add_at, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
@@ -153,10 +154,11 @@ class Forward:
                 return call("_rt.cast_grad", self.linear(prim), name_node(v))
             return self.linear(prim)
         terms = []
+        complex_ = operands_complex(prim, self.fn.complex)
         for param in dict.fromkeys(p for p, _, _ in args):
             if prim.rule.param(param).sequence:
                 raise ValueError(f"no forward rule for a list argument of {prim.key}")
-            tmpl = rule.tangent_template(param)
+            tmpl = rule.tangent_template(param, complex_)
             m = dict(mapping)
             m["t"] = self.tangent_of(prim.bound[param])
             terms.append(drop_defaults(simplify(substitute(tmpl, m))))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..analysis import aliasing
 from ..analysis.activity import Activity, check_object_attributes, Analysis
+from ..analysis.complexity import operands_complex
 from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
@@ -406,10 +407,15 @@ class Reverse:
             mapping["g"] = call("_rt.full", name_node(g), name_node(ANS))    # shaped like this statement's result
         mapping["ans"] = name_node(ANS)            # resolved by the caller: the new value may need keeping aside
         seq_parts: dict[str, ast.expr] = {}
+        cx = self.fn.complex
+        # complex operands: the rule's complex templates; a real operand takes the real part of what a
+        # statement that touches complex values gives back (JAX's convention: analysis/complexity.py)
+        complex_ = operands_complex(prim, cx)
+        touched = complex_ or target in cx
         for param, path, name in prim.diff_args():
             if not self.active(name):
                 continue
-            tmpl = rule.template(param)
+            tmpl = rule.template(param, complex_)
             others = [a for p2, a in prim.bound.items() if p2 != param]
             reduce = rule.elementwise and not all(is_const(a) for a in others) and not self.shapes.same(name, target)
             m = mapping
@@ -427,6 +433,8 @@ class Reverse:
                 expr = self._lazy_reduction(prim, expr, m["g"])
             if reduce:
                 expr = call("_rt.unbroadcast", expr, name_node(name))
+            if touched and name not in cx:
+                expr = call("np.real", expr)
             out.append((name, expr, path))
         return out
 
@@ -559,6 +567,8 @@ class Reverse:
                 else:
                     # an index that may repeat an element (x[[0, 0, 1]] = v): only the write that landed counts
                     expr = call("_rt.assigned_grad", name_node(b), name_node(x), _index_expr(idx), name_node(v.id))
+                if x in self.fn.complex and v.id not in self.fn.complex:
+                    expr = call("np.real", expr)      # a real value written into a complex array
                 out.extend(self.accumulate(v.id, expr, state, where))
             zero = ast.Subscript(value=name_node(b), slice=clone(idx), ctx=ast.Store())
             out.append(_assign(zero, ast.Constant(0.0), where))

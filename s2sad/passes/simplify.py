@@ -40,6 +40,8 @@ class _Simplify(ast.NodeTransformer):
             return self.visit_BinOp(node)
         if cls is ast.UnaryOp:
             return self.visit_UnaryOp(node)
+        if cls is ast.IfExp:
+            return self.visit_IfExp(node)
         return self.generic_visit(node)
 
     def generic_visit(self, node):
@@ -83,6 +85,14 @@ class _Simplify(ast.NodeTransformer):
             self.changed = True
             flipped = ast.Sub() if op is ast.Add else ast.Add()
             return ast.BinOp(left=node.left, op=flipped, right=node.right.operand)
+        return node
+
+    def visit_IfExp(self, node):
+        """`a if True else b`: a (a rule's option given as a literal, np.angle's deg=False)."""
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant) and type(node.test.value) is bool:
+            self.changed = True
+            return node.body if node.test.value else node.orelse
         return node
 
     def visit_UnaryOp(self, node):

@@ -1,5 +1,5 @@
 """Rules of NumPy's elementwise functions, reductions and linear algebra."""
-from .table import alias, nondiff, rule
+from .table import alias, holomorphic, nondiff, real_valued, rule
 
 # elementwise, one argument
 rule("np.sin", "x", x="g * np.cos(x)", elementwise=True)
@@ -25,7 +25,10 @@ rule("np.sqrt", "x", x="0.5 * g / ans", elementwise=True)
 rule("np.cbrt", "x", x="g / (3 * ans ** 2)", elementwise=True)
 rule("np.square", "x", x="2 * g * x", elementwise=True)
 rule("np.reciprocal", "x", x="-g * ans ** 2", elementwise=True)
-rule("np.abs", "x", x="g * np.sign(x)", elementwise=True)
+# |z| of a complex z: its cotangent is g conj(z) / |z| (JAX's convention), 0 at z = 0 as abs'(0) = 0
+rule("np.abs", "x", x="g * np.sign(x)", elementwise=True,
+     complex_reverse={"x": "g * np.conj(x) / np.where(ans == 0, 1.0, ans)"},
+     complex_forward={"x": "np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)"})
 alias("np.fabs", "np.abs")
 rule("np.negative", "x", x="-g", elementwise=True)
 rule("np.positive", "x", x="g", elementwise=True)
@@ -244,13 +247,27 @@ for _name in ("argmax", "argmin", "argsort", "isnan", "isinf", "isfinite", "grea
               "any", "all", "nonzero", "count_nonzero", "isclose", "allclose", "array_equal", "searchsorted",
               "shape", "size", "ndim"):
     nondiff(f"np.{_name}", why="integer or boolean output")
+real_valued(*[f"np.{_name}" for _name in ("argmax", "argmin", "argsort", "isnan", "isinf", "isfinite", "greater",
+              "greater_equal", "less", "less_equal", "equal", "not_equal", "logical_and", "logical_or", "logical_not",
+              "logical_xor", "any", "all", "nonzero", "count_nonzero", "isclose", "allclose", "array_equal",
+              "searchsorted", "shape", "size", "ndim")])
 for _name in ("sign", "floor", "ceil", "round", "around", "rint", "trunc", "fix", "floor_divide", "heaviside"):
     nondiff(f"np.{_name}", why="piecewise constant: the derivative is zero wherever it exists")
 for _name in ("zeros", "ones", "empty", "arange", "eye", "identity", "zeros_like", "ones_like", "empty_like"):
     nondiff(f"np.{_name}", why="its value depends on shapes and sizes only (arange: piecewise constant)")
 
 nondiff("_rt.stop_gradient", "x", why="stop_gradient: no derivative flows through it, by definition")
-rule("np.real", "val", val="np.real(g)", linear=True)
+# the parts of a complex number (JAX's convention: a cotangent g pairs with a value v by Re(g * v)); of a
+# real one: itself, 0, and itself
+rule("np.real", "val", val="np.real(g)", linear=True, complex_reverse={"val": "g"})
+rule("np.imag", "val", val="0.0 * g", linear=True, complex_reverse={"val": "-1j * g"})
+rule("np.conj", "x", x="g", linear=True, complex_reverse={"x": "np.conj(g)"})
+alias("np.conjugate", "np.conj")
+# the argument of z: d angle = Im(conj(z) dz) / |z|^2 (in degrees with deg=True); piecewise constant on reals
+_TO_DEG = "(180 / np.pi if deg else 1.0)"
+rule("np.angle", "z, deg=False", z="0.0 * g", forward={"z": "0.0 * t"}, elementwise=True,
+     complex_reverse={"z": f"-1j * g * np.conj(z) / np.where(z == 0, 1.0, np.abs(z) ** 2) * {_TO_DEG}"},
+     complex_forward={"z": f"np.imag(np.conj(z) * t) / np.where(z == 0, 1.0, np.abs(z) ** 2) * {_TO_DEG}"})
 
 # --- contractions: an einsum is multilinear; its cotangent in operand k is the contraction of the others
 # with g (_rt.einsum_grad{k}: slot 0 is the output, slots 1... the operands; s2sad/runtime/einsum.py)
@@ -326,3 +343,14 @@ rule("np.logaddexp2", "x, y", x="g * np.exp2(x - ans)", y="g * np.exp2(y - ans)"
 # x - floor(x / y) * y: the floor is piecewise constant
 rule("np.remainder", "x, y", x="g", y="-g * np.floor_divide(x, y)", elementwise=True)
 alias("np.mod", "np.remainder")
+
+real_valued("np.abs", "np.real", "np.imag", "np.angle", "np.linalg.norm")
+# holomorphic (or linear over the complex numbers): the templates above hold for complex operands as they are
+holomorphic(*[f"np.{_n}" for _n in """
+sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh exp exp2 expm1 log log2 log10 log1p sqrt
+square reciprocal negative positive deg2rad rad2deg add subtract multiply divide power where sum mean prod cumsum
+cumprod dot matmul inner outer trace linalg.inv linalg.det linalg.solve linalg.matrix_power reshape ravel
+transpose swapaxes expand_dims squeeze flip broadcast_to tile concatenate stack hstack vstack array asarray copy
+diff diag diagonal triu tril roll repeat take take_along_axis cross kron average polyval linspace full full_like
+einsum tensordot pad split hsplit vsplit dsplit flipud fliplr rot90 moveaxis atleast_1d atleast_2d atleast_3d
+""".split()], "getitem", "astype")

@@ -1,5 +1,5 @@
 """Rules of Python's operators (`+ - * / ** @ // %`, unary `-`/`+`) and plain copies."""
-from .table import nondiff, rule
+from .table import holomorphic, nondiff, real_valued, rule
 
 rule("copy", "x", x="g", linear=True)
 rule("neg", "x", x="-g", elementwise=True)
@@ -15,3 +15,5 @@ rule("matmul", "x, y", x="_rt.matmul_grad_x(g, x, y)", y="_rt.matmul_grad_y(g, x
 nondiff("floordiv", "x, y", why="piecewise constant: the derivative is zero wherever it exists")
 nondiff("not", "x", why="boolean output")
 nondiff("compare", "*args", why="boolean output (comparisons, `and`/`or` of them, .shape and like attributes)")
+holomorphic("copy", "neg", "pos", "add", "sub", "mul", "truediv", "pow", "matmul")
+real_valued("compare", "not")

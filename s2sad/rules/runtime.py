@@ -5,7 +5,7 @@ helper applied to the tangent. Where a helper also depends smoothly on another a
 operands, var/std/norm), an explicit forward rule says how; where a second derivative is not
 supported, the forward rule raises a clear error when it runs.
 """
-from .table import nondiff, rule, shaped_like
+from .table import RULES, holomorphic, nondiff, rule, shaped_like
 
 rule("_rt.unbroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True, shape_arg=1)
 rule("_rt.rebroadcast", "c, x", c="_rt.rebroadcast(g, c)", linear=True)
@@ -213,3 +213,19 @@ rule("_rt.rot90", "c, k=1, axes=None", c="_rt.rot90(g, -k, axes)", linear=True)
 shaped_like(1, "_rt.unbroadcast", "_rt.tangent_like", "_rt.owned", "_rt.sum_grad", "_rt.mean_grad", "_rt.full",
             "_rt.matmul_grad_x")
 shaped_like(2, "_rt.matmul_grad_y")
+
+# the FFT family's cotangents and the transforms again: each is the other's transpose (runtime/fft.py)
+rule("_rt.fft_grad", "c, a, s, axes, norm, kind", c="_rt.fft_again(g, a, s, axes, norm, kind)", linear=True,
+     complex_ok=True, complex_out=True)
+rule("_rt.fft_again", "c, a, s, axes, norm, kind", c="_rt.fft_grad(g, a, s, axes, norm, kind)", linear=True,
+     complex_ok=True, complex_out=True)
+
+# linear over the complex numbers (or holomorphic): their rules hold for complex operands as they are
+holomorphic(*[f"_rt.{_n}" for _n in """
+unbroadcast rebroadcast tangent_like owned sum_grad mean_grad cumsum_grad transpose_grad tile_grad getitem_grad
+concatenate_grad stack_grad hstack_grad vstack_grad diff_grad diagonal_grad diag_grad trace_grad roll_grad
+repeat_grad take_grad take_along_axis_grad matmul_grad_x matmul_grad_y dot_grad_a dot_grad_b prod_grad prod_jvp
+as_matrix from_matrix cumprod_grad kron_grad_a kron_grad_b polyval_deriv polyval_grad_p average_grad
+average_grad_w sum_product full mean_scale linspace_grad fill_grad cast_grad pad_linear pad_grad
+pad_grad_constant split_grad rot90
+""".split()], *[k for k in RULES if k.startswith("_rt.einsum_grad")])

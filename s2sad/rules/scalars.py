@@ -1,5 +1,5 @@
 """Rules of the `math` module and of Python builtins on numbers."""
-from .table import nondiff, rule
+from .table import nondiff, real_valued, rule
 
 rule("math.sin", "x", x="g * math.cos(x)", elementwise=True)
 rule("math.cos", "x", x="-g * math.sin(x)", elementwise=True)
@@ -24,10 +24,13 @@ rule("math.hypot", "x, y", x="g * x / (ans or 1.0)", y="g * y / (ans or 1.0)", e
 rule("math.erf", "x", x="g * 1.1283791670955126 * math.exp(-x ** 2)", elementwise=True)
 rule("math.erfc", "x", x="-g * 1.1283791670955126 * math.exp(-x ** 2)", elementwise=True)
 
-rule("abs", "x", x="g * np.sign(x)", elementwise=True)
+rule("abs", "x", x="g * np.sign(x)", elementwise=True,    # |z| of a complex z: as np.abs
+     complex_reverse={"x": "g * np.conj(x) / np.where(ans == 0, 1.0, ans)"},
+     complex_forward={"x": "np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans)"})
 rule("float", "x", x="g", linear=True)
 for _name in ("len", "int", "bool", "round", "range", "math.floor", "math.ceil", "math.trunc", "math.isnan",
               "math.isinf", "math.isfinite", "isinstance"):
     nondiff(_name, why="integer or boolean output")
 nondiff("print", why="prints; its result is None", pure=False)
 rule("math.copysign", "x, y", x="g * math.copysign(1.0, x) * math.copysign(1.0, y)", elementwise=True)
+real_valued("abs", "len", "int", "bool", "round", "range", "math.isnan", "math.isinf", "math.isfinite", "isinstance")

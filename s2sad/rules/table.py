@@ -48,6 +48,14 @@ class Rule:
     result_like: int | None = None   # a runtime helper whose result has the shape of this argument
     batch: str = ""              # how vmap batches it (modes/batch.py; rules/batching.py): "" elementwise
                                  # if elementwise, else once per example
+    # complex numbers (analysis/complexity.py), JAX's convention: a cotangent pairs with a value by
+    # Re(sum(g * v)), so a holomorphic rule's templates hold for complex operands as they are
+    complex_ok: bool = False     # its templates (or complex_reverse/complex_forward) hold for complex operands;
+                                 # a rule without it is refused where an operand may be complex
+    complex_reverse: dict = field(default_factory=dict)   # param -> template where the operands may be complex
+    complex_forward: dict = field(default_factory=dict)   # param -> tangent template, likewise
+    complex_out: bool = False    # its result is complex for real operands (np.fft.fft)
+    real_out: bool = False       # its result is real for complex operands (np.abs, np.real, comparisons)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -55,11 +63,16 @@ class Rule:
                 return p
         raise KeyError(name)
 
-    def template(self, param: str) -> ast.expr:
+    def template(self, param: str, complex_: bool = False) -> ast.expr:
+        """The cotangent template of `param` (`complex_`: where an operand may be complex)."""
+        if complex_ and param in self.complex_reverse:
+            return _parse(self.complex_reverse[param])
         return _parse(self.reverse[param])
 
-    def tangent_template(self, param: str) -> ast.expr:
+    def tangent_template(self, param: str, complex_: bool = False) -> ast.expr:
         """Tangent contributed by `param`: explicit, or derived from the reverse rule (g -> t)."""
+        if complex_ and param in self.complex_forward:
+            return _parse(self.complex_forward[param])
         if param in self.forward:
             return _parse(self.forward[param])
         if self.elementwise:
@@ -88,7 +101,13 @@ RULES: dict[str, Rule] = {}
 def parse_signature(sig: str) -> tuple[Param, ...]:
     """"x, axis=None, *xs" style signature -> Params. A leading '*' marks a sequence parameter."""
     params = []
-    for part in [s.strip() for s in sig.split(",") if s.strip()]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(sig + ","):
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "," and depth == 0:            # a comma inside a default (axes=(-2, -1)) does not split
+            parts.append(sig[start:i])
+            start = i + 1
+    for part in [s.strip() for s in parts if s.strip()]:
         seq = part.startswith("*")
         part = part.lstrip("*")
         name, _, default = part.partition("=")
@@ -98,7 +117,8 @@ def parse_signature(sig: str) -> tuple[Param, ...]:
 
 def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False, cast: bool = False,
          forward: dict | None = None, reduction: bool = False, view: bool = False, shape_arg: int | None = None,
-         pure: bool = True, **reverse: str) -> Rule:
+         pure: bool = True, complex_ok: bool = False, complex_reverse: dict | None = None,
+         complex_forward: dict | None = None, complex_out: bool = False, **reverse: str) -> Rule:
     """Register the rule of primitive `key` with signature `sig` and reverse templates `reverse` (the
     flags: see Rule)."""
     params = parse_signature(sig)
@@ -109,13 +129,16 @@ def rule(key: str, sig: str, *, elementwise: bool = False, linear: bool = False,
     unknown = set(reverse) - names
     if unknown:
         raise ValueError(f"rule {key}: templates for unknown parameters {sorted(unknown)}")
-    for tmpl in list(reverse.values()) + list((forward or {}).values()):
+    templates = [reverse, forward or {}, complex_reverse or {}, complex_forward or {}]
+    for tmpl in [t for d in templates for t in d.values()]:
         ast.parse(tmpl, mode="eval")   # fail at import time on a malformed template
     reverse = dict(reverse)
     for name in forward or {}:     # differentiable in forward mode only: reverse mode says so when it runs
         reverse.setdefault(name, f"_rt.second_order('{key} in reverse mode over reverse mode')")
     r = Rule(key, params, reverse, dict(forward or {}), elementwise, linear, cast=cast, reduction=reduction,
-             view=view, shape_arg=shape_arg, pure=pure)
+             view=view, shape_arg=shape_arg, pure=pure, complex_ok=complex_ok or bool(complex_reverse),
+             complex_reverse=dict(complex_reverse or {}), complex_forward=dict(complex_forward or {}),
+             complex_out=complex_out)
     _add(key, r)
     return r
 
@@ -151,6 +174,19 @@ def batching(kind: str, *keys: str, sig: str | None = None) -> None:
         if sig is not None:          # a rule without a signature (nondiff's *args): the one vmap reads
             changes["params"] = parse_signature(sig)
         _replace(RULES[key], **changes)
+
+
+def holomorphic(*keys: str) -> None:
+    """The primitives `keys` are holomorphic (or linear over the complex numbers): their templates hold
+    for complex operands in JAX's convention, unchanged."""
+    for key in keys:
+        _replace(RULES[key], complex_ok=True)
+
+
+def real_valued(*keys: str) -> None:
+    """The primitives `keys` give real numbers (or integers, booleans) for complex operands too."""
+    for key in keys:
+        _replace(RULES[key], real_out=True)
 
 
 def _replace(old: Rule, **changes) -> None:

@@ -1093,3 +1093,4 @@ from .einsum import (einsum_grad0, einsum_grad1, einsum_grad2, einsum_grad3, ein
 from .arrays import (hsplit_axis, interp_fp, interp_grad_fp, interp_outside, interp_slope_at,  # noqa: E402
                      interp_slope_grad, pad_grad, pad_grad_constant, pad_linear, quantile_grad, quantile_jvp,
                      refuse, rot90, split_grad)
+from .fft import fft_again, fft_grad  # noqa: E402,F401

@@ -233,10 +233,10 @@ def test_an_in_place_method_is_refused_with_the_rewrite():
     assert "test_silent_wrong.py:" in str(e.value)
 
 
-def test_complex_numbers_are_refused():
-    with pytest.raises(NonDifferentiableError, match="complex") as e:
-        s2sad.grad(complex_intermediate)(X3)
-    assert "test_silent_wrong.py:" in str(e.value) and "(1 + 2j)" in str(e.value)
+def test_complex_intermediates_are_differentiated_and_complex_arguments_refused():
+    """Refused until issue 16 (analysis/complexity.py): |x (1 + 2j)|^2 = 5 x^2, so the gradient is 10 x. A
+    complex argument is still refused (its convention is not built yet)."""
+    np.testing.assert_allclose(s2sad.grad(complex_intermediate)(X3), 10 * X3, rtol=1e-13)
     with pytest.raises(DifferentiationError, match="complex"):
         s2sad.grad(sort_weighted)(X3 + 0j)
     with pytest.raises(DifferentiationError, match="complex"):

@@ -27,14 +27,12 @@ FFT = "fft ifft fft2 ifft2 fftn ifftn rfft irfft rfft2 irfft2 rfftn irfftn fftsh
 AUTOGRAD = sorted({f"np.{n}" for n in " ".join([ELEMENTWISE, ARRAYS, REDUCTIONS, PRODUCTS]).split()}
                   | {f"np.linalg.{n}" for n in LINALG.split()} | {f"np.fft.{n}" for n in FFT.split()})
 
-_COMPLEX = "complex numbers: s2sad differentiates real functions (np.real is the one complex-aware rule)"
-_FFT = "not yet: the FFT family (complex results)"
 REFUSED = {
-    "np.imag": _COMPLEX, "np.conj": _COMPLEX, "np.conjugate": _COMPLEX, "np.angle": _COMPLEX,
-    "np.real_if_close": _COMPLEX, "np.linalg.eig": _COMPLEX + " (eigenvalues of a general matrix are complex)",
+    "np.real_if_close": "its result is real or complex depending on the values (as np.emath's): write np.real(a)",
+    "np.linalg.eig": "not yet: the eigenvalues of a general matrix are complex, with eigenvectors scaled as LAPACK "
+                     "chooses (np.linalg.eigh, for symmetric matrices, is differentiated)",
     "np.msort": "gone from NumPy 2 (np.sort(a, axis=0) is differentiated)",
     "np.partition": "not yet: the order of the elements other than the k-th is NumPy's choice (np.sort is differentiated)",
-    **{f"np.fft.{n}": _FFT for n in FFT.split()},
 }
 
 

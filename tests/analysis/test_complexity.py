@@ -1,0 +1,272 @@
+"""Complex numbers through the compiler (s2sad/analysis/complexity.py): which names may be complex, the
+refusals that keep a complex value away from a rule for real numbers, and whole functions with complex
+intermediates in every mode (reverse, forward, second order, vmap of grad) against central differences
+of the function itself, in float64 (np.real and np.imag rule out the complex step)."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.analysis.complexity import complex_names
+from s2sad.approaches import numerical
+from s2sad.codegen import stages
+from s2sad.errors import NonDifferentiableError
+from s2sad.frontend import source
+from s2sad.runtime import fft_again, fft_grad
+
+
+def signal_energy(x):
+    """Parseval: the FFT's energy is n times the signal's, so the gradient is 2x."""
+    spectrum = np.fft.fft(x)
+    return np.sum(np.abs(spectrum) ** 2) / x.size
+
+
+def low_pass(x):
+    spectrum = np.fft.rfft(x)
+    keep = np.arange(spectrum.size) < 3
+    smooth = np.fft.irfft(spectrum * keep, n=x.size)
+    return np.sum((smooth - x) ** 2) + np.sum(smooth ** 3)
+
+
+def phasor(x):
+    z = np.exp(1j * x) * (1.0 + 0.5 * x)
+    return np.sum(z.real * x + z.imag ** 2) + np.angle(np.sum(z))
+
+
+def complex_scalars(x):
+    z = x[0] + 1j * x[1]
+    for k in range(3):
+        z = z * z * 0.5 + (0.2 - 0.1j) * x[2]
+    return abs(z) + np.real(z.conj() * 1j)
+
+
+def rows_of_a_complex_array(x):
+    z = np.zeros((x.size, 2), dtype=complex)
+    for i in range(x.size):
+        z[i, 0] = x[i] * np.exp(1j * x[i])
+        z[i, 1] = np.conj(z[i, 0]) * x[i]
+    return np.abs(np.sum(z)) + np.sum(np.real(z) * np.imag(z))
+
+
+def complex_matrix(x):
+    a = np.reshape(x[:4], (2, 2)) + 1j * np.eye(2)
+    b = np.linalg.solve(a, np.array([1.0 + 2j, x[4]]))
+    return np.sum(np.abs(b) ** 2) + np.real(np.linalg.det(a @ a)) + np.imag(np.trace(np.linalg.inv(a)))
+
+
+def spectrum_2d(x):
+    img = np.reshape(x, (2, 3))
+    f = np.fft.fftshift(np.fft.fft2(img, s=(4, 3)))
+    return np.sum(np.abs(f) * np.arange(12).reshape(4, 3)) + np.sum(np.fft.irfftn(np.fft.rfftn(img) * 1j).real)
+
+
+def helper_returns_complex(x):
+    w = _rotate(x, 0.3)
+    return np.sum(np.real(w) ** 2 - np.imag(w))
+
+
+def _rotate(v, angle):
+    return v * np.exp(1j * angle) + 1j * v ** 2
+
+
+FUNCTIONS = [signal_energy, low_pass, phasor, complex_scalars, rows_of_a_complex_array, complex_matrix, spectrum_2d,
+             helper_returns_complex]
+X = np.array([0.3, -1.2, 0.7, 2.1, 0.4, -0.5])
+
+
+def _close(a, b, tol=2e-6):
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, float(np.max(np.abs(b)))))
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=[f.__name__ for f in FUNCTIONS])
+def test_reverse_forward_and_second_order_against_central_differences(f):
+    reference = numerical.grad(f, method="central")(X)
+    g = s2sad.grad(f)(X)
+    assert g.dtype == np.float64                          # the gradient of a real input is real
+    _close(g, reference)
+    _close(s2sad.jacobian(f, mode="forward")(X), reference)
+    hessian = s2sad.hessian(f)(X)
+    _close(hessian, numerical.jacobian(s2sad.grad(f), method="central")(X), tol=1e-5)
+    _close(hessian, hessian.T, tol=1e-8)
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=[f.__name__ for f in FUNCTIONS])
+def test_vmap_of_grad_is_grad_of_each_example(f):
+    xs = np.stack([X, X[::-1] * 0.7, X + 0.25])
+    _close(s2sad.vmap(s2sad.grad(f))(xs), np.stack([s2sad.grad(f)(x) for x in xs]), tol=1e-10)
+
+
+def test_parseval_gives_2x():
+    _close(s2sad.grad(signal_energy)(X), 2 * X, tol=1e-12)
+
+
+def test_jvp_of_a_complex_output_is_the_transform_of_the_tangent():
+    t = X[::-1].copy()
+    value, tangent = s2sad.jvp(_fft_of, (X,), (t,))
+    _close(value, np.fft.fft(X), tol=1e-12)
+    _close(tangent, np.fft.fft(t), tol=1e-12)
+
+
+def _fft_of(x):
+    return np.fft.fft(x * 1.0)
+
+
+# --- refusals: a DifferentiationError naming the user's line, never a number ----------------------------
+
+def complex_output(x):
+    return np.sum(np.exp(1j * x))
+
+
+def maximum_of_complex(x):
+    z = np.exp(1j * x)
+    return np.sum(np.maximum(z, 0.5).real)
+
+
+def rfft_of_complex(x):
+    return np.sum(np.fft.rfft(x * 1j).real)
+
+
+def complex_into_real_rows(x):
+    y = np.zeros(3)
+    y[0] = x[0] * 1j
+    return np.sum(y)
+
+
+def sort_of_complex(x):
+    return np.sum(np.sort(np.fft.fft(x)).real)
+
+
+def emath(x):
+    return np.sum(np.emath.sqrt(x))
+
+
+REFUSED = [(complex_output, "output may be complex"), (maximum_of_complex, "np.maximum of a value that may be complex"),
+           (rfft_of_complex, "np.fft.rfft of a value that may be complex"),
+           (complex_into_real_rows, "written into `y`, an array of real numbers"),
+           (sort_of_complex, "np.sort of a value that may be complex"), (emath, "np.emath")]
+
+
+@pytest.mark.parametrize("f, why", REFUSED, ids=[f.__name__ for f, _ in REFUSED])
+def test_refused_with_the_line(f, why):
+    for transform in (s2sad.grad, lambda g: s2sad.jacobian(g, mode="forward")):
+        if f is complex_output and transform is not s2sad.grad:
+            continue                                     # forward mode differentiates a complex output
+        with pytest.raises(NonDifferentiableError) as info:
+            transform(f)(X[:3].copy())
+        message = str(info.value)
+        assert why in message
+        assert re.search(r"test_complexity\.py:\d+(:\d+)?: ", message), message
+
+
+# --- the analysis on its own ----------------------------------------------------------------------------
+
+def _core(f):
+    job = stages.Job(source.load(f), "key", "g", argnums=0)
+    stages.run(stages.REVERSE[:2], job)
+    return job.core
+
+
+def mixed(x):
+    a = np.sin(x)
+    z = a * 1j
+    r = np.abs(z)
+    b = np.real(z) + r
+    return np.sum(b)
+
+
+def real_only(x):
+    return np.sum(np.abs(x) + np.real(x))
+
+
+def test_complex_names_follow_values_not_functions():
+    core = _core(mixed)
+    names = {core.user_name(n) for n in complex_names(core)}
+    assert "z" in names
+    assert not names & {"a", "r", "b", "x"}
+
+
+def test_a_function_without_complex_numbers_has_none():
+    assert complex_names(_core(real_only)) == frozenset()
+
+
+# --- the FFT cotangents: each of fft_grad and fft_again is the other's transpose ----------------------
+
+FFT_PLANS = [((5,), 8, -1), ((6,), 4, -1), ((7,), None, -1), ((3, 4), (4, 9), None), ((3, 5), (4, 6), (0, 1)),
+             ((2, 3, 4), (3, 3), (0, 2))]
+
+
+@pytest.mark.parametrize("kind", ["fft", "ifft", "rfft", "irfft"])
+@pytest.mark.parametrize("norm", [None, "ortho", "forward"])
+def test_fft_grad_and_fft_again_are_transposes(kind, norm):
+    """Re(sum(fft_again(u) * v)) == Re(sum(u * fft_grad(v))) (JAX's pairing), for random u, v."""
+    rng = np.random.default_rng(3)
+    for shape, s, axes in FFT_PLANS:
+        real_input = kind == "rfft"
+        a = rng.normal(size=shape) + (0 if real_input else 1j * rng.normal(size=shape))
+        u = rng.normal(size=shape) + (0 if real_input else 1j * rng.normal(size=shape))
+        y = fft_again(u, a, s, axes, norm, kind)
+        v = rng.normal(size=y.shape) + (0 if y.dtype.kind == "f" else 1j * rng.normal(size=y.shape))
+        left, right = np.sum(y * v).real, np.sum(u * fft_grad(v, a, s, axes, norm, kind)).real
+        assert left == pytest.approx(right, rel=1e-10, abs=1e-10), (shape, s, axes)
+
+
+# --- complex arguments: grad follows JAX's convention, df/dx - i df/dy for z = x + iy ------------------
+
+def jax_convention(f, z, h=1e-6):
+    """df/dx - i df/dy at each element of z, by central differences of the real function f."""
+    z = np.asarray(z, dtype=complex)
+    g = np.zeros(z.shape, dtype=complex)
+    for idx in np.ndindex(z.shape):
+        e = np.zeros(z.shape)
+        e[idx] = h
+        g[idx] = (f(z + e) - f(z - e)) / (2 * h) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * h)
+    return g if g.shape else complex(g)
+
+
+def squared_modulus(z):
+    return np.sum(np.abs(z) ** 2)
+
+
+def mixed_complex(z, w):
+    return np.real(np.sum(z ** 3 * np.conj(z) * w)) + np.sum(np.angle(z)) + np.sum(np.abs(np.fft.fft(z * w)) ** 2)
+
+
+def scalar_modulus(z):
+    return abs(z * z + 1j)
+
+
+Z = np.array([0.3 + 0.4j, -1.2 + 0.1j, 0.7 - 0.9j])
+W = np.array([1.0, 2.0 + 1j, -0.5])
+
+
+def test_grad_of_the_squared_modulus_is_2_conj_z():
+    g = s2sad.grad(squared_modulus)(Z)
+    assert g.dtype == np.complex128
+    np.testing.assert_allclose(g, 2 * np.conj(Z), rtol=1e-14)
+
+
+def test_complex_arguments_against_central_differences():
+    gz, gw = s2sad.grad(mixed_complex, argnums=(0, 1))(Z, W)
+    np.testing.assert_allclose(gz, jax_convention(lambda z: mixed_complex(z, W), Z), rtol=1e-6)
+    np.testing.assert_allclose(gw, jax_convention(lambda w: mixed_complex(Z, w), W), rtol=1e-6)
+    g = s2sad.grad(scalar_modulus)(0.3 + 0.5j)
+    assert type(g) is complex and abs(g - jax_convention(scalar_modulus, 0.3 + 0.5j)) < 1e-7
+
+
+def test_the_real_and_the_complex_code_are_apart():
+    """The same function called with real, then complex, then real values: each gets its own code."""
+    real = Z.real.copy()
+    np.testing.assert_allclose(s2sad.grad(squared_modulus)(real), 2 * real, rtol=1e-14)
+    np.testing.assert_allclose(s2sad.grad(squared_modulus)(Z), 2 * np.conj(Z), rtol=1e-14)
+    g = s2sad.grad(squared_modulus)(real)
+    assert g.dtype == np.float64
+
+
+def test_other_transformations_refuse_complex_arguments():
+    for call in (lambda: s2sad.jacobian(squared_modulus)(Z), lambda: s2sad.hessian(squared_modulus)(Z),
+                 lambda: s2sad.jvp(squared_modulus, (Z,), (Z,))):
+        with pytest.raises(s2sad.DifferentiationError, match="complex arguments are differentiated by grad"):
+            call()
