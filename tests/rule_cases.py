@@ -2011,6 +2011,39 @@ add("complex-angle-deg-v", c_angle_deg, [val("v")], "np.angle", cs=False)
 add("complex-abs-m", c_abs, [val("m"), val("m")], "np.abs", cs=False)
 add("complex-abs-builtin-f", c_abs_builtin, [val("f"), val("f")], "abs", cs=False)
 
+
+# least squares of a matrix of full column rank: the solution, the residuals and the singular values
+def l_lstsq(a, b, w):
+    x, res, rank, s = np.linalg.lstsq(a, b, rcond=None)
+    return np.sum(w * x) + 0.3 * np.sum(res) + 0.1 * np.sum(s * np.arange(1.0, s.size + 1))
+
+
+def l_lstsq_x(a, b, w):
+    return np.sum(w * np.linalg.lstsq(a, b)[0])
+
+
+add("lstsq-tall-v", l_lstsq, [val((5, 3)) + np.eye(5, 3), val((5,))], "np.linalg.lstsq", cs=False)
+add("lstsq-tall-m", l_lstsq, [val((6, 3)) + np.eye(6, 3), val((6, 2))], "np.linalg.lstsq", cs=False)
+add("lstsq-square", l_lstsq_x, [val((3, 3)) + 2 * np.eye(3), val((3,))], "np.linalg.lstsq", cs=False)
+
+
+# np.<ufunc>.outer(a, b): the ufunc of a (with an axis per axis of b) and b
+def o_add_outer(a, b, w):
+    return np.sum(w * np.add.outer(a, b))
+
+
+def o_multiply_outer(a, b, w):
+    return np.sum(w * np.multiply.outer(a, b))
+
+
+def o_power_outer(a, b, w):
+    return np.sum(w * np.power.outer(a, b))
+
+
+add("add-outer-v-m", o_add_outer, [val("v"), val("m")], "np.add")
+add("multiply-outer-m-v", o_multiply_outer, [val((2, 3)), val("v")], "np.multiply")
+add("power-outer-v-v", o_power_outer, [val("v", 0.5, 2.0), val("v3")], "np.power")
+
 # the cases a CuPy backend runs: scipy.special has no CuPy form yet (generated code for the CuPy backend
 # refuses it with the line: tests/backends/test_backends.py)
 ON_CUPY = [c for c in CASES if not any(k.startswith("scipy.") for k in c.keys)]

@@ -524,6 +524,7 @@ GAPS = {
     "np.arange": _SIZES, "np.eye": _SIZES, "np.identity": _SIZES, "np.linspace": _SIZES,
     "np.linalg.det": _MATRIX, "np.linalg.inv": _MATRIX, "np.linalg.solve": _MATRIX,
     "np.linalg.slogdet": _MATRIX, "np.linalg.matrix_power": _MATRIX, "np.linalg.pinv": _MATRIX,
+    "np.linalg.lstsq": _MATRIX,
     "np.linalg.cholesky": _MATRIX,
     "np.linalg.eigh": _DECOMPOSITION, "np.linalg.eigvalsh": _DECOMPOSITION, "np.linalg.svd": _DECOMPOSITION,
     "np.linalg.qr": _DECOMPOSITION,

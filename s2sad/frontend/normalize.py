@@ -682,6 +682,14 @@ class Normalizer(Containers):
     def method(self, e: ast.Call, target: str) -> ast.expr:
         func = e.func
         name = func.attr
+        ufunc = self._value_of(func.value) if name == "outer" else None
+        if isinstance(ufunc, numpy.ufunc) and ufunc.nin == 2 and f"np.{ufunc.__name__}" in RULES \
+                and len(e.args) == 2 and not e.keywords:
+            # np.add.outer(a, b): np.add(a shaped a.shape + (1,) * b.ndim, b)
+            key = f"np.{ufunc.__name__}"
+            b = self.atom(e.args[1])
+            left = self.temp(self.bind("_rt.outer_left", _spell(["_rt", "outer_left"]), [e.args[0], b], [], e))
+            return self.bind(key, _spell(key.split(".")), [left, b], [], e)
         if name in _VARARG_METHODS:
             args = list(e.args)
             if len(args) > 1:

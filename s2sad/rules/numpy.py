@@ -180,6 +180,28 @@ rule("np.linalg.qr", "a, mode='reduced'",
      a=_T(f"np.linalg.solve(ans[1], {_T(f'{_QG}[0] + np.matmul(ans[0], {_COPYLTU})')})"),
      forward={"a": "_rt.qr_jvp(t, ans, a, mode)"})
 
+# least squares, x, residuals, rank, s = lstsq(a, b), for a of full column rank (refused otherwise): with
+# R = b - a x and Y = (a^T a)^-1 x_bar, b's cotangent is a Y + 2 R diag(res_bar) and a's is R Y^T - b_bar x^T
+# (x minimizes the residuals, so they move with b and a only through R); s, the singular values of a,
+# as np.linalg.svd's. The residuals are empty unless a is tall and of full rank (_rt.fit_residuals)
+_LX, _LR = "_rt.as_matrix(ans[0], b)", "(_rt.as_matrix(b, b) - np.matmul(a, _rt.as_matrix(ans[0], b)))"
+_LAA = f"np.matmul({_T('a')}, a) * _rt.full_column_rank(ans[2], a)"
+_LY = f"np.linalg.solve({_LAA}, _rt.as_matrix(g[0], b))"
+_LB = f"(np.matmul(a, {_LY}) + 2 * {_LR} * np.expand_dims(_rt.fit_residuals(g[1], np.shape({_LX})[-1]), -2))"
+_USV = "np.linalg.svd(a, full_matrices=False)"
+_LK = "np.size(ans[1])"
+rule("np.linalg.lstsq", "a, b, rcond=None",
+     a=f"np.matmul({_LR}, {_T(_LY)}) - np.matmul({_LB}, {_T(_LX)}) + "
+       f"{_mm(f'{_USV}[0] * np.expand_dims(g[3], -2)', f'{_USV}[2]')}",
+     b=f"_rt.from_matrix({_LB}, b)",
+     forward={"a": f"_rt.parts(_rt.from_matrix(np.linalg.solve({_LAA}, np.matmul({_T('t')}, {_LR}) - "
+                   f"np.matmul({_T('a')}, np.matmul(t, {_LX}))), b), "
+                   f"_rt.fit_residuals(-2 * np.sum({_LR} * np.matmul(t, {_LX}), axis=-2), {_LK}), _rt.zeros(ans[2]), "
+                   f"np.sum({_USV}[0] * np.matmul(t, {_T(f'{_USV}[2]')}), axis=-2))",
+              "b": f"_rt.parts(_rt.from_matrix(np.linalg.solve({_LAA}, np.matmul({_T('a')}, _rt.as_matrix(t, b))), b), "
+                   f"_rt.fit_residuals(2 * np.sum({_LR} * _rt.as_matrix(t, b), axis=-2), {_LK}), _rt.zeros(ans[2]), "
+                   f"_rt.zeros(ans[3]))"})
+
 # shapes (linear): the cotangent is rearranged back to the argument's shape
 rule("np.reshape", "a, shape", a="np.reshape(g, np.shape(a))", linear=True, view=True)
 rule("np.ravel", "a", a="np.reshape(g, np.shape(a))", linear=True, view=True)

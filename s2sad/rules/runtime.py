@@ -214,6 +214,13 @@ shaped_like(1, "_rt.unbroadcast", "_rt.tangent_like", "_rt.owned", "_rt.sum_grad
             "_rt.matmul_grad_x")
 shaped_like(2, "_rt.matmul_grad_y")
 
+# np.linalg.lstsq's: the residuals as n numbers, a tuple of tangents, the check of the matrix's rank
+rule("_rt.fit_residuals", "c, n", c="_rt.fit_residuals(g, np.size(c))", linear=True)
+rule("_rt.parts", "*items", items="g", linear=True)
+# np.<ufunc>.outer(a, b) is normalized to np.<ufunc>(_rt.outer_left(a, b), b)
+rule("_rt.outer_left", "c, b", c="np.reshape(g, np.shape(c))", linear=True, view=True, complex_ok=True)
+nondiff("_rt.full_column_rank", "rank, a", why="a check of the rank: 1.0 or a refusal")
+
 # the FFT family's cotangents and the transforms again: each is the other's transpose (runtime/fft.py)
 rule("_rt.fft_grad", "c, a, s, axes, norm, kind", c="_rt.fft_again(g, a, s, axes, norm, kind)", linear=True,
      complex_ok=True, complex_out=True)

@@ -955,6 +955,34 @@ def _svd_check(a, full_matrices, compute_uv):
                  "differentiate it")
 
 
+def full_column_rank(rank, a):
+    """1.0, after checking that np.linalg.lstsq's matrix `a` had full column rank (else its solution is the
+    minimum-norm one, whose derivative s2sad does not take). A rank on a device (CuPy) is not read back:
+    there a rank-deficient matrix gives NaN, on the device."""
+    if not isinstance(rank, (int, np.integer, np.ndarray)):
+        return _xp(rank).where(rank < np.shape(a)[-1], np.nan, 1.0)
+    if rank < np.shape(a)[-1]:
+        _nondiff(f"np.linalg.lstsq of a matrix of rank {rank} with {np.shape(a)[-1]} columns is not "
+                 "differentiated: s2sad differentiates the least-squares solution of a matrix of full column rank")
+    return 1.0
+
+
+def fit_residuals(c, n):
+    """np.linalg.lstsq's residuals (or their cotangent) `c` as n numbers: themselves, or zeros where
+    NumPy gave none (a square or rank-deficient matrix)."""
+    return np.reshape(c, (n,)) if np.size(c) == n else _xp(c).zeros(n)
+
+
+def outer_left(a, b):
+    """a with a length-1 axis for each of b's: a ufunc's .outer(a, b) is the ufunc of it and b."""
+    return np.reshape(a, np.shape(a) + (1,) * np.ndim(b))
+
+
+def parts(*items):
+    """The items as one value that adds item by item (the tangent of a tuple of results)."""
+    return Parts(items)
+
+
 def svd_cotangent(g, a, full_matrices=True, compute_uv=True):
     """g unchanged, after checking np.linalg.svd's result is differentiable (thin or square)."""
     _svd_check(a, full_matrices, compute_uv)
