@@ -19,7 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backends
+from ..api.convert import fresh
 from ..errors import DifferentiationError
+from .numerical import Kinks
 
 __all__ = ["compare", "Report", "code_lines", "APPROACHES"]
 
@@ -216,23 +218,72 @@ def _is_s2sad_error(exc: Exception) -> bool:
     return isinstance(exc, DifferentiationError)
 
 
-def _errors(g: Any, ref: np.ndarray) -> tuple[float, float]:
-    """(max |g - ref|, max |g - ref| / |ref| over the elements where ref != 0)."""
+def _errors(g: Any, ref: np.ndarray, excused: set[int] = frozenset()) -> tuple[float, float]:
+    """(max |g - ref|, max |g - ref| / |ref| over the elements where ref != 0), leaving out the
+    `excused` elements (kinks where both values lie between the one-sided slopes)."""
     a = _flat(g)
     if a.shape != ref.shape:
         return float("nan"), float("nan")
     with np.errstate(all="ignore"):
         diff = np.where(a == ref, 0.0, np.abs(a - ref))
+        diff[list(excused)] = 0.0
         nz = ref != 0
         rel = float(np.max(diff[nz] / np.abs(ref[nz]))) if np.any(nz) else float("nan")
     return (float(np.max(diff)) if diff.size else 0.0), rel
+
+
+# --- kinks -----------------------------------------------------------------------------------------
+
+_KINK_TOL = (1e-5, 1e-6)      # (rtol, atol * max(1, |f(x)|)) on a value against the one-sided slopes
+
+
+def _kinks(fun: Callable, args: tuple, nums: tuple[int, ...], names: list[str], ok: dict[str, dict],
+           reference: str) -> tuple[dict[str, set[int]], list[str]]:
+    """Where a numerical row disagrees with the reference, the element is checked for a kink (one-sided
+    slopes that differ by far more than their error). There the numerical value cannot take a convention:
+    it agrees when it and the reference lie between the slopes. Returns, per approach, the elements so
+    excused from its error, and a line per kink naming every approach's value and the verdict."""
+    ref = _flat(ok[reference]["gradient"])
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            f = np.abs(np.asarray(backends.to_host(fun(*fresh(args))))).astype(np.float64)
+        scale = max(1.0, float(np.max(f))) if f.size and np.all(np.isfinite(f)) else 1.0
+    except Exception:                  # the rows say what failed; the tolerance only needs a scale
+        scale = 1.0
+    rtol, atol = _KINK_TOL[0], _KINK_TOL[1] * scale
+    where = [(i, k) for i in nums for k in range(int(np.size(args[i])))]    # flat position -> (argument, element)
+    kinks, found, excused = Kinks(fun, args), {}, {}
+    for name, row in ok.items():
+        a = _flat(row["gradient"])
+        if not name.startswith("numerical") or a.shape != ref.shape:
+            continue
+        with np.errstate(all="ignore"):
+            bad = ~(np.abs(a - ref) <= atol + rtol * np.abs(ref)) & (a != ref)
+        for j in np.flatnonzero(bad):
+            kink = found[j] if j in found else kinks.at(*where[j])
+            if kink is None:
+                continue
+            found[j] = kink
+            if kink.contains(a[j], rtol, atol) and kink.contains(ref[j], rtol, atol):
+                excused.setdefault(name, set()).add(int(j))
+    lines = []
+    for j, kink in sorted(found.items()):
+        i, k = where[j]
+        shape = np.shape(args[i])
+        element = f"{names[i]}[{', '.join(map(str, np.unravel_index(k, shape)))}]" if shape else names[i]
+        values = {name: float(_flat(row["gradient"])[j]) for name, row in ok.items()
+                  if _flat(row["gradient"]).shape == ref.shape}
+        lines.append(f"{element}: {kink.describe(values, rtol, atol)}")
+    return excused, lines
 
 
 # --- the report ------------------------------------------------------------------------------------
 
 @dataclass
 class Report:
-    """The result of `compare`: `rows` (one dict per approach), the reference used, and the point.
+    """The result of `compare`: `rows` (one dict per approach), the reference used, the point, and `kinks`
+    (a line per element at a kink, where numerical errors are taken against the one-sided slopes).
 
     Row keys: approach, kind, gradient, abs_error, rel_error, seconds_per_call, setup_seconds, lines,
     ops_before_cse, ops_after_cse, f_calls, error (why the approach failed, else None), note.
@@ -245,6 +296,7 @@ class Report:
     reference: str | None
     reference_note: str
     rows: list[dict] = field(default_factory=list)
+    kinks: list[str] = field(default_factory=list)
 
     COLUMNS = ("approach", "gradient", "max abs err", "max rel err", "time/call", "set-up", "size")
 
@@ -283,6 +335,7 @@ class Report:
     def _footer(self) -> list[str]:
         lines = [f"* reference: {self.reference_note}"]
         lines += [f"  {r['approach']}: {r['note']}" for r in self.rows if r["note"] and r["error"] is None]
+        lines += [f"  {k}" for k in self.kinks]
         return lines
 
     def __str__(self) -> str:
@@ -353,7 +406,9 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
 
     Rows: automatic (reverse), automatic (forward), symbolic, numerical (forward, central, complex
     step). Errors are against the symbolic gradient when it exists, else the automatic reverse-mode
-    one (checked against the complex step). `timing=False` skips the timing; `min_time` and
+    one (checked against the complex step). Where a numerical gradient disagrees, the element is checked
+    for a kink: there a numerical value and the reference between the one-sided slopes count as agreeing
+    (no error), and `Report.kinks` says so. `timing=False` skips the timing; `min_time` and
     `repeat` tune it (median of `repeat` runs of at least `min_time` seconds each).
     """
     if not callable(fun):
@@ -375,6 +430,14 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
         if name in ok and np.all(np.isfinite(_flat(ok[name]["gradient"]))):
             reference = name
             break
+    names = arg_names(fun, len(args))
+    kinks: list[str] = []
+    if reference is not None:
+        ref = _flat(ok[reference]["gradient"])
+        excused, kinks = _kinks(fun, args, nums, names, ok, reference)
+        for r in ok.values():
+            r["abs_error"], r["rel_error"] = (0.0, 0.0) if r["approach"] == reference \
+                else _errors(r["gradient"], ref, excused.get(r["approach"], set()))
     if reference == "symbolic":
         note = "symbolic (SymPy's derivative, evaluated in float64)"
     elif reference is not None:
@@ -383,12 +446,7 @@ def compare(fun: Callable, *args: Any, argnums: int | tuple[int, ...] = 0, timin
         why = "symbolic failed" if "symbolic" not in ok else "symbolic is not finite"
         note = f"{reference} ({why})"
         if check is not None:
-            abs_err, _ = _errors(ok[check]["gradient"], _flat(ok[reference]["gradient"]))
-            note += f"; it agrees with {check} to {_sci(abs_err)}"
-    if reference is not None:
-        ref = _flat(ok[reference]["gradient"])
-        for r in ok.values():
-            r["abs_error"], r["rel_error"] = (0.0, 0.0) if r["approach"] == reference else _errors(r["gradient"], ref)
+            note += f"; it agrees with {check} to {_sci(ok[check]['abs_error'])}"
     name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", None) or repr(fun)
-    names = arg_names(fun, len(args))
-    return Report(name, _point(names, args), argnums, ", ".join(names[i] for i in nums), reference, note, rows)
+    return Report(name, _point(names, args), argnums, ", ".join(names[i] for i in nums), reference, note, rows,
+                  kinks)

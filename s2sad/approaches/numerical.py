@@ -7,12 +7,17 @@ promoted to float64, float32 arrays are differentiated in float64 and the result
 Each element of a differentiated argument costs one pair of evaluations ("central"), one evaluation
 plus one shared evaluation at the point ("forward"), or one evaluation ("complex"). These are
 reference derivatives for tests and benchmarks, not a replacement for `s2sad.grad`.
+
+`Kinks(f, args).at(i, k)` tells whether f has a kink at element k of argument i (one-sided slopes that
+differ by far more than their error) and gives the two slopes: s2sad.testing and s2sad.compare accept a
+value between them where finite differences cannot take a convention.
 """
 from __future__ import annotations
 
 import functools
 import inspect
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -21,7 +26,7 @@ from .. import backends
 from ..api.convert import check_argnums, complex_step, like
 from ..errors import DifferentiationError, NonScalarOutputError, user_stacklevel
 
-__all__ = ["grad", "jacobian", "default_step", "ComplexStepWarning", "METHODS"]
+__all__ = ["grad", "jacobian", "default_step", "ComplexStepWarning", "METHODS", "Kink", "Kinks"]
 
 METHODS = ("forward", "central", "complex")
 _EPS = float(np.finfo(np.float64).eps)
@@ -331,3 +336,106 @@ def jacobian(fun: Callable | None = None, /, *, argnums: int | tuple[int, ...] =
     if fun is None:
         return lambda f: NumericalJacobian(f, argnums, method, step)
     return NumericalJacobian(fun, argnums, method, step)
+
+
+# --- kinks -------------------------------------------------------------------------------------------
+
+_KINK_GAP = 10.0            # one-sided slopes this many times their error apart: a kink
+
+
+@dataclass(frozen=True)
+class Kink:
+    """The one-sided slopes of one output element with respect to one input element, where they differ.
+
+    `left` and `right` are the backward and forward slopes (Richardson-extrapolated one-sided
+    differences), `error` a bound on the error of each. Every convention s2sad takes at a kink (a
+    subgradient, a tie split, the side a condition takes) lies between them.
+    """
+
+    left: float
+    right: float
+    error: float
+
+    def contains(self, value: float, rtol: float = 0.0, atol: float = 0.0) -> bool:
+        """Whether `value` lies between the two slopes (inclusive), give or take their error and atol +
+        rtol * |slope|."""
+        lo, hi = min(self.left, self.right), max(self.left, self.right)
+        with np.errstate(all="ignore"):
+            return bool(lo - self.error - atol - rtol * abs(lo) <= value <= hi + self.error + atol + rtol * abs(hi))
+
+    def __str__(self) -> str:
+        return f"one-sided slopes {_shown(self.left)} and {_shown(self.right)}"
+
+    def describe(self, values: dict[str, float], rtol: float = 0.0, atol: float = 0.0) -> str:
+        """The verdict on each approach's value here: 'a kink at the point, one-sided slopes 0 and 1;
+        automatic 0.5, symbolic 0.5: within' (or naming the values that lie outside)."""
+        shown = ", ".join(f"{name} {_shown(v)}" for name, v in values.items())
+        out = [name for name, v in values.items() if not self.contains(v, rtol, atol)]
+        return f"a kink at the point, {self}; {shown}: " + (f"{', '.join(out)} outside" if out else "within")
+
+
+def _shown(v: float) -> str:
+    return f"{v + 0.0:.6g}"              # + 0.0: -0.0 shows as 0
+
+
+class Kinks:
+    """Kinks of `fun` at `args`, found on demand: `at(i, x_index, out_index)` gives the Kink of output
+    element `out_index` (flat) with respect to element `x_index` (flat) of argument i, or None where
+    the one-sided slopes agree (the function is differentiable there, as far as float64 tells) or
+    cannot be taken. Each input element costs five evaluations of `fun`, once."""
+
+    def __init__(self, fun: Callable, args: tuple):
+        self.fun, self.args = fun, tuple(args)
+        self._slopes: dict[tuple[int, int], tuple | None] = {}
+
+    def at(self, i: int, x_index: int, out_index: int = 0) -> Kink | None:
+        key = (i, x_index)
+        if key not in self._slopes:
+            try:
+                self._slopes[key] = self._one_sided(i, x_index)
+            except Exception:            # a function that fails near the point: no kink is claimed
+                self._slopes[key] = None
+        s = self._slopes[key]
+        if s is None or not 0 <= out_index < s[0].size:
+            return None
+        left, right, error = (float(a[out_index]) for a in s)
+        if not (np.isfinite(left) and np.isfinite(right) and np.isfinite(error)):
+            return None
+        if abs(right - left) <= _KINK_GAP * error + 1e-12 * max(1.0, abs(left), abs(right)):
+            return None
+        return Kink(left, right, error)
+
+    def _value(self, i: int, arg: Any) -> np.ndarray:
+        """fun's output, flat in float64, with argument i replaced by `arg` (a copy), the others copied."""
+        a = [x.copy() if isinstance(x, np.ndarray) or backends.is_cupy(x) else x for x in self.args]
+        a[i] = arg
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")       # a step past a domain's end (log of -h) is not the user's
+            out = np.asarray(backends.to_host(self.fun(*a)))
+        return np.real(out).astype(np.float64).ravel()
+
+    def _one_sided(self, i: int, x_index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(left, right, error): each output element's backward and forward slopes, extrapolated from
+        steps h and h/2, and a bound on their error. h = sqrt(eps) * max(1, |x|): small, so that a kink
+        only that close to x counts as at x (the slopes stay accurate: the extrapolation is second order)."""
+        original = self.args[i]
+        x = _to_float64(original, self.fun)
+        idx = np.unravel_index(x_index, x.shape) if x.shape else ()
+        xi = float(x[idx])
+        h = default_step("forward", xi)
+        f0 = self._value(i, _rebuild(original, x.copy()))
+        slopes, errors = [], []
+        for sign in (-1.0, 1.0):
+            d, scale = [], np.abs(f0)
+            for step in (h, h / 2):
+                xs = x.copy()
+                xs[idx] = xi + sign * step
+                taken = float(xs[idx]) - xi               # the step actually taken (exact in binary)
+                fs = self._value(i, _rebuild(original, xs))
+                scale = np.maximum(scale, np.abs(fs))
+                with np.errstate(all="ignore"):
+                    d.append(_difference(fs, f0) / taken)
+            with np.errstate(all="ignore"):
+                slopes.append(2 * d[1] - d[0])            # Richardson: the O(h) terms cancel
+                errors.append(np.abs(d[1] - d[0]) + 8 * _EPS * scale / h)
+        return slopes[0], slopes[1], np.maximum(errors[0], errors[1])

@@ -73,6 +73,50 @@ class StopGradient(sympy.Function):
         return S.Zero
 
 
+class SharedMax(sympy.Max):
+    """np.max's reduction: SymPy's Max, with the derivative shared equally among the k tied arguments
+    (1/k each, s2sad's convention at a tie; Max gives each 1/2). Printed as Max."""
+
+    def fdiff(self, argindex=1):
+        return _shared(self, argindex) if len(self.args) > 2 else super().fdiff(argindex)
+
+
+class SharedMin(sympy.Min):
+    """np.min's reduction: SymPy's Min, with the derivative shared equally among tied arguments."""
+
+    def fdiff(self, argindex=1):
+        return _shared(self, argindex) if len(self.args) > 2 else super().fdiff(argindex)
+
+
+def _shared(e: sympy.Basic, argindex: int) -> sympy.Basic:
+    """d e / d (argument argindex) of an extremum `e`: 1/k where that argument attains it (k attain it), else 0."""
+    if not 0 < argindex <= len(e.args):
+        raise sympy.ArgumentIndexError(e, argindex)
+    ties = sympy.Add(*[sympy.Piecewise((S.One, sympy.Eq(a, e)), (S.Zero, True)) for a in e.args])
+    return sympy.Piecewise((1 / ties, sympy.Eq(e.args[argindex - 1], e)), (S.Zero, True))
+
+
+class NormRoot(sympy.Function):
+    """sqrt(s) of a sum of squares s (np.hypot, np.linalg.norm), whose derivative is taken to be 0 where s
+    is 0: the norm's kink at the origin, as abs'(0) = 0 (there ds = 0, and sqrt'(0) * ds would be nan)."""
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_Number:
+            return sympy.sqrt(arg)
+        return None
+
+    def fdiff(self, argindex=1):
+        s = self.args[0]
+        return sympy.Piecewise((S.Zero, sympy.Eq(s, 0)), (1 / (2 * self), True))
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_nonnegative
+
+    def _eval_is_extended_nonnegative(self):
+        return self.args[0].is_extended_nonnegative
+
+
 def _sym(v: Any) -> bool:
     """True when `v` holds a SymPy value (possibly inside an object array, list or tuple)."""
     if isinstance(v, sympy.Basic):
@@ -139,10 +183,16 @@ def _truth_value(v: Any) -> Any:
 
 
 def _maximum(a, b):
+    """np.maximum: SymPy's Max, whose derivative Heaviside(a - b) splits a tie 0.5/0.5 (s2sad's convention)."""
+    if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+        return sympy.Max(a, b)
     return _pw(_rel("ge", a, b), a, b)
 
 
 def _minimum(a, b):
+    """np.minimum: SymPy's Min (ties split 0.5/0.5)."""
+    if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+        return sympy.Min(a, b)
     return _pw(_rel("le", a, b), a, b)
 
 
@@ -207,13 +257,13 @@ def _mean(items):
 def _max(items):
     if not items:
         raise DifferentiationError("max of an empty sequence")
-    return sympy.Max(*[sympy.sympify(e) for e in items])
+    return SharedMax(*[sympy.sympify(e) for e in items])
 
 
 def _min(items):
     if not items:
         raise DifferentiationError("min of an empty sequence")
-    return sympy.Min(*[sympy.sympify(e) for e in items])
+    return SharedMin(*[sympy.sympify(e) for e in items])
 
 
 def _all(items):
@@ -307,13 +357,14 @@ def _h_clip(ev, node, a, a_min=None, a_max=None, **kw):
 
 
 def _h_norm(ev, node, x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro") and not (ord == 2 and np.ndim(x) == 1):
+    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple) and len(axis) == 2)
+    if ord not in (None, 2, "fro") or (ord == 2 and matrix):     # ord=2 of a matrix: its largest singular value
         raise TypeError(f"np.linalg.norm with ord={ord!r} is not supported")
-    return _elementwise(sympy.sqrt, _reduce(lambda items: _add([e * e for e in items]), x, axis, keepdims))
+    return _elementwise(NormRoot, _reduce(lambda items: _add([e * e for e in items]), x, axis, keepdims))
 
 
 def _h_hypot(a, b):
-    return sympy.sqrt(a ** 2 + b ** 2)
+    return NormRoot(a ** 2 + b ** 2)
 
 
 def _creator(fill):
@@ -362,11 +413,23 @@ def _h_sum_builtin(ev, node, items, start=0):
 
 
 def _minmax_builtin(fn):
+    """Python's max/min: pairwise from the left, as the compiler differentiates it (each pair splits a
+    tie 0.5/0.5; SymPy's Max would flatten the pairs, so a nested pair is kept unevaluated)."""
+    pair, cls = (_maximum, sympy.Max) if fn is _max else (_minimum, sympy.Min)
+
+    def fold(items):
+        if not items:
+            raise DifferentiationError(f"{'max' if fn is _max else 'min'} of an empty sequence")
+        acc = items[0]
+        for e in items[1:]:
+            acc = cls(acc, sympy.sympify(e), evaluate=False) if isinstance(acc, cls) else pair(acc, e)
+        return acc
+
     def handler(ev, node, *args, **kw):
         if kw:
             raise TypeError("min/max with key= or default= is not supported")
         items = list(ev.iterate(args[0], node)) if len(args) == 1 else list(args)
-        return fn(items)
+        return fold(items)
     return handler
 
 
@@ -1435,6 +1498,9 @@ class _PrinterMixin:
 
     def _print_StopGradient(self, expr):
         return self._print(expr.args[0])
+
+    def _print_NormRoot(self, expr):
+        return self._print(sympy.sqrt(expr.args[0]))
 
     def _print_cbrt(self, expr):
         return f"{self._module_format(self._module + '.cbrt')}({self._print(expr.args[0])})"
