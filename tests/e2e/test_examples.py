@@ -253,7 +253,19 @@ def check_out_of_core(out: str, plots: Path) -> None:
     assert re.search(r"generated gradient: .*out_of_core_loss_grad_\w+\.py", out)
 
 
+def check_spectral(out: str, plots: Path) -> None:
+    assert floats(rf"against central differences: max difference ({NUMBER})", out)[0] < 1e-6
+    losses = [float(v) for v in re.findall(rf"step +\d+: loss ({NUMBER})", out)]
+    assert len(losses) == 4 and losses[-1] < 1e-2 * losses[0] and losses == sorted(losses, reverse=True)
+    recovered, blurred = floats(rf"rms error ({NUMBER}) \(the blurred one: ({NUMBER})\)", out)
+    assert recovered < 0.8 * blurred
+    grads = re.search(r"grad of \|z\|\^2 at z = \[(.*)\]: \[(.*)\] \(2 conj", out)
+    z = np.array([complex(v) for v in grads.group(1).split()])
+    np.testing.assert_allclose([complex(v) for v in grads.group(2).split()], 2 * np.conj(z), rtol=1e-12)
+
+
 CHECKERS = {
+    "spectral.py": check_spectral,
     "out_of_core.py": check_out_of_core,
     "per_example_gradients.py": check_per_example_gradients,
     "control_flow.py": check_control_flow,
