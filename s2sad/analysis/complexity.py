@@ -14,6 +14,10 @@ assignments may make it so. A function without any complex source skips all of t
 from __future__ import annotations
 
 import ast
+import functools
+import warnings
+
+import numpy as np
 
 from ..errors import NonDifferentiableError, located
 from ..ir.core import CoreFunction, origin
@@ -26,10 +30,21 @@ TYPES = frozenset({"complex", "complex64", "complex128", "complex256", "csingle"
                    "complexfloating"})
 
 
+@functools.lru_cache(maxsize=256)
+def _complex_dtype(text: str) -> bool:
+    """Whether the string names a complex dtype ("complex128", "c16", "D")."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.dtype(text).kind == "c"
+    except (TypeError, ValueError, SyntaxError):
+        return False
+
+
 def _source(node: ast.AST) -> bool:
-    """A complex literal or a complex type."""
+    """A complex literal or a complex type (a name, or a dtype's string)."""
     if isinstance(node, ast.Constant):
-        return isinstance(node.value, complex)
+        return isinstance(node.value, complex) or isinstance(node.value, str) and _complex_dtype(node.value)
     if isinstance(node, ast.Name):
         return node.id in TYPES
     return isinstance(node, ast.Attribute) and node.attr in TYPES
@@ -42,7 +57,7 @@ def _complex_value(value: ast.expr, cx: set[str]) -> bool:
     if isinstance(value, ast.Name):
         return value.id in cx or value.id in TYPES
     if isinstance(value, ast.Constant):
-        return isinstance(value.value, complex)
+        return isinstance(value.value, complex) or isinstance(value.value, str) and _complex_dtype(value.value)
     if isinstance(value, (ast.Compare, ast.BoolOp)) or isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
         return False
     if isinstance(value, ast.Attribute):
@@ -50,6 +65,8 @@ def _complex_value(value: ast.expr, cx: set[str]) -> bool:
     if isinstance(value, ast.Subscript):
         return _complex_value(value.value, cx)
     if isinstance(value, ast.Call):
+        if _complex_value(value.func, cx):          # complex(1.0, 2.0), np.complex128(x)
+            return True
         rule = RULES.get(".".join(dotted(value.func) or ()))
         if rule is not None and rule.real_out:
             return False

@@ -270,3 +270,22 @@ def test_other_transformations_refuse_complex_arguments():
                  lambda: s2sad.jvp(squared_modulus, (Z,), (Z,))):
         with pytest.raises(s2sad.DifferentiationError, match="complex arguments are differentiated by grad"):
             call()
+
+
+# --- found by the complex dialect of the random programs (fuzz.py --complex): silently wrong before ------
+
+def complex_constructor(y):
+    """complex(a, b) was taken for a real number: the product's cotangent went on complex into arctan2's."""
+    return (complex(1.27, 1.0) * np.arctan2(y, y * y + 1.0)).real + y ** 2
+
+
+def complex_dtype_string(x):
+    z = np.sqrt(np.asarray(x - 1.0, dtype="complex128"))     # complex where x < 1
+    return np.sum(np.abs(z) ** 3 + np.angle(z) * x)
+
+
+@pytest.mark.parametrize("f, x", [(complex_constructor, 0.7), (complex_dtype_string, X)],
+                         ids=["complex()", "dtype='complex128'"])
+def test_complex_values_made_by_a_call_or_a_dtype_string(f, x):
+    _close(s2sad.grad(f)(x), numerical.grad(f, method="central")(x))
+    _close(s2sad.jacobian(f, mode="forward")(np.atleast_1d(x)), numerical.jacobian(f, method="central")(np.atleast_1d(x)))
