@@ -23,7 +23,8 @@ from ..errors import NonDifferentiableError, located
 from ..ir.core import CoreFunction, origin
 from ..ir.names import dotted
 from ..ir.prim import Prim, is_assign, is_setitem, names_read, primitive, walk_stmts
-from ..rules import RULES
+from ..ir.nodes import walk
+from ..rules import RULES, flagged
 from .activity import Activity
 
 TYPES = frozenset({"complex", "complex64", "complex128", "complex256", "csingle", "cdouble", "clongdouble",
@@ -48,6 +49,31 @@ def _source(node: ast.AST) -> bool:
     if isinstance(node, ast.Name):
         return node.id in TYPES
     return isinstance(node, ast.Attribute) and node.attr in TYPES
+
+
+def _any_source(body: list[ast.stmt]) -> bool:
+    """Whether anything in `body` makes a complex number: a literal, a type, a call of a complex_out rule
+    (one quick walk: this runs on every function transformed)."""
+    made = flagged("complex_out")
+    last = {k.rpartition(".")[2] for k in made}
+    Constant, Name, Attribute, Call = ast.Constant, ast.Name, ast.Attribute, ast.Call
+    for s in body:
+        for n in walk(s):
+            t = type(n)
+            if t is Constant:
+                v = n.value
+                if type(v) is complex or type(v) is str and _complex_dtype(v):
+                    return True
+            elif t is Name:
+                if n.id in TYPES:
+                    return True
+            elif t is Attribute:
+                if n.attr in TYPES:
+                    return True
+            elif t is Call and type(n.func) is Attribute and n.func.attr in last \
+                    and ".".join(dotted(n.func) or ()) in made:
+                return True
+    return False
 
 
 def _complex_value(value: ast.expr, cx: set[str]) -> bool:
@@ -84,10 +110,9 @@ def operands_complex(prim: Prim, cx: frozenset[str]) -> bool:
 def complex_names(fn: CoreFunction, given: tuple[str, ...] = ()) -> frozenset[str]:
     """The variables of `fn` that may hold complex numbers (empty when nothing in it makes one); `given`:
     parameters and free names that hold complex numbers."""
-    stmts = [s for s in walk_stmts(fn.body) if is_assign(s) or is_setitem(s) or isinstance(s, ast.For)]
-    if not given and not any(_source(n) for s in stmts for n in ast.walk(s)) and not any(
-            is_assign(s) and (r := primitive(s.value).rule) is not None and r.complex_out for s in stmts):
+    if not given and not _any_source(fn.body):
         return frozenset()
+    stmts = [s for s in walk_stmts(fn.body) if is_assign(s) or is_setitem(s) or isinstance(s, ast.For)]
     cx: set[str] = set(given)
     changed = True
     while changed:                       # names only join cx: this ends
