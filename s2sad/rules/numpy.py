@@ -12,7 +12,9 @@ rule("np.sinh", "x", x="g * np.cosh(x)", elementwise=True)
 rule("np.cosh", "x", x="g * np.sinh(x)", elementwise=True)
 rule("np.tanh", "x", x="g * (1 - ans ** 2)", elementwise=True)
 rule("np.arcsinh", "x", x="g / np.sqrt(x ** 2 + 1)", elementwise=True)
-rule("np.arccosh", "x", x="g / np.sqrt(x ** 2 - 1)", elementwise=True)
+# of a complex z, 1 / sqrt(z^2 - 1) takes the other branch where Re z < 0: the product form is arccosh's
+rule("np.arccosh", "x", x="g / np.sqrt(x ** 2 - 1)", elementwise=True,
+     complex_reverse={"x": "g / (np.sqrt(x - 1) * np.sqrt(x + 1))"})
 rule("np.arctanh", "x", x="g / (1 - x ** 2)", elementwise=True)
 rule("np.exp", "x", x="g * ans", elementwise=True)
 rule("np.exp2", "x", x="g * ans * np.log(2.0)", elementwise=True)
@@ -370,7 +372,7 @@ real_valued("np.abs", "np.real", "np.imag", "np.angle", "np.linalg.norm")
 # holomorphic (or linear over the complex numbers): the templates above hold for complex operands as they are
 holomorphic(*[f"np.{_n}" for _n in """
 sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh exp exp2 expm1 log log2 log10 log1p sqrt
-square reciprocal negative positive deg2rad rad2deg add subtract multiply divide power where sum mean prod cumsum
+square reciprocal negative positive add subtract multiply divide power where sum mean prod cumsum
 cumprod dot matmul inner outer trace linalg.inv linalg.det linalg.solve linalg.matrix_power reshape ravel
 transpose swapaxes expand_dims squeeze flip broadcast_to tile concatenate stack hstack vstack array asarray copy
 diff diag diagonal triu tril roll repeat take take_along_axis cross kron average polyval linspace full full_like

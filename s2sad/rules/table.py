@@ -75,8 +75,9 @@ class Rule:
             return _parse(self.complex_forward[param])
         if param in self.forward:
             return _parse(self.forward[param])
-        if self.elementwise:
-            return _parse(self.reverse[param], rename={"g": "t"})
+        if self.elementwise:       # (a complex template without a forward one is holomorphic: derived alike)
+            reverse = self.complex_reverse if complex_ and param in self.complex_reverse else self.reverse
+            return _parse(reverse[param], rename={"g": "t"})
         raise KeyError(f"no forward rule for {self.key}({param})")
 
 
