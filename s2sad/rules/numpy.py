@@ -282,9 +282,10 @@ for _name in ("zeros", "ones", "empty", "arange", "eye", "identity", "zeros_like
 
 nondiff("_rt.stop_gradient", "x", why="stop_gradient: no derivative flows through it, by definition")
 # the parts of a complex number (JAX's convention: a cotangent g pairs with a value v by Re(g * v)); of a
-# real one: itself, 0, and itself
-rule("np.real", "val", val="np.real(g)", linear=True, complex_reverse={"val": "g"})
-rule("np.imag", "val", val="0.0 * g", linear=True, complex_reverse={"val": "-1j * g"})
+# real one: itself, 0, and itself. np.real and np.imag are views of their argument (z.real[0] = 1.0
+# writes into z)
+rule("np.real", "val", val="np.real(g)", linear=True, complex_reverse={"val": "g"}, view=True)
+rule("np.imag", "val", val="0.0 * g", linear=True, complex_reverse={"val": "-1j * g"}, view=True)
 rule("np.conj", "x", x="g", linear=True, complex_reverse={"x": "np.conj(g)"})
 alias("np.conjugate", "np.conj")
 # the argument of z: d angle = Im(conj(z) dz) / |z|^2 (in degrees with deg=True); piecewise constant on reals

@@ -45,10 +45,11 @@ VIEW_ARGS.update({"np.flipud": (), "np.fliplr": (), "np.rot90": (), "np.moveaxis
                   "np.atleast_2d": (), "np.atleast_3d": (), "np.split": (2,), "np.array_split": (3, 2), "np.hsplit": (3,), "np.vsplit": (2,), "np.dsplit": (2,)})
 VIEW_INPUT = {"np.diag": A3[0]}      # np.diag takes a vector or a matrix: of a matrix, a view of its diagonal
 VIEW_CALLS = {"np.einsum": lambda a: np.einsum("ijk->kji", a)}      # its subscripts come first
+VIEW_OF_COMPLEX = ("np.real", "np.imag")      # the parts of a complex array are views of it
 
 
 def test_every_view_shares_its_arguments_memory():
-    assert set(VIEW_ARGS) | set(VIEW_CALLS) == {k for k in flagged("view") if k.startswith("np.")}
+    assert set(VIEW_ARGS) | set(VIEW_CALLS) | set(VIEW_OF_COMPLEX) == {k for k in flagged("view") if k.startswith("np.")}
     for key, extra in VIEW_ARGS.items():
         a = VIEW_INPUT.get(key, A3)
         out = _numpy(key)(a, *extra)
@@ -56,6 +57,9 @@ def test_every_view_shares_its_arguments_memory():
             assert np.shares_memory(part, a), key
     for key, call in VIEW_CALLS.items():
         assert np.shares_memory(call(A3), A3), key
+    for key in VIEW_OF_COMPLEX:
+        z = A3 * (1 + 1j)
+        assert np.shares_memory(_numpy(key)(z), z), key
     assert {"reshape", "transpose", "view"} <= aliasing.views()
 
 
