@@ -343,6 +343,8 @@ class _Gen:
     def statement(self, scope, indent, depth, loop_var=None, in_loop=False):
         if self.containers and self.chance(0.3):
             return self.container_stmt(scope, indent, loop_var)
+        if self.complex_ and self.chance(0.12):
+            return self.complex_stmt(scope, indent, loop_var)
         r = self.r.random()
         if depth > 0 and r < 0.10:
             return self.if_block(scope, indent, depth, loop_var, in_loop)
@@ -533,6 +535,48 @@ class _Gen:
             text = f"np.sin({text} + 0.1 * {loop_var})"
             b = 1.0
         return text, k, b
+
+    def complex_stmt(self, scope, indent, loop_var):
+        """A complex local made and used as people do (the complex dialect): an array of complex numbers
+        filled element by element, a complex value carried through a loop, a spectrum changed in place
+        before its inverse; read back as a real vector (np.abs, np.real, np.angle, the inverse FFT)."""
+        n = self.n
+        a, ka, ba = self._loop_expr(scope, "v", loop_var)
+        s_, ks, bs = self._loop_expr(scope, "s", loop_var)
+        if ka != "v" or ks != "s":
+            return self.new_var(scope, indent, loop_var)
+        z, out = self.fresh_name("z"), self.fresh_name()
+        form = self.r.randrange(4)
+        c = round(self.r.uniform(0.2, 0.9), 2)
+        if form == 0:                           # filled element by element
+            i = self.fresh_name("j")
+            self.emit(indent, f"{z} = np.zeros({n}, dtype=complex)")
+            self.emit(indent, f"for {i} in range({n}):")
+            self.emit(indent + 1, f"{z}[{i}] = ({a})[{i}] * np.exp(1j * np.sin({s_}) * {i})")
+            self.emit(indent, f"{out} = np.abs({z}) ** 2 + np.real({z} * np.conj({z}))")
+            bound = 2 * ba * ba
+        elif form == 1:                         # carried through a loop
+            k = self.fresh_name("j")
+            self.emit(indent, f"{z} = np.tanh({a}) + 1j * np.sin({s_})")
+            self.emit(indent, f"for {k} in range(3):")
+            self.emit(indent + 1, f"{z} = {z} * ({c} + {c / 2}j) + np.cos({a}) * 0.5")
+            self.emit(indent, f"{out} = np.real({z}) - np.angle({z} + 2.0)")
+            bound = 4.0 + math.pi
+        elif form == 2:                         # a spectrum changed in place, then its inverse
+            self.emit(indent, f"{z} = np.fft.fft({a})")
+            self.emit(indent, f"{z}[0] = {z}[0] * {c}")
+            self.emit(indent, f"{z} *= np.exp(-1j * np.arange({n}) * np.tanh({s_}))")
+            self.emit(indent, f"{out} = np.real(np.fft.ifft({z}))")
+            bound = ba * n
+        else:                                   # a complex helper value, its parts read separately
+            self.emit(indent, f"{z} = ({a}) * np.exp(1j * np.arange({n}) * {c}) + 1j * np.tanh({s_})")
+            self.emit(indent, f"{out} = {z}.real * {z}.imag + abs(np.sum({z}))")
+            bound = ba * (ba + 1) + n * (ba + 1)
+        self.features.add("complex-local")
+        if bound > CAP:
+            self.emit(indent, f"{out} = np.tanh({out})")
+            bound = 1.0
+        scope[out] = Var("v", bound)
 
     def new_var(self, scope, indent, loop_var):
         kind = self.pick("ssvvm")

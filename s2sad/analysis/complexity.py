@@ -135,6 +135,15 @@ def _refuse(fn: CoreFunction, s: ast.stmt, message: str) -> None:
     raise NonDifferentiableError(located(where[0], where[1], None, message))
 
 
+def _restored(value: ast.expr) -> bool:
+    """`None` or `stack.pop()`: no new array (generated code starts a name at None and puts a saved value
+    back with a pop, whatever its type)."""
+    if isinstance(value, ast.Constant) and value.value is None:
+        return True
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop" \
+        and not value.args
+
+
 def check(fn: CoreFunction, act: Activity, cx: frozenset[str], real_output: bool, given: tuple[str, ...] = ()) -> None:
     """Refuse (naming the user's line) a differentiated statement where a complex value meets a rule that
     holds for real numbers only, complex values written into an array of real numbers, and, with
@@ -145,7 +154,7 @@ def check(fn: CoreFunction, act: Activity, cx: frozenset[str], real_output: bool
     # arrays that may hold real numbers when complex ones are written into them: a parameter, or a name one
     # of whose assignments gives a real value
     real = set(fn.params) - set(given) | {s.targets[0].id for s in walk_stmts(fn.body)
-                             if is_assign(s) and not _complex_value(s.value, cx)}
+                             if is_assign(s) and not _complex_value(s.value, cx) and not _restored(s.value)}
     for s in walk_stmts(fn.body):
         if is_assign(s) and act.active(s.targets[0].id):
             prim = primitive(s.value)

@@ -72,8 +72,19 @@ def _rotate(v, angle):
     return v * np.exp(1j * angle) + 1j * v ** 2
 
 
+def complex_rows_in_a_branch(x):
+    """Made in a branch: the gradient saves and restores z (`z = tape.pop()`), which its second derivative
+    reads (a pop is no new real array: refused as one before)."""
+    if np.sum(x) > 0:
+        z = np.zeros(x.size, dtype=complex)
+        for i in range(x.size):
+            z[i] = x[i] * np.exp(1j * x[i] * i)
+        x = x + 0.1 * np.abs(z) ** 2
+    return np.sum(np.sin(x))
+
+
 FUNCTIONS = [signal_energy, low_pass, phasor, complex_scalars, rows_of_a_complex_array, complex_matrix, spectrum_2d,
-             helper_returns_complex]
+             helper_returns_complex, complex_rows_in_a_branch]
 X = np.array([0.3, -1.2, 0.7, 2.1, 0.4, -0.5])
 
 
