@@ -87,9 +87,9 @@ def as_float(x, complex_ok: bool = False):
 complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_complex_step", default=False)
 
 
-COMPLEX = ("complex arguments are differentiated by grad and value_and_grad (JAX's convention); jvp, vjp, "
-           "jacobian, hessian and vmap of them take real ones (pass the real and imaginary parts as separate "
-           "real arrays)")
+COMPLEX = ("complex arguments are differentiated by grad, value_and_grad, jvp and vjp (JAX's convention); "
+           "jacobian and hessian take real ones, as JAX's do unless holomorphic=True (pass the real and "
+           "imaginary parts as separate real arrays)")
 
 
 def is_complex(v) -> bool:

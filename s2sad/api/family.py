@@ -17,10 +17,10 @@ from ..ir import pytree
 from ..rules import custom
 from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
-from .convert import as_float, check_real, complex_step, fresh, like
+from .convert import as_float, check_real, complex_step, fresh, is_complex, like
 from .library import as_function
 from .transforms import check_backend
-from .targets import Target, bind_all, compiled_jvp, grad_of, jvp_call, register_source, target
+from .targets import Target, bind_all, compiled_jvp, complex_names, grad_of, jvp_call, register_source, target
 from .vmap import run_batched
 
 __all__ = ["jvp", "vjp", "jacobian", "hessian"]
@@ -68,11 +68,15 @@ def _jvp_one(t, full: list, tangents, user: bool = True, backend: str = "auto") 
         return _jvp_containers(t.fn, full, tangents, t.select, backend)
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
     for i in wrt:
-        full[i] = as_float(full[i])
+        full[i] = as_float(full[i], complex_ok=True)
         if np.shape(tangents[i]) != np.shape(full[i]):
             raise ValueError(f"jvp: tangent {i} has shape {np.shape(tangents[i])}, its primal {np.shape(full[i])}")
-    tans = [as_float(tangents[i]) for i in wrt]
-    return jvp_call(t, full, wrt, tans, backend)
+        if is_complex(tangents[i]) and not is_complex(full[i]):
+            raise DifferentiationError(f"jvp: tangent {i} is complex and its primal real: a real value varies "
+                                       "along real directions (make the primal complex, or pass the tangent's "
+                                       "real part)")
+    tans = [as_float(tangents[i], complex_ok=is_complex(full[i])) for i in wrt]
+    return jvp_call(t, full, wrt, tans, backend, complex_ok=True)
 
 
 def vjp(fun: Callable, *primals, backend: str = "auto") -> tuple[Any, Callable]:
@@ -114,19 +118,30 @@ def _vjp_one(fun: Callable, primals: tuple, select: tuple | None = None, out=Non
         return _vjp_containers(fun, primals, select, out, backend)
     nums = tuple(range(len(primals)))
     unit = _unit(backend, primals)
-    args = [as_float(p) for p in primals]
+    args = [as_float(p, complex_ok=True) for p in primals]
     full = bind_all(fun)(tuple(args), {})
-    c = grad_of(fun, nums, unit.name, full, select=select)
-    extra = [f.read() for f in c.free]
-    check_real((*full, *extra))
-    extra = unit.to_device(extra)
     if out is None:
         out = _output(fun, primals, select)
+    if any(is_complex(v) for v in (*full, out)) and not complex_step.get():
+        # complex values (JAX's convention): the code made for them, whose output may be complex
+        names = list(inspect.signature(fun).parameters)
+        c = grad_of(fun, nums, unit.name, full, select=select, complex_output=True,
+                    complex_params=tuple(p for p, v in zip(names, full) if is_complex(v)))
+    else:
+        c = grad_of(fun, nums, unit.name, full, select=select)
+    extra = [f.read() for f in c.free]
+    if any(is_complex(v) for v in extra) and not complex_step.get():
+        c = grad_of(fun, nums, unit.name, full, select=select, complex_output=True,
+                    complex_params=complex_names(c, full, extra))
+        extra = [f.read() for f in c.free]
+    extra = unit.to_device(extra)
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != np.shape(out):
             raise ValueError(f"vjp: the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
-        _, grads = c.fn(*full, *extra, as_float(cotangent))
+        if is_complex(cotangent) and not is_complex(out):
+            raise DifferentiationError("vjp: the cotangent is complex and the output real (pass its real part)")
+        _, grads = c.fn(*full, *extra, as_float(cotangent, complex_ok=True))
         return tuple(like(g, p) for g, p in zip(grads, primals))
 
     return out, vjp_fun

@@ -19,7 +19,7 @@ from ..analysis import aliasing
 from ..codegen import pipeline as compiler
 from ..rules import custom
 from ..runtime import hooks
-from .convert import as_float, check_real
+from .convert import as_float, check_real, complex_step, is_complex
 
 @dataclass
 class Target:
@@ -104,10 +104,16 @@ def memo(fn, key: tuple, build):
     return found
 
 
-def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = (), select: tuple | None = None):
+def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = (), select: tuple | None = None,
+            complex_params: tuple[str, ...] = (), complex_output: bool = False):
     """The reverse-mode code of `fun`; for the arguments `full` when it depends on their kinds. `trees`:
     container arguments passed leaf by leaf (ir/pytree.py), `nums` then counting leaves; `select`: the
-    leaf of a returned container that is differentiated."""
+    leaf of a returned container that is differentiated. With `complex_output` (vjp of complex values):
+    the code whose output may be complex, for the complex parameters (and free names) `complex_params`."""
+    if complex_output:
+        return memo(fun, ("vjp", nums, backend, select, complex_params),
+                    lambda: compiler.compile_grad(fun, nums, False, backend, select=select,
+                                                  complex_params=complex_params, real_output=False))
     if trees:
         return memo(fun, ("grad", nums, backend, trees, select),
                     lambda: compiler.compile_grad(fun, nums, False, backend, trees=trees, select=select))
@@ -123,9 +129,13 @@ def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = (), sel
 
 
 def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None,
-                 trees: tuple = ()) -> compiler.Compiled:
+                 trees: tuple = (), complex_params: tuple[str, ...] = ()) -> compiler.Compiled:
     """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`; for
-    the arguments `full` when it depends on their kinds; `trees` as in grad_of."""
+    the arguments `full` when it depends on their kinds; `trees` as in grad_of; `complex_params`: for
+    those complex parameters (and free names)."""
+    if complex_params:
+        return memo(fn, ("jvp", wrt, select, backend, complex_params),
+                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, complex_params=complex_params))
     if trees:
         return memo(fn, ("jvp", wrt, select, backend, trees),
                     lambda: compiler.compile_jvp(fn, wrt, backend, select=select, trees=trees))
@@ -139,17 +149,29 @@ def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", 
                      lambda: compiler.compile_jvp(fn, wrt, backend, select=select, kinds=kinds))
 
 
-def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list, backend: str = "auto"):
+def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list, backend: str = "auto",
+             complex_ok: bool = False):
     """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
     it: the tangent code is generated for CuPy, whatever code `t` is; `backend` another than "auto":
-    for that backend)."""
+    for that backend). `complex_ok`: complex arguments take the code made for them (jvp's)."""
     unit = backends.of((*full, *tangents)) if backend == "auto" else backends.get(backend)
     c = compiled_jvp(t.fn, wrt, t.select, unit.name, full)
-    register_source(c)
     extra = [f.read() for f in c.free]
-    check_real((*full, *extra))
+    cx = complex_names(c, full, extra) if complex_ok and not complex_step.get() else ()   # (the complex step: the real code)
+    if cx:
+        c = compiled_jvp(t.fn, wrt, t.select, unit.name, full, complex_params=cx)
+        extra = [f.read() for f in c.free]
+    else:
+        check_real((*full, *extra))
+    register_source(c)
     full, tangents, extra = unit.to_device(full), unit.to_device(tangents), unit.to_device(extra)
     return c.fn(*full, *tangents, *extra)
+
+
+def complex_names(c: compiler.Compiled, args: list, extra: list) -> tuple[str, ...]:
+    """The parameters and free names of generated code `c` whose values (`args`, then `extra`) are complex."""
+    return tuple(p for p, v in zip(list(c.params) + [f.name for f in c.free], list(args) + list(extra))
+                 if is_complex(v))
 
 
 def _recurse_vjp(fun, i, g, *args):

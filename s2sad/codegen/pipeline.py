@@ -87,7 +87,7 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
 
 def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool = True,
                  vectors: tuple[str, ...] = (), kinds: aliasing.ArgKinds | None = None, trees: tuple = (),
-                 select: tuple | None = None, complex_params: tuple[str, ...] = ()) -> Compiled:
+                 select: tuple | None = None, complex_params: tuple[str, ...] = (), real_output: bool = True) -> Compiled:
     """Generate, write and load the gradient function of `fn` (reverse mode). With `value=False` the
     function may return None for the value (when the output is certainly a scalar) and skip computing it.
     `vectors`: parameters the code may assume 1-D (the caller checks), so their elements are scalars.
@@ -96,10 +96,13 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
     (parameter, structure) of each container argument, passed leaf by leaf (`argnums` then counts
     leaves: the generated function's parameters). `select`: the path of the output differentiated in a
     returned container (normalize.py's _select). `complex_params`: the parameters (and free names) that
-    hold complex numbers (the caller checks it on every call)."""
+    hold complex numbers (the caller checks it on every call); `real_output=False` lets the output be
+    complex (vjp: the caller's cotangent pairs with it by Re(sum(g * v)))."""
     options = {"mode": "reverse", "argnums": argnums, "has_aux": has_aux, "backend": backend}
     if complex_params:
         options["complex"] = list(complex_params)
+    if not real_output:
+        options["complex_output"] = True
     if select is not None:
         options["select"] = select
     if not value:
@@ -113,7 +116,8 @@ def compile_grad(fn, argnums, has_aux: bool, backend: str = "numpy", value: bool
     return cached(fn, options, "grad",
                   lambda src, key, name: stages.run(stages.REVERSE, stages.Job(
                       src, key, name, backend, argnums, has_aux=has_aux, value=value, vectors=tuple(vectors),
-                      kinds=kinds, trees=tuple(trees), select=select, complex_params=tuple(complex_params)),
+                      kinds=kinds, trees=tuple(trees), select=select, complex_params=tuple(complex_params),
+                      real_output=real_output),
                       stages.dumped()), trees)
 
 
@@ -236,13 +240,16 @@ def _from_text(text, path, name, src, deps, key, trees=(), func=None):
 
 
 def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[int, ...] | None = None,
-                has_aux: bool = False, kinds: aliasing.ArgKinds | None = None, trees: tuple = ()) -> Compiled:
+                has_aux: bool = False, kinds: aliasing.ArgKinds | None = None, trees: tuple = (),
+                complex_params: tuple[str, ...] = ()) -> Compiled:
     """Generate, write and load the forward-mode (JVP) function of `fn` for the parameters `wrt`.
 
     `select` differentiates one element of a returned tuple (a generated gradient's gradient part).
-    `kinds`: see compile_grad.
+    `kinds`, `complex_params`: see compile_grad.
     """
     options = {"mode": "forward", "wrt": tuple(wrt), "backend": backend, "select": select, "has_aux": has_aux}
+    if complex_params:
+        options["complex"] = list(complex_params)
     if kinds is not None:
         options["kinds"] = kinds.spelled()
     if trees:
@@ -250,7 +257,7 @@ def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[
     return cached(fn, options, "jvp",
                   lambda src, key, name: stages.run(stages.FORWARD, stages.Job(
                       src, key, name, backend, wrt_nums=tuple(wrt), has_aux=has_aux, kinds=kinds, select=select,
-                      trees=tuple(trees)), stages.dumped()), trees)
+                      trees=tuple(trees), complex_params=tuple(complex_params)), stages.dumped()), trees)
 
 
 def compile_batched(fn, axes: tuple, out_axes, kinds: tuple, backend: str = "numpy",

@@ -67,6 +67,7 @@ class Job:
     example: tuple = ()                # vmap: one example of each parameter: "number", its ndim, or None
     out_axes: Any = 0                  # vmap: where each output's batch axis goes
     complex_params: tuple[str, ...] = ()   # parameters and free names that hold complex numbers
+    real_output: bool = True           # reverse mode: the output must be real (grad); False for vjp
     # made by the stages
     core: CoreFunction | None = None
     wrt: list[str] = field(default_factory=list)
@@ -122,13 +123,14 @@ def _stack_activity(job: Job) -> None:
 def _check_reverse(job: Job) -> None:
     reverse_mode.check(job.core, job.info.activity, job.kinds)
     job.core.complex = complexity.complex_names(job.core, job.complex_params)
-    complexity.check(job.core, job.info.activity, job.core.complex, real_output=True, given=job.complex_params)
+    complexity.check(job.core, job.info.activity, job.core.complex, real_output=job.real_output,
+                     given=job.complex_params)
 
 
 def _check_forward(job: Job) -> None:
     forward_mode.check(job.core, job.info.activity, job.kinds, views=backends.get(job.backend).shares_views)
-    job.core.complex = complexity.complex_names(job.core)
-    complexity.check(job.core, job.info.activity, job.core.complex, real_output=False)
+    job.core.complex = complexity.complex_names(job.core, job.complex_params)
+    complexity.check(job.core, job.info.activity, job.core.complex, real_output=False, given=job.complex_params)
 
 
 def _reverse(job: Job) -> None:
