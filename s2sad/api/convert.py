@@ -88,8 +88,8 @@ complex_step: contextvars.ContextVar[bool] = contextvars.ContextVar("s2sad_compl
 
 
 COMPLEX = ("complex arguments are differentiated by grad, value_and_grad, jvp and vjp (JAX's convention); "
-           "jacobian and hessian take real ones, as JAX's do unless holomorphic=True (pass the real and "
-           "imaginary parts as separate real arrays)")
+           "jacobian, hessian and vmap of a transformation take real ones, as JAX's jacobians do unless "
+           "holomorphic=True (pass the real and imaginary parts as separate real arrays)")
 
 
 def is_complex(v) -> bool:
