@@ -397,3 +397,28 @@ def test_a_write_into_the_real_part_is_refused_not_lost():
     """Silently wrong before np.real and np.imag were marked as views: [7.6, 2.8] for [0.6, 37.8]."""
     with pytest.raises(s2sad.DifferentiationError, match="shares its memory"):
         s2sad.grad(write_through_real_part)(np.array([0.3, 0.7]))
+
+
+def complex_arrays(x):
+    """The holomorphic array functions of the table, each on complex operands."""
+    a = x[:3] * (1 + 0.5j) + 0.2j
+    b = x[3:] * (0.7 - 0.3j) + 1.0
+    m = np.outer(a, b) + np.eye(3)
+    parts = [np.kron(a, b), np.cross(a, b), np.pad(a, 1), np.take(a, [1, 0, 1]), np.repeat(a, 2), np.tile(b, 2),
+             np.polyval(a, b), np.concatenate([a, b]), np.stack([a, b]).ravel(), np.inner(a, b) * a, np.dot(m, a),
+             np.matmul(m, b), np.tensordot(m, m, 1).ravel(), np.split(a, 3)[1], np.diag(m), np.diagonal(m, 1),
+             np.roll(a, 1), np.take_along_axis(m, np.array([[0], [2], [1]]), 1).ravel(), np.squeeze(m[:1]),
+             np.broadcast_to(a, (2, 3)).ravel(), np.moveaxis(m, 0, 1)[0], np.swapaxes(m, 0, 1)[1],
+             np.reshape(m, 9), np.array([a[0], b[1]]), np.asarray(x[:2], dtype=complex) * a[:2],
+             np.average(a, weights=np.abs(b) + 1.0) * b, np.full(2, a[1]), np.linspace(a[0], b[0], 3),
+             np.expand_dims(a, 0)[0], np.trace(m) * a, np.linalg.det(m) * b, np.einsum("ij,j->i", m, a)]
+    return np.real(np.sum(np.concatenate(parts) * (0.5 - 0.25j)))
+
+
+def test_array_functions_on_complex_operands():
+    x = np.array([0.3, -0.6, 0.8, 0.5, -0.2, 0.9])
+    reference = numerical.grad(complex_arrays, method="central")(x)
+    _close(s2sad.grad(complex_arrays)(x), reference)
+    _close(s2sad.jacobian(complex_arrays, mode="forward")(x), reference)
+    _close(s2sad.hessian(complex_arrays)(x), numerical.jacobian(s2sad.grad(complex_arrays), method="central")(x),
+           tol=1e-5)
