@@ -381,11 +381,19 @@ def _emit_reverse(job: Job) -> str:
     what = (f"gradient of {src.qualname} with respect to {wrt_text} ({nums}), reverse mode, "
             f"{_array_module(job.backend)} backend" + (", has_aux" if job.has_aux else "")
             + (f", output element {job.select}" if job.select else "")
-            + (f"; for 1-D {', '.join(job.vectors)} (elements are scalars)" if job.vectors else ""))
+            + (f"; for 1-D {', '.join(job.vectors)} (elements are scalars)" if job.vectors else "")
+            + _complex_note(job))
     call = f"call: {job.name}({', '.join(sig[:-1])})" + (
         f"  # {', '.join(f.name for f in job.free)}: globals/closure values" if job.free else "")
     return module_source(_header(job, what, call), _meta(job), job.backend, [func_text],
                          "math." in func_text)
+
+
+def _complex_note(job: Job) -> str:
+    """The header's word on the complex values a variant is made for (JAX's convention)."""
+    given = ", ".join(job.core.user_name(p) for p in job.complex_params)
+    out = "" if job.real_output else "; the output may be complex"
+    return (f"; for complex {given} (JAX's convention)" if given else "") + out
 
 
 def _emit_batched(job: Job) -> str:
@@ -413,6 +421,7 @@ def _emit_forward(job: Job) -> str:
                    blocks=[(TITLES[k], b) for k, b in job.blocks.items()], ret=job.ret)
     func_text = function_source(sec, src.filename)
     what = (f"forward mode (JVP) of {src.qualname} with respect to {', '.join(job.wrt)}, "
-            f"{_array_module(job.backend)} backend" + (f", output element {job.select}" if job.select else ""))
+            f"{_array_module(job.backend)} backend" + (f", output element {job.select}" if job.select else "")
+            + _complex_note(job))
     return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
                          job.backend, [func_text], "math." in func_text)
