@@ -277,7 +277,7 @@ def run_case(case, quick, repeats, peers, peer_cap, log):
         t0 = time.perf_counter()
         got = g(*args)                      # warm-up: generates, writes and compiles the gradient
         res["first_call_s"] = time.perf_counter() - t0
-        res["generated"] = str(g.path) if g.path else None
+        res["generated"] = os.path.relpath(g.path, ROOT) if g.path else None   # no machine path in the results
     except Exception as exc:
         res["status"] = "error"
         res["error"] = f"{type(exc).__name__}: {exc}"
