@@ -60,15 +60,8 @@ def _any_source(body: list[ast.stmt]) -> bool:
     for s in body:
         for n in walk(s):
             t = type(n)
-            if t is Constant:
-                v = n.value
-                if type(v) is complex or type(v) is str and _complex_dtype(v):
-                    return True
-            elif t is Name:
-                if n.id in TYPES:
-                    return True
-            elif t is Attribute:
-                if n.attr in TYPES:
+            if t is Constant or t is Name or t is Attribute:
+                if _source(n):
                     return True
             elif t is Call and type(n.func) is Attribute and n.func.attr in last \
                     and ".".join(dotted(n.func) or ()) in made:
@@ -81,13 +74,13 @@ def _complex_value(value: ast.expr, cx: set[str]) -> bool:
     is not, np.abs(...) is not (a `real_out` rule), np.fft.fft(...) is (`complex_out`), and otherwise
     a complex literal, type or name in it makes it so."""
     if isinstance(value, ast.Name):
-        return value.id in cx or value.id in TYPES
+        return value.id in cx or _source(value)
     if isinstance(value, ast.Constant):
-        return isinstance(value.value, complex) or isinstance(value.value, str) and _complex_dtype(value.value)
+        return _source(value)
     if isinstance(value, (ast.Compare, ast.BoolOp)) or isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
         return False
     if isinstance(value, ast.Attribute):
-        return value.attr in TYPES or _complex_value(value.value, cx)
+        return _source(value) or _complex_value(value.value, cx)
     if isinstance(value, ast.Subscript):
         return _complex_value(value.value, cx)
     if isinstance(value, ast.Call):

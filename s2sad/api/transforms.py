@@ -24,7 +24,7 @@ from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, targets
 from .library import as_function
-from .convert import as_float, check_argnums, check_real, complex_step, is_complex, like, ones_like
+from .convert import as_float, check_argnums, check_real, complex_step, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
@@ -275,8 +275,8 @@ class _Transformed:
             args = unit.to_device(args)
         originals = [args[i] for i in self._nums]
         free = [f.read() for f in c.free]
-        complex_params = () if complex_step.get() else tuple(   # (the complex step runs the real code)
-            p for p, v in zip(c.params + [f.name for f in c.free], args + free) if is_complex(v))
+        # (the complex step runs the real code)
+        complex_params = () if complex_step.get() else targets.complex_names(c, args, free)
         if complex_params:             # the code made for those complex values (JAX's convention)
             c = self._compile(backend, complex_params=complex_params)
             free = [f.read() for f in c.free]

@@ -120,17 +120,20 @@ def _stack_activity(job: Job) -> None:
     job.info = Analysis(activity(job.core, job.wrt, stacks=True))
 
 
+def _check_complex(job: Job, real_output: bool) -> None:
+    """Which values may be complex (read by the modes), and the refusals where one would be wrong."""
+    job.core.complex = complexity.complex_names(job.core, job.complex_params)
+    complexity.check(job.core, job.info.activity, job.core.complex, real_output, job.complex_params)
+
+
 def _check_reverse(job: Job) -> None:
     reverse_mode.check(job.core, job.info.activity, job.kinds)
-    job.core.complex = complexity.complex_names(job.core, job.complex_params)
-    complexity.check(job.core, job.info.activity, job.core.complex, real_output=job.real_output,
-                     given=job.complex_params)
+    _check_complex(job, job.real_output)
 
 
 def _check_forward(job: Job) -> None:
     forward_mode.check(job.core, job.info.activity, job.kinds, views=backends.get(job.backend).shares_views)
-    job.core.complex = complexity.complex_names(job.core, job.complex_params)
-    complexity.check(job.core, job.info.activity, job.core.complex, real_output=False, given=job.complex_params)
+    _check_complex(job, real_output=False)
 
 
 def _reverse(job: Job) -> None:
