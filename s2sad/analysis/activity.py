@@ -15,6 +15,7 @@ from ..ir.prim import Prim, assigned, is_assign, is_setitem, names_read, primiti
 from ..errors import ContainerOutputError, NonDifferentiableError, UnsupportedSyntaxError
 from ..ir.core import CoreFunction, origin
 from ..errors import located
+from ..ir.nodes import walk_in_order
 
 
 @dataclass
@@ -139,7 +140,7 @@ def check_object_attributes(fn: CoreFunction, act: Activity, filename: str, wher
     """Refuse an attribute read (`p.w`) of a parameter that is differentiated: s2sad reads attributes of
     the objects a function is given as constants, which a differentiated value is not."""
     for st in walk_stmts(fn.body):
-        for node in ast.walk(st):
+        for node in walk_in_order(st):
             if getattr(node, "s2sad_object_attr", False):
                 root = node
                 while isinstance(root, ast.Attribute):

@@ -25,6 +25,7 @@ from .. import backends, rules
 from ..rules import custom
 from . import cache, stages
 from .stages import FREE_MARK
+from ..ir.nodes import walk_in_order
 
 
 @dataclass
@@ -63,7 +64,7 @@ def dependencies(src: frontend.Source) -> list[frontend.Source]:
     while todo:
         cur = todo.pop(0)
         resolver = frontend.Resolver(cur, local_names(cur.tree))
-        for node in ast.walk(cur.tree):
+        for node in walk_in_order(cur.tree):
             if not isinstance(node, ast.Call):
                 continue
             try:

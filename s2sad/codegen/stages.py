@@ -38,6 +38,7 @@ from ..passes.fuse import dead_stores, fuse, no_empty_blocks
 from ..passes.simplify import peephole, propagate_copies
 from . import cache
 from .emit import Sections, function_source, module_source
+from ..ir.nodes import walk
 
 FREE_MARK = "# s2sad-free: "
 
@@ -328,7 +329,7 @@ def _progress(job: Job, size: _Size, what: str, seconds: float) -> None:
 
 def _statements(tree: ast.AST) -> int:
     """The statements in a function's body, nested ones included."""
-    return sum(isinstance(n, ast.stmt) and n is not tree for n in ast.walk(tree))
+    return sum(isinstance(n, ast.stmt) and n is not tree for n in walk(tree))
 
 
 # --- the generated file ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from ..ir.nodes import walk
 from typing import Callable
 
 STACKS = {("np", "stack"), ("np", "array"), ("numpy", "stack"), ("numpy", "array")}
@@ -44,7 +45,7 @@ def written_in_place(tree: ast.AST) -> set[str]:
         while isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
             node = node.value
         return node.id if isinstance(node, ast.Name) else None
-    for n in ast.walk(tree):
+    for n in walk(tree):
         targets = []
         if isinstance(n, (ast.Subscript, ast.Attribute)) and isinstance(n.ctx, ast.Store):
             targets.append(n)

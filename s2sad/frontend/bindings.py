@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import backends
-from ..ir.nodes import walk
+from ..ir.nodes import walk, walk_in_order
 from .source import Source, dotted
 
 _MISSING = object()
@@ -98,7 +98,7 @@ def resolve(sources: list[Source], rule_key, custom) -> tuple[list[str], list[Bi
         # node id -> the attribute read of it (`np` in `np.linalg`, `np.linalg` in `np.linalg.norm`)
         attribute_of = {id(node.value): node for node in walk(src.tree) if type(node) is ast.Attribute}
         seen: dict[tuple[str, ...], tuple[Binding, str] | None] = {}     # each dotted name resolved once
-        for node in ast.walk(src.tree):
+        for node in walk_in_order(src.tree):
             if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)) or node.id in local:
                 continue
             chain = node

@@ -34,7 +34,7 @@ from ..ir.core import OPS, UNARY, CoreFunction, FreeVar, is_const, set_origin
 from ..ir import pytree
 from ..ir.astcopy import clone
 from ..ir.names import RESERVED, Namer, all_names
-from ..ir.nodes import walk
+from ..ir.nodes import walk, walk_in_order
 from ..rules import custom
 from ..rules import RULES, version as rules_version
 
@@ -1047,7 +1047,7 @@ def _select(src: Source, path: tuple) -> bool:
     a path holds the indices and keys, outermost first). False, changing nothing, when a `return` does
     not write that element out (`return out`): normalize then picks it from the container (_pick)."""
     picks = []
-    for node in ast.walk(src.tree):
+    for node in walk_in_order(src.tree):
         if isinstance(node, ast.Return):
             v = node.value
             for k in path:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy
 
 from ..ir.names import dotted
-from ..ir.nodes import walk
+from ..ir.nodes import walk, walk_in_order
 from ..errors import DifferentiationError, UnsupportedSyntaxError, error_at
 
 
@@ -120,7 +120,7 @@ def _candidates(fn, code):
     lines = linecache.getlines(filename, module_globals)
     whole = _parse_file(lines)
     if whole is not None:
-        for node in ast.walk(whole):
+        for node in walk_in_order(whole):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
                 first = min([d.lineno for d in node.decorator_list] + [node.lineno])
                 found = _block_at(lines, first - 1)

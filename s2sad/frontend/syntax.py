@@ -7,6 +7,7 @@ import ast
 
 from ..errors import NonDifferentiableError, UnsupportedSyntaxError
 from .source import Source
+from ..ir.nodes import walk_in_order
 
 _STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.While, ast.For, ast.Break,
           ast.Continue, ast.Return, ast.Pass, ast.Assert, ast.Raise, ast.FunctionDef)
@@ -29,7 +30,7 @@ def check(src: Source) -> None:
     """Reject, with file, line and the source line, every construct outside the allow-list (the first
     one met), then np.emath (the first use met, by the same walk)."""
     first_complex = None
-    for node in ast.walk(ast.Module(body=src.tree.body, type_ignores=[])):
+    for node in walk_in_order(ast.Module(body=src.tree.body, type_ignores=[])):
         if first_complex is None and _complex(node):
             first_complex = node
         if isinstance(node, ast.Module):

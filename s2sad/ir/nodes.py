@@ -36,6 +36,27 @@ def walk(node: ast.AST):
                 push(v)
 
 
+def walk_in_order(node: ast.AST) -> list[ast.AST]:
+    """Every node under `node` (itself first) but contexts and operators, in ast.walk's order (breadth
+    first, fields in order), as a list: for the walks whose first match is reported."""
+    AST = ast.AST
+    out = [node]
+    push = out.append
+    i = 0
+    while i < len(out):
+        n = out[i]
+        i += 1
+        for f in _FIELDS.get(type(n)) or child_fields(type(n)):
+            v = getattr(n, f, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, AST):
+                        push(x)
+            elif isinstance(v, AST):
+                push(v)
+    return out
+
+
 def push_children(node: ast.AST, stack: list) -> None:
     """Put the nodes directly under `node` (contexts and operators aside) on `stack`, in field order: the
     step of a walk that does its own work at each node, without a generator."""

@@ -22,6 +22,7 @@ from ..errors import UnsupportedSyntaxError, located
 from ..passes.simplify import simplify
 from ..analysis.shapes import ShapeClasses
 from .templates import ANS, call, drop_defaults, name_node, substitute
+from ..ir.nodes import walk_in_order
 
 
 def _assign(target, value, where):
@@ -215,7 +216,7 @@ def stacks_carrying_tangents(fn: CoreFunction, act: Activity) -> set[str]:
 def _only_a_stack(fn: CoreFunction, name: str) -> bool:
     """Whether list `name` is only appended to and popped from (as s2sad's own tape is): then its
     tangents can ride along, pushed after each value."""
-    nodes = list(ast.walk(ast.Module(body=fn.body, type_ignores=[])))
+    nodes = walk_in_order(ast.Module(body=fn.body, type_ignores=[]))
     receivers = {id(c.func.value) for c in nodes if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
                  and c.func.attr in ("append", "pop")}
     return all(id(n) in receivers for n in nodes
