@@ -18,6 +18,7 @@ from ..rules import custom
 from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
 from .convert import as_float, check_real, complex_step, fresh, is_complex, like
+from . import sparsity
 from .library import as_function
 from .transforms import check_backend
 from .targets import Target, bind_all, compiled_jvp, complex_names, grad_of, jvp_call, register_source, target
@@ -230,7 +231,10 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto", backend: st
     """`jacobian(f)(*args)` has shape `out.shape + args[argnums].shape`.
 
     mode "forward" runs one tangent sweep per input element, "reverse" one cotangent sweep per output
-    element, "auto" picks the fewer sweeps. `backend` as grad's.
+    element, "auto" picks the fewer sweeps; the sweeps run together, batched. From the second call at
+    arguments of the same kinds, a sparse forward-mode Jacobian is compressed: one direction per group
+    of columns that share no row, plus a probe that checks the result (s2sad/api/sparsity.py).
+    `backend` as grad's.
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
@@ -254,7 +258,13 @@ def jacobian(fun: Callable, argnums: int = 0, *, mode: str = "auto", backend: st
         full = t.expand(args, kwargs)
         i = argnums % len(args) if args else argnums
         if t.select is not None or hasattr(fun, "_as_target"):     # a transformation's code: one output
-            return _jacobian_at(fun, t, full, i, mode, args, kwargs, backend=backend)
+            if t.code is None or key is None:
+                return _jacobian_at(fun, t, full, i, mode, args, kwargs, backend=backend)
+            ran = []
+            J = _jacobian_at(fun, t, full, i, mode, args, kwargs, backend=backend, ran=ran)
+            if ran:                 # kept with the transformation's code, whose freshness it checks too
+                sweeps[key] = dataclasses.replace(ran[0], codes=ran[0].codes + (t.code,), expand=t.expand)
+            return J
         out = fun(*fresh(args), **kwargs) if mode == "auto" else None
         if out is None or not pytree.is_container(out):
             try:
@@ -307,7 +317,12 @@ class _Sweep:
     free: tuple                      # the free variables the mode's code reads, before the directions
     oshape: tuple | None             # reverse mode: the output's shape the directions are for
     finish: Callable                 # the batched result -> the Jacobian
+    xshape: tuple = ()
+    dtype: Any = None
+    expand: Callable | None = None   # a transformation's arguments -> its code's (grad's: then out_bar)
     rules: tuple = dataclasses.field(default_factory=lambda: (custom.fingerprint(), rules.fingerprint()))
+    compressed: sparsity.Compression | None = None     # forward mode: the directions of a sparse Jacobian
+    widened: int = 0                 # how many times a probe disagreed (then the pattern grew)
 
     def fresh(self) -> bool:
         return self.rules[0] is custom.fingerprint() and self.rules[1] is rules.fingerprint() \
@@ -316,16 +331,40 @@ class _Sweep:
     def __call__(self, full: list):
         """The Jacobian at `full`, or None when the output's shape changed (reverse mode's directions are
         the output's; its code returns the value too): the caller then takes the full path."""
+        if self.expand is not None:
+            full = self.expand(full, {})
         full[self.i] = as_float(full[self.i])
         extra = [f.read() for f in self.free] + [f.read() for f in self.codes[1].free]
         check_real((*full, *extra))
         if self.oshape is None:
-            return self.finish(self.batched(*full, self.basis(), *extra))
+            return self._forward(full, extra)
         try:
             value, rows = self.batched(*full, self.basis(), *extra)
         except Exception:                       # directions that no longer fit the output, perhaps
             return None
         return self.finish(rows) if np.shape(value) == self.oshape else None
+
+    def _forward(self, full: list, extra: list):
+        """Forward mode's Jacobian: compressed when its pattern is known (sparsity.py), else dense, and
+        then the pattern is learnt (on the second call: a Jacobian taken once pays for no pattern)."""
+        run = lambda directions: self.batched(*full, directions, *extra)     # noqa: E731
+        c = self.compressed
+        if c is not None:
+            swept = np.asarray(run(c.seeds()))
+            J = c.expand(swept.reshape(c.directions, -1))
+            if J is not None:
+                return J.reshape(swept.shape[1:] + self.xshape)
+        J = self.finish(run(self.basis()))
+        if self.widened < 3 and J.size:            # a pattern that keeps changing: dense from then on
+            n = int(np.prod(self.xshape))
+            mask = J.reshape(-1, n) != 0
+            found = sparsity.structure(run, n, self.dtype) if mask.sum() * 4 < mask.size else None
+            if found is not None and found.shape == mask.shape:
+                if c is not None:
+                    mask |= c.mask
+                    self.widened += 1
+                self.compressed = sparsity.plan(mask | found, self.dtype)
+        return J
 
 
 def _jacobian_at(fun: Callable, t, full: list, i: int, mode: str, args: tuple, kwargs: dict, out=None,
@@ -417,7 +456,7 @@ def _vector_jvp(t, full: list, i: int, xshape: tuple, dtype, ran: list | None = 
         J = np.moveaxis(cols, 0, -1) if cols.ndim != 2 else cols.T
         return J.reshape(J.shape[:-1] + xshape).astype(dtype, copy=False)
     if ran is not None:
-        ran.append(_Sweep((c, cb), cb.fn, i, basis, tuple(c.free), None, finish))
+        ran.append(_Sweep((c, cb), cb.fn, i, basis, tuple(c.free), None, finish, xshape, dtype))
     return finish(cols)
 
 
@@ -474,6 +513,8 @@ def _jacobian_container(fun: Callable, full: list, i: int, select: tuple | None 
 def hessian(fun: Callable, argnums: int = 0, *, backend: str = "auto") -> Callable:
     """`hessian(f)(*args)`: forward mode over the generated reverse-mode gradient, shape `x.shape * 2`. With
     respect to a container (a params dict), JAX's nesting: `H[k1][k2]` of shape `leaf1.shape + leaf2.shape`.
+    A sparse Hessian (a tridiagonal one) is compressed from the second call, as jacobian's is: a few
+    directions instead of one per element, each result checked by a probe direction.
     `backend` as grad's: "numba" compiles the forward-mode file."""
     from .transforms import grad
     g = grad(fun, argnums=argnums)

@@ -30,6 +30,7 @@ class Target:
     expand: Callable[[tuple, dict], list]
     select: tuple[int, ...] | None
     label: str
+    code: compiler.Compiled | None = None     # a transformation's code, when `fn` is all of it (its freshness)
 
 
 @dataclass

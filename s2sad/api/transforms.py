@@ -129,7 +129,7 @@ class _Transformed:
             c = self._for_kinds("numpy", self._bind(args, kwargs or {}, 0))
         targets.register_source(c)
         select = (1,)
-        return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self))
+        return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self), c)
 
     def _batch_target(self, args, kwargs, example) -> "targets.BatchTarget":
         """This gradient's generated code as vmap batches it (api/vmap.py): per-example gradients. The code
