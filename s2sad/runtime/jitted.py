@@ -771,3 +771,78 @@ def _std_ddof(a, ddof):
     if not _is_array(a):
         return None
     return lambda a, ddof: np.sqrt(np.sum((a - np.mean(a)) ** 2) / (a.size - ddof))
+
+
+def sort_grad(g, a, axis=-1):
+    """The cotangent of `a` in np.sort(a, axis): g put back where each sorted element came from.
+    numba: a 1-D `a` (axis -1, 0 or None)."""
+    return _np_rt.sort_grad(g, a, axis)
+
+
+@overload(sort_grad)
+def _sort_grad(g, a, axis=-1):
+    if not _is_array(a, 1) or not (_absent(axis) or isinstance(axis, types.Integer)):
+        return None
+    dtype = _float_dtype(a)
+    if _is_number(g):              # a cotangent standing for an array of one value
+        return lambda g, a, axis=-1: np.full(a.shape, g, dtype)
+
+    def vector(g, a, axis=-1):
+        order = np.argsort(a, kind="mergesort")        # stable, as NumPy's helper
+        gs = np.asarray(g)
+        out = np.zeros(a.shape, dtype)
+        for k in range(order.size):
+            out[order[k]] = gs[k]
+        return out
+    return vector
+
+
+def trace_grad(g, a, offset=0, axis1=0, axis2=1):
+    """The cotangent of `a` in np.trace(a, offset): g on that diagonal. numba: a matrix, the default axes."""
+    return _np_rt.trace_grad(g, a, offset, axis1, axis2)
+
+
+@overload(trace_grad)
+def _trace_grad(g, a, offset=0, axis1=0, axis2=1):
+    if not _is_array(a, 2) or not all(t in (0, 1) or isinstance(t, types.Omitted) for t in (axis1, axis2)):
+        return None            # (axes passed in: their values are not known while typing)
+    dtype = _float_dtype(a)
+
+    def matrix(g, a, offset=0, axis1=0, axis2=1):
+        out = np.zeros(a.shape, dtype)
+        r0, c0 = max(-offset, 0), max(offset, 0)
+        for i in range(max(0, min(a.shape[0] - r0, a.shape[1] - c0))):
+            out[r0 + i, c0 + i] = g
+        return out
+    return matrix
+
+
+def prod_grad(g, ans, a, axis=None, keepdims=False):
+    """The cotangent of `a` in np.prod(a): g times the product of the other elements (exact with zeros).
+    numba: a number, or an array without axis."""
+    return _np_rt.prod_grad(g, ans, a, axis, keepdims)
+
+
+@overload(prod_grad)
+def _prod_grad(g, ans, a, axis=None, keepdims=False):
+    if not _absent(axis):
+        return None
+    if _is_number(a):
+        return lambda g, ans, a, axis=None, keepdims=False: g + 0.0 * a
+    if not _is_array(a):
+        return None
+    dtype = _float_dtype(a)
+
+    def whole(g, ans, a, axis=None, keepdims=False):
+        flat = np.ascontiguousarray(a).ravel()
+        out = np.empty(flat.size, dtype)
+        left = 1.0
+        for k in range(flat.size):             # the product of the elements before k ...
+            out[k] = left
+            left *= flat[k]
+        right = 1.0
+        for k in range(flat.size - 1, -1, -1):  # ... times the product of those after it
+            out[k] *= right
+            right *= flat[k]
+        return (out * g).reshape(a.shape)
+    return whole
