@@ -322,6 +322,7 @@ class _Sweep:
     expand: Callable | None = None   # a transformation's arguments -> its code's (grad's: then out_bar)
     rules: tuple = dataclasses.field(default_factory=lambda: (custom.fingerprint(), rules.fingerprint()))
     compressed: sparsity.Compression | None = None     # forward mode: the directions of a sparse Jacobian
+    looked: bool = False             # whether the pattern was looked for (once, and again when a probe fails)
     widened: int = 0                 # how many times a probe disagreed (then the pattern grew)
 
     def fresh(self) -> bool:
@@ -353,17 +354,20 @@ class _Sweep:
             swept = np.asarray(run(c.seeds()))
             J = c.expand(swept.reshape(c.directions, -1))
             if J is not None:
-                return J.reshape(swept.shape[1:] + self.xshape)
+                return J.reshape(swept.shape[1:] + self.xshape).astype(self.dtype, copy=False)
         J = self.finish(run(self.basis()))
-        if self.widened < 3 and J.size:            # a pattern that keeps changing: dense from then on
+        if (c is not None or not self.looked) and J.size:    # once, and again after a probe disagreed
+            self.looked, self.compressed = True, None
+            self.widened += c is not None
             n = int(np.prod(self.xshape))
             mask = J.reshape(-1, n) != 0
-            found = sparsity.structure(run, n, self.dtype) if mask.sum() * 4 < mask.size else None
-            if found is not None and found.shape == mask.shape:
-                if c is not None:
-                    mask |= c.mask
-                    self.widened += 1
-                self.compressed = sparsity.plan(mask | found, self.dtype)
+            if c is not None:
+                mask |= c.mask
+            # (a pattern that keeps changing: dense from the third widening on)
+            if self.widened < 3 and mask.sum() * 4 < mask.size:
+                found = sparsity.structure(run, n, self.dtype)
+                if found is not None and found.shape == mask.shape:
+                    self.compressed = sparsity.plan(mask | found, self.dtype)
         return J
 
 
@@ -521,6 +525,8 @@ def hessian(fun: Callable, argnums: int = 0, *, backend: str = "auto") -> Callab
     jac = jacobian(g, argnums=argnums, mode="forward", backend=backend)
 
     def hess(*args, **kwargs):
+        if not kwargs and all(type(a) is np.ndarray or type(a) is float for a in args):
+            return jac(*args)                  # (arrays and numbers: no container to look for)
         full = g._containers(args, kwargs) if isinstance(argnums, int) else None
         if full is None or not pytree.is_container(full[argnums % len(full)]):
             return jac(*args, **kwargs)

@@ -55,11 +55,12 @@ class Compression:
         values = swept.reshape(-1).take(self._source)
         direct = swept[-1]
         weighted = values * self._probe
-        rebuilt = np.bincount(self._rows, weights=weighted, minlength=m)
-        scale = np.bincount(self._rows, weights=np.abs(weighted), minlength=m)
+        rebuilt = np.bincount(self._rows, weighted, m)
+        scale = np.bincount(self._rows, np.abs(weighted), m)
         scale += np.abs(direct)
-        slack = self.rtol * (scale + scale.max(initial=0.0) * 1e-4)
-        if not (np.abs(rebuilt - direct) <= slack).all():
+        scale += scale.max(initial=0.0) * 1e-4           # (a floor for rows that sum to nearly nothing)
+        rebuilt -= direct
+        if not (np.abs(rebuilt, out=rebuilt) <= self.rtol * scale).all():
             return None
         J = np.zeros(m * n, dtype=swept.dtype)
         J[self._target] = values

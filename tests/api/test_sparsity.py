@@ -165,3 +165,27 @@ def test_a_hessian_sees_a_global_rebound_between_compressed_calls():
         np.testing.assert_allclose(H(x), 3.0 * first, rtol=1e-12)
     finally:
         _scale = old
+
+
+def wandering(x):
+    k = np.argmax(x[:-1])              # the coupled pair moves with the data
+    return np.sum(x ** 3) + x[k] * x[k + 1]
+
+
+def wandering_hessian(x):
+    k = int(np.argmax(x[:-1]))
+    H = np.diag(6 * x)
+    H[k, k + 1] += 1.0
+    H[k + 1, k] += 1.0
+    return H
+
+
+def test_a_pattern_that_keeps_moving_is_right_every_time_and_ends_dense():
+    n = 40
+    H = s2sad.hessian(wandering)
+    rng = np.random.default_rng(5)
+    for _ in range(12):
+        x = rng.uniform(-1, 1, n)
+        np.testing.assert_allclose(H(x), wandering_hessian(x), rtol=1e-12, atol=1e-12)
+    (sweep,) = _sweeps(H).values()
+    assert sweep.widened == 3 and sweep.compressed is None
