@@ -364,7 +364,7 @@ class _Sweep:
             if c is not None:
                 mask |= c.mask
             # (a pattern that keeps changing: dense from the third widening on)
-            if self.widened < 3 and mask.sum() * 4 < mask.size:
+            if self.widened < 3 and sparsity.worth_looking(mask):
                 found = sparsity.structure(run, n, self.dtype)
                 if found is not None and found.shape == mask.shape:
                     self.compressed = sparsity.plan(mask | found, self.dtype)

@@ -55,8 +55,9 @@ class Compression:
         values = swept.reshape(-1).take(self._source)
         direct = swept[-1]
         weighted = values * self._probe
-        rebuilt = np.bincount(self._rows, weighted, m)
-        scale = np.bincount(self._rows, np.abs(weighted), m)
+        # (float64 even for a pattern with no entries, where bincount gives integers)
+        rebuilt = np.bincount(self._rows, weighted, m).astype(np.float64, copy=False)
+        scale = np.bincount(self._rows, np.abs(weighted), m).astype(np.float64, copy=False)
         scale += np.abs(direct)
         scale += scale.max(initial=0.0) * 1e-4           # (a floor for rows that sum to nearly nothing)
         rebuilt -= direct
@@ -65,6 +66,12 @@ class Compression:
         J = np.zeros(m * n, dtype=swept.dtype)
         J[self._target] = values
         return J.reshape(m, n)
+
+
+def worth_looking(mask: np.ndarray) -> bool:
+    """Whether a Jacobian whose nonzeros are `mask` (m x n) may compress enough to pay for the sweep that
+    finds its pattern."""
+    return mask.shape[1] >= MIN_COLUMNS and mask.sum() * MAX_SHARE < mask.size
 
 
 def structure(sweep: Callable[[np.ndarray], np.ndarray], n: int, dtype) -> np.ndarray | None:

@@ -189,3 +189,14 @@ def test_a_pattern_that_keeps_moving_is_right_every_time_and_ends_dense():
         np.testing.assert_allclose(H(x), wandering_hessian(x), rtol=1e-12, atol=1e-12)
     (sweep,) = _sweeps(H).values()
     assert sweep.widened == 3 and sweep.compressed is None
+
+
+def test_a_hessian_that_is_zero_everywhere_compresses_to_the_probe_alone():
+    def linear(x, X):
+        return X.sum() + np.sum(3.0 * x)
+    H = s2sad.hessian(linear)
+    x, X = RNG.normal(size=20), RNG.normal(size=(2, 2))
+    for _ in range(3):
+        np.testing.assert_array_equal(H(x, X), np.zeros((20, 20)))
+    (sweep,) = _sweeps(H).values()
+    assert sweep.compressed is not None and sweep.compressed.directions == 2
