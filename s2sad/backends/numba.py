@@ -172,6 +172,9 @@ class _Respell(ast.NodeTransformer):
 
     def _spelled(self, e: ast.expr) -> ast.expr:
         """One expression, its parts already rewritten."""
+        if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.List):
+            # x[[0, -1, 0]]: numba indexes by an integer array, not a list literal
+            e.slice = _call(NUMPY_ALIAS, "array", [e.slice])
         if isinstance(e, ast.Subscript) and isinstance(e.ctx, ast.Load):
             part = e.slice
             if isinstance(part, ast.Slice) and part.lower is None and part.upper is None \
@@ -215,7 +218,15 @@ class _Respell(ast.NodeTransformer):
             return _call("_rt", "copy", e.args)          # (numba's np.copy makes a number a 0-d array)
         if name == f"{NUMPY_ALIAS}.add.at":
             return _call("_rt", "add_at", e.args, e.keywords)
+        if name in _SEQUENCE_FIRST and e.args and isinstance(e.args[0], ast.List):
+            # numba joins a tuple of arrays, not a list literal: [t1, t2] -> (t1, t2)
+            e.args[0] = ast.Tuple(elts=e.args[0].elts, ctx=ast.Load())
+        if name == "_rt.concatenate_grad" and len(e.args) > 1 and isinstance(e.args[1], ast.List):
+            e.args[1] = ast.Tuple(elts=e.args[1].elts, ctx=ast.Load())
         return e
+
+
+_SEQUENCE_FIRST = {f"{NUMPY_ALIAS}.{f}" for f in ("concatenate", "stack", "vstack", "hstack", "column_stack")}
 
 
 def _bound(stmts: list) -> set[str]:

@@ -846,3 +846,80 @@ def _prod_grad(g, ans, a, axis=None, keepdims=False):
             right *= flat[k]
         return (out * g).reshape(a.shape)
     return whole
+
+
+def concatenate_grad(g, arrays, axis=0):
+    """The cotangents of the arrays of np.concatenate(arrays, axis): g cut back into their parts. numba:
+    a list or tuple of arrays of one type, vectors (axis 0 or -1) or matrices (axis 0, 1, -1 or -2)."""
+    return _np_rt.concatenate_grad(g, arrays, axis)
+
+
+@overload(concatenate_grad)
+def _concatenate_grad(g, arrays, axis=0):
+    if not isinstance(arrays, (types.List, types.UniTuple)) or not _is_array(arrays.dtype) \
+            or arrays.dtype.ndim > 2 or not _is_array(g, arrays.dtype.ndim):
+        return None
+    if not (axis == 0 or isinstance(axis, (types.Integer, types.Omitted))):
+        return None                     # (axis=None: the flattened arrays)
+    if arrays.dtype.ndim == 1:
+        def vectors(g, arrays, axis=0):
+            out = []
+            start = 0
+            for a in arrays:
+                out.append(np.ascontiguousarray(g[start:start + a.shape[0]]))
+                start += a.shape[0]
+            return out
+        return vectors
+
+    def matrices(g, arrays, axis=0):
+        along = _reduced(axis)
+        out = []
+        start = 0
+        for a in arrays:
+            k = a.shape[along]
+            out.append(np.ascontiguousarray(g[start:start + k, :]) if along == 0
+                       else np.ascontiguousarray(g[:, start:start + k]))
+            start += k
+        return out
+    return matrices
+
+
+@njit(cache=True)
+def _landed_part(g, index):
+    """g at the elements a write `x[index] = ...` into a vector set, one entry per index; 0 where a later
+    index wrote the same element (NumPy's assignment: the last write to an element stays)."""
+    n = g.shape[0]
+    landed = np.full(n, -1, np.int64)
+    for k in range(len(index)):
+        landed[index[k] % n] = k
+    part = np.zeros(len(index), g.dtype)
+    for k in range(len(index)):
+        i = index[k] % n
+        if landed[i] == k:
+            part[k] = g[i]
+    return part
+
+
+def assigned_grad(g, x, index, v):
+    """The cotangent of v in `x[index] = v`: g[index], where an index repeats an element only at the write
+    that landed (the last). numba: a vector x, a list or array of integers as the index, a number or a
+    vector as v."""
+    return _np_rt.assigned_grad(g, x, index, v)
+
+
+@overload(assigned_grad)
+def _assigned_grad(g, x, index, v):
+    if not (_is_array(x, 1) and _is_array(g, 1)):
+        return None
+    if not (isinstance(index, types.List) and isinstance(index.dtype, types.Integer)
+            or _is_array(index, 1) and isinstance(index.dtype, types.Integer)):
+        return None
+    if not (_is_number(v) or _is_array(v, 1)):
+        return None
+    if _is_number(v):
+        return lambda g, x, index, v: np.sum(_landed_part(g, index))
+
+    def vector(g, x, index, v):
+        part = _landed_part(g, index)
+        return np.full(1, np.sum(part), part.dtype) if v.shape[0] == 1 and part.shape[0] != 1 else part
+    return vector

@@ -387,3 +387,41 @@ def test_sort_prod_and_trace_have_numba_forms(fn, x):
     want = np.array([(fn(x + h * e.reshape(x.shape)) - fn(x - h * e.reshape(x.shape))) / (2 * h)
                      for e in np.eye(x.size)]).reshape(x.shape)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (lambda u: np.sum(np.log(np.concatenate([u[1:], u[:1]]) ** 2 + 1.0)), (np.array([0.1, -0.7, 0.3, 1.2]),)),
+    (lambda u: np.sum(np.concatenate((u, 2.0 * u, u[:2])) ** 3), (np.array([0.1, -0.7, 0.3]),)),
+    (lambda m: np.sum(np.sin(np.concatenate([m, m ** 2], axis=1))), (np.array([[0.1, -0.7], [0.3, 1.2]]),)),
+    (lambda m: np.sum(np.concatenate([m, m[:1] * 3.0]) ** 2), (np.array([[0.1, -0.7], [0.3, 1.2]]),)),
+], ids=["vector-rolled", "vector-tuple", "matrix-axis-1", "matrix-axis-0"])
+def test_concatenate_has_a_numba_form(fn, args):
+    got = check_on_numba(fn, list(args), (0,))
+    assert got is not None, "refused"
+    x = args[0]
+    h = 1e-6
+    want = np.array([(fn(x + h * e.reshape(x.shape)) - fn(x - h * e.reshape(x.shape))) / (2 * h)
+                     for e in np.eye(x.size)]).reshape(x.shape)
+    np.testing.assert_allclose(got[0], want, rtol=1e-6, atol=1e-6)
+
+
+def test_a_write_at_repeated_indices_has_a_numba_form():
+    def f(x, w):
+        z = np.zeros(4)
+        z[[0, -1, 0]] = np.sum(x * w)      # element 0 written twice: the last write lands
+        return np.sum(z * x)
+    def g(x, w):
+        z = np.zeros(4)
+        z[np.array([2, 1, 2])] = x[:3] * w
+        return np.sum(np.sin(z) * x)
+    x, w = np.array([0.3, -1.2, 2.0, 0.7]), np.array([1.5, 0.5, -0.25, 2.0])
+    for fn, args in ((f, [x, w]), (g, [x, w[:3]])):
+        got = check_on_numba(fn, args, (0, 1))
+        assert got is not None, "refused"
+        for i in (0, 1):
+            h = 1e-6
+            a = args[i]
+            want = np.array([(fn(*[a + h * e if k == i else args[k] for k in (0, 1)])
+                              - fn(*[a - h * e if k == i else args[k] for k in (0, 1)])) / (2 * h)
+                             for e in np.eye(a.size)])
+            np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-6)
