@@ -235,14 +235,15 @@ def _bound(stmts: list) -> set[str]:
 
 
 def _lift_cotangents(stmts: list, defined: set[str]) -> None:
-    """`v_bar = e` made `v_bar = _rt.as_rank(e, v)`, in place, for each cotangent that a loop assigns:
-    NumPy code lets a cotangent start as a number (`x_bar = out_bar`, `x_bar = 0.0`) and become an array
-    in a loop, which numba cannot type. as_rank gives it v's number of dimensions from the start (ones
-    where it was a number: the same values, broadcast alike). `defined`: the names the code binds."""
+    """`v_bar = e` made `v_bar = _rt.as_rank(e, v)`, in place, for each cotangent that a loop or a branch
+    assigns: NumPy code lets a cotangent start as a number (`x_bar = out_bar`, `x_bar = 0.0`) and become
+    an array in a loop or in one branch, which numba cannot type. as_rank gives it v's number of
+    dimensions from the start (ones where it was a number: the same values, broadcast alike).
+    `defined`: the names the code binds."""
     in_loops: set[str] = set()
     for s in stmts:
         for loop in ast.walk(s):
-            if isinstance(loop, (ast.For, ast.While)):
+            if isinstance(loop, (ast.For, ast.While, ast.If)):
                 for n in ast.walk(loop):
                     if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
                             and n.targets[0].id.endswith("_bar") and n.targets[0].id[:-4] in defined:
