@@ -221,7 +221,7 @@ class _Respell(ast.NodeTransformer):
         if name in _SEQUENCE_FIRST and e.args and isinstance(e.args[0], ast.List):
             # numba joins a tuple of arrays, not a list literal: [t1, t2] -> (t1, t2)
             e.args[0] = ast.Tuple(elts=e.args[0].elts, ctx=ast.Load())
-        if name == "_rt.concatenate_grad" and len(e.args) > 1 and isinstance(e.args[1], ast.List):
+        if name in ("_rt.concatenate_grad", "_rt.stack_grad") and len(e.args) > 1 and isinstance(e.args[1], ast.List):
             e.args[1] = ast.Tuple(elts=e.args[1].elts, ctx=ast.Load())
         return e
 

@@ -923,3 +923,25 @@ def _assigned_grad(g, x, index, v):
         part = _landed_part(g, index)
         return np.full(1, np.sum(part), part.dtype) if v.shape[0] == 1 and part.shape[0] != 1 else part
     return vector
+
+
+def stack_grad(g, arrays, axis=0):
+    """The cotangents of the arrays of np.stack(arrays): g cut along its first axis. numba: arrays of one
+    type, axis 0."""
+    return _np_rt.stack_grad(g, arrays, axis)
+
+
+@overload(stack_grad)
+def _stack_grad(g, arrays, axis=0):
+    if not (isinstance(arrays, types.List) and _is_array(arrays.dtype) or isinstance(arrays, types.BaseTuple)
+            and all(_is_array(t) for t in arrays.types)) or not _is_array(g) or g.ndim < 2:
+        return None                      # (numba stacks arrays only, not numbers; they may differ in layout)
+    if not (axis == 0 or isinstance(axis, types.Omitted)):
+        return None
+
+    def parts(g, arrays, axis=0):
+        out = []
+        for k in range(len(arrays)):
+            out.append(np.ascontiguousarray(g[k]))
+        return out
+    return parts

@@ -394,8 +394,10 @@ def test_sort_prod_and_trace_have_numba_forms(fn, x):
     (lambda u: np.sum(np.concatenate((u, 2.0 * u, u[:2])) ** 3), (np.array([0.1, -0.7, 0.3]),)),
     (lambda m: np.sum(np.sin(np.concatenate([m, m ** 2], axis=1))), (np.array([[0.1, -0.7], [0.3, 1.2]]),)),
     (lambda m: np.sum(np.concatenate([m, m[:1] * 3.0]) ** 2), (np.array([[0.1, -0.7], [0.3, 1.2]]),)),
-], ids=["vector-rolled", "vector-tuple", "matrix-axis-1", "matrix-axis-0"])
-def test_concatenate_has_a_numba_form(fn, args):
+    (lambda u: np.sum(np.stack([u, u ** 2, np.sin(u)]) * np.arange(3.0)[:, None]), (np.array([0.1, -0.7, 0.3]),)),
+    (lambda m: np.sum(np.stack((m, m.T * 2.0)) ** 2), (np.array([[0.1, -0.7], [0.3, 1.2]]),)),
+], ids=["vector-rolled", "vector-tuple", "matrix-axis-1", "matrix-axis-0", "stack-vectors", "stack-matrices"])
+def test_concatenate_and_stack_have_numba_forms(fn, args):
     got = check_on_numba(fn, list(args), (0,))
     assert got is not None, "refused"
     x = args[0]
