@@ -218,6 +218,11 @@ class _Respell(ast.NodeTransformer):
             return _call("_rt", "copy", e.args)          # (numba's np.copy makes a number a 0-d array)
         if name == f"{NUMPY_ALIAS}.add.at":
             return _call("_rt", "add_at", e.args, e.keywords)
+        if name == f"{NUMPY_ALIAS}.flip" and len(e.args) == 2 and isinstance(e.args[1], ast.Constant) \
+                and e.args[1].value is None and not e.keywords:
+            e.args = e.args[:1]                                     # np.flip(g, None): every axis
+        if name in _ARRAYS_ONLY and len(e.args) == _ARRAYS_ONLY[name] and not e.keywords:
+            return _call("_rt", name.rsplit(".", 1)[1], e.args)     # numba's own take arrays only
         if name in _SEQUENCE_FIRST and e.args and isinstance(e.args[0], ast.List):
             # numba joins a tuple of arrays, not a list literal: [t1, t2] -> (t1, t2)
             e.args[0] = ast.Tuple(elts=e.args[0].elts, ctx=ast.Load())
@@ -226,6 +231,7 @@ class _Respell(ast.NodeTransformer):
         return e
 
 
+_ARRAYS_ONLY = {f"{NUMPY_ALIAS}.clip": 3, f"{NUMPY_ALIAS}.where": 3, f"{NUMPY_ALIAS}.flip": 1}
 _SEQUENCE_FIRST = {f"{NUMPY_ALIAS}.{f}" for f in ("concatenate", "stack", "vstack", "hstack", "column_stack")}
 
 

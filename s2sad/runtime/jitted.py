@@ -945,3 +945,54 @@ def _stack_grad(g, arrays, axis=0):
             out.append(np.ascontiguousarray(g[k]))
         return out
     return parts
+
+
+# --- NumPy functions numba takes arrays for only ---------------------------------------------------
+
+def clip(a, lo, hi):
+    """np.clip(a, lo, hi) (numba's takes no number as `a`). numba: a number or an array, number bounds."""
+    return np.clip(a, lo, hi)
+
+
+@overload(clip)
+def _clip(a, lo, hi):
+    if (_is_number(a) or _is_array(a)) and _is_number(lo) and _is_number(hi):
+        return lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi)     # (NaN stays NaN, as np.clip's)
+    return None
+
+
+def where(c, a, b):
+    """np.where(c, a, b) (numba's takes no numbers). numba: numbers, or a condition array with numbers or
+    arrays of its shape."""
+    return np.where(c, a, b)
+
+
+@overload(where)
+def _where(c, a, b):
+    if _is_number(c) and _is_number(a) and _is_number(b):
+        return lambda c, a, b: a if c else b
+    if not (_is_array(c) and (_is_number(a) or _is_array(a)) and (_is_number(b) or _is_array(b))):
+        return None
+    if _is_number(a) and _is_number(b):               # (numba's own: arrays of the condition's shape)
+        return lambda c, a, b: np.where(c, np.full(c.shape, a), np.full(c.shape, b))
+    if _is_number(a):
+        return lambda c, a, b: np.where(c, np.full(c.shape, a), b)
+    if _is_number(b):
+        return lambda c, a, b: np.where(c, a, np.full(c.shape, b))
+    return lambda c, a, b: np.where(c, a, b)
+
+
+def flip(a):
+    """np.flip(a), every axis (numba's takes no number). numba: a number, a vector or a matrix."""
+    return np.flip(a)
+
+
+@overload(flip)
+def _flip(a):
+    if _is_number(a):
+        return lambda a: a
+    if _is_array(a, 1):
+        return lambda a: a[::-1]
+    if _is_array(a, 2):
+        return lambda a: a[::-1, ::-1]
+    return None

@@ -427,3 +427,19 @@ def test_a_write_at_repeated_indices_has_a_numba_form():
                               - fn(*[a - h * e if k == i else args[k] for k in (0, 1)])) / (2 * h)
                              for e in np.eye(a.size)])
             np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn, x", [
+    (lambda x: np.sum(np.clip(x, -0.5, 0.5) * x) + np.clip(0.49, -1.0, 1.0) * x[0], np.array([0.3, -1.2, 2.0])),
+    (lambda x: np.where(np.max(x) > 0.5, 2.0, 3.0) * np.sum(np.where(x > 0.0, x ** 2, 0.5 * x)),
+     np.array([0.3, -1.2, 2.0])),
+    (lambda x: np.sum(np.where(x > 0.0, np.sin(x), 1.0)) + np.sum(np.where(x < 0.0, 2.0, x)), np.array([0.3, -1.2, 2.0])),
+    (lambda x: np.sum(np.flip(x) * np.arange(3.0)) + np.sum(np.flip(np.outer(x, x))[0] * x), np.array([0.3, -1.2, 2.0])),
+], ids=["clip-array-and-number", "where-numbers", "where-array-and-number", "flip-vector-and-matrix"])
+def test_clip_where_and_flip_of_numbers_and_arrays_compile(fn, x):
+    # numba's own np.clip, np.where and np.flip take no numbers: the runtime's forms do
+    got = check_on_numba(fn, [x], (0,))
+    assert got is not None, "refused"
+    h = 1e-6
+    want = np.array([(fn(x + h * e) - fn(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+    np.testing.assert_allclose(got[0], want, rtol=1e-6, atol=1e-6)
