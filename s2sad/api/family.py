@@ -351,7 +351,7 @@ class _Sweep:
         run = lambda directions: self.batched(*full, directions, *extra)     # noqa: E731
         c = self.compressed
         if c is not None:
-            swept = np.asarray(run(c.seeds()))
+            swept = np.asarray(run(c.seeds(self.xshape)))
             J = c.expand(swept.reshape(c.directions, -1))
             if J is not None:
                 return J.reshape(swept.shape[1:] + self.xshape).astype(self.dtype, copy=False)
@@ -365,7 +365,7 @@ class _Sweep:
                 mask |= c.mask
             # (a pattern that keeps changing: dense from the third widening on)
             if self.widened < 3 and sparsity.worth_looking(mask):
-                found = sparsity.structure(run, n, self.dtype)
+                found = sparsity.structure(run, self.xshape, self.dtype)
                 if found is not None and found.shape == mask.shape:
                     self.compressed = sparsity.plan(mask | found, self.dtype)
         return J

@@ -44,9 +44,10 @@ class Compression:
     def directions(self) -> int:
         return len(self.seed)
 
-    def seeds(self) -> np.ndarray:
-        """A fresh copy of the directions (generated code may write into its arguments)."""
-        return self.seed.copy()
+    def seeds(self, xshape: tuple) -> np.ndarray:
+        """A fresh copy of the directions, each of shape `xshape` (generated code may write into its
+        arguments)."""
+        return self.seed.reshape((len(self.seed),) + tuple(xshape)).copy()
 
     def expand(self, swept: np.ndarray) -> np.ndarray | None:
         """The (m, n) Jacobian from the sweep's results (one row per direction), or None when the probe
@@ -74,15 +75,16 @@ def worth_looking(mask: np.ndarray) -> bool:
     return mask.shape[1] >= MIN_COLUMNS and mask.sum() * MAX_SHARE < mask.size
 
 
-def structure(sweep: Callable[[np.ndarray], np.ndarray], n: int, dtype) -> np.ndarray | None:
+def structure(sweep: Callable[[np.ndarray], np.ndarray], xshape: tuple, dtype) -> np.ndarray | None:
     """Where the Jacobian may be nonzero on this path, as an (m, n) mask: `sweep` (directions, a batch of
-    n vectors -> results, n x m) run on unit directions whose 1 is a NaN. None when the sweep fails on
-    them."""
+    n arrays of shape `xshape` -> results, n x m) run on unit directions whose 1 is a NaN. None when the
+    sweep fails on them."""
+    n = int(np.prod(xshape))
     marked = np.zeros((n, n), dtype=dtype)
     marked.reshape(-1)[::n + 1] = np.nan
     try:
         with np.errstate(all="ignore"):
-            out = np.asarray(sweep(marked))
+            out = np.asarray(sweep(marked.reshape((n,) + tuple(xshape))))
     except Exception:          # noqa: BLE001 (code that refuses NaN directions: no compression, nothing lost)
         return None
     return np.isnan(out.reshape(n, -1)).T

@@ -200,3 +200,22 @@ def test_a_hessian_that_is_zero_everywhere_compresses_to_the_probe_alone():
         np.testing.assert_array_equal(H(x, X), np.zeros((20, 20)))
     (sweep,) = _sweeps(H).values()
     assert sweep.compressed is not None and sweep.compressed.directions == 2
+
+
+def test_the_hessian_of_a_function_of_a_matrix_is_compressed_with_directions_of_its_shape():
+    def cubes(X):
+        return np.sum(X ** 3) + np.sum(X[:, 1:] * X[:, :-1])
+    H = s2sad.hessian(cubes)
+    rows, cols = 3, 8
+    n = rows * cols
+    coupled = np.zeros((n, n))
+    for i in range(rows):
+        for j in range(cols - 1):
+            a, b = i * cols + j, i * cols + j + 1
+            coupled[a, b] = coupled[b, a] = 1.0
+    for _ in range(3):
+        X = RNG.normal(size=(rows, cols))
+        want = (np.diag(6 * X.ravel()) + coupled).reshape(rows, cols, rows, cols)
+        np.testing.assert_allclose(H(X), want, rtol=1e-12, atol=1e-12)
+    (sweep,) = _sweeps(H).values()
+    assert sweep.compressed is not None and sweep.compressed.directions == 4
