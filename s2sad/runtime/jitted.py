@@ -950,7 +950,8 @@ def _stack_grad(g, arrays, axis=0):
 # --- NumPy functions numba takes arrays for only ---------------------------------------------------
 
 def clip(a, lo, hi):
-    """np.clip(a, lo, hi) (numba's takes no number as `a`). numba: a number or an array, number bounds."""
+    """np.clip(a, lo, hi) (numba's takes no number as `a`). numba: a number or an array with number bounds;
+    numba's own np.clip for the rest."""
     return np.clip(a, lo, hi)
 
 
@@ -958,12 +959,12 @@ def clip(a, lo, hi):
 def _clip(a, lo, hi):
     if (_is_number(a) or _is_array(a)) and _is_number(lo) and _is_number(hi):
         return lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi)     # (NaN stays NaN, as np.clip's)
-    return None
+    return lambda a, lo, hi: np.clip(a, lo, hi)                         # numba's own, for the rest
 
 
 def where(c, a, b):
     """np.where(c, a, b) (numba's takes no numbers). numba: numbers, or a condition array with numbers or
-    arrays of its shape."""
+    arrays of its shape; numba's own np.where for the rest."""
     return np.where(c, a, b)
 
 
@@ -972,7 +973,7 @@ def _where(c, a, b):
     if _is_number(c) and _is_number(a) and _is_number(b):
         return lambda c, a, b: a if c else b
     if not (_is_array(c) and (_is_number(a) or _is_array(a)) and (_is_number(b) or _is_array(b))):
-        return None
+        return lambda c, a, b: np.where(c, a, b)          # numba's own, for the rest
     if _is_number(a) and _is_number(b):               # (numba's own: arrays of the condition's shape)
         return lambda c, a, b: np.where(c, np.full(c.shape, a), np.full(c.shape, b))
     if _is_number(a):
@@ -983,7 +984,8 @@ def _where(c, a, b):
 
 
 def flip(a):
-    """np.flip(a), every axis (numba's takes no number). numba: a number, a vector or a matrix."""
+    """np.flip(a), every axis (numba's takes no number). numba: a number, a vector or a matrix; numba's own
+    np.flip for the rest."""
     return np.flip(a)
 
 
@@ -995,4 +997,4 @@ def _flip(a):
         return lambda a: a[::-1]
     if _is_array(a, 2):
         return lambda a: a[::-1, ::-1]
-    return None
+    return lambda a: np.flip(a)
