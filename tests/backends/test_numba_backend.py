@@ -435,7 +435,10 @@ def test_a_write_at_repeated_indices_has_a_numba_form():
      np.array([0.3, -1.2, 2.0])),
     (lambda x: np.sum(np.where(x > 0.0, np.sin(x), 1.0)) + np.sum(np.where(x < 0.0, 2.0, x)), np.array([0.3, -1.2, 2.0])),
     (lambda x: np.sum(np.flip(x) * np.arange(3.0)) + np.sum(np.flip(np.outer(x, x))[0] * x), np.array([0.3, -1.2, 2.0])),
-], ids=["clip-array-and-number", "where-numbers", "where-array-and-number", "flip-vector-and-matrix"])
+    (lambda x: np.sum(np.where(np.sum(x) > 0.0, 1.0, x * x)) + np.sum(np.where(np.sum(x) < 0.0, x, 2.0) * x),
+     np.array([0.3, -1.2, 2.0])),
+], ids=["clip-array-and-number", "where-numbers", "where-array-and-number", "flip-vector-and-matrix",
+        "where-number-condition"])
 def test_clip_where_and_flip_of_numbers_and_arrays_compile(fn, x):
     # numba's own np.clip, np.where and np.flip take no numbers: the runtime's forms do
     got = check_on_numba(fn, [x], (0,))
