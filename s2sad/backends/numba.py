@@ -223,16 +223,17 @@ class _Respell(ast.NodeTransformer):
             e.args = e.args[:1]                                     # np.flip(g, None): every axis
         if name in _ARRAYS_ONLY and len(e.args) == _ARRAYS_ONLY[name] and not e.keywords:
             return _call("_rt", name.rsplit(".", 1)[1], e.args)     # numba's own take arrays only
-        if name in _SEQUENCE_FIRST and e.args and isinstance(e.args[0], ast.List):
-            # numba joins a tuple of arrays, not a list literal: [t1, t2] -> (t1, t2)
-            e.args[0] = ast.Tuple(elts=e.args[0].elts, ctx=ast.Load())
-        if name in ("_rt.concatenate_grad", "_rt.stack_grad") and len(e.args) > 1 and isinstance(e.args[1], ast.List):
-            e.args[1] = ast.Tuple(elts=e.args[1].elts, ctx=ast.Load())
+        k = _SEQUENCE_ARG.get(name)
+        if k is not None and len(e.args) > k and isinstance(e.args[k], ast.List):
+            # numba joins (and cuts back) a tuple of arrays, not a list literal: [t1, t2] -> (t1, t2)
+            e.args[k] = ast.Tuple(elts=e.args[k].elts, ctx=ast.Load())
         return e
 
 
 _ARRAYS_ONLY = {f"{NUMPY_ALIAS}.clip": 3, f"{NUMPY_ALIAS}.where": 3, f"{NUMPY_ALIAS}.flip": 1}
-_SEQUENCE_FIRST = {f"{NUMPY_ALIAS}.{f}" for f in ("concatenate", "stack", "vstack", "hstack", "column_stack")}
+# the calls that take a sequence of arrays, and which argument it is
+_SEQUENCE_ARG = {**{f"{NUMPY_ALIAS}.{f}": 0 for f in ("concatenate", "stack", "vstack", "hstack", "column_stack")},
+                 "_rt.concatenate_grad": 1, "_rt.stack_grad": 1}
 
 
 def _bound(stmts: list) -> set[str]:
@@ -246,18 +247,18 @@ def _lift_cotangents(stmts: list, defined: set[str]) -> None:
     an array in a loop or in one branch, which numba cannot type. as_rank gives it v's number of
     dimensions from the start (ones where it was a number: the same values, broadcast alike).
     `defined`: the names the code binds."""
-    in_loops: set[str] = set()
+    in_blocks: set[str] = set()
     for s in stmts:
-        for loop in ast.walk(s):
-            if isinstance(loop, (ast.For, ast.While, ast.If)):
-                for n in ast.walk(loop):
+        for block in ast.walk(s):
+            if isinstance(block, (ast.For, ast.While, ast.If)):
+                for n in ast.walk(block):
                     if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
                             and n.targets[0].id.endswith("_bar") and n.targets[0].id[:-4] in defined:
-                        in_loops.add(n.targets[0].id)
+                        in_blocks.add(n.targets[0].id)
     for s in stmts:
         for n in ast.walk(s):
             if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                    and n.targets[0].id in in_loops and not _reads(n.value, n.targets[0].id):
+                    and n.targets[0].id in in_blocks and not _reads(n.value, n.targets[0].id):
                 # (an update that reads the cotangent itself, `l_bar = -4 * l_bar * l`, keeps its rank)
                 n.value = _call("_rt", "as_rank", [n.value, ast.Name(id=n.targets[0].id[:-4], ctx=ast.Load())])
 
