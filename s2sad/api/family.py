@@ -359,15 +359,14 @@ class _Sweep:
         if (c is not None or not self.looked) and J.size:    # once, and again after a probe disagreed
             self.looked, self.compressed = True, None
             self.widened += c is not None
-            n = int(np.prod(self.xshape))
-            mask = J.reshape(-1, n) != 0
-            if c is not None:
-                mask |= c.mask
-            # (a pattern that keeps changing: dense from the third widening on)
-            if self.widened < 3 and sparsity.worth_looking(mask):
-                found = sparsity.structure(run, self.xshape, self.dtype)
-                if found is not None and found.shape == mask.shape:
-                    self.compressed = sparsity.plan(mask | found, self.dtype)
+            if self.widened < 3:                  # (a pattern that keeps changing: dense from then on)
+                mask = J.reshape(-1, int(np.prod(self.xshape))) != 0
+                if c is not None:
+                    mask |= c.mask
+                if sparsity.worth_looking(mask):
+                    found = sparsity.structure(run, self.xshape, self.dtype)
+                    if found is not None and found.shape == mask.shape:
+                        self.compressed = sparsity.plan(mask | found, self.dtype)
         return J
 
 
