@@ -598,6 +598,9 @@ class Batch:
             return self.loop(e, key, args, kws)
         x = self.expr(bound[first])[0]
         axis = bound.get("axis")
+        default = next((p.default for p in rule.params if p.name == "axis"), None)
+        if axis is None and default not in (None, "None"):   # np.sort, np.diff: the last axis when not given
+            axis = ast.Constant(value=ast.literal_eval(default))
         new_kw = [ast.keyword(arg=k, value=self.expr(v)[0]) for k, v in bound.items() if k not in (first, "axis")
                   and not (rule.param(k).default is not None and isinstance(v, ast.Constant)
                            and repr(v.value) == rule.param(k).default)]

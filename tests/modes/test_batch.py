@@ -93,3 +93,16 @@ def test_batched_gradient_code_keeps_only_what_the_gradients_need():
     body = v.source.split('"""', 2)[2]
     assert "result = " not in body.replace("result_bar", "")     # the value, which grad does not return
     assert "_bt.matmul_grad_y(" in body
+
+
+def last_axis_default(z):
+    return np.diff(z) + np.sort(z)[..., 1:] + np.argsort(z)[..., :-1]
+
+
+def test_an_axis_left_to_its_default_of_minus_one_stays_the_last_axis():
+    # np.diff, np.sort and np.argsort work along the last axis when none is given (not the flattened
+    # array, as np.cumsum's default None means): of each example of several dimensions
+    Z = np.random.default_rng(3).normal(size=(4, 2, 3))
+    got = s2sad.vmap(last_axis_default)(Z)
+    np.testing.assert_array_equal(got, np.stack([last_axis_default(z) for z in Z]))
+    assert "axis=-1" in text(last_axis_default, 0, Z)
