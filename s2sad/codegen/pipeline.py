@@ -242,13 +242,16 @@ def _from_text(text, path, name, src, deps, key, trees=(), func=None):
 
 def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[int, ...] | None = None,
                 has_aux: bool = False, kinds: aliasing.ArgKinds | None = None, trees: tuple = (),
-                complex_params: tuple[str, ...] = ()) -> Compiled:
+                complex_params: tuple[str, ...] = (), value: bool = True) -> Compiled:
     """Generate, write and load the forward-mode (JVP) function of `fn` for the parameters `wrt`.
 
     `select` differentiates one element of a returned tuple (a generated gradient's gradient part).
-    `kinds`, `complex_params`: see compile_grad.
+    `kinds`, `complex_params`: see compile_grad. `value=False`: the code returns (None, tangent) and
+    computes only what the tangent needs (a Hessian-vector product over a gradient's code).
     """
     options = {"mode": "forward", "wrt": tuple(wrt), "backend": backend, "select": select, "has_aux": has_aux}
+    if not value:
+        options["value"] = False
     if complex_params:
         options["complex"] = list(complex_params)
     if kinds is not None:
@@ -258,7 +261,7 @@ def compile_jvp(fn, wrt: tuple[int, ...], backend: str = "numpy", select: tuple[
     return cached(fn, options, "jvp",
                   lambda src, key, name: stages.run(stages.FORWARD, stages.Job(
                       src, key, name, backend, wrt_nums=tuple(wrt), has_aux=has_aux, kinds=kinds, select=select,
-                      trees=tuple(trees), complex_params=tuple(complex_params)), stages.dumped()), trees)
+                      trees=tuple(trees), complex_params=tuple(complex_params), value=value), stages.dumped()), trees)
 
 
 def compile_batched(fn, axes: tuple, out_axes, kinds: tuple, backend: str = "numpy",

@@ -1,7 +1,7 @@
 """The pass lists: a compile runs one list of named stages over a `Job`, each stage a function of it.
 
     REVERSE: normalize, activity, check, reverse, peephole, prune, copies, fuse, lower, emit
-    FORWARD: normalize, activity, check, forward, dead, blocks, lower, emit
+    FORWARD: normalize, activity, check, forward, dead, fuse, blocks, lower, emit
     BATCH:   normalize, check, batch, dead, blocks, lower, emit                (vmap)
 
 `S2SAD_DUMP=normalize,reverse,fuse` (or `s2sad show --dump ...`) prints the code after each named stage
@@ -34,11 +34,12 @@ from ..ir.astcopy import clone
 from ..ir.names import all_names
 from ..modes import batch as batch_mode, forward as forward_mode, reverse as reverse_mode
 from ..passes import prune
-from ..passes.fuse import dead_stores, fuse, no_empty_blocks
+from ..passes.fuse import augmented_writes, dead_arrays, dead_stores, fuse, no_empty_blocks
 from ..passes.simplify import peephole, propagate_copies
 from . import cache
 from .emit import Sections, function_source, module_source
 from ..ir.nodes import walk
+from ..ir.prim import walk_stmts
 
 FREE_MARK = "# s2sad-free: "
 
@@ -59,7 +60,8 @@ class Job:
     argnums: Any = 0                   # reverse mode: an int or a tuple, as the user gave it
     wrt_nums: tuple[int, ...] = ()     # forward mode: the parameters with tangents
     has_aux: bool = False
-    value: bool = True                 # reverse mode: False lets the value go when certainly a scalar
+    value: bool = True                 # False: reverse mode lets the value go when certainly a scalar, forward
+                                       # mode returns the tangent alone
     vectors: tuple[str, ...] = ()
     kinds: aliasing.ArgKinds | None = None
     select: tuple[int, ...] | None = None
@@ -164,18 +166,35 @@ def _copies(job: Job) -> None:
 def _fuse(job: Job) -> None:
     names = list(job.blocks)
     parts = fuse([job.blocks[n] for n in names], job.ret, job.core.params + ["out_bar"], all_names(job.src.tree),
-                 scalars={"out_bar"} if job.facts.scalar_output else set(), as_written=1)
+                 scalars={"out_bar"} if job.facts.scalar_output else set(),
+                 as_written=frozenset(id(s) for s in walk_stmts(job.blocks["fwd"])))
     job.blocks = dict(zip(names, parts))
 
 
 def _forward(job: Job) -> None:
     body, job.ret, job.facts = forward_mode.forward(job.core, job.info.activity, job.wrt)
+    if not job.value:            # the tangent alone (hvp): the value is not returned
+        job.ret.value.elts[0] = ast.Constant(value=None)
     job.blocks = {"body": body}
 
 
+def _fuse_forward(job: Job) -> None:
+    """Fusion of the tangent code (the user's own statements keep their products' order)."""
+    primal = frozenset(id(s) for s in walk_stmts(job.core.body))
+    body, = fuse([job.blocks["body"]], job.ret, job.core.params + job.facts.tangents, all_names(job.src.tree),
+                 keep=frozenset(job.facts.tangents), as_written=primal)
+    job.blocks["body"] = body
+    if not job.value:            # fused, an array only the value needed is read by its own writes alone
+        _dead(job)
+    augmented_writes(job.blocks["body"])
+
+
 def _dead(job: Job) -> None:
-    if job.select is not None:   # generated code, of which one part is differentiated: what the rest computes goes
-        while dead_stores(job.blocks["body"], job.ret, set()):
+    """What nothing returned reads goes: in generated code of which one part is differentiated, what the
+    rest computes; without the value, what only computed it (the user's own variables stay)."""
+    if job.select is not None or not job.value:
+        keep = set() if job.select is not None else all_names(job.src.tree)
+        while dead_stores(job.blocks["body"], job.ret, keep) or dead_arrays(job.blocks["body"], job.ret, keep):
             pass
 
 
@@ -244,7 +263,8 @@ REVERSE = [Stage("normalize", _normalize), Stage("activity", _analyze), Stage("c
            Stage("reverse", _reverse), Stage("peephole", _peephole), Stage("prune", _prune),
            Stage("copies", _copies), Stage("fuse", _fuse), Stage("lower", _lower), Stage("emit", _emit)]
 FORWARD = [Stage("normalize", _normalize), Stage("activity", _stack_activity), Stage("check", _check_forward),
-           Stage("forward", _forward), Stage("dead", _dead), Stage("blocks", _blocks), Stage("lower", _lower),
+           Stage("forward", _forward), Stage("dead", _dead), Stage("fuse", _fuse_forward), Stage("blocks", _blocks),
+           Stage("lower", _lower),
            Stage("emit", _emit)]
 
 
@@ -420,12 +440,13 @@ def _emit_forward(job: Job) -> str:
     src = job.src
     sig = job.core.params + job.facts.tangents + [f.name for f in job.free]
     doc = (f"Forward mode (JVP) of {src.qualname}: given tangents {', '.join(job.facts.tangents)} of "
-           f"{', '.join(job.wrt)}, returns (value, tangent of the value).")
+           f"{', '.join(job.wrt)}, returns " + ("(value, tangent of the value)." if job.value else
+                                                "(None, tangent of the value): the value is not computed."))
     sec = Sections(name=job.name, params=sig, defaults={}, doc=doc,
                    blocks=[(TITLES[k], b) for k, b in job.blocks.items()], ret=job.ret)
     func_text = function_source(sec, src.filename)
     what = (f"forward mode (JVP) of {src.qualname} with respect to {', '.join(job.wrt)}, "
             f"{_array_module(job.backend)} backend" + (f", output element {job.select}" if job.select else "")
-            + _complex_note(job))
+            + ("" if job.value else ", tangent only") + _complex_note(job))
     return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
                          job.backend, [func_text], "math." in func_text)

@@ -241,6 +241,9 @@ class Normalizer(Containers):
             if isinstance(s.target, ast.Name) and isinstance(last, ast.Assign) \
                     and isinstance(last.targets[0], ast.Name) and last.targets[0].id == self.local(s.target.id):
                 last.s2sad_inplace = True     # `a += e` changes a's object in place (an array): aliasing.py
+            elif isinstance(s.target, ast.Subscript) and isinstance(last, ast.Assign) \
+                    and isinstance(last.targets[0], ast.Subscript):
+                last.s2sad_augmented = True   # `a[i] += e`: forward mode's tangent is written so too
         elif isinstance(s, ast.Expr):
             if isinstance(s.value, ast.Constant):
                 return            # docstring or bare constant

@@ -22,7 +22,7 @@ from ..errors import UnsupportedSyntaxError, located
 from ..passes.simplify import simplify
 from ..analysis.shapes import ShapeClasses
 from .templates import ANS, call, drop_defaults, name_node, substitute
-from ..ir.nodes import walk_in_order
+from ..ir.nodes import walk, walk_in_order
 
 
 def _assign(target, value, where):
@@ -99,7 +99,10 @@ class Forward:
             if not self.active(x):
                 return [s]
             target = ast.Subscript(value=name_node(self.dot(x)), slice=clone(s.targets[0].slice), ctx=ast.Store())
-            return [s, _assign(target, self.tangent_of(s.value), where)]
+            write = _assign(target, self.tangent_of(s.value), where)
+            if getattr(s, "s2sad_augmented", False):      # `x[i] += e`: so is its tangent's (fuse.py)
+                write.s2sad_augmented = True
+            return [s, write]
         if is_assign(s):
             return self.assign(s)
         return [s]
@@ -119,7 +122,9 @@ class Forward:
         # v = f(..., v, ...): the tangent reads the old v (as an operand) and the new one (as `ans`)
         expr = self.tangent(prim, ANS if reads_self else v)
         if expr is None:
-            zero = call("_rt.zeros", name_node(v))
+            # (the tangent of `v = _rt.zeros(a)` is `_rt.zeros(a)` too: it does not read v, which can go
+            # when only its tangent is returned)
+            zero = clone(s.value) if prim.key == "_rt.zeros" else call("_rt.zeros", name_node(v))
             return [s, _assign(self.dot(v), zero, where)]
         operands = {n for _, _, n in prim.diff_args()} if prim.rule is not None else set()
         # v's tangent is an array of its own when v is written in place later, and when it would be another
@@ -136,9 +141,24 @@ class Forward:
         if own:
             expr = call("_rt.owned", expr, name_node(v))
         elif prim.rule.elementwise and not all(is_const(a) for a in prim.bound.values()) and len(prim.bound) > 1 \
-                and not all(self.shapes.same(n, v) for n in operands):
+                and not all(self.shapes.same(n, v) for n in operands) \
+                and (reads_self or not self._spans(expr, prim, v)):
             expr = call("_rt.tangent_like", expr, name_node(v))
         return pre + [_assign(self.dot(v), expr, where)]
+
+    def _spans(self, expr: ast.expr, prim: Prim, v: str) -> bool:
+        """The tangent `expr` of `v = prim(...)` (elementwise) has v's shape as it is: it is arithmetic
+        (no call) and reads v, or each operand of prim or that operand's tangent (which has the
+        operand's shape), so it broadcasts as v did."""
+        primal = {d: n for n, d in self.dots.items()}
+        seen = set()
+        for node in walk(expr):
+            if type(node) is ast.Name:
+                seen.add(primal.get(node.id, node.id))
+            elif type(node) not in (ast.BinOp, ast.UnaryOp, ast.Constant):
+                return False
+        operands = {a.id for a in prim.bound.values() if isinstance(a, ast.Name)}
+        return v in seen or operands <= seen
 
     def tangent(self, prim: Prim, v: str) -> ast.expr | None:
         """The tangent of `v = prim(...)`, or None when it is zero; `ans` is read as `v`."""

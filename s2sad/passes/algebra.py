@@ -16,7 +16,7 @@ from ..ir.nodes import names, walk
 from ..ir.names import dotted
 from ..rules import flagged
 
-_TEMP = re.compile(r"t\d+(_bar(_\d+)?)?")
+_TEMP = re.compile(r"t\d+(_bar(_\d+)?)?(_dot(_\d+)?)?")
 LINEAR = {"_rt.unbroadcast", "np.sum"}        # linear in their first argument
 
 
@@ -33,7 +33,8 @@ class Algebra:
 
     # ---------------------------------------------------------------- which names are temporaries
     def temporary(self, name: str) -> bool:
-        return bool(_TEMP.fullmatch(name)) and name.split("_bar")[0] not in self.user
+        return bool(_TEMP.fullmatch(name)) and name.split("_bar")[0] not in self.user \
+            and name.split("_dot")[0] not in self.user
 
     # ---------------------------------------------------------------- scalars
     def infer_scalars(self, trees) -> None:
@@ -254,7 +255,15 @@ class Rewriter:
             e.args = [e.args[0].left, e.args[0].right, e.args[1]]
         return e
 
-    def stmt(self, s: ast.stmt) -> None:
+    def stmt(self, s: ast.stmt, as_written: frozenset[int] = frozenset()) -> None:
+        """Rewrite statement `s` and those nested in it, but for those in `as_written` (ids): their
+        products keep the user's order, so that they compute the user's values bit for bit."""
+        if id(s) in as_written:
+            for field in ("body", "orelse"):
+                for inner in getattr(s, field, None) or []:
+                    if isinstance(inner, ast.stmt):
+                        self.stmt(inner, as_written)
+            return
         for field in ("value", "test", "iter"):
             e = getattr(s, field, None)
             if isinstance(e, ast.expr):
@@ -265,7 +274,7 @@ class Rewriter:
         for field in ("body", "orelse"):
             for inner in getattr(s, field, None) or []:
                 if isinstance(inner, ast.stmt):
-                    self.stmt(inner)
+                    self.stmt(inner, as_written)
 
     def expr(self, e: ast.expr) -> ast.expr:
         t = type(e)

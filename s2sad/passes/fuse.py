@@ -404,6 +404,66 @@ def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
     return dropped
 
 
+_FRESH = frozenset({"_rt.zeros", "np.zeros", "np.zeros_like"})     # calls that return an array of its own
+
+
+def dead_arrays(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
+    """Drop an array made here (`v = _rt.zeros(x)`, v assigned nowhere else, not a user variable) that
+    is only written into (`v[i] = e` or `v[i] += e`, e may read v) and read nowhere else: its writes
+    and itself go (a gradient's own accumulator, when only its tangent is returned)."""
+    made: dict[str, ast.stmt] = {}
+    stores: dict[str, int] = {}
+    writes: dict[str, list[ast.stmt]] = {}
+    read: set[str] = set(reads(ret))
+    for b in blocks(stmts):
+        for st in b:
+            head = [st.target, st.iter] if isinstance(st, ast.For) else [header_part(st)]
+            for n in (n for h in head for n in walk(h)):
+                if type(n) is ast.Name and type(n.ctx) is not ast.Load:
+                    stores[n.id] = stores.get(n.id, 0) + 1
+            d = definition(st)
+            if d is not None and isinstance(d[1], ast.Call) and module(d[1]) in _FRESH:
+                made[d[0]] = st
+            target = st.targets[0] if isinstance(st, ast.Assign) and len(st.targets) == 1 else getattr(st, "target", None)
+            if isinstance(st, (ast.Assign, ast.AugAssign)) and isinstance(target, ast.Subscript) \
+                    and isinstance(target.value, ast.Name):
+                v = target.value.id
+                writes.setdefault(v, []).append(st)
+                read |= reads(header_part(st)) - {v}
+            else:
+                read |= reads(header_part(st))
+    gone = {id(st) for v, st in made.items() if stores.get(v) == 1 and v not in user and v not in read
+            for st in [st] + writes.get(v, [])}
+    for b in blocks(stmts):
+        if any(id(st) in gone for st in b):
+            b[:] = [st for st in b if id(st) not in gone] or ([ast.Pass()] if b is not stmts else [])
+    return bool(gone)
+
+
+def augmented_writes(stmts: list[ast.stmt]) -> None:
+    """`a[i] = a[i] + e` where the user wrote `a[i] += e` (and its tangent's write), written so again
+    once fused: the sum goes into a's memory, no array is made for it. Not when e reads a name that
+    may share a's memory (an overlap NumPy would resolve but another backend might not)."""
+    alias = aliases(stmts)
+    for b in blocks(stmts):
+        for k, st in enumerate(b):
+            if not getattr(st, "s2sad_augmented", False) or definition(st) is not None:
+                continue
+            target, value = st.targets[0], st.value
+            if not (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                    and isinstance(value, ast.BinOp) and type(value.op) in (ast.Add, ast.Sub)
+                    and isinstance(value.left, ast.Subscript) and isinstance(value.left.value, ast.Name)
+                    and value.left.value.id == target.value.id
+                    and ast.dump(value.left.slice) == ast.dump(target.slice) and pure(target.slice)):
+                continue
+            base = alias.get(target.value.id, target.value.id)
+            if any(alias.get(n, n) == base for n in reads(value.right)):
+                continue
+            aug = ast.AugAssign(target=target, op=value.op, value=value.right, lineno=0, col_offset=0)
+            aug.s2sad_origin = getattr(st, "s2sad_origin", None)
+            b[k] = aug
+
+
 def no_empty_blocks(stmts: list[ast.stmt]) -> list[ast.stmt]:
     """The passes above may empty a block (a copy `v = v` gone): an `if` with an empty body tests the
     opposite and keeps its `else`; one with nothing left in either goes (its test is a name); an empty
@@ -449,10 +509,10 @@ def _merge_resets(block: list[ast.stmt]) -> bool:
 
 def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_names: set[str],
          scalars: set[str] = frozenset(), keep: set[str] = frozenset({"out_bar"}),
-         as_written: int | None = None) -> list[list[ast.stmt]]:
+         as_written: frozenset[int] = frozenset()) -> list[list[ast.stmt]]:
     """Fuse the top-level blocks `parts` (run one after another, then `ret`) of a function of `params`;
-    `scalars`: parameters known to be numbers or 0-d; the products of block `as_written` (the
-    user's own computation) keep their order. Returns the new blocks."""
+    `scalars`: parameters known to be numbers or 0-d; the products of the statements `as_written` (ids:
+    the user's own computation) keep their order. Returns the new blocks."""
     owner = {id(s): i for i, b in enumerate(parts) for s in b}
     stmts = [s for b in parts for s in b]
     fuser = Algebra(user_names, scalars)
@@ -477,8 +537,7 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
             pass                    # a merged reset can read a temporary once more: inline again
     alg = Rewriter(fuser)
     for t in stmts + [ret]:
-        if as_written is None or owner.get(id(t)) != as_written:
-            alg.stmt(t)
+        alg.stmt(t, as_written)
     dead_stores(stmts, ret, user_names)
     stmts[:] = no_empty_blocks(stmts)
     out: list[list[ast.stmt]] = [[] for _ in parts]

@@ -40,7 +40,7 @@ def after(fn, stage: str, mode: str = "reverse", **options) -> str:
 def test_the_pass_lists_are_data_in_running_order():
     assert [s.name for s in stages.REVERSE] == ["normalize", "activity", "check", "reverse", "peephole", "prune",
                                                 "copies", "fuse", "lower", "emit"]
-    assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "blocks", "lower",
+    assert [s.name for s in stages.FORWARD] == ["normalize", "activity", "check", "forward", "dead", "fuse", "blocks", "lower",
                                                 "emit"]
     assert [s.name for s in stages.BATCH] == ["tapes", "normalize", "check", "batch", "dead", "blocks", "lower",
                                               "emit"]

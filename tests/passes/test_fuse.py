@@ -278,3 +278,65 @@ def test_revised_scalars_are_what_inferring_them_again_finds(more):
     again.infer_scalars(code)
     assert fuser.scalars - {"t3"} == again.scalars
     assert {"t1_bar", "t2", "t4"}.isdisjoint(fuser.scalars) and "t5" in fuser.scalars
+
+
+def _jvp_body(fn, args) -> str:
+    """The generated JVP of `fn` (with respect to its first argument), comments left out."""
+    from s2sad.api.targets import compiled_jvp
+    s2sad.jvp(fn, args, (np.ones_like(args[0]),) + (None,) * (len(args) - 1))
+    text = compiled_jvp(fn, (0,), None, "numpy").source.split('"""', 2)[2]
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def shifted_sums(x):
+    a = np.zeros(6)
+    a[1:] += 2.0 * x[:-1]
+    a[:-1] -= np.sin(x[1:])
+    return np.sum(a * a)
+
+
+def self_overlap(x):
+    a = x * 1.0
+    a[1:] += a[:-1]
+    return np.sum(a ** 2)
+
+
+@pytest.mark.parametrize("fun, inplace", [(shifted_sums, True), (self_overlap, False)])
+def test_an_augmented_write_keeps_its_tangent_augmented_unless_it_reads_the_same_memory(fun, inplace):
+    x = rng.uniform(-1, 1, 6)
+    v = rng.uniform(-1, 1, 6)
+    body = _jvp_body(fun, (x,))
+    assert ("a_dot[1:] += " in body) is inplace
+    if not inplace:                   # a_dot[1:] + a_dot[:-1] reads the memory it writes: written out
+        assert "a_dot[1:] = a_dot[1:] + a_dot[:-1]" in body
+    got = s2sad.jvp(fun, (x,), (v,))[1]
+    assert got == pytest.approx(float(np.sum(central(fun, [x]) * v)), rel=1e-7)
+
+
+def mixed_products(x, c):
+    return np.sin(x) * c + 1.5 * x * c * 3.0 - 2.0 * (c * x) * 0.1
+
+
+def test_forward_fusion_keeps_the_value_bit_for_bit_and_fuses_the_tangent():
+    x, c = np.linspace(0.1, 1.0, 5), np.linspace(1.0, 2.0, 5)
+    value, tangent = s2sad.jvp(mixed_products, (x, c), (np.ones(5), None))
+    assert np.array_equal(value, mixed_products(x, c))     # the user's products in the user's order
+    want = np.cos(x) * c + 4.5 * c - 0.2 * c
+    np.testing.assert_allclose(tangent, want, rtol=1e-13)
+    body = _jvp_body(mixed_products, (x, c))
+    assert "_rt.tangent_like" not in body            # each tangent reads every operand: its shape as it is
+    assert len([line for line in body.splitlines() if "_dot =" in line]) <= 4
+
+
+def test_dead_arrays_drops_an_accumulator_read_only_by_its_own_writes():
+    from s2sad.passes.fuse import dead_arrays
+    tree = ast.parse("a = _rt.zeros(x)\nb = _rt.zeros(x)\na[1:] += x[:-1] * a[1:]\nb[0] = a[0]\n"
+                     "a[:-1] = a[:-1] + x[1:]\nc = b * 2")
+    ret = ast.Return(value=ast.Name(id="c", ctx=ast.Load()))
+    assert not dead_arrays(tree.body, ret, set())          # a is read by b's write: it stays
+    tree = ast.parse("a = _rt.zeros(x)\nb = _rt.zeros(x)\na[1:] += x[:-1] * a[1:]\n"
+                     "a[:-1] = a[:-1] + x[1:]\nb[0] = x[0]\nc = b * 2")
+    assert dead_arrays(tree.body, ret, set())
+    assert ast.unparse(ast.Module(body=tree.body, type_ignores=[])) == "b = _rt.zeros(x)\nb[0] = x[0]\nc = b * 2"
+    tree = ast.parse("a = _rt.zeros(x)\na[0] = x[0]\nc = x * 2")
+    assert not dead_arrays(tree.body, ret, {"a"})          # a user variable stays
