@@ -12,6 +12,8 @@
     compressed to 4 directions: 3 colours of columns and the probe, s2sad/api/sparsity.py) against
     the tridiagonal Hessian written by hand and built densely; and its first call (200 directions,
     dense).
+(d) Hessian-vector product of Rosenbrock, n = 1,000: `s2sad.hvp` (forward over reverse, the tangent's
+    code alone) and `jvp(grad(f))[1]` against the product written by hand, and JAX's jit(jvp(grad)).
 
 Every result is checked against the hand-written one; a mismatch shows as WRONG and makes the exit
 status 1. Times are per call: the median of --repeats runs of timeit's autorange.
@@ -70,6 +72,15 @@ def rosenbrock_hessian_hand(x):
     H[np.arange(n - 1), np.arange(1, n)] = off
     H[np.arange(1, n), np.arange(n - 1)] = off
     return H
+
+
+def rosenbrock_hvp_hand(x, v):
+    """H(x) @ v of rosenbrock, written by hand from the tridiagonal Hessian."""
+    head, tail = x[:-1], x[1:]
+    out = np.zeros_like(x)
+    out[:-1] = (1200.0 * head ** 2 - 400.0 * tail + 2.0) * v[:-1] - 400.0 * head * v[1:]
+    out[1:] += 200.0 * v[1:] - 400.0 * head * v[:-1]
+    return out
 
 
 def close(got, want) -> bool:
@@ -159,6 +170,27 @@ def bench_hessian(repeats):
                       hand["seconds"]), dense]
 
 
+def bench_hvp(peers, repeats):
+    rng = np.random.default_rng(6)
+    x, v = rng.uniform(-1, 1, 1000), rng.standard_normal(1000)
+    want = rosenbrock_hvp_hand(x, v)
+    hand = row("written by hand", lambda: rosenbrock_hvp_hand(x, v), want, repeats)
+    g = s2sad.grad(rosenbrock)
+    rows = [hand,
+            row("s2sad hvp(f, (x,), (v,))", lambda: s2sad.hvp(rosenbrock, (x,), (v,)), want, repeats, hand["seconds"]),
+            row("s2sad jvp(grad(f), (x,), (v,))[1]", lambda: s2sad.jvp(g, (x,), (v,))[1], want, repeats,
+                hand["seconds"])]
+    if "jax" in peers:
+        jax, jnp = peers["jax"]
+
+        def jrosen(x):
+            return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+        jhvp = jax.jit(lambda x, v: jax.jvp(jax.grad(jrosen), (x,), (v,))[1])
+        jx, jv = jnp.asarray(x), jnp.asarray(v)
+        rows.append(row("JAX jit(jvp(grad))", lambda: np.asarray(jhvp(jx, jv)), want, repeats, hand["seconds"]))
+    return rows
+
+
 def show(title, rows) -> bool:
     print(f"\n{title}")
     good = True
@@ -183,10 +215,11 @@ def main(argv=None) -> int:
     info = machine_info(peers)
     print(f"python {info['python']}, numpy {info['numpy']}, {info['cpu_count']} CPUs, peers: {info['peers']}")
     results = {"machine": info, "mlp": bench_mlp(peers, args.repeats), "jacobian": bench_jacobian(args.repeats),
-               "hessian": bench_hessian(args.repeats)}
+               "hessian": bench_hessian(args.repeats), "hvp": bench_hvp(peers, args.repeats)}
     ok = show("(a) per-example gradients, 2-layer MLP, batch 256 (ratio: to the hand-written batch)", results["mlp"])
     ok &= show("(b) jacobian of tanh(W x), R^100 -> R^100 (ratio: to the closed form)", results["jacobian"])
     ok &= show("(c) hessian of Rosenbrock, n = 200 (ratio: to the hand-written tridiagonal one)", results["hessian"])
+    ok &= show("(d) Hessian-vector product of Rosenbrock, n = 1,000 (ratio: to the hand-written one)", results["hvp"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0 if ok else 1

@@ -2,7 +2,8 @@
 
 s2sad's transformations run on source code, and what they write is source code, so they compose:
 grad(grad(f)) differentiates the generated gradient of f; hessian(f) is forward mode over reverse
-mode; jvp(grad(f), (x,), (v,)) is a Hessian-vector product that never forms the Hessian.
+mode; jvp(grad(f), (x,), (v,)) is a Hessian-vector product that never forms the Hessian, and
+hvp(f, (x,), (v,)) is that product alone.
 
 Run: python examples/higher_order.py   (generated gradient files land in ./generated/)
 """
@@ -61,6 +62,10 @@ g, Hv = s2sad.jvp(s2sad.grad(rosenbrock), (x,), (v,))
 print("H @ v by jvp(grad(f)):", np.array2string(Hv, precision=6))
 print("H @ v by hand:        ", np.array2string(H_hand @ v, precision=6))
 print(f"max |jvp(grad) - H_hand @ v| = {np.max(np.abs(Hv - H_hand @ v)):.3g}")
+# s2sad.hvp is the same product (JAX's recipe, jvp(grad(f), ...)[1]) whose generated code computes
+# the product alone: the gradient it passes through is not accumulated
+Hv2 = s2sad.hvp(rosenbrock, (x,), (v,))
+print(f"max |hvp - H_hand @ v| = {np.max(np.abs(Hv2 - H_hand @ v)):.3g}")
 
 
 # 5. stop_gradient (PyTorch's detach): u = y, but no gradient flows through it

@@ -4,7 +4,7 @@
 `generated/`), compiles it and returns it. See README.md and the public contract (API.md).
 """
 from ._version import __version__
-from .api.family import hessian, jacobian, jvp, vjp
+from .api.family import hessian, hvp, jacobian, jvp, vjp
 from .api.transforms import grad, stop_gradient, value_and_grad
 from .api.vmap import vmap
 from .approaches.compare import compare          # (SymPy is imported only when compare runs)
@@ -12,7 +12,7 @@ from .errors import DifferentiationError, NonDifferentiableError, NonScalarOutpu
 from .rules.custom import defjvp, defvjp
 
 __all__ = [
-    "grad", "value_and_grad", "stop_gradient", "jvp", "vjp", "jacobian", "hessian", "vmap", "defvjp", "defjvp", "compare",
+    "grad", "value_and_grad", "stop_gradient", "jvp", "hvp", "vjp", "jacobian", "hessian", "vmap", "defvjp", "defjvp", "compare",
     "DifferentiationError", "UnsupportedSyntaxError", "NonDifferentiableError", "NonScalarOutputError",
     "numerical", "symbolic", "testing", "extend", "__version__",
 ]

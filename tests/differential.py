@@ -4,7 +4,8 @@
 
 - reverse: `value_and_grad(f, argnums=diff)` against the function's value and central differences;
 - forward: `jvp(f, primals, tangents)` along a random direction against the directional difference;
-- second: `hessian(f, argnums=i)` against central differences of the (checked) reverse gradient;
+- second: `hessian(f, argnums=i)` against central differences of the (checked) reverse gradient, and
+  `hvp` against that Hessian times a random vector;
   `grad(grad(f))` too when the argument is a Python float;
 - family: `vjp` with a cotangent of 2 (twice the gradient), `jacobian(f, mode="forward")`.
 
@@ -241,6 +242,14 @@ def check(program, workdir: Path, modes=("reverse", "forward", "second", "family
         H2 = H.reshape(n, n)
         if not _close(H2, ref, rtol=1e-4):
             return False, f"hessian {H2.tolist()} != {ref.tolist()}"
+        if i == 0:                     # hvp: grad with respect to the first argument, its tangent's code alone
+            v = np.random.default_rng(program.seed + 2).uniform(-1, 1, np.shape(x))
+            v = float(v) if type(x) is float else v
+            tangents = (v,) + (None,) * (len(args) - 1)
+            for _ in range(2):         # the second call goes the fast way in when it can (fast_jvp.py)
+                hv = s2sad.hvp(f, _copy(args), tangents)
+                if not _close(np.ravel(hv), H2 @ np.ravel(v), rtol=1e-8):
+                    return False, f"hvp {np.ravel(hv).tolist()} != H @ v {(H2 @ np.ravel(v)).tolist()}"
         if type(x) is float:
             gg = s2sad.grad(s2sad.grad(f, argnums=i), argnums=i)(*_copy(args))
             if not _close(gg, H2[0, 0], rtol=1e-8):

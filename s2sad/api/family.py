@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import weakref
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import backends, rules
+from ..analysis import aliasing
 from ..ir import pytree
 from ..rules import custom
 from ..runtime import batched
 from ..errors import ContainerOutputError, DifferentiationError
 from .convert import as_float, check_real, complex_step, fresh, is_complex, like
-from . import sparsity
+from . import fast_jvp, sparsity
 from .library import as_function
-from .transforms import check_backend
+from .transforms import check_backend, grad
 from .targets import Target, bind_all, compiled_jvp, complex_names, grad_of, jvp_call, register_source, target
 from .vmap import run_batched
 
-__all__ = ["jvp", "vjp", "jacobian", "hessian"]
+__all__ = ["jvp", "hvp", "vjp", "jacobian", "hessian"]
 
 
 def _unit(backend: str, values) -> backends.Backend:
@@ -40,21 +42,56 @@ def _unit(backend: str, values) -> backends.Backend:
 def jvp(fun: Callable, primals: tuple, tangents: tuple, *, backend: str = "auto") -> tuple[Any, Any]:
     """Forward mode: `(fun(*primals), J @ tangents)`, by a generated tangent function (JAX's jvp).
     `backend` as grad's ("auto": the arrays' own; "numba": the tangent code compiled by numba)."""
+    return _jvp(fun, primals, tangents, backend, fast_jvp.JVP)
+
+
+def hvp(fun: Callable, primals: tuple, tangents: tuple, *, backend: str = "auto") -> Any:
+    """The Hessian-vector product `H(primals) @ tangents` of a scalar function: `jvp(grad(fun), primals,
+    tangents)[1]` (JAX's recipe), forward mode over the generated gradient, never forming H. Its
+    generated code computes the product alone, not the gradient on the way. `backend` as grad's."""
+    try:
+        g = _GRADS.get(fun)
+    except TypeError:                   # not weak-referenceable: no reuse
+        g = None
+    if g is None:
+        g = grad(fun)
+        try:
+            _GRADS[fun] = g
+        except TypeError:
+            pass
+    return _jvp(g, primals, tangents, backend, fast_jvp.HVP, value=False)[1]
+
+
+_GRADS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # hvp: each function's grad, made once
+
+
+def _jvp(fun: Callable, primals: tuple, tangents: tuple, backend: str, table, value: bool = True) -> tuple[Any, Any]:
+    """jvp; `table`: where its fast way in keeps `fun`'s code (fast_jvp.py); `value=False`: (None, tangent)
+    when `fun` is a transformation (its code's tangent alone)."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    if backend == "auto":
+        out = fast_jvp.call(table, fun, primals, tangents)
+        if out is not fast_jvp.MISS:
+            return out
+    given = fun
     fun = as_function(fun)
     t = target(fun, tuple(primals))
     full = t.expand(tuple(primals), {})
     if backend != "auto":
         _unit(backend, ())
-    if t.select is not None:                 # a transformation's generated code: one output already
-        return _jvp_one(t, full, tangents, user=False, backend=backend)
+    value = value or t.select is None
     try:
-        return _jvp_one(t, full, tangents, backend=backend)
+        out = _jvp_one(t, full, tangents, user=t.select is None, backend=backend, value=value)
     except ContainerOutputError:
-        pass
+        if t.select is not None:
+            raise
+    else:
+        if backend == "auto" and t.tail is not None and fast_jvp.plain(primals, tangents):
+            _remember(table, given, t, len(primals), len(full), value)
+        return out
     # a returned container: each leaf's tangent by its own code (`select`), in the output's structure
     td, _ = pytree.flatten(fun(*fresh(full)))
     pairs = [_jvp_one(dataclasses.replace(t, select=path), list(full), tangents, backend=backend)
@@ -62,9 +99,22 @@ def jvp(fun: Callable, primals: tuple, tangents: tuple, *, backend: str = "auto"
     return pytree.unflatten(td, [v for v, _ in pairs]), pytree.unflatten(td, [d for _, d in pairs])
 
 
-def _jvp_one(t, full: list, tangents, user: bool = True, backend: str = "auto") -> tuple[Any, Any]:
+def _remember(table, fun, t: Target, n: int, full: int, value: bool) -> None:
+    """Let `fun`'s next calls with plain arguments (fast_jvp.py) go straight to the code this one ran."""
+    tail = t.tail()
+    if tail is None or full != n + len(tail) or not backends.host_only():
+        return
+    try:
+        c = compiled_jvp(t.fn, tuple(range(n)), t.select, "numpy", value=value)
+    except aliasing.NeedsArgKinds:
+        return
+    fresh = [c.fresh] + ([t.code.fresh] if t.code is not None else [])
+    fast_jvp.remember(table, fun, n, c.fn, t.tail, fresh, list(c.free))
+
+
+def _jvp_one(t, full: list, tangents, user: bool = True, backend: str = "auto", value: bool = True) -> tuple[Any, Any]:
     """jvp of target `t` (one output: `t.select` picks it) at the arguments `full`; `user`: t is a user's
-    function, whose container arguments go leaf by leaf."""
+    function, whose container arguments go leaf by leaf; `value=False`: the tangent alone (None, tangent)."""
     if user and any(pytree.is_container(a) for a in full):
         return _jvp_containers(t.fn, full, tangents, t.select, backend)
     wrt = tuple(i for i, x in enumerate(tangents) if x is not None)   # None: a constant (an index, a flag)
@@ -77,7 +127,7 @@ def _jvp_one(t, full: list, tangents, user: bool = True, backend: str = "auto") 
                                        "along real directions (make the primal complex, or pass the tangent's "
                                        "real part)")
     tans = [as_float(tangents[i], complex_ok=is_complex(full[i])) for i in wrt]
-    return jvp_call(t, full, wrt, tans, backend, complex_ok=True)
+    return jvp_call(t, full, wrt, tans, backend, complex_ok=True, value=value)
 
 
 def vjp(fun: Callable, *primals, backend: str = "auto") -> tuple[Any, Callable]:
@@ -519,7 +569,6 @@ def hessian(fun: Callable, argnums: int = 0, *, backend: str = "auto") -> Callab
     A sparse Hessian (a tridiagonal one) is compressed from the second call, as jacobian's is: a few
     directions instead of one per element, each result checked by a probe direction.
     `backend` as grad's: "numba" compiles the forward-mode file."""
-    from .transforms import grad
     g = grad(fun, argnums=argnums)
     jac = jacobian(g, argnums=argnums, mode="forward", backend=backend)
 

@@ -31,6 +31,14 @@ class Target:
     select: tuple[int, ...] | None
     label: str
     code: compiler.Compiled | None = None     # a transformation's code, when `fn` is all of it (its freshness)
+    # the arguments `expand` puts after the user's own, read again at each call (None when a complex
+    # value is among them), when the full list is the user's arguments and then these: jvp's fast way in
+    tail: Callable[[], list | None] | None = None
+
+
+def no_tail() -> list:
+    """A target called with the user's arguments and nothing more."""
+    return []
 
 
 @dataclass
@@ -78,7 +86,8 @@ def target(fun: Callable, args=(), kwargs=None) -> Target:
         return fun._as_target(args, kwargs)
     if not callable(fun):
         raise TypeError(f"expected a function, not {fun!r}")
-    return memo(fun, ("target",), lambda: Target(fun, bind_all(fun), None, getattr(fun, "__qualname__", repr(fun))))
+    return memo(fun, ("target",), lambda: Target(fun, bind_all(fun), None, getattr(fun, "__qualname__", repr(fun)),
+                                                 tail=no_tail))
 
 
 MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -130,37 +139,41 @@ def grad_of(fun, nums, backend: str = "numpy", full=None, trees: tuple = (), sel
 
 
 def compiled_jvp(fn, wrt: tuple[int, ...], select=None, backend: str = "numpy", full=None,
-                 trees: tuple = (), complex_params: tuple[str, ...] = ()) -> compiler.Compiled:
+                 trees: tuple = (), complex_params: tuple[str, ...] = (), value: bool = True) -> compiler.Compiled:
     """The forward-mode code of `fn` (a user function, or generated code with `select`) for `wrt`; for
     the arguments `full` when it depends on their kinds; `trees` as in grad_of; `complex_params`: for
-    those complex parameters (and free names)."""
+    those complex parameters (and free names); `value=False`: the code of the tangent alone."""
+    only = () if value else ("tangent only",)
     if complex_params:
-        return memo(fn, ("jvp", wrt, select, backend, complex_params),
-                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, complex_params=complex_params))
+        return memo(fn, ("jvp", wrt, select, backend, complex_params) + only,
+                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, complex_params=complex_params,
+                                                 value=value))
     if trees:
-        return memo(fn, ("jvp", wrt, select, backend, trees),
-                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, trees=trees))
+        return memo(fn, ("jvp", wrt, select, backend, trees) + only,
+                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, trees=trees, value=value))
     try:
-        return memo(fn, ("jvp", wrt, select, backend), lambda: compiler.compile_jvp(fn, wrt, backend, select=select))
+        return memo(fn, ("jvp", wrt, select, backend) + only,
+                    lambda: compiler.compile_jvp(fn, wrt, backend, select=select, value=value))
     except aliasing.NeedsArgKinds:
         if full is None:
             raise
         kinds = compiler.arg_kinds(fn, full)
-        return memo(fn, ("jvp", wrt, select, backend, kinds),
-                     lambda: compiler.compile_jvp(fn, wrt, backend, select=select, kinds=kinds))
+        return memo(fn, ("jvp", wrt, select, backend, kinds) + only,
+                     lambda: compiler.compile_jvp(fn, wrt, backend, select=select, kinds=kinds, value=value))
 
 
 def jvp_call(t: Target, full: list, wrt: tuple[int, ...], tangents: list, backend: str = "auto",
-             complex_ok: bool = False):
+             complex_ok: bool = False, value: bool = True):
     """Run the JVP of target `t` at the full argument list `full` (on the GPU when CuPy arrays are in
     it: the tangent code is generated for CuPy, whatever code `t` is; `backend` another than "auto":
-    for that backend). `complex_ok`: complex arguments take the code made for them (jvp's)."""
+    for that backend). `complex_ok`: complex arguments take the code made for them (jvp's). `value=False`:
+    the code of the tangent alone (it returns None for the value)."""
     unit = backends.of((*full, *tangents)) if backend == "auto" else backends.get(backend)
-    c = compiled_jvp(t.fn, wrt, t.select, unit.name, full)
+    c = compiled_jvp(t.fn, wrt, t.select, unit.name, full, value=value)
     extra = [f.read() for f in c.free]
     cx = complex_names(c, full, extra) if complex_ok and not complex_step.get() else ()   # (the complex step: the real code)
     if cx:
-        c = compiled_jvp(t.fn, wrt, t.select, unit.name, full, complex_params=cx)
+        c = compiled_jvp(t.fn, wrt, t.select, unit.name, full, complex_params=cx, value=value)
         extra = [f.read() for f in c.free]
     else:
         check_real((*full, *extra))

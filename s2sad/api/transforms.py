@@ -24,7 +24,7 @@ from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, targets
 from .library import as_function
-from .convert import as_float, check_argnums, check_real, complex_step, like, ones_like
+from .convert import as_float, check_argnums, check_real, complex_step, is_complex, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
@@ -125,11 +125,20 @@ class _Transformed:
                 "differentiating this transformation again is supported for grad/value_and_grad of one "
                 "argument (argnums an int); use jacobian or hessian for several arguments")
         c = self._general("numpy")
+        general = c is not None
         if c is None:
             c = self._for_kinds("numpy", self._bind(args, kwargs or {}, 0))
         targets.register_source(c)
         select = (1,)
-        return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self), c)
+        tail = None
+        if general and not c.facts.indexed:          # the same code for any float arguments
+
+            def tail():
+                free = [f.read() for f in c.free]
+                return None if any(is_complex(v) for v in free) else free + [1.0]
+
+        return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self), c,
+                              tail)
 
     def _batch_target(self, args, kwargs, example) -> "targets.BatchTarget":
         """This gradient's generated code as vmap batches it (api/vmap.py): per-example gradients. The code
