@@ -46,8 +46,12 @@ class _Entry:
                 or self.rules != (custom.fingerprint(), rules.fingerprint()) or not all(f() for f in self.fresh):
             return MISS
         tail = self.tail()
+        if tail is None:
+            return MISS
+        if not self.free:
+            return self.fn(*primals, *tail, *tangents)
         extra = [f.read() for f in self.free]
-        if tail is None or any(is_complex(v) for v in extra):
+        if any(is_complex(v) for v in extra):
             return MISS
         return self.fn(*primals, *tail, *tangents, *extra)
 

@@ -134,6 +134,8 @@ class _Transformed:
         if general and not c.facts.indexed:          # the same code for any float arguments
 
             def tail():
+                if not c.free:
+                    return [1.0]
                 free = [f.read() for f in c.free]
                 return None if any(is_complex(v) for v in free) else free + [1.0]
 

@@ -577,8 +577,13 @@ class Identity(np.ndarray):
                     return np.asarray(a) * db[None, :]
             if ufunc is np.multiply:        # diag(d) * v (v along the last axis, or a number): diagonal
                 for d, v in ((da, b), (db, a)):
-                    if d is not None and (np.ndim(v) == 0 or np.shape(v) in ((len(d),), (1, len(d)))):
-                        return diagonal(d * np.reshape(v, (-1,)) if np.ndim(v) else d * v)
+                    if d is None:
+                        continue
+                    shape = v.shape if type(v) is np.ndarray else np.shape(v)
+                    if not shape:
+                        return diagonal(d * v)
+                    if shape == (len(d),) or shape == (1, len(d)):
+                        return diagonal(d * v.reshape(-1) if type(v) is np.ndarray else d * np.reshape(v, (-1,)))
         plain = [x.view(np.ndarray) if isinstance(x, Identity) else x for x in inputs]
         if "out" in kwargs:
             kwargs["out"] = tuple(x.view(np.ndarray) if isinstance(x, Identity) else x for x in kwargs["out"])
@@ -592,8 +597,9 @@ def diagonal(d) -> Identity:
     """diag(d), as a matrix that matmul recognises (see Identity)."""
     d = np.asarray(d)
     n = len(d)
-    out = np.zeros((n, n), dtype=d.dtype).view(Identity)
-    out.reshape(-1)[::n + 1] = d          # (np.diag's work, without its checks)
+    dense = np.zeros((n, n), dtype=d.dtype)
+    dense.reshape(-1)[::n + 1] = d        # (np.diag's work, without its checks)
+    out = dense.view(Identity)
     out._diag = d
     return out
 
