@@ -102,7 +102,7 @@ def _jvp(fun: Callable, primals: tuple, tangents: tuple, backend: str, table, va
 def _remember(table, fun, t: Target, n: int, full: int, value: bool) -> None:
     """Let `fun`'s next calls with plain arguments (fast_jvp.py) go straight to the code this one ran."""
     tail = t.tail()
-    if tail is None or full != n + len(tail) or not backends.host_only():
+    if tail is None or full != n + len(tail):     # (plain arguments are NumPy's: its code, whatever is imported)
         return
     try:
         c = compiled_jvp(t.fn, tuple(range(n)), t.select, "numpy", value=value)
