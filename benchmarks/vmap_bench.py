@@ -16,7 +16,8 @@
     code alone) and `jvp(grad(f))[1]` against the product written by hand, and JAX's jit(jvp(grad)).
 
 Every result is checked against the hand-written one; a mismatch shows as WRONG and makes the exit
-status 1. Times are per call: the median of --repeats runs of timeit's autorange.
+status 1. Times are per call: the median of --repeats runs of timeit's autorange; each ratio is the median
+of paired ratios, the method's runs alternating with the hand-written one's.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ for p in (str(ROOT), str(HERE)):
 import numpy as np  # noqa: E402
 
 import s2sad  # noqa: E402
-from run import fmt_time, load_peers, machine_info, median_time  # noqa: E402
+from run import fmt_time, load_peers, machine_info, median_time, paired_times  # noqa: E402
 
 
 def mlp_loss(params, x, y):
@@ -91,14 +92,18 @@ def close(got, want) -> bool:
 
 
 def row(label, fn, want, repeats, hand=None):
+    """One timed method, checked against `want`. With `hand` (the hand-written row), its runs alternate
+    with the hand-written function's and the ratio is the median of the paired ratios, so that both see
+    the same state of a shared machine (a peer's threads still busy, a slow minute)."""
     try:
         ok = close(fn(), want)
-        t = median_time(fn, repeats)
+        if hand is None:
+            out = {"method": label, "seconds": median_time(fn, repeats), "ok": ok, "_fn": fn}
+        else:
+            _, t, ratio = paired_times(hand["_fn"], fn, repeats)
+            out = {"method": label, "seconds": t, "ok": ok, "ratio": ratio}
     except Exception as exc:          # a peer that cannot run this: say why, keep going
         return {"method": label, "error": f"{type(exc).__name__}: {exc}"[:120]}
-    out = {"method": label, "seconds": t, "ok": ok}
-    if hand:
-        out["ratio"] = t / hand
     return out
 
 
@@ -110,13 +115,13 @@ def bench_mlp(peers, repeats):
     hand = row("hand-written, whole batch (einsum)", lambda: mlp_per_example_hand(params, X, Y), want, repeats)
     rows = [hand]
     per_example = s2sad.vmap(s2sad.grad(mlp_loss), in_axes=(None, 0, 0))
-    rows.append(row("s2sad vmap(grad)", lambda: per_example(params, X, Y), want, repeats, hand["seconds"]))
+    rows.append(row("s2sad vmap(grad)", lambda: per_example(params, X, Y), want, repeats, hand))
     g = s2sad.grad(mlp_loss)
 
     def looped():
         parts = [g(params, X[k], Y[k]) for k in range(len(X))]
         return [np.stack([p[j] for p in parts]) for j in range(3)]
-    rows.append(row("s2sad grad in a Python loop", looped, want, max(3, repeats // 2), hand["seconds"]))
+    rows.append(row("s2sad grad in a Python loop", looped, want, max(3, repeats // 2), hand))
     if "jax" in peers:
         jax, jnp = peers["jax"]
 
@@ -126,10 +131,10 @@ def bench_mlp(peers, repeats):
         jX, jY = jnp.asarray(X), jnp.asarray(Y)
         f = jax.vmap(jax.grad(jloss), in_axes=(None, 0, 0))
         rows.append(row("JAX vmap(grad)", lambda: [np.asarray(a) for a in f(jp, jX, jY)], want, repeats,
-                        hand["seconds"]))
+                        hand))
         fj = jax.jit(f)
         rows.append(row("JAX jit(vmap(grad))", lambda: [np.asarray(a) for a in fj(jp, jX, jY)], want, repeats,
-                        hand["seconds"]))
+                        hand))
     if "torch" in peers:
         torch = peers["torch"]
 
@@ -139,7 +144,7 @@ def bench_mlp(peers, repeats):
         tX, tY = torch.tensor(X), torch.tensor(Y)
         f = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))
         rows.append(row("PyTorch torch.func.vmap(grad)", lambda: [a.numpy() for a in f(tp, tX, tY)], want,
-                        repeats, hand["seconds"]))
+                        repeats, hand))
     return rows
 
 
@@ -155,7 +160,7 @@ def bench_jacobian(repeats):
     rows = [hand]
     for mode in ("forward", "reverse"):
         J = s2sad.jacobian(tanh_map, mode=mode)
-        rows.append(row(f"s2sad jacobian, mode={mode}", lambda J=J: J(x, W), want, repeats, hand["seconds"]))
+        rows.append(row(f"s2sad jacobian, mode={mode}", lambda J=J: J(x, W), want, repeats, hand))
     return rows
 
 
@@ -165,9 +170,9 @@ def bench_hessian(repeats):
     hand = row("tridiagonal by hand, built densely", lambda: rosenbrock_hessian_hand(x), want, repeats)
     H = s2sad.hessian(rosenbrock)
     dense = row("s2sad hessian, first call (dense: 200 directions)", lambda: s2sad.hessian(rosenbrock)(x), want,
-                repeats, hand["seconds"])
+                repeats, hand)
     return [hand, row("s2sad hessian (compressed from the second call)", lambda: H(x), want, repeats,
-                      hand["seconds"]), dense]
+                      hand), dense]
 
 
 def bench_hvp(peers, repeats):
@@ -177,9 +182,9 @@ def bench_hvp(peers, repeats):
     hand = row("written by hand", lambda: rosenbrock_hvp_hand(x, v), want, repeats)
     g = s2sad.grad(rosenbrock)
     rows = [hand,
-            row("s2sad hvp(f, (x,), (v,))", lambda: s2sad.hvp(rosenbrock, (x,), (v,)), want, repeats, hand["seconds"]),
+            row("s2sad hvp(f, (x,), (v,))", lambda: s2sad.hvp(rosenbrock, (x,), (v,)), want, repeats, hand),
             row("s2sad jvp(grad(f), (x,), (v,))[1]", lambda: s2sad.jvp(g, (x,), (v,))[1], want, repeats,
-                hand["seconds"])]
+                hand)]
     if "jax" in peers:
         jax, jnp = peers["jax"]
 
@@ -187,7 +192,7 @@ def bench_hvp(peers, repeats):
             return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
         jhvp = jax.jit(lambda x, v: jax.jvp(jax.grad(jrosen), (x,), (v,))[1])
         jx, jv = jnp.asarray(x), jnp.asarray(v)
-        rows.append(row("JAX jit(jvp(grad))", lambda: np.asarray(jhvp(jx, jv)), want, repeats, hand["seconds"]))
+        rows.append(row("JAX jit(jvp(grad))", lambda: np.asarray(jhvp(jx, jv)), want, repeats, hand))
     return rows
 
 
@@ -221,7 +226,9 @@ def main(argv=None) -> int:
     ok &= show("(c) hessian of Rosenbrock, n = 200 (ratio: to the hand-written tridiagonal one)", results["hessian"])
     ok &= show("(d) Hessian-vector product of Rosenbrock, n = 1,000 (ratio: to the hand-written one)", results["hvp"])
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        shown = {k: [{f: v for f, v in r.items() if not f.startswith("_")} for r in rows] if isinstance(rows, list)
+                 else rows for k, rows in results.items()}
+        args.json.write_text(json.dumps(shown, indent=1))
     return 0 if ok else 1
 
 

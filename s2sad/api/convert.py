@@ -44,7 +44,7 @@ def as_float(x, complex_ok: bool = False):
     `complex_ok`: grad's code made for them), dicts and other containers are refused
     (DifferentiationError) rather than differentiated wrongly."""
     t = type(x)
-    if t is float:
+    if t is float or t is np.ndarray and x.dtype.kind == "f":     # the common kinds, first
         return x
     if t is int or t is bool:
         return float(x)
@@ -103,6 +103,9 @@ def check_real(values) -> None:
     if complex_step.get():
         return
     for v in values:
+        t = type(v)
+        if t is float or t is np.ndarray and v.dtype.kind != "c":    # the common kinds, first
+            continue
         if is_complex(v):
             raise DifferentiationError(COMPLEX)
 

@@ -375,7 +375,8 @@ def _n(*pairs) -> int:
 
 
 def _example_shape(x, bx: bool) -> tuple:
-    return np.shape(x)[1:] if bx else np.shape(x)
+    shape = x.shape if type(x) is np.ndarray else np.shape(x)
+    return shape[1:] if bx else shape
 
 
 def unbroadcast(g, x, bg: bool, bx: bool):
@@ -472,7 +473,8 @@ def matmul_grad_x(g, x, y, bg: bool, bx: bool, by: bool):
 
 def matmul_grad_y(g, x, y, bg: bool, bx: bool, by: bool):
     """Cotangent of y in x @ y, for each example."""
-    xd, yd = np.ndim(x) - bx, np.ndim(y) - by
+    xd = (x.ndim if type(x) is np.ndarray else np.ndim(x)) - bx
+    yd = (y.ndim if type(y) is np.ndarray else np.ndim(y)) - by
     if not bg:
         if not bx:
             return lift(_rt.matmul_grad_y(g, x, y[0] if by else y), _n((y, by)))
@@ -571,9 +573,9 @@ class Identity(np.ndarray):
                     return np.array(b, dtype=np.result_type(b, da))   # (b's own memory order: quicker than ones * b)
                 if getattr(b, "_unit", False) and np.ndim(a) == 2 and np.shape(a)[1] == len(db):
                     return np.array(a, dtype=np.result_type(a, db))
-                if da is not None and np.ndim(b) == 2 and np.shape(b)[0] == len(da):
+                if da is not None and np.shape(b)[:1] == (len(da),) and np.ndim(b) == 2:
                     return np.asarray(b) * da[:, None]
-                if db is not None and np.ndim(a) == 2 and np.shape(a)[1] == len(db):
+                if db is not None and np.shape(a)[1:] == (len(db),):
                     return np.asarray(a) * db[None, :]
             if ufunc is np.multiply:        # diag(d) * v (v along the last axis, or a number): diagonal
                 for d, v in ((da, b), (db, a)):
