@@ -407,10 +407,15 @@ def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
 _FRESH = frozenset({"_rt.zeros", "np.zeros", "np.zeros_like"})     # calls that return an array of its own
 
 
+def target_of(st: ast.stmt) -> ast.expr:
+    """What an assignment or an augmented assignment writes to."""
+    return st.targets[0] if isinstance(st, ast.Assign) else st.target
+
+
 def dead_arrays(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
     """Drop an array made here (`v = _rt.zeros(x)`, v assigned nowhere else, not a user variable) that
-    is only written into (`v[i] = e` or `v[i] += e`, e may read v) and read nowhere else: its writes
-    and itself go (a gradient's own accumulator, when only its tangent is returned)."""
+    is only written into (`v[i] = e` or `v[i] += e`, e pure and may read v) and read nowhere else: its
+    writes and itself go (a gradient's own accumulator, when only its tangent is returned)."""
     made: dict[str, ast.stmt] = {}
     stores: dict[str, int] = {}
     writes: dict[str, list[ast.stmt]] = {}
@@ -433,6 +438,7 @@ def dead_arrays(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
             else:
                 read |= reads(header_part(st))
     gone = {id(st) for v, st in made.items() if stores.get(v) == 1 and v not in user and v not in read
+            and all(pure(w.value) and pure(target_of(w).slice) for w in writes.get(v, []))
             for st in [st] + writes.get(v, [])}
     for b in blocks(stmts):
         if any(id(st) in gone for st in b):

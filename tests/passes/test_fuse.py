@@ -340,3 +340,10 @@ def test_dead_arrays_drops_an_accumulator_read_only_by_its_own_writes():
     assert ast.unparse(ast.Module(body=tree.body, type_ignores=[])) == "b = _rt.zeros(x)\nb[0] = x[0]\nc = b * 2"
     tree = ast.parse("a = _rt.zeros(x)\na[0] = x[0]\nc = x * 2")
     assert not dead_arrays(tree.body, ret, {"a"})          # a user variable stays
+
+
+def test_dead_arrays_keeps_a_write_whose_value_has_an_effect():
+    from s2sad.passes.fuse import dead_arrays
+    ret = ast.Return(value=ast.Name(id="c", ctx=ast.Load()))
+    tree = ast.parse("a = _rt.zeros(x)\na[0] = tape.pop()\nc = x * 2")
+    assert not dead_arrays(tree.body, ret, set())          # the tape must still be popped
