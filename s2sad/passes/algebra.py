@@ -309,14 +309,28 @@ class Rewriter:
 
 
 def _tidy(node: ast.BinOp) -> ast.expr:
-    """`a + -b` -> `a - b`, `a - -b` -> `a + b`, `a + -2 * b` -> `a - 2 * b`."""
+    """`a + -b` -> `a - b`, `a - -b` -> `a + b`, `a + -2 * b * c` -> `a - 2 * b * c` (negating is exact:
+    the same values)."""
     if isinstance(node.op, (ast.Add, ast.Sub)):
         r = node.right
         flipped = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
         if isinstance(r, ast.UnaryOp) and isinstance(r.op, ast.USub):
             return ast.BinOp(left=node.left, op=flipped, right=r.operand)
-        if isinstance(r, ast.BinOp) and isinstance(r.op, ast.Mult) and isinstance(r.left, ast.UnaryOp) \
-                and isinstance(r.left.op, ast.USub):
-            return ast.BinOp(left=node.left, op=flipped, right=ast.BinOp(left=r.left.operand, op=ast.Mult(),
-                                                                          right=r.right))
+        positive = _without_leading_minus(r)
+        if positive is not None:
+            return ast.BinOp(left=node.left, op=flipped, right=positive)
     return node
+
+
+def _without_leading_minus(e: ast.expr) -> ast.expr | None:
+    """A product whose first factor is negated (`-2 * b * c`, `-b * c`), with that factor positive; None
+    for anything else."""
+    if not (isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult)):
+        return None
+    first = e.left
+    if isinstance(first, ast.UnaryOp) and isinstance(first.op, ast.USub):
+        return ast.BinOp(left=first.operand, op=ast.Mult(), right=e.right)
+    if isinstance(first, ast.Constant) and type(first.value) in (int, float) and first.value < 0:
+        return ast.BinOp(left=ast.Constant(-first.value), op=ast.Mult(), right=e.right)
+    inner = _without_leading_minus(first)
+    return None if inner is None else ast.BinOp(left=inner, op=ast.Mult(), right=e.right)

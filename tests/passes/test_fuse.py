@@ -347,3 +347,21 @@ def test_dead_arrays_keeps_a_write_whose_value_has_an_effect():
     ret = ast.Return(value=ast.Name(id="c", ctx=ast.Load()))
     tree = ast.parse("a = _rt.zeros(x)\na[0] = tape.pop()\nc = x * 2")
     assert not dead_arrays(tree.body, ret, set())          # the tape must still be popped
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("y = a + -2 * b * c", "y = a - 2 * b * c"),       # a leading minus deep in a product
+    ("y = a - -b * c", "y = a + b * c"),
+    ("y = a + -b", "y = a - b"),
+    ("y = a + b * -2", "y = a - 2 * b"),               # numbers first (reassociated), then the sign
+])
+def test_signs_are_tidied_without_changing_a_value(text, expected):
+    from s2sad.passes.algebra import Rewriter
+    tree = ast.parse(text)
+    Rewriter(Algebra(set(), set())).stmt(tree.body[0])
+    assert ast.unparse(tree.body[0]) == expected
+    env = {"a": 0.3, "b": 1.7, "c": -0.9}
+    want = dict(env)
+    exec(text, want)
+    exec(expected, env)
+    assert env["y"] == want["y"]                          # bit for bit
