@@ -164,10 +164,10 @@ class Reverse:
         return False
 
     def _simple_index(self, idx: ast.expr) -> bool:
-        """An index that never repeats an element: ints, int names and slices."""
+        """An index that never repeats an element: ints, int names, slices, None (a new axis) and `...`."""
         if isinstance(idx, ast.Tuple):
             return all(self._simple_index(e) for e in idx.elts)
-        if isinstance(idx, ast.Slice):
+        if isinstance(idx, ast.Slice) or isinstance(idx, ast.Constant) and (idx.value is None or idx.value is ...):
             return True
         return self._is_int_expr(idx, self.int_like)
 

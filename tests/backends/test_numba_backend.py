@@ -433,3 +433,19 @@ def test_clip_where_and_flip_of_numbers_and_arrays_compile(fn, x):
     got = check_on_numba(fn, [x], (0,))
     assert got is not None, "refused"
     np.testing.assert_allclose(got[0], reference.central(fn, [x]), rtol=1e-6, atol=1e-6)
+
+
+def new_axes(w, X):
+    return np.sum(np.sin(X + w[:, None]) * w[None, :, None].sum()) + np.sum(w[..., None] ** 2 * w[None])
+
+
+def test_a_view_with_new_axes_gets_its_cotangent_added_in_place_on_both_backends():
+    # w[:, None] never repeats an element: its cotangent is `w_bar[:, None] += ...`, not np.add.at
+    # (whose index, np.s_[:, None], numba cannot take)
+    w, X = np.linspace(0.1, 0.9, 3), np.linspace(-1.0, 1.0, 6).reshape(3, 2)
+    want = reference.central(new_axes, [w, X])
+    for backend in ("numpy", "numba"):
+        g = s2sad.grad(new_axes, backend=backend)
+        np.testing.assert_allclose(g(w, X), want, rtol=1e-6, atol=1e-8)
+    text = s2sad.grad(new_axes).source
+    assert "w_bar[:, None] += " in text and "np.add.at" not in text and "np.s_" not in text
