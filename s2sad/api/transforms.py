@@ -130,8 +130,20 @@ class _Transformed:
             c = self._for_kinds("numpy", self._bind(args, kwargs or {}, 0))
         targets.register_source(c)
         select = (1,)
+
+        def expand(a, k):
+            # differentiated again, the gradient's code must still be of a scalar output, as grad checks:
+            # else forward mode over it would differentiate the sum of the outputs, silently
+            code, full, _ = self._prepare(a, k, "numpy")
+            if code.facts.value:                 # the output may be an array: its value says
+                self._check_scalar(code, code.fn(*full)[0], full)
+            elif code.facts.scalar_if is not None:   # the output has this parameter's shape
+                self._check_scalar(code, None, full)
+            return full + [1.0]
+
         tail = None
-        if general and not c.facts.indexed:          # the same code for any float arguments
+        if general and not c.facts.indexed and not c.facts.value and c.facts.scalar_if is None:
+            # the same code for any float arguments, and a scalar output whatever they are
 
             def tail():
                 if not c.free:
@@ -139,8 +151,7 @@ class _Transformed:
                 free = [f.read() for f in c.free]
                 return None if any(is_complex(v) for v in free) else free + [1.0]
 
-        return targets.Target(c.fn, lambda a, k: self._prepare(a, k, "numpy")[1] + [1.0], select, str(self), c,
-                              tail)
+        return targets.Target(c.fn, expand, select, str(self), c, tail)
 
     def _batch_target(self, args, kwargs, example) -> "targets.BatchTarget":
         """This gradient's generated code as vmap batches it (api/vmap.py): per-example gradients. The code

@@ -136,3 +136,28 @@ def test_the_fast_way_in_sees_a_helper_redefined():
         np.testing.assert_allclose(s2sad.hvp(outer, (x,), (v,)), 6 * x * v)
     finally:
         globals()["inner"] = old
+
+
+def cubes(x):
+    return x ** 3
+
+
+def first_cube(x):
+    return (x ** 3)[0] if np.ndim(x) else x ** 3
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x: s2sad.jvp(s2sad.grad(f), (x,), (np.ones_like(x),)),
+    lambda f, x: s2sad.hvp(f, (x,), (np.ones_like(x),)),
+    lambda f, x: s2sad.hessian(f)(x),
+])
+def test_differentiating_a_gradient_again_needs_a_scalar_output_as_grad_does(call):
+    # forward mode over the gradient's code of a vector output would differentiate the sum of its
+    # elements: refused, as grad itself refuses it
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
+        call(cubes, x)
+    assert call(cubes, 1.5) is not None                     # on a float the output is a scalar
+    assert call(first_cube, x) is not None
+    with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
+        s2sad.grad(s2sad.grad(cubes))(x)
