@@ -135,10 +135,7 @@ class _Transformed:
             # differentiated again, the gradient's code must still be of a scalar output, as grad checks:
             # else forward mode over it would differentiate the sum of the outputs, silently
             code, full, _ = self._prepare(a, k, "numpy")
-            if code.facts.value:                 # the output may be an array: its value says
-                self._check_scalar(code, code.fn(*full)[0], full)
-            elif code.facts.scalar_if is not None:   # the output has this parameter's shape
-                self._check_scalar(code, None, full)
+            self._scalar_at(code, full)
             return full + [1.0]
 
         tail = None
@@ -153,6 +150,14 @@ class _Transformed:
 
         return targets.Target(c.fn, expand, select, str(self), c, tail)
 
+    def _scalar_at(self, c: compiler.Compiled, full: list) -> None:
+        """NonScalarOutputError unless the output is a scalar at the arguments `full` of the gradient's code
+        `c` (its free values included, out_bar not): known from its facts, or from its value."""
+        if c.facts.value:                    # the output may be an array: its value says
+            self._check_scalar(c, c.fn(*full)[0], full)
+        elif c.facts.scalar_if is not None:  # the output has this parameter's shape
+            self._check_scalar(c, None, full)
+
     def _batch_target(self, args, kwargs, example) -> "targets.BatchTarget":
         """This gradient's generated code as vmap batches it (api/vmap.py): per-example gradients. The code
         is the one for `example` (one example's arguments); it is called with the batch `args`."""
@@ -162,6 +167,11 @@ class _Transformed:
         select = (1,) if isinstance(self, GradFunction) else None
         full = self._containers(args, kwargs)
         if full is not None:
+            # each example's output a scalar, as grad checks it (checked on one example)
+            ex, one, _, _, nums, _ = self._leaf_code(self._containers(example, kwargs), "numpy")
+            for k in nums:
+                one[k] = as_float(one[k])
+            self._scalar_at(ex, one + [f.read() for f in ex.free])
             c, flat, spans, structures, argnums, _ = self._leaf_code(full, "numpy")
             for k in argnums:
                 flat[k] = as_float(flat[k])
@@ -176,6 +186,7 @@ class _Transformed:
 
             return targets.BatchTarget(c.fn, flat, spans, structures, select, finish)
         c, one, _ = self._prepare(example, kwargs, "numpy")
+        self._scalar_at(c, one)              # each example's output a scalar, as grad checks it
         full = self._bind(args, kwargs, 0) if kwargs or len(args) != len(c.params) else list(args)
         for i in self._nums:
             full[i] = as_float(full[i])

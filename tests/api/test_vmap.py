@@ -445,3 +445,24 @@ def test_a_variable_of_a_different_shape_per_example_is_an_error_not_a_broadcast
     mixed = np.array([[1.0, 2.0], [-3.0, 1.0]])
     with pytest.raises(DifferentiationError, match="shape"):
         s2sad.vmap(reshaped_in_a_branch)(mixed)
+
+
+def _cubed(x):
+    return x ** 3
+
+
+def _scaled(p, x):
+    return p["a"] * x
+
+
+def test_per_example_gradients_need_a_scalar_output_as_grad_does():
+    # vmap(grad(f)) of a vector-valued f would give each example the gradient of the sum of its outputs:
+    # refused, as grad(f) itself refuses a vector output (JAX's grad too)
+    X = np.linspace(-0.5, 0.7, 6).reshape(2, 3)
+    with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
+        s2sad.vmap(s2sad.grad(_cubed))(X)
+    with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
+        s2sad.vmap(s2sad.value_and_grad(_cubed))(X)
+    with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
+        s2sad.vmap(s2sad.grad(_scaled), in_axes=(None, 0))({"a": np.ones(3)}, X)
+    np.testing.assert_allclose(s2sad.vmap(s2sad.grad(_cubed))(X[:, 0]), 3 * X[:, 0] ** 2)   # scalar examples
