@@ -24,7 +24,7 @@ from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, targets
 from .library import as_function
-from .convert import as_float, check_argnums, check_real, complex_step, is_complex, like, ones_like
+from .convert import as_float, check_argnums, check_real, complex_step, fresh, is_complex, like, ones_like
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
@@ -383,13 +383,28 @@ class _Transformed:
         if out is None and shaped_like is not None:
             out = args[c.params.index(shaped_like)]
         if out is not None and type(out) is not float and backends.size_of(out) != 1:   # None: a scalar, not computed
-            src = self.__wrapped__
-            code = getattr(src, "__code__", None)
-            where = f"{code.co_filename}:{code.co_firstlineno}: " if code else ""
-            raise NonScalarOutputError(
-                f"{where}{src.__qualname__} returned an array of shape {np.shape(out)}, but grad needs a "
-                "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
-                "cotangent, for non-scalar outputs.")
+            self._non_scalar(out)
+
+    def _non_scalar(self, out) -> None:
+        """Raise NonScalarOutputError for the output `out`, naming the user's function."""
+        src = self.__wrapped__
+        code = getattr(src, "__code__", None)
+        where = f"{code.co_filename}:{code.co_firstlineno}: " if code else ""
+        raise NonScalarOutputError(
+            f"{where}{src.__qualname__} returned an array of shape {np.shape(out)}, but grad needs a "
+            "scalar output. Reduce it (e.g. `.sum()`), or use s2sad.jacobian, or s2sad.vjp with a "
+            "cotangent, for non-scalar outputs.") from None
+
+    def _refuse_array_output(self, args, kwargs) -> None:
+        """NonScalarOutputError if the user's function, run on copies of `args`, returns an array of more
+        than one element (with has_aux: the first of its results); else nothing."""
+        try:
+            out = self.__wrapped__(*fresh(args), **kwargs)
+        except Exception:
+            return
+        out = out[0] if self._has_aux and isinstance(out, tuple) else out
+        if not isinstance(out, (float, int, complex)) and hasattr(out, "shape") and backends.size_of(out) != 1:
+            self._non_scalar(out)
 
     def _containers(self, args, kwargs) -> list | None:
         """The full argument list when an argument is a container (tuple, list, dict), else None."""
@@ -457,8 +472,15 @@ class _Transformed:
         full = self._containers(args, kwargs)
         if full is not None:
             return self._run_trees(full)
+        given = (args, kwargs)
         c, args, originals = self._prepare(args, kwargs)
-        value, grads = c.fn(*args)
+        try:
+            value, grads = c.fn(*args)
+        except Exception:
+            # a vector output seeded with the scalar 1.0 can fail inside the generated code (a seed indexed
+            # like the output): say what is wrong, not where the code tripped over it
+            self._refuse_array_output(*given)
+            raise
         self._check_scalar(c, value, args)
         out = value[0] if self._has_aux else value
         if self._single:

@@ -1,6 +1,7 @@
 """hvp, and jvp's fast way in (s2sad/api/fast_jvp.py): Hessian-vector products against the product
 written by hand, the tangent-only code, and repeated calls that must still see a rebound global or a
-new rule."""
+new rule. Then a gradient differentiated again (jvp, hvp, hessian, grad of grad) of a function whose
+output is not a scalar: refused, as grad refuses it."""
 from __future__ import annotations
 
 import numpy as np
@@ -161,3 +162,13 @@ def test_differentiating_a_gradient_again_needs_a_scalar_output_as_grad_does(cal
     assert call(first_cube, x) is not None
     with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
         s2sad.grad(s2sad.grad(cubes))(x)
+
+
+def two_copies(t):
+    return np.array([t, t])
+
+
+def test_a_vector_output_that_trips_the_generated_code_is_named_as_such():
+    # the seed 1.0 indexed like the output fails inside the gradient's code: the error says why
+    with pytest.raises(s2sad.NonScalarOutputError, match=r"two_copies returned an array of shape \(2,\)"):
+        s2sad.grad(two_copies)(1.0)
