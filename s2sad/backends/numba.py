@@ -85,6 +85,7 @@ class NumbaBackend(Backend):
         """Statements replaced: `a[1:] += e` by `_rt.add_into(a[1:], e)`, and those `lower` marked to be
         made apart (the tapes' lists: `tape_t1 = tape_t3 = []` becomes `tape_t1 = []`, `tape_t3 = []`),
         each with the origin of the one it replaces."""
+        _saved_after_assignment(blocks)
         add_into = _AddInto()
         for key, stmts in blocks.items():
             blocks[key] = made_apart([add_into.visit(s) for s in stmts])
@@ -234,6 +235,95 @@ _ARRAYS_ONLY = {f"{NUMPY_ALIAS}.clip": 3, f"{NUMPY_ALIAS}.where": 3, f"{NUMPY_AL
 # the calls that take a sequence of arrays, and which argument it is
 _SEQUENCE_ARG = {**{f"{NUMPY_ALIAS}.{f}": 0 for f in ("concatenate", "stack", "vstack", "hstack", "column_stack")},
                  "_rt.concatenate_grad": 1, "_rt.stack_grad": 1}
+
+
+def _saved_after_assignment(blocks: dict) -> None:
+    """A saved variable first assigned inside a loop or a branch starts as None (`v = None`, so that its
+    old value can be saved before each assignment: reverse._maybe_undefined), which numba types as
+    Optional and can then neither test nor compare. Where each save of v onto its own tape comes right
+    before an assignment to v, and each restore pops it back into v, the tape keeps the new values
+    instead: `v = e` then `tape_v.append(v)`; the restore drops v's own value and reads the one saved
+    before it, if any (`tape_v.pop()`, then `if len(tape_v) > 0: v = tape_v[-1]`). The values read are
+    the same (the first assignment's old value, None, was never read), and v is never None."""
+    lists = [b for stmts in blocks.values() for b in _lists(stmts)]
+    pre = [(b, s) for b in blocks.values() for s in b
+           if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+           and isinstance(s.value, ast.Constant) and s.value.value is None]
+    for block, decl in pre:
+        v = decl.targets[0].id
+        pushes = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "append", v)]
+        pops = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "pop", v)]
+        tapes = {_stack_call(b[k], "append", v) for b, k in pushes} | {_stack_call(b[k], "pop", v) for b, k in pops}
+        if not pushes or len(tapes) != 1 or any(k + 1 >= len(b) or _assigned_name(b[k + 1]) != v for b, k in pushes):
+            continue
+        tape = next(iter(tapes))
+        if _other_uses(lists, tape, len(pushes) + len(pops)):
+            continue
+        for b, k in pushes:
+            b[k], b[k + 1] = b[k + 1], b[k]
+        for b, k in sorted(pops, key=lambda p: -p[1]):
+            where = getattr(b[k], "s2sad_origin", None)
+            drop = ast.Expr(value=_call_method(tape, "pop"))
+            top = ast.Subscript(value=ast.Name(id=tape, ctx=ast.Load()), slice=ast.Constant(-1), ctx=ast.Load())
+            size = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Name(id=tape, ctx=ast.Load())],
+                            keywords=[])
+            test = ast.Compare(left=size, ops=[ast.Gt()], comparators=[ast.Constant(0)])
+            back = ast.If(test=test, body=[ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=top,
+                                                      lineno=0)], orelse=[])
+            for st in (drop, back, back.body[0]):
+                st.s2sad_origin = where
+            b[k:k + 1] = [drop, back]
+        block.remove(decl)
+
+
+def _lists(stmts: list) -> list[list]:
+    """`stmts` and every statement list nested in it."""
+    out, todo = [], [stmts]
+    while todo:
+        b = todo.pop()
+        out.append(b)
+        for s in b:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list):
+                    todo.append(inner)
+    return out
+
+
+def _stack_call(s: ast.stmt, method: str, v: str) -> str | None:
+    """The tape's name when `s` is `tape.append(v)` (method "append") or `v = tape.pop()` ("pop")."""
+    if method == "append" and isinstance(s, ast.Expr):
+        call = s.value
+        ok = isinstance(call, ast.Call) and len(call.args) == 1 and isinstance(call.args[0], ast.Name) \
+            and call.args[0].id == v
+    elif method == "pop" and _assigned_name(s) == v:
+        call = s.value
+        ok = isinstance(call, ast.Call) and not call.args
+    else:
+        return None
+    f = call.func if isinstance(call, ast.Call) else None
+    if ok and isinstance(f, ast.Attribute) and f.attr == method and isinstance(f.value, ast.Name) \
+            and f.value.id.startswith("tape"):
+        return f.value.id
+    return None
+
+
+def _assigned_name(s: ast.stmt) -> str | None:
+    return s.targets[0].id if isinstance(s, ast.Assign) and len(s.targets) == 1 \
+        and isinstance(s.targets[0], ast.Name) else None
+
+
+def _other_uses(lists: list[list], tape: str, expected: int) -> bool:
+    """Whether the tape `tape` is read anywhere but in the `expected` pushes and pops (and its creation)."""
+    uses = sum(1 for b in lists for s in b if not isinstance(s, (ast.If, ast.For, ast.While))
+               and not (isinstance(s, ast.Assign) and isinstance(s.value, ast.List))      # its creation
+               for n in ast.walk(s) if isinstance(n, ast.Name) and n.id == tape)
+    return uses != expected
+
+
+def _call_method(name: str, method: str) -> ast.Call:
+    return ast.Call(func=ast.Attribute(value=ast.Name(id=name, ctx=ast.Load()), attr=method, ctx=ast.Load()),
+                    args=[], keywords=[])
 
 
 def _bound(stmts: list) -> set[str]:

@@ -9,6 +9,7 @@ compile costs numba a fraction of a second); the random-program differential run
 """
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -449,3 +450,28 @@ def test_a_view_with_new_axes_gets_its_cotangent_added_in_place_on_both_backends
         np.testing.assert_allclose(g(w, X), want, rtol=1e-6, atol=1e-8)
     text = s2sad.grad(new_axes).source
     assert "w_bar[:, None] += " in text and "np.add.at" not in text and "np.s_" not in text
+
+
+def loop_saved(x):
+    for i in range(3):
+        x *= np.tanh(math.sqrt(np.clip(x, -1.0, 1.0) * np.clip(x, -1.0, 1.0) + 1.0))
+    return x
+
+
+def tie_in_branch(X, c):
+    for i in range(2):
+        if c > 0:
+            H = X - X
+            X = np.sin(X * np.maximum(H, X - 0.05))
+    return np.sum(X)
+
+
+@pytest.mark.parametrize("fn, args", [(loop_saved, (0.4,)), (tie_in_branch, (np.linspace(0.1, 0.9, 4).reshape(2, 2), 1.0))])
+def test_a_saved_value_first_assigned_in_a_loop_or_branch_compiles(fn, args):
+    # NumPy's code starts such a value as None (its old value is saved before each assignment); numba
+    # would type it Optional and refuse `if t` and `a == t`: there the tape keeps the new values instead
+    assert "= None" in s2sad.grad(fn).source
+    got = s2sad.grad(fn, backend="numba")(*args)
+    assert "= None" not in s2sad.grad(fn, backend="numba").source.split('"""', 2)[2]
+    np.testing.assert_allclose(got, s2sad.grad(fn)(*args), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got, reference.central(fn, list(args)), rtol=1e-6, atol=1e-8)
