@@ -109,3 +109,11 @@ def test_the_generator_is_deterministic_across_processes():
     outs = {subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONHASHSEED=str(h)),
                            capture_output=True, text=True, check=True).stdout for h in (1, 2)}
     assert len(outs) == 1
+
+
+def test_a_kink_of_the_gradient_at_the_point_is_discarded_not_judged(workdir):
+    # seed 15001237 evaluates sin(|x|)-like code at x = 0.0: the gradient has a kink there, s2sad's
+    # Hessian is one of its one-sided second derivatives and central differences their mean (they agree
+    # at every step). The harness must discard it rather than report it wrong (as it did once)
+    out = differential.check(progen.generate(15001237), workdir, ("second",))
+    assert out.status == "discarded" and "kink of the gradient" in out.detail
