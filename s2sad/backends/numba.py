@@ -240,40 +240,89 @@ _SEQUENCE_ARG = {**{f"{NUMPY_ALIAS}.{f}": 0 for f in ("concatenate", "stack", "v
 def _saved_after_assignment(blocks: dict) -> None:
     """A saved variable first assigned inside a loop or a branch starts as None (`v = None`, so that its
     old value can be saved before each assignment: reverse._maybe_undefined), which numba types as
-    Optional and can then neither test nor compare. Where each save of v onto its own tape comes right
-    before an assignment to v, and each restore pops it back into v, the tape keeps the new values
-    instead: `v = e` then `tape_v.append(v)`; the restore drops v's own value and reads the one saved
-    before it, if any (`tape_v.pop()`, then `if len(tape_v) > 0: v = tape_v[-1]`). The values read are
-    the same (the first assignment's old value, None, was never read), and v is never None."""
+    Optional and can then neither test nor compare (forward mode over such code starts its tangent as
+    `v_dot = _rt.zeros(v)`, a number). Where each save of v onto its own tape comes before an assignment
+    to v (with nothing that reads or writes v in between), and each restore pops it back
+    into v, the tape keeps the new values instead: `v = e` then `tape_v.append(v)`; the restore drops
+    v's own value and reads the one saved before it, if any (`tape_v.pop()`, then `if len(tape_v) > 0:
+    v = tape_v[-1]`). The values read are the same (the first assignment's old value, None, was never
+    read), and v is never None. v and its tangent change together, or neither does."""
     lists = [b for stmts in blocks.values() for b in _lists(stmts)]
-    pre = [(b, s) for b in blocks.values() for s in b
-           if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
-           and isinstance(s.value, ast.Constant) and s.value.value is None]
-    for block, decl in pre:
-        v = decl.targets[0].id
-        pushes = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "append", v)]
-        pops = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "pop", v)]
-        tapes = {_stack_call(b[k], "append", v) for b, k in pushes} | {_stack_call(b[k], "pop", v) for b, k in pops}
-        if not pushes or len(tapes) != 1 or any(k + 1 >= len(b) or _assigned_name(b[k + 1]) != v for b, k in pushes):
-            continue
-        tape = next(iter(tapes))
-        if _other_uses(lists, tape, len(pushes) + len(pops)):
-            continue
-        for b, k in pushes:
-            b[k], b[k + 1] = b[k + 1], b[k]
-        for b, k in sorted(pops, key=lambda p: -p[1]):
-            where = getattr(b[k], "s2sad_origin", None)
-            drop = ast.Expr(value=_call_method(tape, "pop"))
-            top = ast.Subscript(value=ast.Name(id=tape, ctx=ast.Load()), slice=ast.Constant(-1), ctx=ast.Load())
-            size = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Name(id=tape, ctx=ast.Load())],
-                            keywords=[])
-            test = ast.Compare(left=size, ops=[ast.Gt()], comparators=[ast.Constant(0)])
-            back = ast.If(test=test, body=[ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=top,
-                                                      lineno=0)], orelse=[])
-            for st in (drop, back, back.body[0]):
-                st.s2sad_origin = where
-            b[k:k + 1] = [drop, back]
-        block.remove(decl)
+    decls = {s.targets[0].id: (b, s) for b in blocks.values() for s in b if _assigned_name(s)
+             and isinstance(s.value, ast.Constant) and s.value.value is None}
+    groups: dict[str, list[str]] = {v: [v] for v in decls}
+    for b in blocks.values():
+        for s in b:
+            e = s.value if _assigned_name(s) else None
+            if isinstance(e, ast.Call) and _is_rt(e.func, "zeros") and len(e.args) == 1 \
+                    and isinstance(e.args[0], ast.Name) and e.args[0].id in groups:
+                decls[s.targets[0].id] = (b, s)
+                groups[e.args[0].id].append(s.targets[0].id)
+    for members in groups.values():
+        plans = [_save_plan(lists, m) for m in members]
+        if all(plans):
+            for m, plan in zip(members, plans):
+                _save_after(m, *plan)
+                block, decl = decls[m]
+                block.remove(decl)
+
+
+def _save_plan(lists: list[list], v: str):
+    """(the tape, its saves, its restores) of v when they can change as _saved_after_assignment says,
+    else None."""
+    pushes = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "append", v)]
+    pops = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "pop", v)]
+    tapes = {_stack_call(b[k], "append", v) for b, k in pushes} | {_stack_call(b[k], "pop", v) for b, k in pops}
+    if not pushes or len(tapes) != 1 or _other_uses(lists, next(iter(tapes)), len(pushes) + len(pops)):
+        return None
+    if any(_assigned_at(b, k, v) is None for b, k in pushes):
+        return None
+    return next(iter(tapes)), [(b, b[k]) for b, k in pushes], [(b, b[k]) for b, k in pops]
+
+
+def _assigned_at(b: list, k: int, v: str) -> int | None:
+    """The position of the assignment to v that the save at b[k] comes before, with only simple
+    statements that neither read nor write v or its tape in between; else None."""
+    tape = b[k].value.func.value.id
+    for j in range(k + 1, len(b)):
+        if _assigned_name(b[j]) == v:
+            return j
+        if isinstance(b[j], (ast.If, ast.For, ast.While)) or {v, tape} & {n.id for n in ast.walk(b[j])
+                                                                           if isinstance(n, ast.Name)}:
+            return None
+    return None
+
+
+def _save_after(v: str, tape: str, pushes: list, pops: list) -> None:
+    """Each save of v moved after the assignment it preceded; each restore made a drop and a read back.
+    (`pushes`, `pops`: (list, statement); each is found again by identity, as another member of v's
+    group may have moved it since.)"""
+    for b, push in pushes:
+        k = _position(b, push)
+        j = next(j for j in range(k + 1, len(b)) if _assigned_name(b[j]) == v)
+        del b[k]
+        b.insert(j, push)                  # (after the deletion, j is the place right after the assignment)
+    for b, pop in pops:
+        k = _position(b, pop)
+        where = getattr(pop, "s2sad_origin", None)
+        drop = ast.Expr(value=_call_method(tape, "pop"))
+        top = ast.Subscript(value=ast.Name(id=tape, ctx=ast.Load()), slice=ast.Constant(-1), ctx=ast.Load())
+        size = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Name(id=tape, ctx=ast.Load())],
+                        keywords=[])
+        test = ast.Compare(left=size, ops=[ast.Gt()], comparators=[ast.Constant(0)])
+        back = ast.If(test=test, body=[ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=top,
+                                                  lineno=0)], orelse=[])
+        for st in (drop, back, back.body[0]):
+            st.s2sad_origin = where
+        b[k:k + 1] = [drop, back]
+
+
+def _position(b: list, st: ast.stmt) -> int:
+    return next(k for k, s in enumerate(b) if s is st)
+
+
+def _is_rt(f: ast.expr, name: str) -> bool:
+    return isinstance(f, ast.Attribute) and f.attr == name and isinstance(f.value, ast.Name) and f.value.id == "_rt"
 
 
 def _lists(stmts: list) -> list[list]:

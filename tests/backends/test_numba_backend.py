@@ -475,3 +475,7 @@ def test_a_saved_value_first_assigned_in_a_loop_or_branch_compiles(fn, args):
     assert "= None" not in s2sad.grad(fn, backend="numba").source.split('"""', 2)[2]
     np.testing.assert_allclose(got, s2sad.grad(fn)(*args), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(got, reference.central(fn, list(args)), rtol=1e-6, atol=1e-8)
+    if fn is loop_saved:               # forward mode over that code: the value and its tangent, together
+        H = s2sad.hessian(fn, backend="numba")(*args)
+        np.testing.assert_allclose(H, s2sad.hessian(fn)(*args), rtol=1e-12)
+        np.testing.assert_allclose(H, reference.central(s2sad.grad(fn), list(args)), rtol=1e-6)
