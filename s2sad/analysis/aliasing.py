@@ -439,7 +439,7 @@ def view_bases(body: list[ast.stmt], params: list[str], kinds: ArgKinds | None) 
     return out
 
 
-def check_writes(body: list[ast.stmt], params: list[str], active, kinds: ArgKinds | None, filename: str,
+def check_writes(body: list[ast.stmt], params: list[str], varied, kinds: ArgKinds | None, filename: str,
                  where_of, forward: bool = False, spell=lambda n: n) -> None:
     """Element and slice writes (`y[1] = v`) into an array that a view bound before shares, read afterwards
     (the reverse sweep would read the view as it was when bound). `where_of(statement)` gives the user's
@@ -447,7 +447,8 @@ def check_writes(body: list[ast.stmt], params: list[str], active, kinds: ArgKind
 
     In forward mode a view's tangent is the same view of the tangent (`t = y[0:2]`: `t_dot = y_dot[0:2]`),
     so a write into y is seen by both; only a write into the view itself (`v = y[1:]; v[0] = ...`, whose
-    tangent must be an array of its own) is refused there."""
+    tangent must be an array of its own) is refused there, when it or what it views varies with the
+    differentiated parameters (`varied(name)`)."""
     if not any(_element_write(st) for st in walk_stmts(body)):
         return                               # nothing to check (and no program facts to find)
     nums, ranks = numbers(body, params, kinds)
@@ -459,7 +460,7 @@ def check_writes(body: list[ast.stmt], params: list[str], active, kinds: ArgKind
         # written bound as a view of another name (not only viewed by others)
         derived = any(x == written for _, x, _ in prog.shared)
         for bind, other in prog.sharers(written, st, bound_before=False):
-            if forward and not (derived and (active(written) or active(other))):
+            if forward and not (derived and (varied(written) or varied(other))):
                 continue                     # tangents are views of tangents: they see the write too
             view = bind.targets[0].id
             where = where_of(st) or (filename, None)

@@ -671,7 +671,8 @@ def check(fn: CoreFunction, act: Activity, kinds: aliasing.ArgKinds | None = Non
     _reject_active_lists(fn, act)
     _reject_add_at(fn)
     aliasing.check_in_place(fn.body, fn.params, kinds, fn.src.filename, origin, spell=fn.user_name)
-    aliasing.check_writes(fn.body, fn.params, act.active, kinds, fn.src.filename, origin, spell=fn.user_name)
+    aliasing.check_writes(fn.body, fn.params, lambda n: n in act.varied, kinds, fn.src.filename, origin,
+                          spell=fn.user_name)
 
 
 def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = True, value: bool = True,
