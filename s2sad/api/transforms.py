@@ -135,7 +135,7 @@ class _Transformed:
             # differentiated again, the gradient's code must still be of a scalar output, as grad checks:
             # else forward mode over it would differentiate the sum of the outputs, silently
             code, full, _ = self._prepare(a, k, "numpy")
-            self._scalar_at(code, full)
+            self._scalar_at(code, full, a, k)
             return full + [1.0]
 
         tail = None
@@ -150,11 +150,21 @@ class _Transformed:
 
         return targets.Target(c.fn, expand, select, str(self), c, tail)
 
-    def _scalar_at(self, c: compiler.Compiled, full: list) -> None:
-        """NonScalarOutputError unless the output is a scalar at the arguments `full` of the gradient's code
-        `c` (its free values included, out_bar not): known from its facts, or from its value."""
+    def _scalar_at(self, c: compiler.Compiled, full: list, args, kwargs) -> None:
+        """NonScalarOutputError unless the output is a scalar at the user's `args`, `kwargs` (`full`: the
+        arguments of the gradient's code `c`): known from c's facts, or else from the value the gradient's
+        code for those arrays' backend computes."""
         if c.facts.value:                    # the output may be an array: its value says
-            self._check_scalar(c, c.fn(*full)[0], full)
+            kwargs = kwargs or {}
+            tree = self._containers(args, kwargs)
+            if tree is not None:
+                code, run, _, _, nums, _ = self._leaf_code(tree)
+                for k in nums:
+                    run[k] = as_float(run[k])
+                run = run + [f.read() for f in code.free]
+            else:
+                code, run, _ = self._prepare(args, kwargs, backends.of((*args, *kwargs.values())).name)
+            self._check_scalar(code, code.fn(*run)[0], run)
         elif c.facts.scalar_if is not None:  # the output has this parameter's shape
             self._check_scalar(c, None, full)
 
@@ -171,7 +181,7 @@ class _Transformed:
             ex, one, _, _, nums, _ = self._leaf_code(self._containers(example, kwargs), "numpy")
             for k in nums:
                 one[k] = as_float(one[k])
-            self._scalar_at(ex, one + [f.read() for f in ex.free])
+            self._scalar_at(ex, one + [f.read() for f in ex.free], example, kwargs)
             c, flat, spans, structures, argnums, _ = self._leaf_code(full, "numpy")
             for k in argnums:
                 flat[k] = as_float(flat[k])
@@ -186,7 +196,7 @@ class _Transformed:
 
             return targets.BatchTarget(c.fn, flat, spans, structures, select, finish)
         c, one, _ = self._prepare(example, kwargs, "numpy")
-        self._scalar_at(c, one)              # each example's output a scalar, as grad checks it
+        self._scalar_at(c, one, example, kwargs)     # each example's output a scalar, as grad checks it
         full = self._bind(args, kwargs, 0) if kwargs or len(args) != len(c.params) else list(args)
         for i in self._nums:
             full[i] = as_float(full[i])

@@ -157,6 +157,8 @@ class DaskBackend(Backend):
             for n in ast.walk(s):
                 if isinstance(n, ast.Call):
                     self._lower_in_place(n)
+                elif isinstance(n, ast.AugAssign):
+                    _without_new_axes(n)
         literal = {id(n.func) for s in stmts for n in ast.walk(s) if _literal_array(n)}
         kept = set()                     # the `np` names that stay NumPy's
         for s in stmts:
@@ -175,6 +177,25 @@ class DaskBackend(Backend):
                     n.id = self.alias
         read_conditions_once(stmts, user_names)
         return stmts
+
+
+def _without_new_axes(st: ast.AugAssign) -> None:
+    """`a[:, None] += g` as `a[:] += g[:, 0]`, in place: dask.array cannot write through an index with new
+    axes; the same elements get the same values (g's new axes have length 1). Left as it is with `...`."""
+    target = st.target
+    if not isinstance(target, ast.Subscript):
+        return
+    parts = list(target.slice.elts) if isinstance(target.slice, ast.Tuple) else [target.slice]
+    new_axis = [isinstance(e, ast.Constant) and e.value is None for e in parts]
+    if not any(new_axis) or any(isinstance(e, ast.Constant) and e.value is ... for e in parts):
+        return
+    picks = [ast.Constant(0) if new else ast.Slice() for e, new in zip(parts, new_axis)
+             if new or isinstance(e, ast.Slice)]        # an integer index takes its axis away
+    kept = [e for e, new in zip(parts, new_axis) if not new]
+    target.slice = ast.Tuple(elts=kept, ctx=ast.Load()) if len(kept) > 1 else kept[0] if kept \
+        else ast.Constant(...)
+    st.value = ast.Subscript(value=st.value, slice=ast.Tuple(elts=picks + [ast.Constant(...)], ctx=ast.Load()),
+                             ctx=ast.Load())
 
 
 def _literal_array(n: ast.AST) -> bool:
