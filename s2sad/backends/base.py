@@ -275,9 +275,10 @@ def split_tapes(stmts: list, taken: set[str]) -> None:
     made[0].s2sad_apart = True             # to be made one statement each (a list shared would be wrong)
 
 
-def tape_used_otherwise(stmts: list, expected: int) -> bool:
-    """Whether the code reads `tape` anywhere but its pushes, pops and the statement that makes it."""
-    uses = sum(isinstance(n, ast.Name) and n.id == "tape" for s in stmts for n in ast.walk(s))
+def tape_used_otherwise(stmts: list, expected: int, tape: str = "tape") -> bool:
+    """Whether the code reads the list `tape` anywhere but its pushes, pops and the statement that makes it
+    (`expected`: how many times those name it)."""
+    uses = sum(isinstance(n, ast.Name) and n.id == tape for s in stmts for n in ast.walk(s))
     return uses != expected
 
 

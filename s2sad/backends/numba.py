@@ -20,7 +20,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import DifferentiationError
-from .base import NUMPY_ALIAS, Backend, dotted, raised_in, refuse_at, refuse_scipy, made_apart, split_tapes, user_line_at
+from .base import (NUMPY_ALIAS, Backend, dotted, raised_in, refuse_at, refuse_scipy, made_apart, split_tapes,
+                   tape_used_otherwise, user_line_at)
 
 RUNTIME = "s2sad.runtime.jitted"
 _WAY_OUT = "use backend='numpy' for this function"
@@ -247,6 +248,7 @@ def _saved_after_assignment(blocks: dict) -> None:
     v's own value and reads the one saved before it, if any (`tape_v.pop()`, then `if len(tape_v) > 0:
     v = tape_v[-1]`). The values read are the same (the first assignment's old value, None, was never
     read), and v is never None. v and its tangent change together, or neither does."""
+    top = [s for stmts in blocks.values() for s in stmts]
     lists = [b for stmts in blocks.values() for b in _lists(stmts)]
     decls = {s.targets[0].id: (b, s) for b in blocks.values() for s in b if _assigned_name(s)
              and isinstance(s.value, ast.Constant) and s.value.value is None}
@@ -254,12 +256,12 @@ def _saved_after_assignment(blocks: dict) -> None:
     for b in blocks.values():
         for s in b:
             e = s.value if _assigned_name(s) else None
-            if isinstance(e, ast.Call) and _is_rt(e.func, "zeros") and len(e.args) == 1 \
+            if isinstance(e, ast.Call) and dotted(e.func) == "_rt.zeros" and len(e.args) == 1 \
                     and isinstance(e.args[0], ast.Name) and e.args[0].id in groups:
                 decls[s.targets[0].id] = (b, s)
                 groups[e.args[0].id].append(s.targets[0].id)
     for members in groups.values():
-        plans = [_save_plan(lists, m) for m in members]
+        plans = [_save_plan(top, lists, m) for m in members]
         if all(plans):
             for m, plan in zip(members, plans):
                 _save_after(m, *plan)
@@ -267,13 +269,14 @@ def _saved_after_assignment(blocks: dict) -> None:
                 block.remove(decl)
 
 
-def _save_plan(lists: list[list], v: str):
+def _save_plan(top: list, lists: list[list], v: str):
     """(the tape, its saves, its restores) of v when they can change as _saved_after_assignment says,
-    else None."""
+    else None. `top`: the function's statements; `lists`: every statement list in them."""
     pushes = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "append", v)]
     pops = [(b, k) for b in lists for k, s in enumerate(b) if _stack_call(s, "pop", v)]
     tapes = {_stack_call(b[k], "append", v) for b, k in pushes} | {_stack_call(b[k], "pop", v) for b, k in pops}
-    if not pushes or len(tapes) != 1 or _other_uses(lists, next(iter(tapes)), len(pushes) + len(pops)):
+    # (the tape's name: in its saves and restores, and once where it is made)
+    if not pushes or len(tapes) != 1 or tape_used_otherwise(top, len(pushes) + len(pops) + 1, next(iter(tapes))):
         return None
     if any(_assigned_at(b, k, v) is None for b, k in pushes):
         return None
@@ -305,7 +308,7 @@ def _save_after(v: str, tape: str, pushes: list, pops: list) -> None:
     for b, pop in pops:
         k = _position(b, pop)
         where = getattr(pop, "s2sad_origin", None)
-        drop = ast.Expr(value=_call_method(tape, "pop"))
+        drop = ast.Expr(value=_call(tape, "pop", []))
         top = ast.Subscript(value=ast.Name(id=tape, ctx=ast.Load()), slice=ast.Constant(-1), ctx=ast.Load())
         size = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Name(id=tape, ctx=ast.Load())],
                         keywords=[])
@@ -319,10 +322,6 @@ def _save_after(v: str, tape: str, pushes: list, pops: list) -> None:
 
 def _position(b: list, st: ast.stmt) -> int:
     return next(k for k, s in enumerate(b) if s is st)
-
-
-def _is_rt(f: ast.expr, name: str) -> bool:
-    return isinstance(f, ast.Attribute) and f.attr == name and isinstance(f.value, ast.Name) and f.value.id == "_rt"
 
 
 def _lists(stmts: list) -> list[list]:
@@ -340,39 +339,23 @@ def _lists(stmts: list) -> list[list]:
 
 
 def _stack_call(s: ast.stmt, method: str, v: str) -> str | None:
-    """The tape's name when `s` is `tape.append(v)` (method "append") or `v = tape.pop()` ("pop")."""
+    """The tape's name when `s` is `tape_x.append(v)` (method "append") or `v = tape_x.pop()` ("pop")."""
     if method == "append" and isinstance(s, ast.Expr):
-        call = s.value
-        ok = isinstance(call, ast.Call) and len(call.args) == 1 and isinstance(call.args[0], ast.Name) \
-            and call.args[0].id == v
+        args = [v]
     elif method == "pop" and _assigned_name(s) == v:
-        call = s.value
-        ok = isinstance(call, ast.Call) and not call.args
+        args = []
     else:
         return None
-    f = call.func if isinstance(call, ast.Call) else None
-    if ok and isinstance(f, ast.Attribute) and f.attr == method and isinstance(f.value, ast.Name) \
-            and f.value.id.startswith("tape"):
-        return f.value.id
-    return None
+    call = s.value
+    if not (isinstance(call, ast.Call) and [getattr(a, "id", None) for a in call.args] == args):
+        return None
+    tape, _, called = dotted(call.func).partition(".")
+    return tape if called == method and tape.startswith("tape") else None
 
 
 def _assigned_name(s: ast.stmt) -> str | None:
     return s.targets[0].id if isinstance(s, ast.Assign) and len(s.targets) == 1 \
         and isinstance(s.targets[0], ast.Name) else None
-
-
-def _other_uses(lists: list[list], tape: str, expected: int) -> bool:
-    """Whether the tape `tape` is read anywhere but in the `expected` pushes and pops (and its creation)."""
-    uses = sum(1 for b in lists for s in b if not isinstance(s, (ast.If, ast.For, ast.While))
-               and not (isinstance(s, ast.Assign) and isinstance(s.value, ast.List))      # its creation
-               for n in ast.walk(s) if isinstance(n, ast.Name) and n.id == tape)
-    return uses != expected
-
-
-def _call_method(name: str, method: str) -> ast.Call:
-    return ast.Call(func=ast.Attribute(value=ast.Name(id=name, ctx=ast.Load()), attr=method, ctx=ast.Load()),
-                    args=[], keywords=[])
 
 
 def _bound(stmts: list) -> set[str]:

@@ -429,9 +429,9 @@ def dead_arrays(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
             d = definition(st)
             if d is not None and isinstance(d[1], ast.Call) and module(d[1]) in _FRESH:
                 made[d[0]] = st
-            target = st.targets[0] if isinstance(st, ast.Assign) and len(st.targets) == 1 else getattr(st, "target", None)
-            if isinstance(st, (ast.Assign, ast.AugAssign)) and isinstance(target, ast.Subscript) \
-                    and isinstance(target.value, ast.Name):
+            target = target_of(st) if isinstance(st, ast.AugAssign) or isinstance(st, ast.Assign) \
+                and len(st.targets) == 1 else None
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
                 v = target.value.id
                 writes.setdefault(v, []).append(st)
                 read |= reads(header_part(st)) - {v}
