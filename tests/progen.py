@@ -360,7 +360,25 @@ class _Gen:
             return self.augmented(scope, indent, loop_var)
         if r < 0.62:
             return self.rebind(scope, indent, loop_var)
+        if loop_var and r > 0.94:
+            return self.growing_slice(scope, indent, loop_var)
         return self.new_var(scope, indent, loop_var)
+
+    def growing_slice(self, scope, indent, loop_var):
+        """In a for loop, a slice whose length changes from one iteration to the next (`p = v[:i + 1]`),
+        read into a number: what the loop saves must keep each iteration's shape."""
+        vs = [k for k, v in scope.items() if v.kind == "v" and v.bound <= 3]
+        ss = [k for k, v in scope.items() if v.kind == "s" and v.bound <= 3]
+        if not vs or not ss:
+            return self.new_var(scope, indent, loop_var)
+        v, s, c = self.pick(vs), self.pick(ss), self.pick(ss)
+        p = self.fresh_name("p")
+        part = self.pick([f"{v}[:{loop_var} + 1]", f"{v}[{loop_var}:]", f"{v}[::{loop_var} + 1]"])
+        self.emit(indent, f"{p} = {part} * np.cos({c})")
+        self.emit(indent, f"{s} = 0.5 * {s} + 0.3 * np.tanh(np.sum(np.sin({p} + {c}) * {p}))")
+        self.features.add("growing-slice")
+        old = scope[s]
+        scope[s] = Var("s", 3.0, fresh=True, param=old.param)
 
     # --- containers (the `containers` dialect) -----------------------------------------------------
     def _items(self, scope, kind, loop_var, count):

@@ -495,6 +495,12 @@ def check_in_place(body: list[ast.stmt], params: list[str], kinds: ArgKinds | No
                            "differentiates")
 
 
+def writes_in_place(body: list[ast.stmt]) -> bool:
+    """Whether `body` changes an array's memory anywhere (an element or slice write, or `a += e`): without
+    that, names sharing memory always read what they read when bound."""
+    return any(_element_write(st) or _in_place(st) for st in walk_stmts(body))
+
+
 def _element_write(st: ast.stmt) -> bool:
     """`y[index] = ...` into a name."""
     return isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript) \

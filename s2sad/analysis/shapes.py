@@ -39,9 +39,14 @@ class ShapeClasses:
         self._params = set(fn.params)
         self.rep: dict[str, str | None] = {p: "#" + p for p in fn.params}
         counts = assignment_counts(fn.params, fn.body)
+        parts = flagged("parts")
+        self._sequences: set[str] = set()      # classes of tuples and lists, whose items' shapes differ
         for s in walk_stmts(fn.body):
             if isinstance(s, ast.For) and isinstance(s.target, ast.Name) and _ranges(s.iter):
                 self.rep[s.target.id] = SCALAR
+            elif is_assign(s) and isinstance(s.targets[0], ast.Name) and (
+                    isinstance(s.value, (ast.Tuple, ast.List)) or primitive(s.value).key in parts):
+                self._sequences.add("#" + s.targets[0].id)
         for _ in range(50):
             before = dict(self.rep)
             for s in walk_stmts(fn.body):
@@ -83,6 +88,8 @@ class ShapeClasses:
             # x[i] with a scalar index: every such element (row) of x has the same shape
             x, index = prim.bound.get("x"), prim.bound.get("index")
             rx = self._name(x) if isinstance(x, ast.Name) else None
+            if rx in self._sequences:
+                return own                   # an item of a tuple or a list (np.linalg.lstsq's x, s)
             if rx not in (None, "?", SCALAR) and index is not None and self._scalar(index):
                 if rx[1:] in self._params and self.rep[rx[1:]] == rx:
                     self.indexed.add(rx[1:])
@@ -112,6 +119,17 @@ class ShapeClasses:
         if isinstance(node, ast.UnaryOp):
             return self._scalar(node.operand)
         return self._name(node) == SCALAR
+
+    def steady(self, v: str, loop_assigned: set[str]) -> bool:
+        """Whether `v`, assigned in a loop, has the same shape in every iteration: a number, or of the
+        shape of a name no loop assigns (a parameter, its rows). `t = x[:i + 1]` has not."""
+        r = self.rep.get(v)
+        if r is None or r == "?":
+            return False
+        if r == SCALAR or r in self.vectors:
+            return True
+        base = r[1:].split("[")[0]
+        return base not in loop_assigned
 
     def same(self, a: str, b: str) -> bool:
         ra, rb = self.rep.get(a), self.rep.get(b)

@@ -21,6 +21,7 @@ from ..analysis.complexity import operands_complex
 from ..ir.prim import Prim, assigned, is_add_at, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction, is_const, origin, set_origin
 from ..ir.astcopy import clone
+from ..ir.nodes import push_children
 from ..errors import UnsupportedSyntaxError, located
 from ..passes.simplify import simplify
 from ..passes.prune import has_effect, shape_arg
@@ -689,7 +690,7 @@ def reverse(fn: CoreFunction, info: Analysis, wrt: list[str], single: bool = Tru
     remat = _rematerializable(fn, vectors)
     recomputed = {st.targets[0].id for stmts in remat.values() for st in stmts}
     overwritten = (info.loop_assigned | info.multi_assigned) - for_targets - recomputed
-    views = aliasing.view_bases(fn.body, fn.params, kinds)
+    views = aliasing.view_bases(fn.body, fn.params, kinds) if aliasing.writes_in_place(fn.body) else {}
     plan = _saved(fn, wrt, act, info, overwritten, remat, {}, set(), namer_state, vectors, views)
     restore = plan.restore
     carried = _carried_remat(fn, remat, vectors)
@@ -822,9 +823,11 @@ def _saved(fn, wrt, act, info, overwritten, remat, after_pop, forced, namer_stat
         generated = set(probe.bars.values())
         read = set()
         # a shape-only read takes any value of the variable to do, unless its assignments may differ in
-        # shape (v2 = np.sin(v1) then v2 += np.sin(v0)) or it is the returned variable, which SSA keeps
+        # shape (v2 = np.sin(v1) then v2 += np.sin(v0); a loop's t = x[:i + 1]) or it is the returned
+        # variable, which SSA keeps
         strict = ({fn.result, fn.aux} & info.multi_assigned - info.loop_assigned) \
-            | {v for v in info.multi_assigned if probe.shapes.rep.get(v, "?") is None}
+            | {v for v in info.multi_assigned if probe.shapes.rep.get(v, "?") is None} \
+            | {v for v in info.loop_assigned if not probe.shapes.steady(v, info.loop_assigned)}
         for s in rev:
             read |= _value_reads(s, strict)
         # a value read shares memory with its bases and with their other views (`v = t` then `v[0] = ...`:
@@ -925,7 +928,7 @@ def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
     while todo:
         n = todo.pop()
         if type(n) is ast.Name:
-            if isinstance(n.ctx, ast.Load):
+            if type(n.ctx) is ast.Load:
                 out.add(n.id)
             continue
         skip = shape_arg(n) if type(n) is ast.Call else None
@@ -933,12 +936,7 @@ def _value_reads(node: ast.AST, strict=frozenset()) -> set[str]:
             todo.extend(a for a in n.args if a is not skip)
             todo.extend(k.value for k in n.keywords)
             continue
-        for f in n._fields:
-            v = getattr(n, f, None)
-            if type(v) is list:
-                todo.extend(x for x in v if isinstance(x, ast.AST))
-            elif isinstance(v, ast.AST):
-                todo.append(v)
+        push_children(n, todo)
     return out
 
 

@@ -1,5 +1,5 @@
 """Rules of NumPy's elementwise functions, reductions and linear algebra."""
-from .table import alias, holomorphic, nondiff, real_valued, rule
+from .table import alias, holomorphic, nondiff, real_valued, returns_parts, rule
 
 # elementwise, one argument
 rule("np.sin", "x", x="g * np.cos(x)", elementwise=True)
@@ -379,3 +379,4 @@ transpose swapaxes expand_dims squeeze flip broadcast_to tile concatenate stack 
 diff diag diagonal triu tril roll repeat take take_along_axis cross kron average polyval linspace full full_like
 einsum tensordot pad split hsplit vsplit dsplit flipud fliplr rot90 moveaxis atleast_1d atleast_2d atleast_3d
 """.split()], "getitem", "astype")
+returns_parts("np.linalg.lstsq", "np.dsplit", "np.nonzero")   # (batching.py marks the others it stacks)

@@ -45,6 +45,7 @@ class Rule:
     view: bool = False           # its result may share its first argument's memory (reshape, transpose...)
     shape_arg: int | None = None  # a runtime helper's argument read only for its shape (prune retargets it)
     pure: bool = True            # depends only on its arguments and changes nothing (may be moved or merged)
+    parts: bool = False          # may return a tuple or a list (np.split, np.linalg.svd): its items' shapes differ
     result_like: int | None = None   # a runtime helper whose result has the shape of this argument
     batch: str = ""              # how vmap batches it (modes/batch.py; rules/batching.py): "" elementwise
                                  # if elementwise, else once per example
@@ -171,7 +172,7 @@ def batching(kind: str, *keys: str, sig: str | None = None) -> None:
     generated code with a batched form `_bt.<name>` taking its arguments and which are batched).
     `sig`: the signature to bind arguments by, for a rule registered without one."""
     for key in keys:
-        changes = {"batch": kind}
+        changes = {"batch": kind, "parts": True} if kind == "parts" else {"batch": kind}
         if sig is not None:          # a rule without a signature (nondiff's *args): the one vmap reads
             changes["params"] = parse_signature(sig)
         _replace(RULES[key], **changes)
@@ -182,6 +183,12 @@ def holomorphic(*keys: str) -> None:
     for complex operands in JAX's convention, unchanged."""
     for key in keys:
         _replace(RULES[key], complex_ok=True)
+
+
+def returns_parts(*keys: str) -> None:
+    """The primitives `keys` may return a tuple or a list of arrays (batching "parts" says so too)."""
+    for key in keys:
+        _replace(RULES[key], parts=True)
 
 
 def real_valued(*keys: str) -> None:

@@ -96,6 +96,19 @@ def test_prune_drops_what_only_computed_a_value_not_returned():
     assert "result = np.sum(t2)" in kept
 
 
+def lstsq_fit(a, b, w):
+    x, res, rank, s = np.linalg.lstsq(a, b, rcond=None)
+    return np.sum(w * x) + np.sum(s)
+
+
+def test_prune_never_reads_a_shape_from_another_item_of_a_tuple():
+    # x and s are items of lstsq's tuple, of different shapes: a shape argument naming x stays x
+    before = after(lstsq_fit, "peephole", value=False)
+    pruned = after(lstsq_fit, "prune", value=False)
+    assert "s = t1[3]" in before and "s = t1[3]" not in pruned
+    assert "x = t1[0]" in pruned and ", s)" not in pruned and "_rt.unbroadcast(_rt.full(t2_bar, t2) * w, x)" in pruned
+
+
 def test_copies_reads_the_source_of_a_reverse_sweep_copy():
     before = after(scaled, "peephole")
     code = after(scaled, "copies")
