@@ -922,7 +922,12 @@ def _rewritten(fn: ast.FunctionDef, namer: Namer) -> list[ast.stmt]:
     """A copy of `fn`'s body with the loops its syntax stands for written out: comprehensions over a range
     of the arguments (comprehensions.py), then lists appended to and stacked (appends.py), then the other
     lists a loop appends to (growing.py)."""
-    body = comprehensions.rewrite(clone(fn.body), set(param_names(fn)), namer.exact)
+    body = clone(fn.body)
+    present = {type(n) for n in walk(fn)}             # (most functions have neither: no walk for nothing)
+    if ast.ListComp in present or ast.GeneratorExp in present:
+        body = comprehensions.rewrite(body, set(param_names(fn)), namer.exact)
+    elif ast.List not in present:
+        return body
     mutated = appends.written_in_place(fn)
     return growing.rewrite(appends.rewrite(body, namer.exact, mutated), namer.exact, mutated)
 

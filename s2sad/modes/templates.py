@@ -12,9 +12,12 @@ from ..ir.astcopy import clone
 ANS = "__ans__"      # placeholder for a rule's `ans` until the mode knows where the new value lives
 
 
+_LOAD, _STORE = ast.Load(), ast.Store()    # shared, as clone shares them: no pass changes a context in place
+
+
 def name_node(id_: str, store: bool = False) -> ast.Name:
     """`id_` as a name to read (or, with store, to assign)."""
-    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+    return ast.Name(id_, _STORE if store else _LOAD)
 
 
 def call(func: str, *args) -> ast.Call:

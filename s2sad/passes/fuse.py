@@ -191,10 +191,10 @@ class _Names:
 
 
 def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: ast.stmt | None,
-                  alias: dict[str, str]) -> bool:
+                  alias: dict[str, str], only: set[str] | None = None) -> bool:
     """Put each temporary where it is read: a temporary read once, and a scalar times an array read
     only by sums (so the scalar moves out of them). Same block, same user line, and nothing in
-    between changes what it reads."""
+    between changes what it reads. `only`: the temporaries to look at (all if None)."""
     seq = block + ([tail] if tail is not None else [])
     index: list[_Names | None] = [None] * len(seq)     # walked when first asked, then kept up to date
     where_read: dict[str, list[int]] = {}     # name -> statements (in order) that read or bind it
@@ -205,7 +205,7 @@ def _inline_block(fuser: Algebra, block: list[ast.stmt], local: set[str], tail: 
     gone: set[int] = set()
     for i, st in enumerate(block):
         d = definition(st)
-        if d is None or d[0] not in local or not fuser.temporary(d[0]):
+        if d is None or d[0] not in local or not fuser.temporary(d[0]) or (only is not None and d[0] not in only):
             continue
         name, value = d
         where = getattr(st, "s2sad_origin", None)
@@ -496,9 +496,11 @@ def _calls(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Call) for n in walk(node))
 
 
-def _merge_resets(block: list[ast.stmt]) -> bool:
-    """`v = e1` then `v = v + e2` (e2 not reading v) -> `v = e1 + e2`."""
-    changed = False
+def _merge_resets(block: list[ast.stmt]) -> set[str]:
+    """`v = e1` then `v = v + e2` (e2 not reading v) -> `v = e1 + e2`. Returns what the merged statements
+    read: the temporaries a merge may let be inlined (the reset between a temporary's definition and its
+    use in `v + e2` was what stopped it)."""
+    merged: set[str] = set()
     i = 0
     while i + 1 < len(block):
         a, b = definition(block[i]), definition(block[i + 1])
@@ -506,11 +508,11 @@ def _merge_resets(block: list[ast.stmt]) -> bool:
                 and isinstance(b[1].left, ast.Name) and b[1].left.id == a[0] and a[0] not in reads(b[1].right) \
                 and getattr(block[i], "s2sad_origin", None) == getattr(block[i + 1], "s2sad_origin", None):
             block[i + 1].value = ast.BinOp(left=a[1], op=b[1].op, right=b[1].right)
+            merged |= reads(block[i + 1].value)
             del block[i]
-            changed = True
             continue
         i += 1
-    return changed
+    return merged
 
 
 def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_names: set[str],
@@ -539,8 +541,11 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
             _cse(fuser, b, alias)
             _sink_resets(b)
             _local_copies(fuser, b, local)
-        while _inline_block(fuser, b, local, ret if b is stmts else None, alias) and _merge_resets(b):
-            pass                    # a merged reset can read a temporary once more: inline again
+        only = None
+        while _inline_block(fuser, b, local, ret if b is stmts else None, alias, only):
+            only = _merge_resets(b)     # a merged reset may let a temporary it reads be inlined: look again
+            if not only:
+                break
     alg = Rewriter(fuser)
     for t in stmts + [ret]:
         alg.stmt(t, as_written)

@@ -103,52 +103,73 @@ class _Walks:
         return out
 
 
-def _live(trees, walks: _Walks) -> set[str]:
+def _live(trees, walks: _Walks, stable: set[str], shapes: ShapeClasses) -> set[str]:
     """Names whose values matter: read by the return, by effects (the tape, writes into arrays, custom
     calls), by control flow, or by an assignment to a name that matters (to a fixed point: a loop's
-    `t1 = x * c; x = t1 + d` keeps neither alive by itself)."""
-    assigns: list[tuple[str, set[str]]] = []
-    live: set[str] = set()
+    `t1 = x * c; x = t1 + d` keeps neither alive by itself). A runtime helper's shape argument is pointed
+    at a name of the same shape that matters anyway and is bound once (`stable`), where there is one;
+    else its name matters too."""
+    defs: dict[str, list[tuple[_Walk, str | None]]] = {}
+    roots: list[_Walk] = []
     stmts = [t for t in trees if isinstance(t, ast.stmt) and not isinstance(t, ast.Return)]
-    _reads_of_statements(stmts, walks, assigns, live)
+    _reads_of_statements(stmts, walks, defs, roots)
+    live: set[str] = set()
     for t in trees:
         if isinstance(t, ast.Return):
             live.update(names_read(t))
-    reads_of: dict[str, set[str]] = {}
-    for name, reads in assigns:
-        reads_of.setdefault(name, set()).update(reads)
     todo = list(live)
-    while todo:                    # each name once: linear in the code's size
-        for r in reads_of.get(todo.pop(), ()):
+    waiting: list[ast.Name] = []           # shape arguments read by what matters
+
+    def take(w: _Walk, also: str | None = None) -> None:
+        for r in w.strong if also is None else w.strong | {also}:
             if r not in live:
                 live.add(r)
                 todo.append(r)
+        waiting.extend(w.shapes)
+
+    for w in roots:
+        take(w)
+    while todo:
+        while todo:                        # each name once: linear in the code's size
+            for w, also in defs.get(todo.pop(), ()):
+                take(w, also)
+        shape_args, waiting = waiting, []
+        for n in shape_args:               # (a name made to matter below is a candidate for the next)
+            if n.id in live:
+                continue
+            subs = sorted(u for u in stable if u in live and shapes.same(u, n.id))
+            if subs:
+                n.id = subs[0]
+            else:
+                live.add(n.id)
+                todo.append(n.id)
     return live
 
 
-def _reads_of_statements(stmts: list[ast.stmt], walks: _Walks, assigns: list, live: set[str]) -> None:
-    """Into `assigns`: (name, what its value reads) of each assignment without effects in `stmts`;
-    into `live`: what every other statement reads. (A function of the module, not a closure calling
-    itself: that would be a reference cycle keeping the walks alive until the cycle collector runs.)"""
+def _reads_of_statements(stmts: list[ast.stmt], walks: _Walks, defs: dict, roots: list) -> None:
+    """Into `defs`: name -> (the walk of the value, a name it reads besides) of each assignment without
+    effects in `stmts`; into `roots`: the walks of what every other statement reads. (A function of the
+    module, not a closure calling itself: that would be a reference cycle keeping the walks alive until
+    the cycle collector runs.)"""
     for s in stmts:
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and not walks.of(s).effect:
-            assigns.append((s.targets[0].id, walks.of(s.value).reads()))
+            defs.setdefault(s.targets[0].id, []).append((walks.of(s.value), None))
             continue
         if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name) and not walks.of(s).effect:
             # `trips1 += 1` reads trips1: it matters only if trips1 does, and then so does `trips1 = 0`
-            assigns.append((s.target.id, walks.of(s.value).reads() | {s.target.id}))
+            defs.setdefault(s.target.id, []).append((walks.of(s.value), s.target.id))
             continue
         if isinstance(s, (ast.If, ast.While)):
-            live.update(walks.of(s.test).reads())
+            roots.append(walks.of(s.test))
         elif isinstance(s, ast.For):
-            live.update(walks.of(s.iter).reads())
+            roots.append(walks.of(s.iter))
         else:
-            live.update(walks.of(s).reads())
+            roots.append(walks.of(s))
         for field in _BLOCKS:
             block = getattr(s, field, None)
             if isinstance(block, list):
-                _reads_of_statements(block, walks, assigns, live)
+                _reads_of_statements(block, walks, defs, roots)
 
 
 def has_effect(s: ast.stmt) -> bool:
@@ -204,27 +225,23 @@ def _drop(stmts: list[ast.stmt], live: Container[str], walks: _Walks) -> tuple[l
     return out, changed
 
 
+def _compound(blocks: list[list[ast.stmt]]) -> int:
+    """How many branches and loops `blocks` hold (nested ones too)."""
+    return sum(isinstance(st, (ast.If, ast.For, ast.While)) for st in walk_stmts([s for b in blocks for s in b]))
+
+
 def prune(blocks: list[list[ast.stmt]], ret: ast.Return, shapes: ShapeClasses, params: list[str]) -> list:
     """Remove assignments nothing reads, in `blocks` (forward sweep, reverse sweep), to a fixed point."""
     stable = set(params) | _top_level_once(blocks[0])
     walks = _Walks()
     for _ in range(50):
         trees = [s for b in blocks for s in b] + [ret]
-        parts = [w for t in trees for w in walks.parts(t)]
-        shape_nodes = [n for w in parts for n in w.shapes]
-        strong = set().union(*(w.strong for w in parts))
-        for n in shape_nodes:
-            if n.id not in strong:
-                subs = sorted(u for u in stable & strong if shapes.same(u, n.id))
-                if subs:
-                    n.id = subs[0]
-        live = _live(trees, walks)
-        changed = False
+        live = _live(trees, walks, stable, shapes)
+        compound = _compound(blocks)
         for i, b in enumerate(blocks):
-            blocks[i], ch = _drop(b, live, walks)
-            changed |= ch
-        if not changed:
-            break
+            blocks[i], _ = _drop(b, live, walks)
+        if _compound(blocks) == compound:
+            break                       # again only when a branch or a loop left empty went, with its reads
     return blocks
 
 
