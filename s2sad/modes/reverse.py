@@ -456,6 +456,8 @@ class Reverse:
         """Whether a contribution may be a scalar standing for an array of `operand`'s shape."""
         if getattr(expr, "s2sad_lazy", False):
             return True
+        if not self.lazy:
+            return False
         names = names_read(expr)
         if not names & self.lazy:
             return False
@@ -490,10 +492,12 @@ class Reverse:
                 out.append(_pop(v, where))
             return out
         contribs = self.contributions(prim, v) if prim.differentiable else []
-        reads = set()
-        for _, e, _ in contribs:
-            reads |= names_read(e)
-        self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
+        reads: set[str] = set()         # (what is asked only of a value put back: not walked otherwise)
+        self_ref = False
+        if restore:
+            for _, e, _ in contribs:
+                reads |= names_read(e)
+            self_ref = any(n == v for n, _, _ in contribs) or v in names_read(s.value)
         ans = name_node(v)
         recompute = self.after_pop.get(id(s), (None, []))[1] if restore else []
         if restore and ANS in reads and (self_ref or recompute):

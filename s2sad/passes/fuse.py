@@ -385,7 +385,7 @@ def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
 
     def dead(st: ast.stmt) -> bool:
         d = definition(st)
-        if d is None or d[0] in user or d[0] == "tape" or not pure(d[1]):
+        if d is None or d[0] in user or d[0] == "tape":
             return False
         at, arm = order[id(st)], arms[id(st)]
         loop = outer[id(st)]
@@ -394,7 +394,7 @@ def dead_stores(stmts: list[ast.stmt], ret: ast.stmt, user: set[str]) -> bool:
             other_branch = any(k in arm and arm[k] != b for k, b in rarm.items())
             if (r > at and not other_branch) or (loop is not None and r >= lo):
                 return False
-        return True
+        return pure(d[1])              # (last: most definitions are read, and this walks the value)
 
     dropped = False
     for b in blocks(stmts):
