@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from ..ir.prim import assignment_counts, is_assign, primitive, walk_stmts
+from ..ir.prim import assigned, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction
 from ..rules import flagged
 
@@ -35,6 +35,8 @@ class ShapeClasses:
 
     def __init__(self, fn: CoreFunction, vectors=frozenset()):
         self.vectors = {"#" + p for p in vectors}
+        self._body = fn.body
+        self._steady: set[str] | None = None
         self.indexed: set[str] = set()
         self._params = set(fn.params)
         self.rep: dict[str, str | None] = {p: "#" + p for p in fn.params}
@@ -121,16 +123,53 @@ class ShapeClasses:
         return self._name(node) == SCALAR
 
     def steady(self, v: str, loop_assigned: set[str]) -> bool:
-        """Whether `v`, assigned in a loop, has the same shape in every iteration: a number, or of the
-        shape of a name no loop assigns (a parameter, its rows). `t = x[:i + 1]` has not."""
-        r = self.rep.get(v)
-        if r is None or r == "?":
-            return False
-        if r == SCALAR or r in self.vectors:
-            return True
-        base = r[1:].split("[")[0]
-        return base not in loop_assigned
+        """Whether `v`, assigned in a loop, has the same shape in every iteration: each of its values is
+        a number, an elementwise operation on such values and values the loop does not change, an
+        element or row `x[i]` of an array (not an item of a tuple or a list), or a call reading only
+        what the loop does not change. `t = x[:i + 1]` and `t = parts[i]` are not."""
+        if self._steady is None:
+            self._steady = self._steady_names(loop_assigned)
+        return v in self._steady
 
+    def _steady_names(self, loop_assigned: set[str]) -> set[str]:
+        varying = set(loop_assigned) | {s.target.id for s in walk_stmts(self._body)
+                                       if isinstance(s, ast.For) and isinstance(s.target, ast.Name)}
+        values: dict[str, list[ast.expr | None]] = {v: [] for v in loop_assigned}
+        for s in walk_stmts(self._body):
+            if is_setitem(s):
+                continue                         # a write into elements keeps the shape
+            for v in assigned(s):
+                if v in values:
+                    values[v].append(s.value if is_assign(s) else None)
+        steady = set(loop_assigned)            # greatest fixpoint: a loop's `h = np.tanh(h * 0.9)` is steady
+        changed = True
+        while changed:
+            changed = False
+            for v in list(steady):
+                if not all(e is not None and self._steady_value(e, varying, steady) for e in values[v]):
+                    steady.discard(v)
+                    changed = True
+        return steady
+
+    def _steady_value(self, e: ast.expr, varying: set[str], steady: set[str]) -> bool:
+        def ok(n: ast.expr) -> bool:
+            return not isinstance(n, ast.Name) or n.id not in varying or n.id in steady
+        if _is_number(e) or isinstance(e, ast.Name):
+            return ok(e)
+        prim = primitive(e)
+        key, rule = prim.key, prim.rule
+        if key in flagged("reduction") and _is_none(prim.bound.get("axis")) and not _kept(prim.bound.get("keepdims")):
+            return True
+        if key == "getitem":
+            x, index = prim.bound.get("x"), prim.bound.get("index")
+            if not (isinstance(x, ast.Name) and ok(x)):
+                return False
+            if not (names_read(index) & varying):
+                return True                  # the same element, row or slice every time
+            return self._scalar(index) and self.rep.get(x.id) not in self._sequences
+        if rule is not None and rule.elementwise:
+            return all(ok(a) for a in prim.bound.values())
+        return not (names_read(e) & varying)
     def same(self, a: str, b: str) -> bool:
         ra, rb = self.rep.get(a), self.rep.get(b)
         return ra is not None and ra != "?" and ra == rb
