@@ -22,7 +22,7 @@ from ..errors import DifferentiationError, NonScalarOutputError, user_stacklevel
 from ..frontend import source as frontend
 from ..ir import pytree
 from ..runtime import stop_gradient
-from . import entry, targets
+from . import entry, fast_grad, targets
 from .library import as_function
 from .convert import as_float, check_argnums, check_real, complex_step, fresh, is_complex, like, ones_like
 
@@ -78,6 +78,7 @@ class _Transformed:
         self._compiled: dict = {}
         self._needs_kinds: set[str] = set()   # backends whose code depends on the arguments' kinds
         self._fast = None          # (generated function, arity, float argument's index): see _fast_call
+        self._plain: fast_grad.Plain | None = None      # for float arrays and numbers: see _fast_call
         self._signature = None
         self._inner = fun if isinstance(fun, _Transformed) else None
         _LIVE.add(self)
@@ -367,6 +368,7 @@ class _Transformed:
         self._compiled.clear()
         self._needs_kinds.clear()
         self._fast = None
+        self._plain = None
         if getattr(type(self), "_s2sad_entry", False):
             self.__class__ = type(self).__mro__[1]      # the fast entry was built from the old code
         if isinstance(self, GradFunction):
@@ -381,6 +383,18 @@ class _Transformed:
             value, grads = fast[0](*args)
             if type(grads) is float and (value is None or type(value) is float):
                 return value, grads
+        plain = self._plain
+        if plain is not None and not kwargs:      # (its kinds are NumPy's and Python's alone)
+            try:
+                found = plain(args)
+            except Exception:           # the full path runs it again, and says what is wrong
+                found = None
+            if found is not None:
+                value, grads = found
+                self._check_scalar(plain.c, value, args)
+                if self._single:
+                    return value, like(grads, args[self._nums[0]])
+                return value, tuple(like(g, args[i]) for g, i in zip(grads, self._nums))
         return None
 
     def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
@@ -484,6 +498,11 @@ class _Transformed:
             return self._run_trees(full)
         given = (args, kwargs)
         c, args, originals = self._prepare(args, kwargs)
+        plain = None
+        if not kwargs and len(given[0]) == len(c.params) and not self._needs_kinds and not c.facts.indexed \
+                and backends.of(given[0]).name == "numpy" \
+                and c is self._compiled.get("numpy"):
+            plain = fast_grad.kinds(given[0], self._nums)     # (the code for any arguments of these kinds)
         try:
             value, grads = c.fn(*args)
         except Exception:
@@ -506,6 +525,8 @@ class _Transformed:
             grads = like(grads, originals[0])
         else:
             grads = tuple(like(g, x) for g, x in zip(grads, originals))
+        if plain is not None:
+            self._plain = fast_grad.Plain(c, plain)
         return value, grads
 
 
