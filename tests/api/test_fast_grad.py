@@ -21,9 +21,10 @@ def _hand(t0, t1, X, Y):
     return np.mean(r), np.mean(r * X)
 
 
-def test_repeated_calls_go_the_fast_way_and_agree_with_the_full_path():
+@pytest.mark.parametrize("backend", ["auto", "numba"])
+def test_repeated_calls_go_the_fast_way_and_agree_with_the_full_path(backend):
     X, Y = np.arange(1.0, 7.0), np.array([13.0, 14.0, 20.0, 21.0, 25.0, 30.0])
-    g = s2sad.grad(loss, argnums=(0, 1))
+    g = s2sad.grad(loss, argnums=(0, 1), backend=backend)
     first = g(0.5, 2.0, X, Y)
     assert g._plain is not None                       # the first call left the way open
     for t0, t1 in ((0.5, 2.0), (1.5, -0.5)):
@@ -31,7 +32,7 @@ def test_repeated_calls_go_the_fast_way_and_agree_with_the_full_path():
         assert all(type(v) is float for v in got)
         np.testing.assert_allclose(got, _hand(t0, t1, X, Y), rtol=1e-14)
     assert g(0.5, 2.0, X, Y) == first
-    vg = s2sad.value_and_grad(loss, argnums=1)
+    vg = s2sad.value_and_grad(loss, argnums=1, backend=backend)
     for _ in range(3):
         value, d1 = vg(0.5, 2.0, X, Y)
         assert value == pytest.approx(loss(0.5, 2.0, X, Y)) and d1 == pytest.approx(_hand(0.5, 2.0, X, Y)[1])
@@ -84,9 +85,10 @@ def outer(x):
     return np.sum(inner(x))
 
 
-def test_the_fast_way_sees_a_helper_redefined():
+@pytest.mark.parametrize("backend", ["auto", "numba"])
+def test_the_fast_way_sees_a_helper_redefined(backend):
     x = np.array([1.0, 2.0])
-    g = s2sad.grad(outer)
+    g = s2sad.grad(outer, backend=backend)
     old = globals()["inner"]
     try:
         for _ in range(2):
