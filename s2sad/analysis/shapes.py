@@ -153,7 +153,7 @@ class ShapeClasses:
 
     def _steady_value(self, e: ast.expr, varying: set[str], steady: set[str]) -> bool:
         def ok(n: ast.expr) -> bool:
-            return not isinstance(n, ast.Name) or n.id not in varying or n.id in steady
+            return all(r not in varying or r in steady for r in names_read(n))
         if _is_number(e) or isinstance(e, ast.Name):
             return ok(e)
         prim = primitive(e)
@@ -170,6 +170,7 @@ class ShapeClasses:
         if rule is not None and rule.elementwise:
             return all(ok(a) for a in prim.bound.values())
         return not (names_read(e) & varying)
+
     def same(self, a: str, b: str) -> bool:
         ra, rb = self.rep.get(a), self.rep.get(b)
         return ra is not None and ra != "?" and ra == rb

@@ -59,10 +59,6 @@ class _Walk:
         shape_ids = {id(n) for n in self.shapes}
         self.strong: set[str] = {n.id for n in loads if id(n) not in shape_ids}   # no round changes these
 
-    def reads(self) -> set[str]:
-        """Every name read (a set the caller must not change)."""
-        return self.strong | {n.id for n in self.shapes} if self.shapes else self.strong
-
 
 _BLOCKS = ("body", "orelse")
 
@@ -84,23 +80,6 @@ class _Walks:
             if not any(isinstance(getattr(node, f, None), list) for f in _BLOCKS):
                 self._done[node] = found
         return found
-
-    def parts(self, tree: ast.AST) -> list[_Walk]:
-        """Walks that together cover `tree` as ast.walk does: headers and the statements of blocks."""
-        out: list[_Walk] = []
-        todo = [tree]
-        while todo:
-            t = todo.pop()
-            if isinstance(t, (ast.If, ast.While)):
-                out.append(self.of(t.test))
-            elif isinstance(t, ast.For):
-                out.extend((self.of(t.target), self.of(t.iter)))
-            else:
-                out.append(self.of(t))
-                continue
-            for f in _BLOCKS:
-                todo.extend(getattr(t, f))
-        return out
 
 
 def _live(trees, walks: _Walks, stable: set[str], shapes: ShapeClasses) -> set[str]:
