@@ -37,10 +37,12 @@ class Algebra:
             and name.split("_dot")[0] not in self.user
 
     # ---------------------------------------------------------------- scalars
-    def infer_scalars(self, trees) -> None:
+    def infer_scalars(self, trees, params=()) -> None:
         """Names certainly holding a Python number or a 0-d value wherever they are read: every
-        assignment to them is built from numbers, such names and full reductions (greatest fixpoint)."""
-        defs: dict[str, list[ast.expr | None]] = {}
+        assignment to them is built from numbers, such names and full reductions (greatest fixpoint).
+        A parameter's value comes in from outside (`w = w - m` keeps an array an array): only those
+        known to be scalars are."""
+        defs: dict[str, list[ast.expr | None]] = {p: [None] for p in params}
         for n in walk_stmts(trees):
             if isinstance(n, ast.Assign):
                 for tgt in n.targets:

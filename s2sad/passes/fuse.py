@@ -526,7 +526,7 @@ def fuse(parts: list[list[ast.stmt]], ret: ast.stmt, params: list[str], user_nam
     fuser = Algebra(user_names, scalars)
     for _ in range(4):       # cotangents freed from unbroadcasts, then copies gone: each can open the other
         trees = stmts + [ret]
-        fuser.infer_scalars(trees)
+        fuser.infer_scalars(trees, params)
         parents, loads, stores = parents_reads_bindings(trees, params)
         defs = {d[0]: d[1] for n in walk_stmts(trees) if isinstance(n, ast.Assign) for d in [definition(n)] if d}
         opened, watch = _drop_unbroadcasts(fuser, stmts, defs, stores, parents, loads)

@@ -365,3 +365,23 @@ def test_signs_are_tidied_without_changing_a_value(text, expected):
     exec(text, want)
     exec(expected, env)
     assert env["y"] == want["y"]                          # bit for bit
+
+
+def rebinds_its_parameter(x, w):
+    if np.sum(x) > 0:
+        w -= np.mean(x)              # w stays an array: its value comes in from outside
+    return np.sum(np.sin(w) * np.sum(w ** 2)) + np.sum(x)
+
+
+def test_a_parameter_assigned_again_is_not_taken_for_a_scalar():
+    # fuse took w for a scalar (its one assignment reads only w and a mean) and moved `2 * w` out of
+    # the tangent's np.sum: jvp was 31% off, silently
+    x, w = np.array([0.3, 0.2, 0.1]), np.array([0.5, -0.7, 1.1])
+    v = np.array([1.0, 0.5, -2.0])
+    want = float(central(rebinds_its_parameter, [x, w], 1) @ v)
+    got = s2sad.jvp(rebinds_its_parameter, (x, w), (np.zeros(3), v))[1]
+    assert got == pytest.approx(want, rel=1e-7)
+    np.testing.assert_allclose(s2sad.grad(rebinds_its_parameter, argnums=1)(x, w) @ v, want, rtol=1e-7)
+    hv = s2sad.hvp(lambda w_: rebinds_its_parameter(x, w_), (w,), (v,))
+    np.testing.assert_allclose(hv, central(lambda w_: s2sad.grad(rebinds_its_parameter, argnums=1)(x, w_) @ v,
+                                           [w]), rtol=1e-5, atol=1e-7)
