@@ -52,6 +52,10 @@ class Forward:
         # names whose tangents are written in place (x[i] = v, np.add.at(x, i, v)): arrays of their own
         self.written = {s.targets[0].value.id for s in walk_stmts(fn.body) if is_setitem(s)} \
             | {s.value.args[0].id for s in walk_stmts(fn.body) if is_add_at(s)}
+        # and the names that may be views of those (`t1 = v2[:, 1]`, then `v2[1] = ...`): their memory
+        # changes with it, and so does their tangent's, a view of v2_dot's
+        views = aliasing.view_bases(fn.body, fn.params, None) if self.written else {}
+        self.changed = self.written | {n for n, bases in views.items() if bases & self.written}
         self.shapes = ShapeClasses(fn)
 
     def dot(self, v: str) -> str:
@@ -128,10 +132,11 @@ class Forward:
             return [s, _assign(self.dot(v), zero, where)]
         operands = {n for _, _, n in prim.diff_args()} if prim.rule is not None else set()
         # v's tangent is an array of its own when v is written in place later, and when it would be another
-        # tangent itself (`v7 = z6 + 0.5` gives `v7_dot = z6_dot`) whose array is written in place later
-        # (`z6[2] = ...` would change v7's tangent too, while v7 keeps its value)
+        # tangent itself (`v7 = z6 + 0.5` gives `v7_dot = z6_dot`) whose array is written in place later,
+        # directly or through the array it views (`z6[2] = ...` would change v7's tangent too, while v7
+        # keeps its value)
         own = v in self.written or (isinstance(expr, ast.Name)
-                                    and any(expr.id == self.dots.get(n) for n in operands & self.written))
+                                    and any(expr.id == self.dots.get(n) for n in operands & self.changed))
         if reads_self:
             old = self.namer.fresh("old")
             expr = substitute(substitute(expr, {v: name_node(old)}), {ANS: name_node(v)})
