@@ -12,6 +12,7 @@ import ast
 
 from ..ir.prim import assigned, assignment_counts, is_assign, is_setitem, names_read, primitive, walk_stmts
 from ..ir.core import CoreFunction
+from ..ir.names import dotted
 from ..rules import flagged
 
 SCALAR = "()"
@@ -47,7 +48,8 @@ class ShapeClasses:
             if isinstance(s, ast.For) and isinstance(s.target, ast.Name) and _ranges(s.iter):
                 self.rep[s.target.id] = SCALAR
             elif is_assign(s) and isinstance(s.targets[0], ast.Name) and (
-                    isinstance(s.value, (ast.Tuple, ast.List)) or primitive(s.value).key in parts):
+                    isinstance(s.value, (ast.Tuple, ast.List))
+                    or isinstance(s.value, ast.Call) and ".".join(dotted(s.value.func) or ()) in parts):
                 self._sequences.add("#" + s.targets[0].id)
         for _ in range(50):
             before = dict(self.rep)
