@@ -500,7 +500,8 @@ class _Transformed:
         c, args, originals = self._prepare(args, kwargs)
         plain = None
         host = self._backend if self._backend in ("numpy", "numba") else "numpy"     # NumPy arrays in
-        if not kwargs and len(given[0]) == len(c.params) and not self._needs_kinds and not c.facts.indexed \
+        if not kwargs and not self._has_aux and len(given[0]) == len(c.params) and not self._needs_kinds \
+                and not c.facts.indexed \
                 and self._backend in ("auto", host) and backends.of(given[0]).name == "numpy" \
                 and c is self._compiled.get(host):
             plain = fast_grad.kinds(given[0], self._nums)     # (the code for any arguments of these kinds)

@@ -158,3 +158,24 @@ def test_an_error_inside_the_code_the_fast_way_is_explained_as_the_full_path_exp
         np.testing.assert_allclose(g(np.array([2.0])), [12.0])
     with pytest.raises(s2sad.NonScalarOutputError, match="scalar output"):
         g(np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def with_aux(x, y):
+    return np.sum(x * y), {"n": 3}
+
+
+@pytest.mark.parametrize("transform", [s2sad.grad, s2sad.value_and_grad])
+def test_aux_comes_back_on_every_call(transform):
+    x, y = np.ones(3), np.arange(3.0)
+    g = transform(with_aux, has_aux=True)
+    first = g(x, y)
+    for _ in range(2):
+        again = g(x, y)
+        assert type(again) is tuple and len(again) == 2
+        if transform is s2sad.grad:
+            np.testing.assert_array_equal(again[0], y)
+            assert again[1] == {"n": 3}
+        else:
+            (value, aux), grads = again
+            assert value == first[0][0] and aux == {"n": 3}
+            np.testing.assert_array_equal(grads, y)
