@@ -84,7 +84,7 @@ class ShapeClasses:
             return self._name(value)
         prim = primitive(value)
         key = prim.key
-        if key in flagged("reduction") and _is_none(prim.bound.get("axis")) and not _kept(prim.bound.get("keepdims")):
+        if _one_number(prim):
             return SCALAR
         if key == "float" or key.startswith("math."):
             return SCALAR
@@ -160,7 +160,7 @@ class ShapeClasses:
             return ok(e)
         prim = primitive(e)
         key, rule = prim.key, prim.rule
-        if key in flagged("reduction") and _is_none(prim.bound.get("axis")) and not _kept(prim.bound.get("keepdims")):
+        if _one_number(prim):
             return True
         if key == "getitem":
             x, index = prim.bound.get("x"), prim.bound.get("index")
@@ -176,6 +176,11 @@ class ShapeClasses:
     def same(self, a: str, b: str) -> bool:
         ra, rb = self.rep.get(a), self.rep.get(b)
         return ra is not None and ra != "?" and ra == rb
+
+
+def _one_number(prim) -> bool:
+    """A reduction over every axis without keepdims (its rule's `reduction`): one number, whatever it reads."""
+    return prim.key in flagged("reduction") and _is_none(prim.bound.get("axis")) and not _kept(prim.bound.get("keepdims"))
 
 
 def _kept(node) -> bool:

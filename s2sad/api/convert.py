@@ -97,6 +97,13 @@ def is_complex(v) -> bool:
     return type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c"
 
 
+def real_reads(free) -> list | None:
+    """The current values of the free names `free` (FreeVar), or None when one is complex: the code for
+    real values is not the one to run then."""
+    values = [f.read() for f in free]
+    return None if any(is_complex(v) for v in values) else values
+
+
 def check_real(values) -> None:
     """Refuse complex values among the arguments that are not differentiated (and the globals the code
     reads): a complex intermediate would be differentiated with real rules."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .convert import complex_step, is_complex
+from .convert import complex_step, real_reads
 
 
 def kinds(args, nums) -> tuple | None:
@@ -50,7 +50,5 @@ class Plain:
             return None
         if not c.free:
             return c.fn(*args)
-        extra = [f.read() for f in c.free]
-        if any(is_complex(v) for v in extra):
-            return None
-        return c.fn(*args, *extra)
+        extra = real_reads(c.free)
+        return None if extra is None else c.fn(*args, *extra)

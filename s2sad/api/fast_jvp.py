@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import rules
 from ..rules import custom
-from .convert import complex_step, is_complex
+from .convert import complex_step, real_reads
 
 MISS = object()                 # what a call the fast way cannot take returns
 JVP: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()     # function -> _Entry, for jvp
@@ -51,10 +51,8 @@ class _Entry:
             return MISS
         if not self.free:
             return self.fn(*primals, *tail, *tangents)
-        extra = [f.read() for f in self.free]
-        if any(is_complex(v) for v in extra):
-            return MISS
-        return self.fn(*primals, *tail, *tangents, *extra)
+        extra = real_reads(self.free)
+        return MISS if extra is None else self.fn(*primals, *tail, *tangents, *extra)
 
 
 def call(table, fun: Callable, primals, tangents) -> Any:

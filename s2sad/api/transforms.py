@@ -24,7 +24,7 @@ from ..ir import pytree
 from ..runtime import stop_gradient
 from . import entry, fast_grad, targets
 from .library import as_function
-from .convert import as_float, check_argnums, check_real, complex_step, fresh, is_complex, like, ones_like
+from .convert import as_float, check_argnums, check_real, complex_step, fresh, like, ones_like, real_reads
 
 __all__ = ["grad", "value_and_grad", "stop_gradient"]
 
@@ -144,10 +144,8 @@ class _Transformed:
             # the same code for any float arguments, and a scalar output whatever they are
 
             def tail():
-                if not c.free:
-                    return [1.0]
-                free = [f.read() for f in c.free]
-                return None if any(is_complex(v) for v in free) else free + [1.0]
+                free = real_reads(c.free)
+                return None if free is None else free + [1.0]
 
         return targets.Target(c.fn, expand, select, str(self), c, tail)
 
@@ -159,10 +157,7 @@ class _Transformed:
             kwargs = kwargs or {}
             tree = self._containers(args, kwargs)
             if tree is not None:
-                code, run, _, _, nums, _ = self._leaf_code(tree)
-                for k in nums:
-                    run[k] = as_float(run[k])
-                run = run + [f.read() for f in code.free]
+                code, run = self._leaf_run(tree)
             else:
                 code, run, _ = self._prepare(args, kwargs, backends.of((*args, *kwargs.values())).name)
             self._check_scalar(code, code.fn(*run)[0], run)
@@ -179,14 +174,9 @@ class _Transformed:
         full = self._containers(args, kwargs)
         if full is not None:
             # each example's output a scalar, as grad checks it (checked on one example)
-            ex, one, _, _, nums, _ = self._leaf_code(self._containers(example, kwargs), "numpy")
-            for k in nums:
-                one[k] = as_float(one[k])
-            self._scalar_at(ex, one + [f.read() for f in ex.free], example, kwargs)
+            self._scalar_at(*self._leaf_run(self._containers(example, kwargs), "numpy"), example, kwargs)
             c, flat, spans, structures, argnums, _ = self._leaf_code(full, "numpy")
-            for k in argnums:
-                flat[k] = as_float(flat[k])
-            flat += [f.read() for f in c.free] + [1.0]        # then out_bar
+            flat = _leaf_args(c, flat, argnums) + [1.0]        # then out_bar
             groups = [structures.get(i) for i in self._nums]
 
             def finish(out):
@@ -392,10 +382,14 @@ class _Transformed:
             if found is not None:
                 value, grads = found
                 self._check_scalar(plain.c, value, args)
-                if self._single:
-                    return value, like(grads, args[self._nums[0]])
-                return value, tuple(like(g, args[i]) for g, i in zip(grads, self._nums))
+                return value, self._as_given(grads, [args[i] for i in self._nums])
         return None
+
+    def _as_given(self, grads, originals: list):
+        """The gradients in their arguments' types (`originals`): one, or a tuple of them."""
+        if self._single:
+            return like(grads, originals[0])
+        return tuple(like(g, x) for g, x in zip(grads, originals))
 
     def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
         """grad only: calls go straight into an entry built from the generated body (see entry.py)."""
@@ -469,6 +463,12 @@ class _Transformed:
                     "(`x = x.copy()`) first") from None
         return c, flat, spans, structures, argnums, backend
 
+    def _leaf_run(self, full: list, backend: str | None = None) -> tuple:
+        """(the code taking the containers among `full` leaf by leaf, what to call it with: the leaves, the
+        differentiated ones as floats, then the free values)."""
+        c, flat, _, _, argnums, _ = self._leaf_code(full, backend)
+        return c, _leaf_args(c, flat, argnums)
+
     def _run_trees(self, full: list):
         """grad with containers among the differentiated arguments: the generated code takes their leaves
         (ir/pytree.py), and each gradient comes back in its argument's structure."""
@@ -524,12 +524,18 @@ class _Transformed:
                 if type(grads) is float and (out is None or type(out) is float):
                     self._fast = (c.fn, len(c.params), i, c.fresh)
                 self._enter_fast(c, i)
-            grads = like(grads, originals[0])
-        else:
-            grads = tuple(like(g, x) for g, x in zip(grads, originals))
+        grads = self._as_given(grads, originals)
         if plain is not None:
             self._plain = fast_grad.Plain(c, plain)
         return value, grads
+
+
+def _leaf_args(c: compiler.Compiled, flat: list, argnums) -> list:
+    """The leaves `flat` as generated code `c` takes them: the differentiated ones (`argnums`) as floats,
+    then c's free values."""
+    for k in argnums:
+        flat[k] = as_float(flat[k])
+    return flat + [f.read() for f in c.free]
 
 
 class GradFunction(_Transformed):
