@@ -32,6 +32,13 @@ _REDUCTIONS = {f"{NUMPY_ALIAS}.{name}": op for op, names in
 
 
 @functools.cache
+def _vectorised() -> frozenset[str]:
+    """`np.tanh`, `np.exp`, ...: the NumPy functions the runtime runs with NumPy's own loop on a large
+    array (s2sad.runtime.jitted.VECTORISED)."""
+    return frozenset(f"{NUMPY_ALIAS}.{n}" for n in importlib.import_module(RUNTIME).VECTORISED)
+
+
+@functools.cache
 def _jitted_names() -> frozenset[str]:
     """The runtime helpers that have a numba form (the public functions of s2sad.runtime.jitted)."""
     module = importlib.import_module(RUNTIME)
@@ -69,7 +76,8 @@ class NumbaBackend(Backend):
         """NumPy code as numba compiles it: `steps[::-1]` becomes `_rt.backwards(steps)`, `x.sum()`
         becomes `np.sum(x)` (x may be a number), `np.linalg.norm(x)` `_rt.norm(x)`, `np.add.at`
         `_rt.add_at`, `np.copy(x)` `_rt.copy(x)`, `np.std(a, ddof=1)` `_rt.std_ddof(a, 1)` (and var),
-        `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)` (and min, sum, mean); ranges are sliced
+        `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)` (and min, sum, mean), `np.tanh(a)`
+        `_rt.tanh(a)` (and exp, log, ...: NumPy's vectorised loop on a large array); ranges are sliced
         and indexed by `_rt.head` and `_rt.item`; the tape is one list per slot and a cotangent a loop
         assigns has its value's rank throughout (`_rt.as_rank`). A runtime helper with no numba form,
         vmap's and scipy.special are refused."""
@@ -145,6 +153,7 @@ class _Respell(ast.NodeTransformer):
 
     def __init__(self, known: frozenset[str]):
         self.known = known
+        self.vectorised = _vectorised()
         self.stmt = None           # the statement being rewritten: where a refusal points
         self.ranges: set[str] = set()       # names the code binds to a range (`t11 = steps1[::-1]`)
 
@@ -223,6 +232,8 @@ class _Respell(ast.NodeTransformer):
         if name == f"{NUMPY_ALIAS}.flip" and len(e.args) == 2 and isinstance(e.args[1], ast.Constant) \
                 and e.args[1].value is None and not e.keywords:
             e.args = e.args[:1]                                     # np.flip(g, None): every axis
+        if name in self.vectorised and len(e.args) == 1 and not e.keywords:
+            return _call("_rt", name.rsplit(".", 1)[1], e.args)     # NumPy's own loop on a large array
         if name in _ARRAYS_ONLY and len(e.args) == _ARRAYS_ONLY[name] and not e.keywords:
             return _call("_rt", name.rsplit(".", 1)[1], e.args)     # numba's own take arrays only
         k = _SEQUENCE_ARG.get(name)
