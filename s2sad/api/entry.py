@@ -14,6 +14,8 @@ import ast
 import sys
 from typing import Callable
 
+import numpy as np
+
 from .. import backends
 from ..frontend import bindings
 from ..passes.fuse import fuse
@@ -199,4 +201,51 @@ def compiled_entry(fn: Callable, params: list[str], index: int, slow: Callable, 
            f"    grad_ = _s2sad_compiled({call})[1]\n"
            f"    return grad_ if type(grad_) is float else {SLOW}({call})\n")
     exec(compile(src, f"<s2sad entry of {getattr(fn, '__name__', 'f')}>", "exec"), namespace)
+    return namespace["entry"]
+
+
+def kinds_entry(fn: Callable, params: list[str], kinds: tuple, nums: tuple, single: bool, scalar_if,
+                slow: Callable, binds=()) -> Callable:
+    """`entry(...)` for compiled generated code (numba) made for arguments of `kinds` (fast_grad.kinds:
+    type, and an array's dtype and number of dimensions, one per parameter of `params`): arguments of
+    those kinds go straight into `fn`, and gradients of their arguments' types and shapes (`nums`: the
+    differentiated parameters; `single`: one gradient, not a tuple) straight out. Anything else (other
+    kinds, keywords, the complex step, a stale helper, an output that may not be a scalar: `scalar_if`)
+    takes `slow(...)`, the full path, which says what is wrong; so does an exception from `fn`'s own
+    compiled function (numba's dispatcher, called without the backend's guard)."""
+    from .convert import complex_step
+    namespace = {"_s2sad_compiled": getattr(fn, "compiled", fn), SLOW: slow, MODULES: sys.modules, "_nd": np.ndarray,
+                 "_complex_step": complex_step}
+    checks = []
+    for k, (p, (t, dtype, ndim)) in enumerate(zip(params, kinds)):
+        if t is np.ndarray:
+            namespace[f"_dtype{k}"] = dtype
+            checks.append(f"type({p}) is _nd and {p}.ndim == {ndim} and {p}.dtype is _dtype{k}")
+        else:
+            checks.append(f"type({p}) is {t.__name__}")
+    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
+    call = ", ".join(params)
+    lines = [f"def entry({call}):",
+             f"    if not ({' and '.join(checks)}) or _complex_step.get(){stale}:",
+             f"        return {SLOW}({call})",
+             "    try:",
+             f"        value_, grads_ = _s2sad_compiled({call})",
+             "    except Exception:",          # (numba compiling for another layout; an error: said there)
+             f"        return {SLOW}({call})"]
+    if scalar_if is not None:     # the output, not computed, has this parameter's shape: one number?
+        lines += [f"    if value_ is None and type({scalar_if}) is _nd and {scalar_if}.size != 1:",
+                  f"        return {SLOW}({call})"]
+    lines += ["    if value_ is not None and type(value_) is not float:", f"        return {SLOW}({call})"]
+    outs = []
+    for j, i in enumerate(nums):
+        g = "grads_" if single else f"grads_[{j}]"
+        p = params[i]
+        if kinds[i][0] is np.ndarray:
+            lines += [f"    if not (type({g}) is _nd and {g}.shape == {p}.shape and {g}.dtype == {p}.dtype "
+                      f"and {g}.flags.writeable):", f"        return {SLOW}({call})"]
+        else:
+            lines += [f"    if type({g}) is not float:", f"        return {SLOW}({call})"]
+        outs.append(g)
+    lines.append(f"    return {outs[0] if single else 'grads_'}")
+    exec(compile("\n".join(lines) + "\n", f"<s2sad entry of {getattr(fn, '__name__', 'f')}>", "exec"), namespace)
     return namespace["entry"]

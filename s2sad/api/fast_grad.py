@@ -13,8 +13,8 @@ from .convert import complex_step, real_reads
 
 
 def kinds(args, nums) -> tuple | None:
-    """The kinds of `args` the fast way checks again (type, and dtype for an array), or None when some
-    argument is of a kind it does not take."""
+    """The kinds of `args` the fast way checks again (type, and an array's dtype and number of
+    dimensions), or None when some argument is of a kind it does not take."""
     out = []
     for i, a in enumerate(args):
         t = type(a)
@@ -22,9 +22,9 @@ def kinds(args, nums) -> tuple | None:
             kind = a.dtype.kind
             if kind != "f" and (i in nums or kind not in "iu"):
                 return None
-            out.append((t, a.dtype))
+            out.append((t, a.dtype, a.ndim))
         elif t is float or (t is int and i not in nums):
-            out.append((t, None))
+            out.append((t, None, None))
         else:
             return None
     return tuple(out)
@@ -43,8 +43,8 @@ class Plain:
         c = self.c
         if len(args) != len(self.kinds):
             return None
-        for a, (t, dtype) in zip(args, self.kinds):
-            if type(a) is not t or (dtype is not None and a.dtype != dtype):
+        for a, (t, dtype, ndim) in zip(args, self.kinds):
+            if type(a) is not t or (dtype is not None and (a.dtype != dtype or a.ndim != ndim)):
                 return None
         if complex_step.get() or not c.fresh():
             return None

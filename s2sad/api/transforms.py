@@ -255,10 +255,16 @@ class _Transformed:
 
     def _shown(self, backend: str) -> compiler.Compiled:
         """The code .source and .path show: the general one, else the last one made for some arguments'
-        kinds (a function that writes in place into what an argument may share)."""
+        kinds (a function that writes in place into what an argument may share; any function on a
+        backend by kinds, numba's)."""
         made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[:2] == (backend, "trees")]
         if made:                     # called with containers: that code (the general one takes none)
             return made[-1]
+        if backends.get(backend).by_kinds:      # (numba) the last code made for a call's kinds, if any
+            made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[0] == backend
+                    and isinstance(k[1], aliasing.ArgKinds)]
+            if made:
+                return made[-1]
         try:
             return self._compile(backend)
         except aliasing.NeedsArgKinds:
@@ -336,6 +342,8 @@ class _Transformed:
         if c is not None and not c.fresh():      # a helper redefined, a global rebound: transform again
             self._forget()
             c = None
+        if c is None and backends.get(backend).by_kinds:
+            self._needs_kinds.add(backend)         # (numba: a file for each kind of call)
         if c is None and backend not in self._needs_kinds:
             try:
                 c = self._compile(backend)
@@ -382,6 +390,7 @@ class _Transformed:
             if found is not None:
                 value, grads = found
                 self._check_scalar(plain.c, value, args)
+                self._plain_taken(plain)
                 return value, self._as_given(grads, [args[i] for i in self._nums])
         return None
 
@@ -393,6 +402,9 @@ class _Transformed:
 
     def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
         """grad only: calls go straight into an entry built from the generated body (see entry.py)."""
+
+    def _plain_taken(self, plain: fast_grad.Plain) -> None:
+        """grad only: a call took the fast way for arrays (see GradFunction)."""
 
     def _check_scalar(self, c: compiler.Compiled, value, args: list) -> None:
         """NonScalarOutputError unless the output (value, or its first element with has_aux) is a scalar."""
@@ -500,10 +512,14 @@ class _Transformed:
         c, args, originals = self._prepare(args, kwargs)
         plain = None
         host = self._backend if self._backend in ("numpy", "numba") else "numpy"     # NumPy arrays in
-        if not kwargs and not self._has_aux and len(given[0]) == len(c.params) and not self._needs_kinds \
-                and not c.facts.indexed \
+        made_for = self._compiled.get(host)     # (a backend by kinds: the code for these arguments' kinds)
+        if backends.get(host).by_kinds and not kwargs:
+            made_for = self._compiled.get((host, compiler.arg_kinds(self.__wrapped__, list(given[0]))))
+        if not kwargs and not self._has_aux and len(given[0]) == len(c.params) \
+                and (not self._needs_kinds or backends.get(host).by_kinds) \
+                and not (c.facts.indexed and host == "numpy") \
                 and self._backend in ("auto", host) and backends.of(given[0]).name == "numpy" \
-                and c is self._compiled.get(host):
+                and c is made_for:
             plain = fast_grad.kinds(given[0], self._nums)     # (the code for any arguments of these kinds)
         try:
             value, grads = c.fn(*args)
@@ -566,16 +582,43 @@ class GradFunction(_Transformed):
                 fast = entry.compiled_entry(c.fn, c.params, i, slow, c.binds)
             else:
                 fast = entry.float_entry(c.fn, c.source, i, slow, c.binds)
-            if fast is not None:
-                fast.__defaults__ = user.__defaults__
         except Exception:           # no faster way in; the full path still works
             fast = None
+        self._install(fast, user)
+
+    def _install(self, fast, user) -> None:
+        """Calls go to `fast` (an entry of entry.py, with the user function's defaults), if not None."""
         if fast is not None:
+            fast.__defaults__ = user.__defaults__
             # Python calls an object through its type: a subclass of one instance's own
             cls = type(self)
             self.__class__ = type(cls.__name__, (cls,), {"__call__": staticmethod(fast), "__slots__": (),
                                                         "__module__": cls.__module__, "_s2sad_entry": True,
                                                         "__qualname__": cls.__qualname__})
+
+    def _plain_taken(self, plain: fast_grad.Plain) -> None:
+        # compiled code made for the arguments' kinds (numba): from the second such call on, an entry
+        # that checks those kinds and calls it (the fast way's checks and conversions, a few microseconds,
+        # are most of a small call)
+        if self._pending is False or self._backend == "auto" or not backends.get(self._backend).by_kinds:
+            return
+        if self._pending is None:
+            self._pending = ()
+            return
+        self._pending = False
+        c, user = plain.c, frontend.unwrap(self.__wrapped__)
+        code = getattr(user, "__code__", None)
+        if type(self).__call__ is not GradFunction.__call__ or self._has_aux or code is None \
+                or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount \
+                or list(code.co_varnames[:code.co_argcount]) != c.params or c.free:
+            return
+        slow = functools.partial(GradFunction.__call__, self)
+        try:
+            fast = entry.kinds_entry(c.fn, c.params, plain.kinds, self._nums, self._single, c.facts.scalar_if,
+                                     slow, c.binds)
+        except Exception:           # no faster way in; the full path still works
+            fast = None
+        self._install(fast, user)
 
     def __call__(self, *args, **kwargs):
         hit = self._fast_call(args, kwargs)

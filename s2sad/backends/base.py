@@ -48,6 +48,8 @@ class Backend:
     runtime: str = "s2sad.runtime" # the module generated code calls `_rt`
     decorator: str = ""            # what a generated function is decorated with ("" none), and the
     decorator_import: str = ""     # import it needs
+    by_kinds: bool = False         # its gradient's code is made for the kinds of the call's arguments
+    #                                (which are numbers, each array's number of dimensions): a file each
 
     @property
     def array_module(self) -> str:
@@ -107,9 +109,11 @@ class Backend:
                         n.id = self.alias
         return stmts
 
-    def finish(self, blocks: dict) -> None:
+    def finish(self, blocks: dict, kinds=None, returned: set = frozenset()) -> None:
         """After `lower`: rewrite the generated function's blocks of statements (a dict of lists, changed
-        in place) where a statement must become several. NumPy's: nothing to do."""
+        in place) where a statement must become several. `kinds`: the arguments' kinds (aliasing.ArgKinds)
+        when the code is made for them (see `by_kinds`), else None; `returned`: the names the return
+        statement reads. NumPy's: nothing to do."""
 
     def like(self, g: Any, x: Any) -> Any:
         """The gradient `g` in the form of its argument `x`, one of this backend's arrays: an array of

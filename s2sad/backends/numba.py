@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import DifferentiationError
+from .loops import fuse_loops
 from .base import (NUMPY_ALIAS, Backend, dotted, raised_in, refuse_at, refuse_scipy, made_apart, split_tapes,
                    tape_used_otherwise, user_line_at)
 
@@ -57,6 +58,7 @@ class NumbaBackend(Backend):
     runtime = RUNTIME
     decorator = 'numba.njit(cache=True, error_model="numpy")'
     decorator_import = "import numba"
+    by_kinds = True            # its gradient's statements on vectors become one loop (loops.py)
 
     def owns(self, x: Any) -> bool:
         return False               # its arrays are NumPy's
@@ -90,10 +92,13 @@ class NumbaBackend(Backend):
         _lift_cotangents(stmts, bound)
         return stmts
 
-    def finish(self, blocks: dict) -> None:
-        """Statements replaced: `a[1:] += e` by `_rt.add_into(a[1:], e)`, and those `lower` marked to be
+    def finish(self, blocks: dict, kinds=None, returned: set = frozenset()) -> None:
+        """Statements replaced: a run of statements on vectors by one loop over their elements (with
+        `kinds`: loops.py), `a[1:] += e` by `_rt.add_into(a[1:], e)`, and those `lower` marked to be
         made apart (the tapes' lists: `tape_t1 = tape_t3 = []` becomes `tape_t1 = []`, `tape_t3 = []`),
         each with the origin of the one it replaces."""
+        if kinds is not None:
+            fuse_loops(blocks, kinds, returned)
         _saved_after_assignment(blocks)
         add_into = _AddInto()
         for key, stmts in blocks.items():

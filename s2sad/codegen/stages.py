@@ -251,7 +251,8 @@ def _dead_batched(job: Job) -> None:
 def _lower(job: Job) -> None:
     unit = backends.get(job.backend)
     unit.lower([s for b in job.blocks.values() for s in b] + [job.ret], all_names(job.src.tree))
-    unit.finish(job.blocks)
+    unit.finish(job.blocks, job.kinds if unit.by_kinds else None,
+                {n.id for n in ast.walk(job.ret) if isinstance(n, ast.Name)})
 
 
 def _emit(job: Job) -> None:

@@ -155,6 +155,22 @@ def _zeros(x):
     return None
 
 
+def empty(x):
+    """A float array shaped like `x` (float32 stays float32) whose elements the caller writes, each of
+    them (a loop of backends/loops.py): zeros(x)'s, unset. 0.0 for a number."""
+    return _np_rt.zeros(x)
+
+
+@overload(empty)
+def _empty(x):
+    if _is_number(x):
+        return lambda x: 0.0
+    if _is_array(x):
+        dtype = _float_dtype(x)
+        return lambda x: np.empty(x.shape, dtype)
+    return None
+
+
 def full(g, x):
     """`g` with the shape of `x`. numba: `x` a number (then `g` is) or an array; `g` a number or an
     array that broadcasts to x's shape."""

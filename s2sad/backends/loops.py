@@ -1,0 +1,571 @@
+"""numba lowering: a run of a gradient's statements on vectors made one loop over their elements.
+
+NumPy code makes an array per statement and reads it back in the next: at a million elements each
+statement is a pass over memory (and a fresh array numba's allocator pays page faults for). In a
+function compiled for its arguments' kinds (which parameters are numbers, which vectors), a run of
+top-level statements that are element by element over vectors of one length m becomes one loop:
+
+    t4_bar = 200 * result_bar * (x[1:] - t2 ** 2)      for k in range(n1):
+    x_bar[:-1] += -2 * t4_bar * t2                 ->      ...
+    x_bar[1:] += t4_bar                                    if k >= 1 and k - 1 < m1:
+                                                               t4_bar = 200 * result_bar * (x[k] - x[k - 1] ** 2)
+                                                               x_bar_k += t4_bar
+                                                           x_bar[k] += x_bar_k
+
+What a run may hold, each statement at the function's top level, each variable assigned once:
+  - a view `t2 = x[:-1]` of a vector parameter (a slice `[a:]`, `[:-b]`, `[a:-b]`), read as `x[k + a]`;
+  - a value `v = e`, e element by element (+ - * / **, unary minus, np.sin, np.cos, np.sqrt,
+    np.abs, np.square, the runtime's vectorised functions) of numbers, vectors and such values:
+    computed in the loop as a number when every read of v is in the run's loops, else kept as it is
+    (an array, read element by element);
+  - a number `s = e` of numbers; and a cotangent `x_bar = _rt.zeros(x)` of a vector parameter;
+  - an add into it, `x_bar[a:-b] += e` or `x_bar += e`: gathered, each element of x_bar summing what
+    each add gives it, from 0.0, in the order the statements add, and written once (x_bar is then
+    made by `_rt.empty(x)`);
+  - a number that sums an element-by-element value: `np.sum(e)`, `_rt.unbroadcast(e, s)` and
+    `_rt.sum_product(a, b, s)` onto a number s, with `_rt.mean_scale(g, v)` (which reads v's size):
+    one sum each in the loop, the statement after it.
+Every vector of a run must have the same length once sliced; the loop checks it and raises a
+ValueError where they differ (NumPy would broadcast a vector of length 1: use backend='numpy').
+Anything else ends a run. The values are NumPy's up to the order of a sum's additions.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .base import dotted
+
+_ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+_ELEMENTWISE_CALLS = {"np.sin", "np.cos", "np.sqrt", "np.abs", "np.square"}
+
+
+@dataclass
+class _Leaf:
+    """A vector read element by element: `array[k + start]`; `cut`: how many of array's elements its
+    length leaves out (x[1:] and x[:-1]: 1)."""
+    array: str
+    start: int
+    cut: int
+
+
+@dataclass
+class _Run:
+    """One run of statements becoming a loop."""
+    stmts: list = field(default_factory=list)         # (block, statement, role) in order
+    arrays: dict = field(default_factory=dict)         # array -> cut: each must give length m
+    adds: list = field(default_factory=list)            # (target, start, expression, statement)
+    targets: dict = field(default_factory=dict)         # gathered cotangent -> its parameter
+    made: dict = field(default_factory=dict)            # gathered cotangent -> `v = _rt.zeros(x)`
+    sums: list = field(default_factory=list)            # (accumulator name, expression, statement)
+    temps: dict = field(default_factory=dict)           # value -> its statement
+    post: set = field(default_factory=set)              # names the statements after the loop bind
+
+
+def fuse_loops(blocks: dict, kinds, returned: set = frozenset()) -> None:
+    """The runs of `blocks` (the generated function's statement lists, in order, changed in place) made
+    loops, for a function compiled for arguments of `kinds` (aliasing.ArgKinds); `returned`: the names
+    its return statement reads."""
+    if any(n == 1 for _, n in kinds.ranks):
+        _Fuser(blocks, {p for p, n in kinds.ranks if n == 1}, set(kinds.numbers) | {"out_bar"}, returned).run()
+
+
+class _Fuser:
+    def __init__(self, blocks: dict, vectors: set, numbers: set, returned: set):
+        self.blocks = blocks
+        self.views: dict[str, _Leaf] = {}
+        self.stores: dict[str, int] = {}
+        self.returned = set(returned)
+        self.loads: dict[str, int] = {n: 1 for n in returned}
+        names = set()
+        for b in blocks.values():
+            for s in b:
+                for n in ast.walk(s):
+                    if isinstance(n, ast.Name):
+                        names.add(n.id)
+                        if isinstance(n.ctx, ast.Load):
+                            self.loads[n.id] = self.loads.get(n.id, 0) + 1
+                        else:
+                            self.stores[n.id] = self.stores.get(n.id, 0) + 1
+        # (a parameter the code assigns again is not the argument any more; one whose memory the code
+        # writes into, through any name, may hold other values when the loop reads it)
+        self.vectors = {v for v in vectors if v not in self.stores} - _written(blocks, numbers)
+        self.numbers = {v for v in numbers if v not in self.stores}
+        self.names = names | vectors | numbers
+
+    # --- names ------------------------------------------------------------------------------------
+    def fresh(self, base: str) -> str:
+        k = 1
+        while f"{base}{k}" in self.names:
+            k += 1
+        self.names.add(f"{base}{k}")
+        return f"{base}{k}"
+
+    def once(self, name: str) -> bool:
+        return self.stores.get(name, 0) == 1 and name not in self.vectors and name not in self.numbers
+
+    # --- classifying ------------------------------------------------------------------------------
+    def leaf(self, e: ast.expr) -> _Leaf | None:
+        """`e` as a vector read element by element, or None."""
+        if isinstance(e, ast.Name):
+            if e.id in self.vectors:
+                return _Leaf(e.id, 0, 0)
+            return self.views.get(e.id)
+        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in self.vectors \
+                and isinstance(e.slice, ast.Slice) and e.slice.step is None:
+            lo, hi = _int_or_none(e.slice.lower), _int_or_none(e.slice.upper)
+            if lo is False or hi is False or (lo is not None and lo < 0) or (hi is not None and hi >= 0):
+                return None
+            start = lo or 0
+            return _Leaf(e.value.id, start, start - (hi or 0))
+        return None
+
+    def scalar(self, e: ast.expr, post: set) -> bool:
+        """Whether `e` is a number made of numbers (none of them bound after a loop: `post`)."""
+        if isinstance(e, ast.Constant):
+            return type(e.value) in (int, float)
+        if isinstance(e, ast.Name):
+            return e.id in self.numbers and e.id not in post
+        if isinstance(e, ast.BinOp) and isinstance(e.op, _ARITH):
+            return self.scalar(e.left, post) and self.scalar(e.right, post)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            return self.scalar(e.operand, post)
+        if isinstance(e, ast.Call) and dotted(e.func) == "max" and not e.keywords:
+            return all(self.scalar(a, post) for a in e.args)
+        return False
+
+    def elementwise(self, e: ast.expr, run: _Run, leaves: list) -> bool:
+        """Whether `e` is element by element over numbers, vectors and values of `run` (their leaves
+        appended to `leaves`); a vector value of the run counts as one of its elements."""
+        if self.scalar(e, run.post):
+            return True
+        found = self.leaf(e)
+        if found is not None:
+            leaves.append(found)
+            return True
+        if isinstance(e, ast.Name):
+            if e.id in run.temps:
+                leaves.append(_Leaf(e.id, 0, -1))        # (its own length: the run's)
+                return True
+            return False
+        if isinstance(e, ast.BinOp) and isinstance(e.op, _ARITH):
+            return self.elementwise(e.left, run, leaves) and self.elementwise(e.right, run, leaves)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            return self.elementwise(e.operand, run, leaves)
+        if isinstance(e, ast.Call) and len(e.args) == 1 and not e.keywords and _elementwise_call(e):
+            return self.elementwise(e.args[0], run, leaves)
+        return False
+
+    def fits(self, run: _Run, leaves: list) -> bool:
+        """Whether `leaves` have the run's length (recorded: the cut of each array)."""
+        vectors = [lf for lf in leaves if lf.cut >= 0]
+        if not vectors and not any(lf.cut < 0 for lf in leaves):
+            return False                                   # numbers alone: not a vector
+        cuts: dict = {}
+        for lf in vectors:
+            if run.arrays.get(lf.array, lf.cut) != lf.cut or cuts.setdefault(lf.array, lf.cut) != lf.cut:
+                return False                               # one array at two lengths
+        for lf in vectors:
+            run.arrays[lf.array] = lf.cut
+        return True
+
+    def run(self) -> None:
+        runs, run = [], _Run()
+        order = [(b, s) for b in self.blocks.values() for s in b]
+        for b, s in order:
+            if self.view(s):
+                continue
+            if not self.take(b, s, run):
+                runs.append(run)
+                run = _Run()
+                self.take(b, s, run)
+        runs.append(run)
+        made = [r for r in runs if r.adds or r.sums]
+        for r in made:
+            self.make_loop(r)
+        if made:                       # a view read only in the loops' statements is read no more
+            read = {n.id for b in self.blocks.values() for s in b for n in ast.walk(s)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} | self.returned
+            for b in self.blocks.values():
+                b[:] = [s for s in b if not (_assigned(s) in self.views and _assigned(s) not in read)]
+
+    def view(self, s: ast.stmt) -> bool:
+        """A view `t2 = x[:-1]` of a vector parameter, noted (it stays where it is)."""
+        name = _assigned(s)
+        if name is None or not self.once(name):
+            return False
+        found = self.leaf(s.value)
+        if found is None or isinstance(s.value, ast.Name):
+            return False
+        self.views[name] = found
+        return True
+
+    def take(self, b: list, s: ast.stmt, run: _Run) -> bool:
+        """Whether `s` joins `run` (noted there) or ends it."""
+        name = _assigned(s)
+        if name is not None and self.once(name):
+            e = s.value
+            if self.scalar(e, run.post):
+                self.numbers.add(name)
+                run.stmts.append((b, s, "before"))
+                return True
+            if isinstance(e, ast.Call) and dotted(e.func) == "_rt.zeros" and len(e.args) == 1 \
+                    and isinstance(e.args[0], ast.Name) and e.args[0].id in self.vectors and name.endswith("_bar"):
+                run.targets[name] = e.args[0].id
+                run.made[name] = s
+                run.stmts.append((b, s, "before"))
+                return True
+            leaves: list = []
+            if self.elementwise(e, run, leaves):
+                if not self.fits(run, leaves):
+                    return False
+                run.temps[name] = s
+                run.stmts.append((b, s, "value"))
+                return True
+            sums = self.summed(e, run)
+            if sums is not None:
+                run.sums.extend((acc, part, s) for acc, part in sums)
+                run.post.add(name)
+                self.numbers.add(name)
+                run.stmts.append((b, s, "after"))
+                return True
+            return False
+        if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add):
+            target, start, cut = _added_into(s.target)
+            if target in run.targets:
+                leaves = []
+                if not self.elementwise(s.value, run, leaves) or not self.fits(run, leaves + [
+                        _Leaf(run.targets[target], 0, cut)]):
+                    return False
+                run.adds.append((target, start, s.value, s))
+                run.stmts.append((b, s, "add"))
+                return True
+        return False
+
+    def summed(self, e: ast.expr, run: _Run) -> list | None:
+        """The sums a number `e` reads, [(accumulator, summed expression)], each replaced in `e` by its
+        accumulator (and `_rt.mean_scale(g, v)` by g / the length); None when e is not such a number."""
+        found: list = []
+        ok = [True]
+        fuser = self
+
+        class Replace(ast.NodeTransformer):
+            def visit_Call(self, node):
+                called = dotted(node.func)
+                args = node.args
+                part = None
+                if called in ("np.sum", "_rt.unbroadcast") and not node.keywords and \
+                        (len(args) == 1 and called == "np.sum" or len(args) == 2 and called == "_rt.unbroadcast"
+                         and fuser.scalar(args[1], run.post)):
+                    part = args[0]
+                elif called == "_rt.sum_product" and len(args) == 3 and not node.keywords \
+                        and fuser.scalar(args[2], run.post):
+                    part = ast.BinOp(left=args[0], op=ast.Mult(), right=args[1])
+                elif called == "_rt.mean_scale" and len(args) == 2 and isinstance(args[1], ast.Name) \
+                        and args[1].id in run.temps and fuser.scalar(args[0], run.post):
+                    return ast.BinOp(left=args[0], op=ast.Div(), right=_call("max", [_name("LENGTH"), ast.Constant(1)]))
+                if part is None:
+                    self.generic_visit(node)
+                    return node
+                leaves: list = []
+                if not fuser.elementwise(part, run, leaves) or not fuser.fits(run, leaves):
+                    ok[0] = False
+                    return node
+                acc = fuser.fresh("sum")
+                found.append((acc, part))
+                return _name(acc)
+
+        e2 = Replace().visit(_copy(e))
+        if not ok[0] or not found or not self.scalar_with(e2, {a for a, _ in found} | {"LENGTH"}, run):
+            return None
+        return [(acc, part) for acc, part in found] + [("=", e2)]
+
+    def scalar_with(self, e: ast.expr, extra: set, run: _Run) -> bool:
+        """Whether `e` is a number, the names `extra` numbers too."""
+        saved = set(self.numbers)
+        self.numbers |= extra
+        try:
+            return self.scalar(e, run.post)
+        finally:
+            self.numbers = saved
+
+    # --- writing the loop -------------------------------------------------------------------------
+    def make_loop(self, run: _Run) -> None:
+        """Replace the run's statements by: its numbers and kept values where they are, the loop after
+        its last statement, then the numbers made from its sums."""
+        # a value is computed in the loop when all its reads are the run's own
+        inside: dict[str, int] = {}
+        for _, s, role in run.stmts:
+            if role in ("value", "add", "after"):
+                for n in ast.walk(s.value):
+                    if isinstance(n, ast.Name) and n.id in run.temps:
+                        inside[n.id] = inside.get(n.id, 0) + 1
+        fused = {v for v in run.temps if inside.get(v, 0) == self.loads.get(v, 0)}
+        changed = True
+        while changed:                 # what a kept value's statement reads is kept too
+            changed = False
+            for v in [v for v in run.temps if v not in fused]:
+                for n in ast.walk(run.temps[v].value):
+                    if isinstance(n, ast.Name) and n.id in fused:
+                        fused.discard(n.id)
+                        changed = True
+        kept = {v for v in run.temps if v not in fused}
+        arrays = dict(run.arrays)
+        for v in kept:
+            arrays[v] = 0
+        n_name, m_name, k = self.fresh("n"), self.fresh("m"), self.fresh("k")
+        length = _name(m_name)
+        loop_body: list = []
+        sums = [(acc, part, s) for acc, part, s in run.sums if acc != "="]
+        # the groups: one per start of an add (sums with the adds at start 0), in the order they come
+        starts: list[int] = []
+        for target, start, _, _ in run.adds:
+            if start not in starts:
+                starts.append(start)
+        if sums and 0 not in starts:
+            starts.append(0)
+        gathered = list(dict.fromkeys(t for t, _, _, _ in run.adds))
+        acc_names = {}
+        for t in gathered:
+            acc_names[t] = f"{t}_k" if f"{t}_k" not in self.names else self.fresh(f"{t}_k")
+            self.names.add(acc_names[t])
+        if run.adds:
+            for t in gathered:
+                loop_body.append(_assign(acc_names[t], ast.Constant(0.0)))
+        for start in starts:
+            shift = start
+            group: list = []
+            needed: list = []
+            exprs = [(t, e, s) for t, st, e, s in run.adds if st == start]
+            if start == 0:
+                exprs += [(acc, e, s) for acc, e, s in sums]
+            for _, e, _ in exprs:
+                self.collect(e, run, fused, needed)
+            index = _shifted(_name(k), -shift) if run.adds else _name(k)
+            for v in needed:
+                st = run.temps[v]
+                group.append(_origin(_assign(v, self.at(st.value, index, fused, kept)), st))
+            for t, e, s in exprs:
+                acc = acc_names[t] if t in acc_names else t
+                group.append(_origin(ast.AugAssign(target=_name(acc, ast.Store()), op=ast.Add(),
+                                                   value=self.at(e, index, fused, kept)), s))
+            if run.adds:
+                cond = _within(_name(k), shift, length)
+                loop_body.append(ast.If(test=cond, body=group, orelse=[]))
+            else:
+                loop_body.extend(group)
+        for t in gathered:
+            # (each element of t is written here once: t made by _rt.empty, not zeros)
+            loop_body.append(ast.Assign(targets=[ast.Subscript(value=_name(t), slice=_name(k), ctx=ast.Store())],
+                                        value=_name(acc_names[t]), lineno=0))
+            run.made[t].value.func.attr = "empty"
+        first = next(iter(arrays))
+        span = _name(n_name) if run.adds else length
+        setup = [_assign(m_name, _length(first, arrays[first]))]
+        checks = [ast.Compare(left=_length(a, c), ops=[ast.NotEq()], comparators=[length])
+                  for a, c in arrays.items() if a != first]
+        if run.adds:
+            params = list(dict.fromkeys(run.targets[t] for t in gathered))
+            setup.append(_assign(n_name, _shape0(params[0])))
+            checks += [ast.Compare(left=_shape0(p), ops=[ast.NotEq()], comparators=[_name(n_name)])
+                       for p in params[1:]]
+        if checks:
+            message = ("s2sad: the vectors these lines read element by element have different lengths; "
+                       "NumPy would broadcast one of length 1: use backend='numpy' for this function")
+            setup.append(ast.If(test=ast.BoolOp(op=ast.Or(), values=checks) if len(checks) > 1 else checks[0],
+                                body=[ast.Raise(exc=_call("ValueError", [ast.Constant(message)]), cause=None)],
+                                orelse=[]))
+        setup += [_assign(acc, ast.Constant(0.0)) for acc, _, _ in sums]
+        loop = ast.For(target=_name(k, ast.Store()), iter=_call("range", [span]), body=loop_body, orelse=[])
+        after = []
+        for acc, e2, s in run.sums:
+            if acc == "=":
+                s.value = _Length(m_name).visit(e2)
+                after.append(s)
+        # out of their blocks: the values computed in the loop, the adds, the numbers after it; the loop
+        # (and those numbers) after the run's last statement
+        gone = {id(s) for _, s, role in run.stmts if role in ("add", "after") or role == "value" and
+                _assigned(s) in fused}
+        last = run.stmts[-1][1]
+        for b in self.blocks.values():
+            out = []
+            for s in b:
+                if id(s) not in gone:
+                    out.append(s)
+                if s is last:
+                    out.extend(setup + [loop] + after)
+            b[:] = out
+
+    def collect(self, e: ast.expr, run: _Run, fused: set, needed: list) -> None:
+        """The values computed in the loop that `e` reads, in the order they must be computed."""
+        for n in ast.walk(e):
+            if isinstance(n, ast.Name) and n.id in fused and n.id not in needed:
+                self.collect(run.temps[n.id].value, run, fused, needed)
+                if n.id not in needed:
+                    needed.append(n.id)
+
+    def at(self, e: ast.expr, index: ast.expr, fused: set, kept: dict) -> ast.expr:
+        """`e` at one element: each vector `array[index + start]`, each value computed in the loop its
+        number, each value kept its element."""
+        fuser = self
+
+        class At(ast.NodeTransformer):
+            def visit_Name(self, node):
+                if node.id in fused:
+                    return node
+                if node.id in kept:
+                    return _element(node.id, index, 0)
+                found = fuser.leaf(node)
+                return _element(found.array, index, found.start) if found is not None else node
+
+            def visit_Subscript(self, node):
+                found = fuser.leaf(node)
+                return _element(found.array, index, found.start) if found is not None else node
+
+        return At().visit(_copy(e))
+
+
+def _written(blocks: dict, numbers: set) -> set[str]:
+    """The names whose memory a statement of `blocks` writes into (`y[i] = e`, `y += e`, `y[1:] += e`,
+    `_rt.add_at(y, ...)`), and the names whose memory those share (`t = x[1:]`: x, with t)."""
+    from ..analysis.aliasing import shares
+    base: dict[str, str] = {}
+    roots: set[str] = set()
+    for b in blocks.values():
+        for st in b:
+            for s in ast.walk(st):
+                name = _assigned(s)
+                if name is not None:
+                    shared = shares(s.value, numbers)
+                    if shared is not None and shared != name:
+                        base[name] = shared
+                targets = s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AugAssign) else []
+                for t in targets:
+                    if isinstance(s, ast.AugAssign) or isinstance(t, ast.Subscript):
+                        while isinstance(t, (ast.Subscript, ast.Attribute)):
+                            t = t.value
+                        if isinstance(t, ast.Name):
+                            roots.add(t.id)
+                if isinstance(s, ast.Call) and dotted(s.func) in ("_rt.add_at", "_rt.add_into") and s.args:
+                    t = s.args[0]
+                    while isinstance(t, (ast.Subscript, ast.Attribute)):
+                        t = t.value
+                    if isinstance(t, ast.Name):
+                        roots.add(t.id)
+    out = set()
+    for r in roots:
+        seen = set()
+        while r is not None and r not in seen:
+            seen.add(r)
+            out.add(r)
+            r = base.get(r)
+    return out
+
+
+class _Length(ast.NodeTransformer):
+    def __init__(self, name: str):
+        self.name = name
+
+    def visit_Name(self, node):
+        return _name(self.name) if node.id == "LENGTH" else node
+
+
+def _elementwise_call(e: ast.Call) -> bool:
+    called = dotted(e.func)
+    if called in _ELEMENTWISE_CALLS:
+        return True
+    if called.startswith("_rt."):
+        from importlib import import_module
+        return called[4:] in import_module("s2sad.runtime.jitted").VECTORISED
+    return False
+
+
+def _added_into(target: ast.expr) -> tuple:
+    """(array, start, cut) of an add's target `x_bar[a:-b]` or `x_bar`, else (None, 0, 0)."""
+    if isinstance(target, ast.Name):
+        return target.id, 0, 0
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+            and isinstance(target.slice, ast.Slice) and target.slice.step is None:
+        lo, hi = _int_or_none(target.slice.lower), _int_or_none(target.slice.upper)
+        if lo is False or hi is False or (lo is not None and lo < 0) or (hi is not None and hi >= 0):
+            return None, 0, 0
+        start = lo or 0
+        return target.value.id, start, start - (hi or 0)
+    return None, 0, 0
+
+
+def _int_or_none(e):
+    """A slice bound: an int, None, or False when it is neither a constant int nor absent."""
+    if e is None:
+        return None
+    if isinstance(e, ast.Constant) and type(e.value) is int:
+        return e.value
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
+            and type(e.operand.value) is int:
+        return -e.operand.value
+    return False
+
+
+def _assigned(s: ast.stmt) -> str | None:
+    return s.targets[0].id if isinstance(s, ast.Assign) and len(s.targets) == 1 \
+        and isinstance(s.targets[0], ast.Name) else None
+
+
+def _name(n: str, ctx=None) -> ast.Name:
+    return ast.Name(id=n, ctx=ctx or ast.Load())
+
+
+def _assign(n: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[_name(n, ast.Store())], value=value, lineno=0)
+
+
+def _call(f: str, args: list) -> ast.Call:
+    return ast.Call(func=_name(f), args=list(args), keywords=[])
+
+
+def _shape0(a: str) -> ast.expr:
+    return ast.Subscript(value=ast.Attribute(value=_name(a), attr="shape", ctx=ast.Load()),
+                         slice=ast.Constant(0), ctx=ast.Load())
+
+
+def _length(a: str, cut: int) -> ast.expr:
+    """The length of vector `a` with `cut` of its elements left out (none left when it has fewer)."""
+    if cut == 0:
+        return _shape0(a)
+    return _call("max", [ast.BinOp(left=_shape0(a), op=ast.Sub(), right=ast.Constant(cut)), ast.Constant(0)])
+
+
+def _shifted(index: ast.expr, by: int) -> ast.expr:
+    if by == 0:
+        return index
+    return ast.BinOp(left=index, op=ast.Add() if by > 0 else ast.Sub(), right=ast.Constant(abs(by)))
+
+
+def _element(array: str, index: ast.expr, start: int) -> ast.expr:
+    at = index
+    if start:
+        if isinstance(index, ast.BinOp) and isinstance(index.right, ast.Constant):
+            by = (index.right.value if isinstance(index.op, ast.Add) else -index.right.value) + start
+            at = _shifted(index.left, by)
+        else:
+            at = _shifted(index, start)
+    return ast.Subscript(value=_name(array), slice=_copy(at), ctx=ast.Load())
+
+
+def _within(k: ast.expr, start: int, length: ast.expr) -> ast.expr:
+    """`k - start < m` (and `k >= start`): element k of the target is one the add at `start` writes."""
+    upper = ast.Compare(left=_shifted(k, -start), ops=[ast.Lt()], comparators=[length])
+    if start == 0:
+        return upper
+    return ast.BoolOp(op=ast.And(), values=[ast.Compare(left=k, ops=[ast.GtE()], comparators=[ast.Constant(start)]),
+                                            upper])
+
+
+def _origin(node: ast.stmt, like: ast.stmt) -> ast.stmt:
+    node.s2sad_origin = getattr(like, "s2sad_origin", None)
+    return node
+
+
+def _copy(e):
+    import copy
+    return copy.deepcopy(e)

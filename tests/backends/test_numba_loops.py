@@ -1,0 +1,126 @@
+"""backend="numba": a run of statements on vectors made one loop (s2sad/backends/loops.py).
+
+Each gradient is compared with the NumPy backend's and with central differences in float64 (both
+independent of the loop); the file is read to check that the loop was made, so that a test cannot pass
+on the unfused statements alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2sad
+
+
+def _code(g) -> str:
+    return "\n".join(ln for ln in g.source.splitlines() if not ln.strip().startswith("#"))
+
+
+def _central(f, args, i, h=1e-6):
+    x = np.array(args[i], dtype=float)
+    out = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] -= h
+        a, b = list(args), list(args)
+        a[i], b[i] = up, down
+        out[k] = (f(*a) - f(*b)) / (2 * h)
+    return out
+
+
+def rosenbrock(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def linreg(t0, t1, X, Y):
+    return np.mean((t0 + t1 * X - Y) ** 2 / 2)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 2000])
+def test_rosenbrocks_adds_into_slices_are_gathered_in_one_loop(n):
+    x = np.random.default_rng(n).uniform(-1.2, 1.2, n)
+    g = s2sad.grad(rosenbrock, backend="numba")
+    got = g(x)
+    code = _code(g)
+    assert "for k1 in range(n1):" in code and "_rt.empty(x)" in code and "add_into" not in code, code
+    np.testing.assert_allclose(got, s2sad.grad(rosenbrock)(x), rtol=1e-12, atol=1e-12)
+    if 0 < n < 100:
+        np.testing.assert_allclose(got, _central(rosenbrock, [x], 0), rtol=1e-6, atol=1e-6)
+
+
+def test_sums_of_an_elementwise_value_are_one_loop_and_the_value_is_not_made():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal(500)
+    Y = 3 + 2 * X + 0.1 * rng.standard_normal(500)
+    g = s2sad.grad(linreg, argnums=(0, 1), backend="numba")
+    got = g(0.5, 1.5, X, Y)
+    code = _code(g)
+    assert "sum1 += " in code and "sum2 += " in code and "t4 = t0 + t1 * X[k1] - Y[k1]" in code, code
+    ref = s2sad.grad(linreg, argnums=(0, 1))(0.5, 1.5, X, Y)
+    for a, b in zip(got, ref):
+        assert abs(a - b) <= 1e-12 * max(1.0, abs(b))
+    h = 1e-6
+    assert abs(got[1] - (linreg(0.5, 1.5 + h, X, Y) - linreg(0.5, 1.5 - h, X, Y)) / (2 * h)) < 1e-6
+
+
+def test_vectors_of_different_lengths_are_refused_not_read_past_their_end():
+    X, Y = np.arange(5.0), np.array([2.0])        # NumPy broadcasts Y; the loop would read past it
+    with pytest.raises(ValueError, match="backend='numpy'"):
+        s2sad.grad(linreg, argnums=(0, 1), backend="numba")(0.5, 1.5, X, Y)
+    got = s2sad.grad(linreg, argnums=(0, 1))(0.5, 1.5, X, Y)       # the NumPy backend's way out
+    assert np.isfinite(got).all()
+
+
+def test_other_kinds_of_arguments_get_their_own_file():
+    g = s2sad.grad(linreg, argnums=(0, 1), backend="numba")
+    X = np.arange(12.0).reshape(3, 4)
+    got = g(0.5, 1.5, X, X * 2 + 1)                     # 2-D: no loop, NumPy's statements
+    ref = s2sad.grad(linreg, argnums=(0, 1))(0.5, 1.5, X, X * 2 + 1)
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+    got1 = g(0.5, 1.5, X[0], X[0] * 2 + 1)              # then 1-D again: the loop
+    np.testing.assert_allclose(got1, s2sad.grad(linreg, argnums=(0, 1))(0.5, 1.5, X[0], X[0] * 2 + 1),
+                               rtol=1e-12)
+
+
+def kept(x, w):
+    t = np.tanh(x * w)
+    s = np.sum(t * x)
+    return s + np.sum(t[1:] * t[:-1])             # t read again, sliced: made as an array
+
+
+def written(x):
+    y = x * 1.0
+    t = y * 3.0
+    y[0] = 5.0                                    # written after t is computed
+    return np.sum(t * y)
+
+
+def reassigned(x):
+    a = np.sin(x) * 2
+    x = x * 3
+    return np.sum(a * x)
+
+
+def value_read_later(x):
+    t = np.exp(x)
+    s = np.sum(t)
+    for i in range(2):
+        s = s + t[i] * i
+    return s
+
+
+@pytest.mark.parametrize("fn", [kept, written, reassigned, value_read_later])
+def test_values_read_otherwise_and_memory_written_keep_numpys_results(fn):
+    x = np.random.default_rng(3).uniform(0.1, 1.0, 7)
+    args = (x, 0.8) if fn is kept else (x,)
+    got = s2sad.grad(fn, backend="numba")(*args)
+    np.testing.assert_allclose(got, s2sad.grad(fn)(*args), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(got, _central(fn, list(args), 0), rtol=1e-6, atol=1e-6)
+
+
+def test_value_and_grad_sums_the_value_in_the_loop_too():
+    x = np.random.default_rng(4).uniform(-1, 1, 50)
+    v, g = s2sad.value_and_grad(rosenbrock, backend="numba")(x)
+    assert abs(v - rosenbrock(x)) <= 1e-12 * abs(rosenbrock(x))
+    np.testing.assert_allclose(g, s2sad.grad(rosenbrock)(x), rtol=1e-12)
