@@ -89,7 +89,7 @@ class _Fuser:
                             self.stores[n.id] = self.stores.get(n.id, 0) + 1
         # (a parameter the code assigns again is not the argument any more; one whose memory the code
         # writes into, through any name, may hold other values when the loop reads it)
-        self.vectors = {v for v in vectors if v not in self.stores} - _written(blocks, numbers)
+        self.vectors = {v for v in vectors if v not in self.stores} - _written(blocks)
         self.numbers = {v for v in numbers if v not in self.stores}
         self.names = names | vectors | numbers
 
@@ -425,20 +425,18 @@ class _Fuser:
         return At().visit(_copy(e))
 
 
-def _written(blocks: dict, numbers: set) -> set[str]:
+def _written(blocks: dict) -> set[str]:
     """The names whose memory a statement of `blocks` writes into (`y[i] = e`, `y += e`, `y[1:] += e`,
-    `_rt.add_at(y, ...)`), and the names whose memory those share (`t = x[1:]`: x, with t)."""
-    from ..analysis.aliasing import shares
-    base: dict[str, str] = {}
+    `_rt.add_at(y, ...)`), and every name those may share memory with: each name their values were
+    made from that may share it (`t = x[1:]`: x, with t)."""
+    base: dict[str, set] = {}
     roots: set[str] = set()
     for b in blocks.values():
         for st in b:
             for s in ast.walk(st):
                 name = _assigned(s)
                 if name is not None:
-                    shared = shares(s.value, numbers)
-                    if shared is not None and shared != name:
-                        base[name] = shared
+                    base.setdefault(name, set()).update(_may_share(s.value))
                 targets = s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AugAssign) else []
                 for t in targets:
                     if isinstance(s, ast.AugAssign) or isinstance(t, ast.Subscript):
@@ -452,14 +450,39 @@ def _written(blocks: dict, numbers: set) -> set[str]:
                         t = t.value
                     if isinstance(t, ast.Name):
                         roots.add(t.id)
-    out = set()
-    for r in roots:
-        seen = set()
-        while r is not None and r not in seen:
-            seen.add(r)
+    out: set[str] = set()
+    todo = list(roots)
+    while todo:
+        r = todo.pop()
+        if r not in out:
             out.add(r)
-            r = base.get(r)
+            todo.extend(base.get(r, ()))
     return out
+
+
+_FRESH = {"_rt.zeros", "_rt.empty", "np.zeros", "np.ones", "np.empty", "np.full"}
+
+
+def _may_share(e: ast.expr) -> set[str]:
+    """The names whose memory the value of `e` may share: a name, what it is sliced, indexed or an
+    attribute of, and any argument of a call (a helper may return it, or a view of it) but one that
+    makes a new array; none for arithmetic, which always makes a new array (or a number)."""
+    if isinstance(e, ast.Name):
+        return {e.id}
+    if isinstance(e, (ast.Subscript, ast.Attribute, ast.Starred)):
+        return _may_share(e.value)
+    if isinstance(e, ast.Call):
+        if dotted(e.func) in _FRESH:
+            return set()
+        out = _may_share(e.func.value) if isinstance(e.func, ast.Attribute) else set()   # (a method's object)
+        for a in [*e.args, *(k.value for k in e.keywords)]:
+            out |= _may_share(a)
+        return out
+    if isinstance(e, ast.IfExp):
+        return _may_share(e.body) | _may_share(e.orelse)
+    if isinstance(e, (ast.Tuple, ast.List)):
+        return set().union(*(_may_share(x) for x in e.elts)) if e.elts else set()
+    return set()
 
 
 class _Length(ast.NodeTransformer):
