@@ -359,6 +359,10 @@ class _Fuser:
             loop_body.append(ast.Assign(targets=[ast.Subscript(value=_name(t), slice=_name(k), ctx=ast.Store())],
                                         value=_name(acc_names[t]), lineno=0))
             run.made[t].value.func.attr = "empty"
+        # the lengths checked: of the arrays the loop reads (a kept value's own operands NumPy broadcast)
+        read = {n.value.id for st in loop_body for n in ast.walk(st) if isinstance(n, ast.Subscript)
+                and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Load)}
+        arrays = {a: c for a, c in arrays.items() if a in read or a in run.targets.values()}
         first = next(iter(arrays))
         span = _name(n_name) if run.adds else length
         setup = [_assign(m_name, _length(first, arrays[first]))]

@@ -124,3 +124,19 @@ def test_value_and_grad_sums_the_value_in_the_loop_too():
     v, g = s2sad.value_and_grad(rosenbrock, backend="numba")(x)
     assert abs(v - rosenbrock(x)) <= 1e-12 * abs(rosenbrock(x))
     np.testing.assert_allclose(g, s2sad.grad(rosenbrock)(x), rtol=1e-12)
+
+
+def broadcast_first(x, w):
+    t = np.tanh(w + 0.5 * x)          # w of length 1: NumPy broadcasts it, before the loop
+    return np.sum(0.5 * t) + np.sum(t * t)
+
+
+def test_only_the_vectors_the_loop_reads_must_have_its_length():
+    x, w = np.linspace(0.1, 1.0, 6), np.array([0.3])
+    g = s2sad.value_and_grad(broadcast_first, argnums=(0, 1), backend="numba")
+    value, got = g(x, w)
+    assert "for k1 in range(m1):" in _code(g)          # the value's sums, of t
+    ref_value, ref = s2sad.value_and_grad(broadcast_first, argnums=(0, 1))(x, w)
+    assert abs(value - ref_value) <= 1e-12 * abs(ref_value)
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
