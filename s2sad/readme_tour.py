@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import re
 from pathlib import Path
@@ -120,11 +121,15 @@ GENERATED = re.compile(r"(<!-- generated: (?P<target>.+?) -->\n```python\n)(?P<b
 
 def generated_function(root: Path, target: str) -> str:
     """The generated gradient of FUNC in FILE (`examples/control_flow.py:logistic`, or with a backend:
-    `examples/control_flow.py:logistic backend=numba`), from its `def` line on (with the decorator
-    above it, if any), as the README shows it; the example is imported with its printing silenced."""
+    `examples/control_flow.py:logistic backend=numba`, and for a backend whose code is made for the
+    arguments' kinds, the parameters that are vectors, the others numbers: `... vectors=x`), from its
+    `def` line on (with the decorator above it, if any), as the README shows it; the example is
+    imported with its printing silenced."""
     import contextlib
     import io
+    from .analysis.aliasing import ArgKinds
     from .api.transforms import grad
+    target, _, vectors = target.partition(" vectors=")
     target, _, option = target.partition(" backend=")
     file, _, func = target.partition(":")
     old = os.getcwd()
@@ -134,7 +139,14 @@ def generated_function(root: Path, target: str) -> str:
         mod = importlib.util.module_from_spec(spec)
         with contextlib.redirect_stdout(io.StringIO()):
             spec.loader.exec_module(mod)
-        text = grad(getattr(mod, func), backend=option or "auto").source
+        g = grad(getattr(mod, func), backend=option or "auto")
+        if vectors:
+            params = list(inspect.signature(getattr(mod, func)).parameters)
+            ranks = tuple(sorted((v, 1) for v in vectors.split(",")))
+            kinds = ArgKinds(frozenset(p for p in params if p not in vectors.split(",")), ranks)
+            text = g._compile(option, kinds=kinds).source
+        else:
+            text = g.source
     finally:
         os.chdir(old)
     start = text.index(f"def {func}_grad(")
