@@ -79,7 +79,8 @@ class NumbaBackend(Backend):
         becomes `np.sum(x)` (x may be a number), `np.linalg.norm(x)` `_rt.norm(x)`, `np.add.at`
         `_rt.add_at`, `np.copy(x)` `_rt.copy(x)`, `np.std(a, ddof=1)` `_rt.std_ddof(a, 1)` (and var),
         `np.max(a, axis=1, keepdims=True)` `_rt.max_kept(a, 1)` (and min, sum, mean), `np.tanh(a)`
-        `_rt.tanh(a)` (and exp, log, ...: NumPy's vectorised loop on a large array); ranges are sliced
+        `_rt.tanh(a)` (and exp, log, ...: NumPy's vectorised loop on a large array), `a @ b`
+        `_rt.matmul(a, b)` (NumPy's BLAS on large matrices); ranges are sliced
         and indexed by `_rt.head` and `_rt.item`; the tape is one list per slot and a cotangent a loop
         assigns has its value's rank throughout (`_rt.as_rank`). A runtime helper with no numba form,
         vmap's and scipy.special are refused."""
@@ -188,6 +189,8 @@ class _Respell(ast.NodeTransformer):
 
     def _spelled(self, e: ast.expr) -> ast.expr:
         """One expression, its parts already rewritten."""
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):
+            return _call("_rt", "matmul", [e.left, e.right])        # (NumPy's BLAS on large matrices)
         if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.List):
             # x[[0, -1, 0]]: numba indexes by an integer array, not a list literal
             e.slice = _call(NUMPY_ALIAS, "array", [e.slice])

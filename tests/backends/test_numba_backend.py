@@ -509,3 +509,28 @@ def test_transcendental_functions_run_numpys_loop_on_large_arrays(n):
     big = np.linspace(-3, 3, jitted.LARGE * 2).reshape(2, -1)
     t, e = compiled(big)
     assert np.array_equal(t, np.tanh(big)) and e == np.exp(big[0, 0])
+
+
+def test_products_of_large_matrices_are_numpys():
+    """`a @ b` becomes the runtime's matmul: NumPy's own BLAS on float matrices of at least BIG_PRODUCT
+    multiplications (numba's would be SciPy's, whose threads contend with NumPy's), numba's below."""
+    from s2sad.runtime import jitted
+
+    @numba.njit
+    def both(a, b, c, d):
+        return jitted.matmul(a, b), jitted.matmul(c, d), jitted.matmul(a.T, a)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((200, 60)), rng.standard_normal((60, 30))
+    c, d = a[:4, :5].copy(), b[:5, :3].copy()
+    big, small, transposed = both(a, b, c, d)
+    assert 200 * 60 * 30 >= jitted.BIG_PRODUCT > 4 * 5 * 3
+    assert np.array_equal(big, a @ b) and np.array_equal(transposed, a.T @ a)
+    np.testing.assert_allclose(small, c @ d, rtol=1e-14)
+
+    def layer(W, X):
+        return np.sum(np.tanh(X @ W) ** 2)
+    g = s2sad.grad(layer, backend="numba")
+    code = "\n".join(ln for ln in g.source.splitlines() if not ln.strip().startswith("#"))
+    assert "_rt.matmul(X, W)" in code and "@" not in code.split("def ", 1)[1]
+    W = rng.standard_normal((60, 30)) / 8
+    np.testing.assert_allclose(g(W, a), s2sad.grad(layer)(W, a), rtol=1e-12, atol=1e-14)
