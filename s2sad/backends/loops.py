@@ -333,7 +333,6 @@ class _Fuser:
             for t in gathered:
                 loop_body.append(_assign(acc_names[t], ast.Constant(0.0)))
         for start in starts:
-            shift = start
             group: list = []
             needed: list = []
             exprs = [(t, e, s) for t, st, e, s in run.adds if st == start]
@@ -341,7 +340,7 @@ class _Fuser:
                 exprs += [(acc, e, s) for acc, e, s in sums]
             for _, e, _ in exprs:
                 self.collect(e, run, fused, needed)
-            index = _shifted(_name(k), -shift) if run.adds else _name(k)
+            index = _shifted(_name(k), -start) if run.adds else _name(k)
             for v in needed:
                 st = run.temps[v]
                 group.append(_origin(_assign(v, self.at(st.value, index, fused, kept)), st))
@@ -350,7 +349,7 @@ class _Fuser:
                 group.append(_origin(ast.AugAssign(target=_name(acc, ast.Store()), op=ast.Add(),
                                                    value=self.at(e, index, fused, kept)), s))
             if run.adds:
-                cond = _within(_name(k), shift, length)
+                cond = _within(_name(k), start, length)
                 loop_body.append(ast.If(test=cond, body=group, orelse=[]))
             else:
                 loop_body.extend(group)
