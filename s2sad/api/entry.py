@@ -241,7 +241,7 @@ def kinds_entry(fn: Callable, params: list[str], kinds: tuple, nums: tuple, sing
         g = "grads_" if single else f"grads_[{j}]"
         p = params[i]
         if kinds[i][0] is np.ndarray:
-            lines += [f"    if not (type({g}) is _nd and {g}.shape == {p}.shape and {g}.dtype == {p}.dtype "
+            lines += [f"    if not (type({g}) is _nd and {g}.dtype is _dtype{i} and {g}.shape == {p}.shape "
                       f"and {g}.flags.writeable):", f"        return {SLOW}({call})"]
         else:
             lines += [f"    if type({g}) is not float:", f"        return {SLOW}({call})"]

@@ -140,3 +140,25 @@ def test_only_the_vectors_the_loop_reads_must_have_its_length():
     assert abs(value - ref_value) <= 1e-12 * abs(ref_value)
     for a, b in zip(got, ref):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_calls_of_alternating_kinds_each_get_their_code():
+    """grad on numba enters its compiled code straight from the second call of a kind on; a call of
+    another kind (a matrix, a float32 vector) takes the full path, and each gets NumPy's values."""
+    g = s2sad.grad(linreg, argnums=(0, 1), backend="numba")
+    ref = s2sad.grad(linreg, argnums=(0, 1))
+    X1 = np.linspace(0.0, 1.0, 5)
+    X2 = np.arange(6.0).reshape(2, 3)
+    X3 = X1.astype(np.float32)
+    def check(X):
+        got = g(0.5, 1.5, X, X * 2 + 1)
+        want = ref(0.5, 1.5, X, X * 2 + 1)
+        assert type(got[0]) is float and type(got[1]) is float
+        np.testing.assert_allclose(got, want, rtol=1e-6 if X is X3 else 1e-12)
+
+    for X in (X1, X2, X3, X1, X1, X1):
+        check(X)
+    assert getattr(type(g), "_s2sad_entry", False)          # built for 1-D float64 vectors
+    for _ in range(2):
+        for X in (X2, X3, X1, X1[::2]):                     # (a strided view: numba compiles for it)
+            check(X)
