@@ -557,7 +557,8 @@ def _leaf_args(c: compiler.Compiled, flat: list, argnums) -> list:
 class GradFunction(_Transformed):
     """`grad(f)`: calling it returns the gradient (and aux with has_aux=True)."""
 
-    _pending = None            # (compiled, index) of an entry to build on the next float call
+    _pending = None            # (compiled, index) of an entry to build on the next float call; () after
+    #                            a first call by the fast way for arrays (numba); False: built or not to be
 
     def _enter_fast(self, c: compiler.Compiled, i: int) -> None:
         # the first such call only notes it (building costs a few ms, which a function called once
