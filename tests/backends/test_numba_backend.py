@@ -534,3 +534,17 @@ def test_products_of_large_matrices_are_numpys():
     assert "_rt.matmul(X, W)" in code and "@" not in code.split("def ", 1)[1]
     W = rng.standard_normal((60, 30)) / 8
     np.testing.assert_allclose(g(W, a), s2sad.grad(layer)(W, a), rtol=1e-12, atol=1e-14)
+
+
+def test_the_norm_of_a_vector_is_numpys():
+    """_rt.norm of a float vector is sqrt(x . x) in a loop, as NumPy computes it (numba's own calls BLAS's
+    scaled nrm2): the same value to rounding, inf where x . x overflows, as NumPy's."""
+    from s2sad.runtime import jitted
+
+    @numba.njit
+    def norm(x):
+        return jitted.norm(x)
+    rng = np.random.default_rng(5)
+    for x in (rng.standard_normal(7), np.zeros(3), np.array([3.0, 4.0]), rng.standard_normal(1000)[::3]):
+        assert math.isclose(norm(x), np.linalg.norm(x), rel_tol=1e-14, abs_tol=0.0)
+    assert norm(np.array([1e200, 1e200])) == np.linalg.norm(np.array([1e200, 1e200])) == np.inf
