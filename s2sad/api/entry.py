@@ -220,7 +220,7 @@ def kinds_entry(fn: Callable, params: list[str], kinds: tuple, nums: tuple, sing
     for k, (p, (t, dtype, ndim)) in enumerate(zip(params, kinds)):
         if t is np.ndarray:
             namespace[f"_dtype{k}"] = dtype
-            checks.append(f"type({p}) is _nd and {p}.ndim == {ndim} and {p}.dtype is _dtype{k}")
+            checks.append(f"type({p}) is _nd and {p}.ndim == {ndim} and {p}.dtype == _dtype{k}")
         else:
             checks.append(f"type({p}) is {t.__name__}")
     stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
@@ -241,7 +241,8 @@ def kinds_entry(fn: Callable, params: list[str], kinds: tuple, nums: tuple, sing
         g = "grads_" if single else f"grads_[{j}]"
         p = params[i]
         if kinds[i][0] is np.ndarray:
-            lines += [f"    if not (type({g}) is _nd and {g}.dtype is _dtype{i} and {g}.shape == {p}.shape "
+            # (== not `is`: an array numba makes has a dtype equal to the argument's, not the same object)
+            lines += [f"    if not (type({g}) is _nd and {g}.dtype == _dtype{i} and {g}.shape == {p}.shape "
                       f"and {g}.flags.writeable):", f"        return {SLOW}({call})"]
         else:
             lines += [f"    if type({g}) is not float:", f"        return {SLOW}({call})"]

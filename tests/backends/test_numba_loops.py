@@ -162,3 +162,36 @@ def test_calls_of_alternating_kinds_each_get_their_code():
     for _ in range(2):
         for X in (X2, X3, X1, X1[::2]):                     # (a strided view: numba compiles for it)
             check(X)
+
+
+def test_the_entry_hands_back_the_compiled_codes_own_gradient(tmp_path, monkeypatch):
+    """From the third call on, grad on numba goes into the compiled code and returns its array: no
+    second run on the full path. (An entry that compared dtypes by identity ran every call twice: the
+    code numba loads from its cache makes arrays whose dtype equals the argument's but is another
+    object.) The machine code is first made by another process, so that this one loads it."""
+    import subprocess
+    import sys
+    (tmp_path / "loaded_mod.py").write_text(
+        "import numpy as np\n\ndef rosen(x):\n    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)\n")
+    folder = tmp_path / "generated"
+    env = {**__import__("os").environ, "S2SAD_GENERATED_DIR": str(folder), "PYTHONPATH": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "import numpy as np, s2sad, loaded_mod; "
+                    "s2sad.grad(loaded_mod.rosen, backend='numba')(np.linspace(-1.0, 1.0, 9))"],
+                   env=env, check=True, cwd=tmp_path)
+    monkeypatch.setenv("S2SAD_GENERATED_DIR", str(folder))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import loaded_mod
+    g = s2sad.grad(loaded_mod.rosen, backend="numba")
+    x = np.linspace(-1.0, 1.0, 9)
+    for _ in range(3):
+        g(x)
+    assert getattr(type(g), "_s2sad_entry", False)
+    namespace = type(g).__call__.__globals__
+    full, taken = namespace["_s2sad_full_path"], []
+    namespace["_s2sad_full_path"] = lambda *a: taken.append(a) or full(*a)
+    try:
+        got = [g(x) for _ in range(3)]
+    finally:
+        namespace["_s2sad_full_path"] = full
+    assert not taken
+    np.testing.assert_allclose(got[-1], s2sad.grad(rosenbrock)(x), rtol=1e-12)
