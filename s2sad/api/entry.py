@@ -131,8 +131,13 @@ def _not_fast(params: list[str], index: int, binds, namespace: dict) -> str:
     was redefined or a global rebound since (`binds`, read in `namespace`: the full path transforms
     again)."""
     device = "".join(f" or {m!r} in {MODULES}" for m in backends.device_modules()) if len(params) > 1 else ""
-    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
-    return f"type({params[index]}) is not float{device}{stale}"
+    return f"type({params[index]}) is not float{device}{_stale(binds, namespace)}"
+
+
+def _stale(binds, namespace: dict) -> str:
+    """` or not (...)`: the test that a helper was redefined or a global rebound since the code was made
+    (`binds`, read in `namespace`); "" when it reads none."""
+    return f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
 
 
 def float_entry(fn: Callable, source: str, index: int, slow: Callable, binds=()) -> Callable | None:
@@ -214,7 +219,7 @@ def kinds_entry(fn: Callable, params: list[str], kinds: tuple, nums: tuple, sing
     takes `slow(...)`, the full path, which says what is wrong; so does an exception from `fn`'s own
     compiled function (numba's dispatcher, called without the backend's guard)."""
     from .convert import complex_step
-    namespace = {"_s2sad_compiled": getattr(fn, "compiled", fn), SLOW: slow, MODULES: sys.modules, "_nd": np.ndarray,
+    namespace = {"_s2sad_compiled": getattr(fn, "compiled", fn), SLOW: slow, "_nd": np.ndarray,
                  "_complex_step": complex_step}
     checks = []
     for k, (p, (t, dtype, ndim)) in enumerate(zip(params, kinds)):
@@ -223,10 +228,9 @@ def kinds_entry(fn: Callable, params: list[str], kinds: tuple, nums: tuple, sing
             checks.append(f"type({p}) is _nd and {p}.ndim == {ndim} and {p}.dtype == _dtype{k}")
         else:
             checks.append(f"type({p}) is {t.__name__}")
-    stale = f" or not ({bindings.condition(list(binds), namespace)})" if binds else ""
     call = ", ".join(params)
     lines = [f"def entry({call}):",
-             f"    if not ({' and '.join(checks)}) or _complex_step.get(){stale}:",
+             f"    if not ({' and '.join(checks)}) or _complex_step.get(){_stale(binds, namespace)}:",
              f"        return {SLOW}({call})",
              "    try:",
              f"        value_, grads_ = _s2sad_compiled({call})",

@@ -260,11 +260,9 @@ class _Transformed:
         made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[:2] == (backend, "trees")]
         if made:                     # called with containers: that code (the general one takes none)
             return made[-1]
-        if backends.get(backend).by_kinds:      # (numba) the last code made for a call's kinds, if any
-            made = [c for k, c in self._compiled.items() if isinstance(k, tuple) and k[0] == backend
-                    and isinstance(k[1], aliasing.ArgKinds)]
-            if made:
-                return made[-1]
+        made = self._made_for_kinds(backend) if backends.get(backend).by_kinds else []
+        if made:                     # (numba) the last code made for a call's kinds
+            return made[-1]
         try:
             return self._compile(backend)
         except aliasing.NeedsArgKinds:
@@ -272,6 +270,11 @@ class _Transformed:
             if made:
                 return made[-1]
             raise
+
+    def _made_for_kinds(self, backend: str) -> list:
+        """The code made for the kinds of some call's arguments on `backend`, oldest first."""
+        return [c for k, c in self._compiled.items() if isinstance(k, tuple) and len(k) == 2 and k[0] == backend
+                and isinstance(k[1], aliasing.ArgKinds)]
 
     def _unloaded_source(self, backend: str) -> str:
         """The text of the file this gradient runs for `backend`, generated but neither written nor
@@ -512,14 +515,13 @@ class _Transformed:
         c, args, originals = self._prepare(args, kwargs)
         plain = None
         host = self._backend if self._backend in ("numpy", "numba") else "numpy"     # NumPy arrays in
-        made_for = self._compiled.get(host)     # (a backend by kinds: the code for these arguments' kinds)
-        if backends.get(host).by_kinds and not kwargs:
-            made_for = self._compiled.get((host, compiler.arg_kinds(self.__wrapped__, list(given[0]))))
+        by_kinds = backends.get(host).by_kinds
+        # (c is the code for any arguments of the kinds `plain` checks: the general code, or on a backend
+        # by kinds the code _prepare chose for these arguments' kinds, not a complex or vector variant)
+        general = c is self._compiled.get(host) or by_kinds and any(c is m for m in self._made_for_kinds(host))
         if not kwargs and not self._has_aux and len(given[0]) == len(c.params) \
-                and (not self._needs_kinds or backends.get(host).by_kinds) \
-                and not (c.facts.indexed and host == "numpy") \
-                and self._backend in ("auto", host) and backends.of(given[0]).name == "numpy" \
-                and c is made_for:
+                and (not self._needs_kinds or by_kinds) and not (c.facts.indexed and host == "numpy") \
+                and self._backend in ("auto", host) and backends.of(given[0]).name == "numpy" and general:
             plain = fast_grad.kinds(given[0], self._nums)     # (the code for any arguments of these kinds)
         try:
             value, grads = c.fn(*args)
@@ -570,25 +572,26 @@ class GradFunction(_Transformed):
 
     def _build_entry(self, c: compiler.Compiled, i: int) -> None:
         self._pending = False
+        if self._backend != "auto" and backends.get(self._backend).decorator:
+            # compiled code (numba): straight in, no interpreted copy of its body
+            self._install(c, lambda slow: entry.compiled_entry(c.fn, c.params, i, slow, c.binds))
+        else:
+            self._install(c, lambda slow: entry.float_entry(c.fn, c.source, i, slow, c.binds))
+
+    def _install(self, c: compiler.Compiled, build: Callable) -> None:
+        """Calls go to the entry `build(slow)` makes (entry.py; `slow`: the full path) for the generated
+        code `c`, with the user function's defaults; unless the user function's parameters are not c's
+        plain ones, or the entry cannot be built (then the full path is all there is)."""
         user = frontend.unwrap(self.__wrapped__)
         code = getattr(user, "__code__", None)
         if type(self).__call__ is not GradFunction.__call__ or code is None \
                 or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount \
                 or list(code.co_varnames[:code.co_argcount]) != c.params:
             return
-        slow = functools.partial(GradFunction.__call__, self)
         try:
-            if self._backend != "auto" and backends.get(self._backend).decorator:
-                # compiled code (numba): straight in, no interpreted copy of its body
-                fast = entry.compiled_entry(c.fn, c.params, i, slow, c.binds)
-            else:
-                fast = entry.float_entry(c.fn, c.source, i, slow, c.binds)
+            fast = build(functools.partial(GradFunction.__call__, self))
         except Exception:           # no faster way in; the full path still works
             fast = None
-        self._install(fast, user)
-
-    def _install(self, fast, user) -> None:
-        """Calls go to `fast` (an entry of entry.py, with the user function's defaults), if not None."""
         if fast is not None:
             fast.__defaults__ = user.__defaults__
             # Python calls an object through its type: a subclass of one instance's own
@@ -607,19 +610,10 @@ class GradFunction(_Transformed):
             self._pending = ()
             return
         self._pending = False
-        c, user = plain.c, frontend.unwrap(self.__wrapped__)
-        code = getattr(user, "__code__", None)
-        if type(self).__call__ is not GradFunction.__call__ or self._has_aux or code is None \
-                or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount \
-                or list(code.co_varnames[:code.co_argcount]) != c.params or c.free:
-            return
-        slow = functools.partial(GradFunction.__call__, self)
-        try:
-            fast = entry.kinds_entry(c.fn, c.params, plain.kinds, self._nums, self._single, c.facts.scalar_if,
-                                     slow, c.binds)
-        except Exception:           # no faster way in; the full path still works
-            fast = None
-        self._install(fast, user)
+        c = plain.c
+        if not self._has_aux and not c.free:
+            self._install(c, lambda slow: entry.kinds_entry(c.fn, c.params, plain.kinds, self._nums, self._single,
+                                                            c.facts.scalar_if, slow, c.binds))
 
     def __call__(self, *args, **kwargs):
         hit = self._fast_call(args, kwargs)

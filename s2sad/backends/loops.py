@@ -10,7 +10,7 @@ top-level statements that are element by element over vectors of one length m be
     x_bar[1:] += t4_bar                                    if k >= 1 and k - 1 < m1:
                                                                t4_bar = 200 * result_bar * (x[k] - x[k - 1] ** 2)
                                                                x_bar_k += t4_bar
-                                                           x_bar[k] += x_bar_k
+                                                           x_bar[k] = x_bar_k
 
 What a run may hold, each statement at the function's top level, each variable assigned once:
   - a view `t2 = x[:-1]` of a vector parameter (a slice `[a:]`, `[:-b]`, `[a:-b]`), read as `x[k + a]`;
@@ -32,12 +32,13 @@ Anything else ends a run. The values are NumPy's up to the order of a sum's addi
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import dataclass, field
 
 from .base import dotted
 
 _ARITH = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-_ELEMENTWISE_CALLS = {"np.sin", "np.cos", "np.sqrt", "np.abs", "np.square"}
+_ELEMENTWISE_CALLS = frozenset({"np.sin", "np.cos", "np.sqrt", "np.abs", "np.square"})
 
 
 @dataclass
@@ -58,21 +59,26 @@ class _Run:
     targets: dict = field(default_factory=dict)         # gathered cotangent -> its parameter
     made: dict = field(default_factory=dict)            # gathered cotangent -> `v = _rt.zeros(x)`
     sums: list = field(default_factory=list)            # (accumulator name, expression, statement)
+    after: list = field(default_factory=list)           # (statement, its value with the sums read)
+    length: str = ""                                    # the name of its length m, once one is needed
     temps: dict = field(default_factory=dict)           # value -> its statement
     post: set = field(default_factory=set)              # names the statements after the loop bind
 
 
-def fuse_loops(blocks: dict, kinds, returned: set = frozenset()) -> None:
+def fuse_loops(blocks: dict, kinds, returned: set = frozenset(), calls: frozenset = frozenset()) -> None:
     """The runs of `blocks` (the generated function's statement lists, in order, changed in place) made
     loops, for a function compiled for arguments of `kinds` (aliasing.ArgKinds); `returned`: the names
-    its return statement reads."""
+    its return statement reads; `calls`: the runtime's element-wise functions of one argument, besides
+    NumPy's sin, cos, sqrt, abs and square (`_rt.tanh`, ...)."""
     if any(n == 1 for _, n in kinds.ranks):
-        _Fuser(blocks, {p for p, n in kinds.ranks if n == 1}, set(kinds.numbers) | {"out_bar"}, returned).run()
+        _Fuser(blocks, {p for p, n in kinds.ranks if n == 1}, set(kinds.numbers) | {"out_bar"}, returned,
+               _ELEMENTWISE_CALLS | calls).run()
 
 
 class _Fuser:
-    def __init__(self, blocks: dict, vectors: set, numbers: set, returned: set):
+    def __init__(self, blocks: dict, vectors: set, numbers: set, returned: set, calls: frozenset):
         self.blocks = blocks
+        self.calls = calls
         self.views: dict[str, _Leaf] = {}
         self.stores: dict[str, int] = {}
         self.returned = set(returned)
@@ -111,13 +117,9 @@ class _Fuser:
             if e.id in self.vectors:
                 return _Leaf(e.id, 0, 0)
             return self.views.get(e.id)
-        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in self.vectors \
-                and isinstance(e.slice, ast.Slice) and e.slice.step is None:
-            lo, hi = _int_or_none(e.slice.lower), _int_or_none(e.slice.upper)
-            if lo is False or hi is False or (lo is not None and lo < 0) or (hi is not None and hi >= 0):
-                return None
-            start = lo or 0
-            return _Leaf(e.value.id, start, start - (hi or 0))
+        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in self.vectors:
+            span = _span(e.slice)
+            return None if span is None else _Leaf(e.value.id, *span)
         return None
 
     def scalar(self, e: ast.expr, post: set) -> bool:
@@ -152,7 +154,7 @@ class _Fuser:
             return self.elementwise(e.left, run, leaves) and self.elementwise(e.right, run, leaves)
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
             return self.elementwise(e.operand, run, leaves)
-        if isinstance(e, ast.Call) and len(e.args) == 1 and not e.keywords and _elementwise_call(e):
+        if isinstance(e, ast.Call) and len(e.args) == 1 and not e.keywords and dotted(e.func) in self.calls:
             return self.elementwise(e.args[0], run, leaves)
         return False
 
@@ -222,9 +224,11 @@ class _Fuser:
                 run.temps[name] = s
                 run.stmts.append((b, s, "value"))
                 return True
-            sums = self.summed(e, run)
-            if sums is not None:
+            summed = self.summed(e, run)
+            if summed is not None:
+                sums, value = summed
                 run.sums.extend((acc, part, s) for acc, part in sums)
+                run.after.append((s, value))
                 run.post.add(name)
                 self.numbers.add(name)
                 run.stmts.append((b, s, "after"))
@@ -242,9 +246,9 @@ class _Fuser:
                 return True
         return False
 
-    def summed(self, e: ast.expr, run: _Run) -> list | None:
-        """The sums a number `e` reads, [(accumulator, summed expression)], each replaced in `e` by its
-        accumulator (and `_rt.mean_scale(g, v)` by g / the length); None when e is not such a number."""
+    def summed(self, e: ast.expr, run: _Run) -> tuple | None:
+        """([(accumulator, summed expression)], e with each sum it reads replaced by its accumulator and
+        `_rt.mean_scale(g, v)` by g / the run's length), or None when e is not such a number."""
         found: list = []
         ok = [True]
         fuser = self
@@ -263,7 +267,8 @@ class _Fuser:
                     part = ast.BinOp(left=args[0], op=ast.Mult(), right=args[1])
                 elif called == "_rt.mean_scale" and len(args) == 2 and isinstance(args[1], ast.Name) \
                         and args[1].id in run.temps and fuser.scalar(args[0], run.post):
-                    return ast.BinOp(left=args[0], op=ast.Div(), right=_call("max", [_name("LENGTH"), ast.Constant(1)]))
+                    length = _name(fuser.length_of(run))
+                    return ast.BinOp(left=args[0], op=ast.Div(), right=_call("max", [length, ast.Constant(1)]))
                 if part is None:
                     self.generic_visit(node)
                     return node
@@ -272,22 +277,21 @@ class _Fuser:
                     ok[0] = False
                     return node
                 acc = fuser.fresh("sum")
+                fuser.numbers.add(acc)              # (a fresh name: a number wherever it is read)
                 found.append((acc, part))
                 return _name(acc)
 
         e2 = Replace().visit(_copy(e))
-        if not ok[0] or not found or not self.scalar_with(e2, {a for a, _ in found} | {"LENGTH"}, run):
+        if not ok[0] or not found or not self.scalar(e2, run.post):
             return None
-        return [(acc, part) for acc, part in found] + [("=", e2)]
+        return found, e2
 
-    def scalar_with(self, e: ast.expr, extra: set, run: _Run) -> bool:
-        """Whether `e` is a number, the names `extra` numbers too."""
-        saved = set(self.numbers)
-        self.numbers |= extra
-        try:
-            return self.scalar(e, run.post)
-        finally:
-            self.numbers = saved
+    def length_of(self, run: _Run) -> str:
+        """The name the loop gives the run's length m (a number)."""
+        if not run.length:
+            run.length = self.fresh("m")
+            self.numbers.add(run.length)
+        return run.length
 
     # --- writing the loop -------------------------------------------------------------------------
     def make_loop(self, run: _Run) -> None:
@@ -313,10 +317,11 @@ class _Fuser:
         arrays = dict(run.arrays)
         for v in kept:
             arrays[v] = 0
-        n_name, m_name, k = self.fresh("n"), self.fresh("m"), self.fresh("k")
+        m_name, k = self.length_of(run), self.fresh("k")
+        n_name = self.fresh("n") if run.adds else ""
         length = _name(m_name)
         loop_body: list = []
-        sums = [(acc, part, s) for acc, part, s in run.sums if acc != "="]
+        sums = run.sums
         # the groups: one per start of an add (sums with the adds at start 0), in the order they come
         starts: list[int] = []
         for target, start, _, _ in run.adds:
@@ -381,10 +386,9 @@ class _Fuser:
         setup += [_assign(acc, ast.Constant(0.0)) for acc, _, _ in sums]
         loop = ast.For(target=_name(k, ast.Store()), iter=_call("range", [span]), body=loop_body, orelse=[])
         after = []
-        for acc, e2, s in run.sums:
-            if acc == "=":
-                s.value = _Length(m_name).visit(e2)
-                after.append(s)
+        for s, value in run.after:
+            s.value = value
+            after.append(s)
         # out of their blocks: the values computed in the loop, the adds, the numbers after it; the loop
         # (and those numbers) after the run's last statement
         gone = {id(s) for _, s, role in run.stmts if role in ("add", "after") or role == "value" and
@@ -407,7 +411,7 @@ class _Fuser:
                 if n.id not in needed:
                     needed.append(n.id)
 
-    def at(self, e: ast.expr, index: ast.expr, fused: set, kept: dict) -> ast.expr:
+    def at(self, e: ast.expr, index: ast.expr, fused: set, kept: set) -> ast.expr:
         """`e` at one element: each vector `array[index + start]`, each value computed in the loop its
         number, each value kept its element."""
         fuser = self
@@ -488,36 +492,27 @@ def _may_share(e: ast.expr) -> set[str]:
     return set()
 
 
-class _Length(ast.NodeTransformer):
-    def __init__(self, name: str):
-        self.name = name
-
-    def visit_Name(self, node):
-        return _name(self.name) if node.id == "LENGTH" else node
-
-
-def _elementwise_call(e: ast.Call) -> bool:
-    called = dotted(e.func)
-    if called in _ELEMENTWISE_CALLS:
-        return True
-    if called.startswith("_rt."):
-        from importlib import import_module
-        return called[4:] in import_module("s2sad.runtime.jitted").VECTORISED
-    return False
-
-
 def _added_into(target: ast.expr) -> tuple:
     """(array, start, cut) of an add's target `x_bar[a:-b]` or `x_bar`, else (None, 0, 0)."""
     if isinstance(target, ast.Name):
         return target.id, 0, 0
-    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
-            and isinstance(target.slice, ast.Slice) and target.slice.step is None:
-        lo, hi = _int_or_none(target.slice.lower), _int_or_none(target.slice.upper)
-        if lo is False or hi is False or (lo is not None and lo < 0) or (hi is not None and hi >= 0):
-            return None, 0, 0
-        start = lo or 0
-        return target.value.id, start, start - (hi or 0)
+    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+        span = _span(target.slice)
+        if span is not None:
+            return (target.value.id, *span)
     return None, 0, 0
+
+
+def _span(index: ast.expr) -> tuple[int, int] | None:
+    """(start, cut) of a slice `[a:]`, `[:-b]`, `[a:-b]` or `[:]` with constant a, b >= 0: where it starts,
+    and how many elements its length leaves out; None for any other index."""
+    if not (isinstance(index, ast.Slice) and index.step is None):
+        return None
+    lo, hi = _int_or_none(index.lower), _int_or_none(index.upper)
+    if lo is False or hi is False or (lo is not None and lo < 0) or (hi is not None and hi >= 0):
+        return None
+    start = lo or 0
+    return start, start - (hi or 0)
 
 
 def _int_or_none(e):
@@ -593,5 +588,4 @@ def _origin(node: ast.stmt, like: ast.stmt) -> ast.stmt:
 
 
 def _copy(e):
-    import copy
     return copy.deepcopy(e)

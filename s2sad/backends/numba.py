@@ -34,9 +34,9 @@ _REDUCTIONS = {f"{NUMPY_ALIAS}.{name}": op for op, names in
 
 @functools.cache
 def _vectorised() -> frozenset[str]:
-    """`np.tanh`, `np.exp`, ...: the NumPy functions the runtime runs with NumPy's own loop on a large
-    array (s2sad.runtime.jitted.VECTORISED)."""
-    return frozenset(f"{NUMPY_ALIAS}.{n}" for n in importlib.import_module(RUNTIME).VECTORISED)
+    """`tanh`, `exp`, ...: the NumPy functions the runtime runs with NumPy's own loop on a large array
+    (s2sad.runtime.jitted.VECTORISED)."""
+    return frozenset(importlib.import_module(RUNTIME).VECTORISED)
 
 
 @functools.cache
@@ -99,7 +99,7 @@ class NumbaBackend(Backend):
         made apart (the tapes' lists: `tape_t1 = tape_t3 = []` becomes `tape_t1 = []`, `tape_t3 = []`),
         each with the origin of the one it replaces."""
         if kinds is not None:
-            fuse_loops(blocks, kinds, returned)
+            fuse_loops(blocks, kinds, returned, frozenset(f"_rt.{n}" for n in _vectorised()))
         _saved_after_assignment(blocks)
         add_into = _AddInto()
         for key, stmts in blocks.items():
@@ -159,7 +159,7 @@ class _Respell(ast.NodeTransformer):
 
     def __init__(self, known: frozenset[str]):
         self.known = known
-        self.vectorised = _vectorised()
+        self.vectorised = frozenset(f"{NUMPY_ALIAS}.{n}" for n in _vectorised())
         self.stmt = None           # the statement being rewritten: where a refusal points
         self.ranges: set[str] = set()       # names the code binds to a range (`t11 = steps1[::-1]`)
 

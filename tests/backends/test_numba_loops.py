@@ -195,3 +195,4 @@ def test_the_entry_hands_back_the_compiled_codes_own_gradient(tmp_path, monkeypa
         namespace["_s2sad_full_path"] = full
     assert not taken
     np.testing.assert_allclose(got[-1], s2sad.grad(rosenbrock)(x), rtol=1e-12)
+
