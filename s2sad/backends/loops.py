@@ -313,7 +313,7 @@ class _Fuser:
                     if isinstance(n, ast.Name) and n.id in fused:
                         fused.discard(n.id)
                         changed = True
-        kept = {v for v in run.temps if v not in fused}
+        kept = [v for v in run.temps if v not in fused]       # (in order: the checks are written in it)
         arrays = dict(run.arrays)
         for v in kept:
             arrays[v] = 0
@@ -411,7 +411,7 @@ class _Fuser:
                 if n.id not in needed:
                     needed.append(n.id)
 
-    def at(self, e: ast.expr, index: ast.expr, fused: set, kept: set) -> ast.expr:
+    def at(self, e: ast.expr, index: ast.expr, fused: set, kept: list) -> ast.expr:
         """`e` at one element: each vector `array[index + start]`, each value computed in the loop its
         number, each value kept its element."""
         fuser = self

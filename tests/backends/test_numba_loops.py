@@ -196,3 +196,23 @@ def test_the_entry_hands_back_the_compiled_codes_own_gradient(tmp_path, monkeypa
     assert not taken
     np.testing.assert_allclose(got[-1], s2sad.grad(rosenbrock)(x), rtol=1e-12)
 
+
+def test_the_file_is_the_same_whatever_the_hash_seed(tmp_path):
+    """The lengths a loop checks are written in the values' order, not a set's (a set's order changes
+    with PYTHONHASHSEED from one process to the next, and the file with it)."""
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "several.py").write_text(
+        "import numpy as np\n\ndef several(x):\n    p = np.sin(x)\n    q = np.cos(x)\n    r = np.exp(x)\n"
+        "    return np.sum(p * x) + np.sum(q * x) + np.sum(r * x)\n")
+    script = ("import numpy as np, s2sad, several; g = s2sad.value_and_grad(several.several, backend='numba'); "
+              "g(np.linspace(0.1, 1.0, 5)); print(g.source)")
+    texts = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(tmp_path),
+               "S2SAD_GENERATED_DIR": str(tmp_path / f"generated{seed}")}
+        texts.append(subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=tmp_path,
+                                    capture_output=True, text=True).stdout)
+    assert "for k1 in range(m1):" in texts[0] and ".shape[0] != m1 or " in texts[0]
+    assert texts[0] == texts[1] == texts[2]
