@@ -99,6 +99,10 @@ class Backend:
         """One of its arrays copied to a NumPy one; anything else as it is."""
         return value
 
+    def decorator_of(self, function: str) -> str:
+        """What the generated function with source `function` is decorated with (its `decorator`)."""
+        return self.decorator
+
     def lower(self, stmts: list, user_names: set[str] = frozenset()) -> list:
         """Generated NumPy statements (ast), rewritten in place for this backend: `np.` becomes its alias
         (NumPy's own: unchanged). `user_names` are the names the user's function uses."""
@@ -109,11 +113,13 @@ class Backend:
                         n.id = self.alias
         return stmts
 
-    def finish(self, blocks: dict, kinds=None, returned: set = frozenset()) -> None:
+    def finish(self, blocks: dict, kinds=None, returned: set = frozenset(), name: str = "f") -> list:
         """After `lower`: rewrite the generated function's blocks of statements (a dict of lists, changed
         in place) where a statement must become several. `kinds`: the arguments' kinds (aliasing.ArgKinds)
         when the code is made for them (see `by_kinds`), else None; `returned`: the names the return
-        statement reads. NumPy's: nothing to do."""
+        statement reads; `name`: the function's. Returns the functions (ast.FunctionDef) the file defines
+        after it, which it calls. NumPy's: nothing to do."""
+        return []
 
     def like(self, g: Any, x: Any) -> Any:
         """The gradient `g` in the form of its argument `x`, one of this backend's arrays: an array of

@@ -63,6 +63,14 @@ class NumbaBackend(Backend):
     def owns(self, x: Any) -> bool:
         return False               # its arrays are NumPy's
 
+    def decorator_of(self, function: str) -> str:
+        """Its decorator, with numba's `parallel` for the `numba.prange` loops alone where the function
+        has one (loops.py writes them): numba's other automatic parallel forms would launch threads
+        for each array statement, small ones included."""
+        if "numba.prange(" not in function:
+            return self.decorator
+        return self.decorator[:-1] + ", parallel=_rt.PRANGE_ONLY)"
+
     def missing(self) -> str:
         try:
             importlib.import_module("numba")
@@ -93,17 +101,19 @@ class NumbaBackend(Backend):
         _lift_cotangents(stmts, bound)
         return stmts
 
-    def finish(self, blocks: dict, kinds=None, returned: set = frozenset()) -> None:
+    def finish(self, blocks: dict, kinds=None, returned: set = frozenset(), name: str = "f") -> list:
         """Statements replaced: a run of statements on vectors by one loop over their elements (with
         `kinds`: loops.py), `a[1:] += e` by `_rt.add_into(a[1:], e)`, and those `lower` marked to be
         made apart (the tapes' lists: `tape_t1 = tape_t3 = []` becomes `tape_t1 = []`, `tape_t3 = []`),
         each with the origin of the one it replaces."""
+        helpers = []
         if kinds is not None:
-            fuse_loops(blocks, kinds, returned, frozenset(f"_rt.{n}" for n in _vectorised()))
+            helpers = fuse_loops(blocks, kinds, returned, frozenset(f"_rt.{n}" for n in _vectorised()), name)
         _saved_after_assignment(blocks)
         add_into = _AddInto()
         for key, stmts in blocks.items():
             blocks[key] = made_apart([add_into.visit(s) for s in stmts])
+        return helpers
 
     def guarded(self, fn: Callable, text: str, filename: str) -> Callable:
         """Calls of the compiled function; numba's refusal to compile it (at the first call for a type

@@ -24,7 +24,7 @@ class Sections:
     defaults: dict[str, str]           # parameter -> default source (only out_bar / t_out)
     doc: str
     blocks: list[tuple[str, list[ast.stmt]]]   # (section comment, statements)
-    ret: ast.stmt
+    ret: ast.stmt | None             # (None: a function that returns nothing)
 
 
 def _quote(where, home: str) -> str:
@@ -54,6 +54,10 @@ def _lines(stmts: list[ast.stmt], indent: str, home: str, last: list) -> list[st
         s = body[i]
         stack.append((body, i + 1, ind))
         where = origin(s)
+        note = getattr(s, "s2sad_note", None)      # what a lowering says of the statement it wrote
+        if note:
+            out.append(f"{ind}# {note}")
+            last[0] = None
         if where and where != last[0]:
             out.append(ind + _quote(where, home))
             last[0] = where
@@ -92,7 +96,8 @@ def function_source(sec: Sections, home: str) -> str:
             lines.append(f"    # {comment}")
             last[0] = None
         lines.extend(_lines(stmts, "    ", home, last))
-    lines.append("    " + ast.unparse(sec.ret))
+    if sec.ret is not None:
+        lines.append("    " + ast.unparse(sec.ret))
     return "\n".join(lines) + "\n"
 
 
@@ -108,6 +113,8 @@ def module_source(header: list[str], meta: list[str], backend: str, functions: l
     """A whole generated file for `backend` (its name): header comments (with the body's hash), the
     imports its functions use, the functions (with the backend's decorator, if it has one)."""
     unit = backends.get(backend)
+    if unit.decorator:
+        functions = [f"@{unit.decorator_of(f)}\n{f}" for f in functions]
     code = "\n".join(line for f in functions for line in f.splitlines() if not line.lstrip().startswith("#"))
     alias = unit.alias
     imports = [f"import {unit.array_module} as {alias}"] if re.search(rf"\b{alias}\.", code) else []
@@ -119,7 +126,6 @@ def module_source(header: list[str], meta: list[str], backend: str, functions: l
         imports.append("import scipy.special")
     if unit.decorator:
         imports.append(unit.decorator_import)
-        functions = [f"@{unit.decorator}\n{f}" for f in functions]
     if "_rt." in code:
         package, _, leaf = unit.runtime.rpartition(".")
         imports.append(f"from {package} import {leaf} as _rt")

@@ -77,6 +77,7 @@ class Job:
     info: Analysis | None = None
     sweeps: Any = None                 # reverse mode's Sweeps (shapes, recomputed: for the prune stage)
     blocks: dict[str, list[ast.stmt]] = field(default_factory=dict)   # TITLES' keys, in running order
+    helpers: list[ast.FunctionDef] = field(default_factory=list)     # the file's other functions (a backend's)
     ret: ast.Return | None = None
     facts: Facts = field(default_factory=Facts)
     text: str = ""
@@ -251,8 +252,8 @@ def _dead_batched(job: Job) -> None:
 def _lower(job: Job) -> None:
     unit = backends.get(job.backend)
     unit.lower([s for b in job.blocks.values() for s in b] + [job.ret], all_names(job.src.tree))
-    unit.finish(job.blocks, job.kinds if unit.by_kinds else None,
-                {n.id for n in ast.walk(job.ret) if isinstance(n, ast.Name)})
+    job.helpers = unit.finish(job.blocks, job.kinds if unit.by_kinds else None,
+                              {n.id for n in ast.walk(job.ret) if isinstance(n, ast.Name)}, job.name)
 
 
 def _emit(job: Job) -> None:
@@ -410,8 +411,20 @@ def _emit_reverse(job: Job) -> str:
             + _complex_note(job))
     call = f"call: {job.name}({', '.join(sig[:-1])})" + (
         f"  # {', '.join(f.name for f in job.free)}: globals/closure values" if job.free else "")
-    return module_source(_header(job, what, call), _meta(job), job.backend, [func_text],
+    return module_source(_header(job, what, call), _meta(job), job.backend, _functions(job, func_text),
                          "math." in func_text)
+
+
+def _functions(job: Job, main: str) -> list[str]:
+    """The file's functions: the generated one, then those it calls that its backend wrote."""
+    out = [main]
+    for h in job.helpers:
+        body = [s for s in h.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        ret = body.pop() if body and isinstance(body[-1], ast.Return) else None
+        out.append(function_source(Sections(name=h.name, params=[a.arg for a in h.args.args], defaults={},
+                                            doc=ast.get_docstring(h), blocks=[("", body)], ret=ret),
+                                   job.src.filename))
+    return out
 
 
 def _complex_note(job: Job) -> str:
@@ -434,7 +447,7 @@ def _emit_batched(job: Job) -> str:
     if job.facts.loops:
         what += f"; once per example (no batched form): {', '.join(job.facts.loops)}"
     return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
-                         job.backend, [func_text], "math." in func_text)
+                         job.backend, _functions(job, func_text), "math." in func_text)
 
 
 def _emit_forward(job: Job) -> str:
@@ -450,4 +463,4 @@ def _emit_forward(job: Job) -> str:
             f"{_array_module(job.backend)} backend" + (f", output element {job.select}" if job.select else "")
             + ("" if job.value else ", tangent only") + _complex_note(job))
     return module_source(_header(job, what, f"call: {job.name}({', '.join(sig)})"), _meta(job),
-                         job.backend, [func_text], "math." in func_text)
+                         job.backend, _functions(job, func_text), "math." in func_text)

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, objmode, types
+from numba.core.cpu_options import ParallelOptions
 from numba.extending import overload
 
 from .. import runtime as _np_rt
 
 _NUMBER = (types.Number, types.Boolean)
+
+# numba's `parallel` for a generated function with `numba.prange` loops (backends/loops.py): those loops
+# over threads, and none of numba's other automatic parallel forms, which would launch threads for each
+# array statement, small ones included. (An options object: numba empties a dict it is given.)
+PRANGE_ONLY = ParallelOptions({"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
+                               "setitem": False, "numpy": False, "stencil": False, "fusion": False})
 
 
 def _is_number(t) -> bool:

@@ -37,13 +37,17 @@ def linreg(t0, t1, X, Y):
     return np.mean((t0 + t1 * X - Y) ** 2 / 2)
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 2000])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 2000, 40_000])
 def test_rosenbrocks_adds_into_slices_are_gathered_in_one_loop(n):
+    # (40,000 elements: the middle loop runs over numba's threads)
     x = np.random.default_rng(n).uniform(-1.2, 1.2, n)
     g = s2sad.grad(rosenbrock, backend="numba")
     got = g(x)
     code = _code(g)
-    assert "for k1 in range(n1):" in code and "_rt.empty(x)" in code and "add_into" not in code, code
+    assert "_rt.empty(x)" in code and "add_into" not in code, code
+    edges, middle = code.split("for j1 in range(n1 - c1):")[1].split("numba.prange(c1)")
+    assert "if k1 < m1:" in edges and "if k1 >= 1 and k1 - 1 < m1:" in edges, code
+    assert "x_from1[j1] - x[j1] ** 2" in middle and "if " not in middle.split("else:")[0], code
     np.testing.assert_allclose(got, s2sad.grad(rosenbrock)(x), rtol=1e-12, atol=1e-12)
     if 0 < n < 100:
         np.testing.assert_allclose(got, _central(rosenbrock, [x], 0), rtol=1e-6, atol=1e-6)
@@ -56,7 +60,7 @@ def test_sums_of_an_elementwise_value_are_one_loop_and_the_value_is_not_made():
     g = s2sad.grad(linreg, argnums=(0, 1), backend="numba")
     got = g(0.5, 1.5, X, Y)
     code = _code(g)
-    assert "sum1 += " in code and "sum2 += " in code and "t4 = t0 + t1 * X[k1] - Y[k1]" in code, code
+    assert "sum1 += " in code and "sum2 += " in code and "t4 = t0 + t1 * X[j1] - Y[j1]" in code, code
     ref = s2sad.grad(linreg, argnums=(0, 1))(0.5, 1.5, X, Y)
     for a, b in zip(got, ref):
         assert abs(a - b) <= 1e-12 * max(1.0, abs(b))
@@ -135,7 +139,7 @@ def test_only_the_vectors_the_loop_reads_must_have_its_length():
     x, w = np.linspace(0.1, 1.0, 6), np.array([0.3])
     g = s2sad.value_and_grad(broadcast_first, argnums=(0, 1), backend="numba")
     value, got = g(x, w)
-    assert "for k1 in range(m1):" in _code(g)          # the value's sums, of t
+    assert "for j1 in range(m1):" in _code(g)          # the value's sums, of t
     ref_value, ref = s2sad.value_and_grad(broadcast_first, argnums=(0, 1))(x, w)
     assert abs(value - ref_value) <= 1e-12 * abs(ref_value)
     for a, b in zip(got, ref):
@@ -214,5 +218,86 @@ def test_the_file_is_the_same_whatever_the_hash_seed(tmp_path):
                "S2SAD_GENERATED_DIR": str(tmp_path / f"generated{seed}")}
         texts.append(subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=tmp_path,
                                     capture_output=True, text=True).stdout)
-    assert "for k1 in range(m1):" in texts[0] and ".shape[0] != m1 or " in texts[0]
+    assert "for j1 in range(m1):" in texts[0] and ".shape[0] != m1 or " in texts[0]
     assert texts[0] == texts[1] == texts[2]
+
+
+def shifted(x, y):
+    return np.sum(x[2:] * y[:-2] * x[:-2]) + np.sum(np.sin(x[1:-1]) * y[2:]) + np.mean(np.cos(y[1:-1]))
+
+
+THREADED = 32_768 + 3        # (loops.PARALLEL: a loop this long runs over numba's threads)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 9, THREADED])
+def test_the_elements_only_some_adds_reach_are_tested_the_others_not(n):
+    """Adds at three starts (x_bar[2:], [1:-1], [:-2]): two elements at each end get only some; the
+    middle ones get all three in a loop without tests, over threads when long."""
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(0.2, 1.2, n), rng.uniform(0.2, 1.2, n)
+    g = s2sad.value_and_grad(shifted, argnums=(0, 1), backend="numba")
+    with np.errstate(invalid="ignore"):            # (n < 3: the mean of nothing, NumPy's nan)
+        value, got = g(x, y)
+        ref_value, ref = s2sad.value_and_grad(shifted, argnums=(0, 1))(x, y)
+    code = _code(g)
+    assert "numba.prange(c1)" in code and "shifted_grad_threads(c1, " in code, code
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    if 2 < n < 10:
+        for i in (0, 1):
+            np.testing.assert_allclose(got[i], _central(shifted, [x, y], i), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [kept, broadcast_first])
+def test_values_made_as_arrays_are_read_by_the_threads_too(fn):
+    """A kept value (t of `kept`, read sliced) and NumPy's broadcasting of a length-1 w before the loop
+    (which numba's parallel form of the whole function would refuse) at a length run over threads."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.1, 1.0, THREADED)
+    args = (x, 0.8) if fn is kept else (x, np.array([0.3]))
+    argnums = 0 if fn is kept else (0, 1)
+    g = s2sad.value_and_grad(fn, argnums=argnums, backend="numba")
+    value, got = g(*args)
+    assert "numba.prange(" in "\n".join(ln for ln in g.source.splitlines() if "def " not in ln)
+    ref_value, ref = s2sad.value_and_grad(fn, argnums=argnums)(*args)
+    assert abs(value - ref_value) <= 1e-12 * abs(ref_value)
+    for a, b in zip(got if argnums != 0 else [got], ref if argnums != 0 else [ref]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_float32_vectors_over_threads_keep_their_dtype():
+    x = np.random.default_rng(6).uniform(-1.0, 1.0, THREADED).astype(np.float32)
+    got = s2sad.grad(rosenbrock, backend="numba")(x)
+    ref = s2sad.grad(rosenbrock)(x.astype(np.float64))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+def reused(x, a):
+    t = np.sin(x[:-1]) * a
+    u = t * x[1:]
+    return np.sum(t) + np.sum(u * u) + a * np.mean(t)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, THREADED])
+def test_a_cotangent_added_to_twice_and_products_onto_slices_are_one_loop(n):
+    """t is read by three statements: its cotangent is assigned, then added to (`t_bar = t_bar + ...`,
+    given a name per value in the loop); the products' cotangents onto x[1:] and t are
+    `_rt.sum_product(..., x[1:])` and `_rt.full(g, t)`, identities read through; a's, a number, sums."""
+    rng = np.random.default_rng(n)
+    x = rng.uniform(-1.0, 1.0, n)
+    g = s2sad.value_and_grad(reused, argnums=(0, 1), backend="numba")
+    with np.errstate(invalid="ignore"):            # (n = 1: the mean of nothing, NumPy's nan)
+        value, got = g(x, 0.7)
+        ref_value, ref = s2sad.value_and_grad(reused, argnums=(0, 1))(x, 0.7)
+    code = _code(g)
+    # (two loops: the value's sums, then the gradient, which reads the mean they make)
+    assert code.count("numba.prange(") == 2 and "add_into" not in code and "_rt.full" not in code, code
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-12)
+    if 1 < n < 10:
+        np.testing.assert_allclose(got[0], _central(reused, [x, 0.7], 0), rtol=1e-6, atol=1e-6)
+        h = 1e-6
+        assert abs(got[1] - (reused(x, 0.7 + h) - reused(x, 0.7 - h)) / (2 * h)) < 1e-6
