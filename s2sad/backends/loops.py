@@ -706,6 +706,8 @@ def _versioned(blocks: dict) -> dict[str, str]:
     now: dict[str, str] = {}
     versions: dict[str, str] = {}
     for s in top:
+        if not isinstance(s, simple):
+            continue                     # (it reads none of them)
         for n in ast.walk(s.value):
             if isinstance(n, ast.Name) and n.id in now:
                 n.id = now[n.id]

@@ -301,3 +301,21 @@ def test_a_cotangent_added_to_twice_and_products_onto_slices_are_one_loop(n):
         np.testing.assert_allclose(got[0], _central(reused, [x, 0.7], 0), rtol=1e-6, atol=1e-6)
         h = 1e-6
         assert abs(got[1] - (reused(x, 0.7 + h) - reused(x, 0.7 - h)) / (2 * h)) < 1e-6
+
+
+def branchy(x):
+    t = np.sin(x) * x
+    u = t * 2
+    if np.sum(u) > 0:
+        u = u * 3
+    return np.sum(t) + np.sum(u) + np.sum(t * t)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_names_given_a_name_per_value_beside_an_if(sign):
+    """t's cotangent is assigned again at top level (a name per value), u's in the if's branch (left
+    alone): the gradient of both branches is NumPy's."""
+    x = sign * np.random.default_rng(8).uniform(0.1, 1.0, 9)
+    got = s2sad.grad(branchy, backend="numba")(x)
+    np.testing.assert_allclose(got, s2sad.grad(branchy)(x), rtol=1e-12)
+    np.testing.assert_allclose(got, _central(branchy, [x], 0), rtol=1e-6, atol=1e-6)
