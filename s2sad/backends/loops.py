@@ -456,7 +456,8 @@ class _Fuser:
                 count = self.fresh("c")
                 setup.append(_assign(count, _call("max", [ast.BinOp(left=length, op=ast.Sub(), right=ast.Constant(
                     first_start - min(starts))), ast.Constant(0)])))
-            if cut or first_start:                     # elements only some adds reach
+            edged = bool(cut or first_start)
+            if edged:                                  # elements only some adds reach
                 k = self.fresh("k")
                 if first_start:
                     head = self.fresh("h")
@@ -494,7 +495,8 @@ class _Fuser:
         head_setup = [_assign(m_name, _length(first, arrays[first]))]
         if run.adds:
             params = list(dict.fromkeys(run.targets[t] for t in gathered))
-            head_setup.append(_assign(n_name, _shape0(params[0])))
+            if edged or len(params) > 1:
+                head_setup.append(_assign(n_name, _shape0(params[0])))     # (read by the edges' loop, the checks)
             checks += [ast.Compare(left=_shape0(p), ops=[ast.NotEq()], comparators=[_name(n_name)])
                        for p in params[1:]]
         if checks:

@@ -319,3 +319,17 @@ def test_names_given_a_name_per_value_beside_an_if(sign):
     got = s2sad.grad(branchy, backend="numba")(x)
     np.testing.assert_allclose(got, s2sad.grad(branchy)(x), rtol=1e-12)
     np.testing.assert_allclose(got, _central(branchy, [x], 0), rtol=1e-6, atol=1e-6)
+
+
+def whole_adds(x):
+    return np.sum(np.sin(x[0:]) ** 2) + np.sum(x[:] * 3.0)
+
+
+def test_adds_into_the_whole_vector_need_no_edges_loop_and_no_unread_names():
+    x = np.random.default_rng(9).uniform(-1.0, 1.0, 11)
+    g = s2sad.grad(whole_adds, backend="numba")
+    got = g(x)
+    code = _code(g)
+    assert "x_bar[j1] = x_bar_k" in code and "n1" not in code and "k1" not in code, code
+    np.testing.assert_allclose(got, s2sad.grad(whole_adds)(x), rtol=1e-12)
+    np.testing.assert_allclose(got, _central(whole_adds, [x], 0), rtol=1e-6, atol=1e-6)
