@@ -91,16 +91,18 @@ def fuse_loops(blocks: dict, kinds, returned: set = frozenset(), calls: frozense
     function's other array statements its own way, refusing NumPy's broadcasting)."""
     if not any(n == 1 for _, n in kinds.ranks):
         return []
-    versions = _versioned(blocks)
+    written = _written(blocks)             # (renaming keeps it: it renames none of these)
+    versions = _versioned(blocks, written)
     fuser = _Fuser(blocks, {p for p, n in kinds.ranks if n == 1}, set(kinds.numbers) | {"out_bar"}, returned,
-                   _ELEMENTWISE_CALLS | calls, name)
+                   _ELEMENTWISE_CALLS | calls, name, written)
     if not fuser.run():
         _rename(blocks, versions)         # (no loop: the names as they were)
     return fuser.helpers
 
 
 class _Fuser:
-    def __init__(self, blocks: dict, vectors: set, numbers: set, returned: set, calls: frozenset, function: str):
+    def __init__(self, blocks: dict, vectors: set, numbers: set, returned: set, calls: frozenset, function: str,
+                 written: set):
         self.blocks = blocks
         self.function = function
         self.helpers: list[ast.FunctionDef] = []
@@ -121,7 +123,7 @@ class _Fuser:
                             self.stores[n.id] = self.stores.get(n.id, 0) + 1
         # (a parameter the code assigns again is not the argument any more; one whose memory the code
         # writes into, through any name, may hold other values when the loop reads it)
-        self.written = _written(blocks)
+        self.written = written
         self.vectors = {v for v in vectors if v not in self.stores} - self.written
         self.earlier: set[str] = set()      # the values of the runs before the one being read
         self.numbers = {v for v in numbers if v not in self.stores}
@@ -134,6 +136,13 @@ class _Fuser:
             k += 1
         self.names.add(f"{base}{k}")
         return f"{base}{k}"
+
+    def named(self, name: str, sep: str = "") -> str:
+        """`name`, or where it is taken `name` + `sep` + a number; taken from now on."""
+        if name in self.names:
+            return self.fresh(name + sep)
+        self.names.add(name)
+        return name
 
     def once(self, name: str) -> bool:
         return self.stores.get(name, 0) == 1 and name not in self.vectors and name not in self.numbers
@@ -205,14 +214,12 @@ class _Fuser:
                 of_shape = self.leaf(shape)
                 if of_shape is None or not (of_shape.array in run.targets.values() or of_shape.array in self.earlier):
                     return False
-            if dotted(e.func) == "_rt.mean_scale":     # g / the vector's size: a number
+            if dotted(e.func) in ("_rt.mean_scale", "_rt.full"):   # g / the vector's size; g spread over it
                 if not self.scalar(value, run.post):
                     return False
-                of_shape.shape = True
-                self.length_of(run)
-            elif dotted(e.func) == "_rt.full":         # a number spread over the vector
-                if not self.scalar(value, run.post):
-                    return False
+                if dotted(e.func) == "_rt.mean_scale":           # (a number, not a vector)
+                    of_shape.shape = True
+                    self.length_of(run)
             else:                                      # (a number would be summed: not an identity)
                 inner: list = []
                 if not self.elementwise(value, run, inner) or not inner:
@@ -332,19 +339,16 @@ class _Fuser:
         class Replace(ast.NodeTransformer):
             def visit_Call(self, node):
                 called = dotted(node.func)
-                args = node.args
+                shaped = _shaped(node)            # (onto a number: a sum; _rt.mean_scale: a share)
                 part = None
-                if called in ("np.sum", "np.mean", "_rt.unbroadcast") and not node.keywords and \
-                        (len(args) == 1 and called in ("np.sum", "np.mean") or len(args) == 2
-                         and called == "_rt.unbroadcast" and fuser.scalar(args[1], run.post)):
-                    part = args[0]
-                elif called == "_rt.sum_product" and len(args) == 3 and not node.keywords \
-                        and fuser.scalar(args[2], run.post):
-                    part = ast.BinOp(left=args[0], op=ast.Mult(), right=args[1])
-                elif called == "_rt.mean_scale" and len(args) == 2 and isinstance(args[1], ast.Name) \
-                        and args[1].id in run.temps and fuser.scalar(args[0], run.post):
-                    length = _name(fuser.length_of(run))
-                    return ast.BinOp(left=args[0], op=ast.Div(), right=_call("max", [length, ast.Constant(1)]))
+                if called in ("np.sum", "np.mean") and len(node.args) == 1 and not node.keywords:
+                    part = node.args[0]
+                elif called in ("_rt.unbroadcast", "_rt.sum_product") and shaped is not None \
+                        and fuser.scalar(shaped[1], run.post):
+                    part = shaped[0]
+                elif called == "_rt.mean_scale" and shaped is not None and isinstance(shaped[1], ast.Name) \
+                        and shaped[1].id in run.temps and fuser.scalar(shaped[0], run.post):
+                    return _share(shaped[0], fuser.length_of(run))
                 if part is None:
                     self.generic_visit(node)
                     return node
@@ -422,10 +426,7 @@ class _Fuser:
                 self.collect(e, run, fused, needed)
             groups.append((start, exprs, needed))
         gathered = list(dict.fromkeys(t for t, _, _, _ in run.adds))
-        acc_names = {}
-        for t in gathered:
-            acc_names[t] = f"{t}_k" if f"{t}_k" not in self.names else self.fresh(f"{t}_k")
-            self.names.add(acc_names[t])
+        acc_names = {t: self.named(f"{t}_k") for t in gathered}
         for t in gathered:
             run.made[t].value.func.attr = "empty"     # (each element written once, by a loop below)
         cut = run.arrays[run.targets[gathered[0]]] if gathered else 0
@@ -437,9 +438,7 @@ class _Fuser:
             if offset == 0:
                 return _at(array, _name(j))
             if (array, offset) not in views:
-                name = f"{array}_from{offset}"
-                views[(array, offset)] = name if name not in self.names else self.fresh(name + "_")
-                self.names.add(views[(array, offset)])
+                views[(array, offset)] = self.named(f"{array}_from{offset}", "_")
             return _at(views[(array, offset)], _name(j))
 
         middle = self.element(groups, run, fused, kept, acc_names, tested=None,
@@ -459,13 +458,12 @@ class _Fuser:
             edged = bool(cut or first_start)
             if edged:                                  # elements only some adds reach
                 k = self.fresh("k")
+                where = ast.BinOp(left=_name(j), op=ast.Add(), right=_name(count))     # (past the middle)
                 if first_start:
                     head = self.fresh("h")
                     setup.append(_assign(head, _call("min", [ast.Constant(first_start), span])))
                     where = ast.IfExp(test=ast.Compare(left=_name(j), ops=[ast.Lt()], comparators=[_name(head)]),
-                                      body=_name(j), orelse=ast.BinOp(left=_name(j), op=ast.Add(), right=_name(count)))
-                else:
-                    where = ast.BinOp(left=_name(j), op=ast.Add(), right=_name(count))
+                                      body=_name(j), orelse=where)
                 edges = [_assign(k, where)] + self.element(
                     groups, run, fused, kept, acc_names, tested=(_name(k), length),
                     read=lambda start: lambda array, at: _element(array, _shifted(_name(k), -start), at),
@@ -555,10 +553,7 @@ class _Fuser:
         serial = ast.For(target=_name(j, ast.Store()), iter=_call("range", [_name(count)]), body=body, orelse=[])
         reads, sums = _free(body)
         params = [count] + [n for n in reads if n not in (count, j)]
-        helper = f"{self.function}_threads"
-        if helper in self.names:             # (a second loop's)
-            helper = self.fresh(helper)
-        self.names.add(helper)
+        helper = self.named(f"{self.function}_threads")        # (a second loop's: numbered)
         threads = ast.For(target=_name(j, ast.Store()), iter=ast.Call(func=ast.Attribute(
             value=_name("numba"), attr="prange", ctx=ast.Load()), args=[_name(count)], keywords=[]),
             body=_copy(body), orelse=[])
@@ -629,8 +624,13 @@ class _Unshaped(ast.NodeTransformer):
         if shaped is None:
             return node
         if dotted(node.func) == "_rt.mean_scale":
-            return ast.BinOp(left=shaped[0], op=ast.Div(), right=_call("max", [_name(self.length), ast.Constant(1)]))
+            return _share(shaped[0], self.length)
         return shaped[0]
+
+
+def _share(g: ast.expr, length: str) -> ast.expr:
+    """`g / max(m, 1)`: `_rt.mean_scale(g, v)` of a v of the run's length m."""
+    return ast.BinOp(left=g, op=ast.Div(), right=_call("max", [_name(length), ast.Constant(1)]))
 
 
 def _shaped(e: ast.expr) -> tuple | None:
@@ -682,11 +682,11 @@ def _names(names: list[str], ctx=None) -> ast.expr:
     return ast.Tuple(elts=[_name(n, ctx) for n in names], ctx=ctx or ast.Load())
 
 
-def _versioned(blocks: dict) -> dict[str, str]:
+def _versioned(blocks: dict, written: set) -> dict[str, str]:
     """Each name that top-level statements of `blocks` assign again (`a_bar = a_bar + e`) given a name
     per value but the last, which keeps it, each read renamed with the value it reads; {new: old}. Left
     alone: a name a compound statement (a loop, an if) reads or assigns, one read before its first
-    assignment (a parameter), one whose memory a statement writes into."""
+    assignment (a parameter), one whose memory a statement writes into (`written`: _written's)."""
     top = [s for b in blocks.values() for s in b]
     simple = (ast.Assign, ast.AugAssign, ast.Expr)
     nested = {n.id for s in top if not isinstance(s, simple) for n in ast.walk(s) if isinstance(n, ast.Name)}
@@ -700,7 +700,7 @@ def _versioned(blocks: dict) -> dict[str, str]:
         name = _assigned(s)
         if name is not None:
             counts[name] = counts.get(name, 0) + 1
-    again = {n for n, c in counts.items() if c > 1} - nested - early - _written(blocks)
+    again = {n for n, c in counts.items() if c > 1} - nested - early - written
     if not again:
         return {}
     taken = {n.id for s in top for n in ast.walk(s) if isinstance(n, ast.Name)}
