@@ -9,9 +9,10 @@ its docstring; for any other, numba's typing fails and the backend reports that 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, objmode, types
+from numba import njit, types
+from numba.core import cgutils
 from numba.core.cpu_options import ParallelOptions
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from .. import runtime as _np_rt
 
@@ -22,6 +23,51 @@ _NUMBER = (types.Number, types.Boolean)
 # array statement, small ones included. (An options object: numba empties a dict it is given.)
 PRANGE_ONLY = ParallelOptions({"prange": True, "comprehension": False, "reduction": False, "inplace_binop": False,
                                "setitem": False, "numpy": False, "stencil": False, "fusion": False})
+
+
+def _contiguous(fn, *args):
+    """NumPy's fn(*args) as a C-ordered array: what compiled code gets back from a `_numpy` call."""
+    return np.ascontiguousarray(fn(*args))
+
+
+def _numpy(fn, result, arity: int):
+    """An intrinsic: compiled code calls NumPy's `fn` on its `arity` array arguments, holding the GIL, and gets
+    a C-ordered array of type `result(*argument types)`; an exception of fn's is raised from the compiled code.
+
+    numba.objmode does the same, but compiles its block again in every process (about 80 ms each, the
+    cache does not keep it): this call is cached with the function that makes it."""
+    def codegen(context, builder, sig, values):
+        pyapi = context.get_python_api(builder)
+        env = context.get_env_manager(builder)
+        gil = pyapi.gil_ensure()
+        objects = []
+        for ty, value in zip(sig.args, values):
+            context.nrt.incref(builder, ty, value)           # boxing steals the reference
+            objects.append(pyapi.from_native_value(ty, value, env))
+        callee = pyapi.unserialize(pyapi.serialize_object(_contiguous))
+        function = pyapi.unserialize(pyapi.serialize_object(fn))
+        got = pyapi.call_function_objargs(callee, [function, *objects])
+        for obj in (callee, function, *objects):
+            pyapi.decref(obj)
+        with builder.if_then(cgutils.is_null(builder, got), likely=False):
+            pyapi.gil_release(gil)
+            context.call_conv.return_exc(builder)
+        native = pyapi.to_native_value(sig.return_type, got)
+        pyapi.decref(got)
+        if callable(native.cleanup):
+            native.cleanup()
+        pyapi.gil_release(gil)
+        with builder.if_then(native.is_error, likely=False):
+            context.call_conv.return_exc(builder)
+        return native.value
+
+    if arity == 1:
+        def call(typingctx, a):
+            return result(a)(a), codegen
+    else:
+        def call(typingctx, a, b):
+            return result(a, b)(a, b), codegen
+    return intrinsic(call)
 
 
 def _is_number(t) -> bool:
@@ -296,9 +342,10 @@ def _stop_gradient(x):
 # A product of matrices goes to a BLAS either way; numba's calls SciPy's (another OpenBLAS, with its own
 # threads), NumPy's its own. A process that runs both has two pools of threads contending for the cores
 # (the MLP's gradient: 1.9 ms on numba, 1.4 ms on NumPy, two threads). On float matrices of BIG_PRODUCT
-# multiplications or more the compiled code calls NumPy's (numba.objmode), whose values it then has too.
+# multiplications or more the compiled code calls NumPy's (`_numpy`), whose values it then has too.
 
 BIG_PRODUCT = 100_000
+_numpy_matmul = _numpy(np.matmul, lambda a, b: types.Array(a.dtype, 2, "C"), 2)
 
 
 def matmul(a, b):
@@ -310,14 +357,11 @@ def matmul(a, b):
 def _matmul(a, b):
     if not (_is_array(a, 2) and _is_array(b, 2) and a.dtype == b.dtype and isinstance(a.dtype, types.Float)):
         return lambda a, b: a @ b
-    made = types.Array(a.dtype, 2, "C")
 
     def product(a, b):
         if a.shape[0] * a.shape[1] * b.shape[1] < BIG_PRODUCT:
             return a @ b
-        with objmode(out=made):
-            out = np.ascontiguousarray(a @ b)
-        return out
+        return _numpy_matmul(a, b)
     return product
 
 
@@ -1061,7 +1105,7 @@ def _flip(a):
 # --- NumPy's vectorised transcendental functions, for large float arrays ------------------------------
 # numba computes np.tanh, np.exp, ... one element at a time through libm: 3-13x slower than NumPy's SIMD
 # loops (measured on 10^6 float64: tanh 7x, exp 5x, log 4x; sin and cos alike, so not here). On a float
-# array of LARGE elements or more the compiled code calls NumPy's own function (numba.objmode: about a
+# array of LARGE elements or more the compiled code calls NumPy's own function (`_numpy`: about a
 # microsecond to enter), which also gives NumPy's values to the last bit; below that, and on numbers,
 # numba's.
 
@@ -1073,6 +1117,7 @@ VECTORISED = ("tanh", "exp", "log", "log1p", "expm1", "log2", "log10", "exp2", "
 def _vectorised(name: str):
     """The helper `name(a)`: np.<name>(a), NumPy's own loop on a large float array in compiled code."""
     ufunc = getattr(np, name)
+    numpys = _numpy(ufunc, lambda a: types.Array(a.dtype, a.ndim, "C"), 1)
 
     def helper(a):
         return ufunc(a)
@@ -1080,14 +1125,11 @@ def _vectorised(name: str):
     def typed(a):
         if not (_is_array(a) and isinstance(a.dtype, types.Float)):
             return lambda a: ufunc(a)
-        made = types.Array(a.dtype, a.ndim, "C")
 
         def big(a):
             if a.size < LARGE:
                 return ufunc(a)
-            with objmode(out=made):
-                out = np.ascontiguousarray(ufunc(a))
-            return out
+            return numpys(a)
         return big
 
     helper.__name__ = helper.__qualname__ = name

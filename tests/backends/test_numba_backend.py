@@ -222,6 +222,49 @@ def test_a_new_process_loads_the_machine_code(tmp_path):
     assert list((tmp_path / "generated" / "__pycache__").glob("*.nbi"))
 
 
+def test_a_new_process_compiles_nothing_for_its_calls_into_numpy(tmp_path):
+    """The compiled code's calls of NumPy's matmul and tanh (large arrays) are cached with it: a second
+    process compiles nothing at all (a numba.objmode block would be compiled again in each process)."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        from numba.core import event
+        import s2sad
+
+        def layer(W, X):
+            return np.sum(np.tanh(X @ W) ** 2)
+
+        rng = np.random.default_rng(0)
+        W, X = rng.standard_normal((60, 40)) / 8, rng.standard_normal((300, 60))
+        g = s2sad.grad(layer, backend="numba")
+        with event.install_recorder("numba:compile") as compiles:
+            got = g(W, X)
+        want = s2sad.grad(layer)(W, X)
+        print(np.abs(got - want).max() / np.abs(want).max(), sum(e.is_start for _, e in compiles.buffer))
+    """))
+    env = {**__import__("os").environ, "S2SAD_GENERATED_DIR": str(tmp_path / "generated")}
+    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    (err1, compiled1), (err2, compiled2) = (r.stdout.split() for r in runs)
+    assert float(err1) < 1e-13 and float(err2) < 1e-13
+    assert int(compiled1) > 0 and compiled2 == "0"
+
+
+def test_an_error_in_numpys_call_is_raised_from_compiled_code():
+    """NumPy's exception inside the compiled code's call (`_numpy`) reaches the caller as it is."""
+    from s2sad.runtime import jitted
+
+    @numba.njit
+    def product(a, b):
+        return jitted.matmul(a, b)
+    a, b = np.ones((200, 60)), np.ones((61, 30))
+    with pytest.raises(ValueError, match="mismatch"):
+        product(a, b)
+    assert np.array_equal(product(a, b[:60]), a @ b[:60])    # and the next call is not poisoned
+
+
 # --- forward mode, Hessians, Jacobians, vjp --------------------------------------------------------
 
 def rosen(x):
