@@ -10,11 +10,15 @@ For each case of benchmarks/cases.py (the cases the NumPy table runs) it
      jax.jit(jax.grad) (where jax.jit can trace the function: not the data-dependent `while`, not a
      loop of a million iterations, which jax.jit unrolls), the medians of `--repeats` runs, s2sad's
      runs interleaved with the hand-written gradient's (ratios are medians of paired ratios);
-  3. reports the compile cost: the first call in a process with an empty generated folder (transform,
-     write, numba compile), and the first call in a new process that finds the file and numba's
-     machine code beside it (the cache hit), as seconds of that call alone.
+  3. reports the compile cost: `s2sad.grad(f, backend="numba")` and its first call, in a process with
+     an empty generated folder (transform, write, numba compile) and in a new process that finds the
+     file and numba's machine code beside it (the cache hit), as seconds of those two lines (`import
+     s2sad` before them not counted; numba itself is imported by the first). numba's own floor is
+     measured beside: `import numba` and the first call of a cached one-line function, in a new process.
 With --threads, the whole table runs once per thread count (0: all cores) in a child process whose
-NUMBA_NUM_THREADS, OMP/MKL/OpenBLAS thread counts and XLA's intra-op threads are set to it.
+NUMBA_NUM_THREADS, OMP/MKL/OpenBLAS thread counts and XLA's intra-op threads are set to it, and which
+(on Linux) is pinned to that many cores: XLA's CPU runtime starts threads of its own whatever its flags
+say (measured: 1.55 cores busy for one jitted matrix product at intra_op_parallelism_threads=1).
 """
 from __future__ import annotations
 
@@ -41,8 +45,8 @@ import s2sad
 from cases import CASES
 case = next(c for c in CASES if c.name == {name!r})
 args = case.make_args({quick!r})
-g = s2sad.grad(case.fn, argnums=case.argnums, backend="numba")
 t0 = time.perf_counter()
+g = s2sad.grad(case.fn, argnums=case.argnums, backend="numba")
 try:
     g(*args)
 except s2sad.DifferentiationError:
@@ -59,6 +63,31 @@ def _first_call(name: str, quick: bool, folder: str) -> float:
                                                               quick=quick)],
                          capture_output=True, text=True, env=env, check=True)
     return float(out.stdout.split()[-1])
+
+
+_FLOOR = """
+import time
+t0 = time.perf_counter()
+import numba
+
+@numba.njit(cache=True)
+def twice(x):
+    return 2.0 * x
+
+twice(1.0)
+print(time.perf_counter() - t0)
+"""
+
+
+def numba_floor() -> float:
+    """Seconds of `import numba` and the first call of a cached one-line function in a new process
+    (the second of two processes: the first compiles): what any cached numba code pays first."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "floor.py"
+        script.write_text(_FLOOR)
+        runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True,
+                               env={**os.environ, "NUMBA_CACHE_DIR": folder}) for _ in range(2)]
+    return float(runs[-1].stdout.split()[-1])
 
 
 def _jax():
@@ -153,7 +182,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", default="", help="comma-separated thread counts (0: all), each in a child process")
     ap.add_argument("--json", default=str(HERE / "numba_results.json"))
+    ap.add_argument("--cores", type=int, default=0, help="pin this process to its first N cores (Linux)")
     opts = ap.parse_args(argv)
+    if opts.cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:opts.cores])
     if opts.threads:
         results = {}
         for n in (int(t) for t in opts.threads.split(",")):
@@ -164,6 +196,7 @@ def main(argv=None) -> int:
             cmd = [sys.executable, __file__, "--repeats", str(opts.repeats), "--json", path]
             cmd += ["--quick"] if opts.quick else []
             cmd += ["--only", *opts.only] if opts.only else []
+            cmd += ["--cores", str(n)] if n else []
             code = subprocess.run(cmd, env=_thread_env(n)).returncode
             results[label] = json.loads(Path(path).read_text())
             if code:
@@ -183,6 +216,8 @@ def main(argv=None) -> int:
     print()
     print(table(rows))
     info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "cores_used": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "numba_floor_s": numba_floor(),
             "numba": numba.__version__, "numba_threads": numba.config.NUMBA_NUM_THREADS,
             "jax": jax_mods[0].__version__ if jax_mods else None, "quick": opts.quick}
     print(info)
