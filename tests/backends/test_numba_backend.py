@@ -554,6 +554,22 @@ def test_transcendental_functions_run_numpys_loop_on_large_arrays(n):
     assert np.array_equal(t, np.tanh(big)) and e == np.exp(big[0, 0])
 
 
+def test_numpys_loop_takes_arrays_of_any_layout():
+    """The call into NumPy boxes what the compiled code holds: strided, F-ordered, float32 and empty arrays
+    give NumPy's values, C-ordered, of NumPy's dtype."""
+    from s2sad.runtime import jitted
+
+    @numba.njit
+    def both(a):
+        return jitted.tanh(a), jitted.exp(a)
+    rng = np.random.default_rng(3)
+    for a in (rng.standard_normal((100, 160))[::2, 1::3], rng.standard_normal((40, 60)).T,
+              rng.standard_normal((4, 30, 20)).astype(np.float32), np.empty((0, 2000))):
+        assert a.size == 0 or a.size >= jitted.LARGE
+        for got, want in zip(both(a), (np.tanh(a), np.exp(a))):
+            assert got.flags.c_contiguous and got.dtype == want.dtype and np.array_equal(got, want)
+
+
 def test_products_of_large_matrices_are_numpys():
     """`a @ b` becomes the runtime's matmul: NumPy's own BLAS on float matrices of at least BIG_PRODUCT
     multiplications (numba's would be SciPy's, whose threads contend with NumPy's), numba's below."""
