@@ -466,9 +466,14 @@ def _norm(x):
 
 
 def add_at(a, index, g):
-    """np.add.at(a, index, g): `g` added into `a` at `index`, repeats summed. numba: a 1-D `a` and
-    index array (or an integer)."""
+    """np.add.at(a, index, g): `g` added into `a` at `index`, repeats summed. numba: a 1-D `a`, and an
+    integer, a 1-D integer array, or a list or tuple of integers (`x[[-2, -1, 1]]`'s cotangent)."""
     np.add.at(a, index, g)
+
+
+def _integers(t) -> bool:
+    """Whether numba's type `t` is a 1-D integer array, or a list or tuple of integers."""
+    return (_is_array(t, 1) or isinstance(t, (types.List, types.UniTuple))) and isinstance(t.dtype, types.Integer)
 
 
 @overload(add_at)
@@ -477,17 +482,17 @@ def _add_at(a, index, g):
         return None
     if isinstance(index, types.Integer):
         return lambda a, index, g: _add_one(a, index, g)
-    if not (_is_array(index, 1) and isinstance(index.dtype, types.Integer)):
+    if not _integers(index):
         return None
     if _is_number(g):
         def scalar(a, index, g):
-            for k in range(index.size):
+            for k in range(len(index)):
                 a[index[k]] += g
         return scalar
 
     def each(a, index, g):
-        gb = np.broadcast_to(g, index.shape)
-        for k in range(index.size):
+        gb = np.broadcast_to(g, (len(index),))
+        for k in range(len(index)):
             a[index[k]] += gb[k]
     return each
 

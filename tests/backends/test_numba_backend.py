@@ -462,6 +462,29 @@ def test_a_write_at_repeated_indices_has_a_numba_form():
             np.testing.assert_allclose(got[i], reference.central(fn, args, i), rtol=1e-6, atol=1e-6)
 
 
+def test_a_read_and_an_add_at_a_list_of_repeated_indices_have_numba_forms():
+    """`x[[-2, -1, 1, -1]]` (its cotangent added at each index, repeats summed) and
+    `v[[2, -3, -3, 1]] += e`: the index is a list of integers in the compiled code (found by random programs,
+    refused until the runtime's add_at took one)."""
+    def read(x):
+        return np.sum(np.sin(x[[-2, -1, 1, -1]]) * np.arange(1.0, 5.0))
+
+    def add(x, y):
+        v = x * 1.0
+        v[[2, -3, -3, 1]] += np.cos(y)
+        return np.sum(v ** 2)
+    x, y = np.array([0.3, -1.2, 2.0, 0.7, -0.4]), np.array([0.5, -0.25, 1.5, 2.0])
+    for fn, args, nums in ((read, [x], (0,)), (add, [x, y], (0, 1))):
+        got = check_on_numba(fn, args, nums)
+        assert got is not None, "refused"
+        for k, i in enumerate(nums):
+            np.testing.assert_allclose(got[k], reference.central(fn, args, i), rtol=1e-6, atol=1e-6)
+    want = np.zeros(5)
+    for i, c in zip([-2, -1, 1, -1], np.arange(1.0, 5.0)):
+        want[i] += c * np.cos(x[i])
+    np.testing.assert_allclose(s2sad.grad(read, backend="numba")(x), want, rtol=1e-13)
+
+
 @pytest.mark.parametrize("fn, x", [
     (lambda x: np.sum(np.clip(x, -0.5, 0.5) * x) + np.clip(0.49, -1.0, 1.0) * x[0], np.array([0.3, -1.2, 2.0])),
     (lambda x: np.where(np.max(x) > 0.5, 2.0, 3.0) * np.sum(np.where(x > 0.0, x ** 2, 0.5 * x)),
