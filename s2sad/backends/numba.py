@@ -226,6 +226,12 @@ class _Respell(ast.NodeTransformer):
         f = e.func
         if isinstance(f, ast.Attribute) and f.attr == "sum" and not e.args and not e.keywords:
             return _call(NUMPY_ALIAS, "sum", [f.value])
+        if isinstance(f, ast.Attribute) and f"{NUMPY_ALIAS}.{f.attr}" in _REDUCTIONS and not e.args and e.keywords \
+                and dotted(f.value) not in (NUMPY_ALIAS, "_rt"):
+            # a.mean(axis=1) (kept as written where it is not differentiated: a condition): np.mean(a, axis=1),
+            # which the reductions' spelling below takes
+            e = _call(NUMPY_ALIAS, f.attr, [f.value], e.keywords)
+            f = e.func
         name = dotted(f)
         reduction = _REDUCTIONS.get(name)
         if reduction and len(e.args) == 1 and e.keywords:

@@ -485,6 +485,19 @@ def test_a_read_and_an_add_at_a_list_of_repeated_indices_have_numba_forms():
     np.testing.assert_allclose(s2sad.grad(read, backend="numba")(x), want, rtol=1e-13)
 
 
+def test_a_reduction_method_along_an_axis_in_a_condition_compiles():
+    """`H.mean(axis=1)` in np.where's condition is copied as written (it is not differentiated); numba's
+    own method takes no axis: it is spelled as the runtime's reduction along the axis (random programs)."""
+    def f(x, H):
+        v = np.where(H.mean(axis=1) + x > H.max(axis=0), H.mean(axis=1) * x, x ** 2)
+        return np.sum(np.sin(v)) + np.sum(np.where(H.sum(axis=0, keepdims=True) > 0.5, H, 0.0) * x)
+    x, H = np.array([0.3, -1.2, 2.0]), np.array([[0.5, -0.25, 1.5], [2.0, 0.1, -0.7], [0.9, 0.4, 0.2]])
+    got = check_on_numba(f, [x, H], (0, 1))
+    assert got is not None, "refused"
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], reference.central(f, [x, H], i), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("fn, x", [
     (lambda x: np.sum(np.clip(x, -0.5, 0.5) * x) + np.clip(0.49, -1.0, 1.0) * x[0], np.array([0.3, -1.2, 2.0])),
     (lambda x: np.where(np.max(x) > 0.5, 2.0, 3.0) * np.sum(np.where(x > 0.0, x ** 2, 0.5 * x)),
