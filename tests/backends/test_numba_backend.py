@@ -498,6 +498,29 @@ def test_a_reduction_method_along_an_axis_in_a_condition_compiles():
         np.testing.assert_allclose(got[i], reference.central(f, [x, H], i), rtol=1e-6, atol=1e-6)
 
 
+def _squash(a, c):
+    c = np.mean(a)
+    if c > 0.2:
+        return np.tanh(c * a)
+    return np.tanh(a)
+
+
+def _calls_squash(x, y):
+    x = x * np.cos(x)
+    return np.sum(np.sin(_squash(x, y))) + y
+
+
+@pytest.mark.parametrize("x", [np.array([0.9, 1.2, 0.8]), np.array([0.3, -1.2, 0.4])], ids=["if", "else"])
+def test_a_helpers_parameter_cotangent_made_in_a_branch_compiles(x):
+    """A helper's parameter bound to the caller's variable (no statement makes it) whose cotangent starts as
+    0.0 and becomes an array in one branch: it gets the variable's rank (random programs, 5 of 800
+    refused by numba's typing before)."""
+    got = check_on_numba(_calls_squash, [x, 0.5], (0, 1))
+    assert got is not None, "refused"
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], reference.central(_calls_squash, [x, 0.5], i), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("fn, x", [
     (lambda x: np.sum(np.clip(x, -0.5, 0.5) * x) + np.clip(0.49, -1.0, 1.0) * x[0], np.array([0.3, -1.2, 2.0])),
     (lambda x: np.where(np.max(x) > 0.5, 2.0, 3.0) * np.sum(np.where(x > 0.0, x ** 2, 0.5 * x)),
