@@ -414,6 +414,7 @@ def _lift_cotangents(stmts: list, defined: set[str]) -> None:
                             and n.targets[0].id.endswith("_bar"):
                         in_blocks.add(n.targets[0].id)
     like = {name: name[:-4] for name in in_blocks}
+    added: dict[str, set[str]] = {}
     for s in (n for top in stmts for n in ast.walk(top)):
         # a helper's parameter bound to a variable of the caller's (`h0(x_1)`: h0_a is x_1, and no statement
         # makes h0_a): its cotangent is added to the variable's after the helper, `x_1_bar = x_1_bar + h0_a_bar`,
@@ -424,7 +425,8 @@ def _lift_cotangents(stmts: list, defined: set[str]) -> None:
                 and isinstance(s.value.op, ast.Add) else [s.value]
             for part in parts:
                 if isinstance(part, ast.Name) and part.id in in_blocks and part.id[:-4] not in defined:
-                    like[part.id] = s.targets[0].id[:-4]
+                    added.setdefault(part.id, set()).add(s.targets[0].id[:-4])
+    like.update({name: into.pop() for name, into in added.items() if len(into) == 1})   # (one variable only)
     for s in stmts:
         for n in ast.walk(s):
             if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
