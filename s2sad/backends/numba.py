@@ -97,8 +97,10 @@ class NumbaBackend(Backend):
         respell = _Respell(_jitted_names())
         stmts[:] = [respell.visit(stmt) for stmt in stmts]
         bound = set(user_names) | _bound(stmts)
-        split_tapes(stmts, bound | {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)})
-        _lift_cotangents(stmts, bound)
+        named = {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}
+        split_tapes(stmts, bound | named)
+        # (a user's name the code neither binds nor reads, `t2` of `t2 = y` copied away, is no rank to take)
+        _lift_cotangents(stmts, bound & named)
         return stmts
 
     def finish(self, blocks: dict, kinds=None, returned: set = frozenset(), name: str = "f") -> list:

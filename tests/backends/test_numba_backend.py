@@ -521,6 +521,23 @@ def test_a_helpers_parameter_cotangent_made_in_a_branch_compiles(x):
         np.testing.assert_allclose(got[i], reference.central(_calls_squash, [x, 0.5], i), rtol=1e-6, atol=1e-6)
 
 
+def _copied_then_updated(x, y):
+    t = y
+    t += (np.tanh(t) if np.tanh(t) > 0.8 else -np.tanh(t))
+    return np.sum(x * t) + y
+
+
+@pytest.mark.parametrize("y", [1.5, 0.3], ids=["if", "else"])
+def test_a_copy_the_code_drops_is_no_rank_to_take(y):
+    """`t = y`: the generated code reads y for t and binds no t, so t_bar, assigned in a branch, takes y's
+    rank, not t's (as_rank(..., t) was a NameError numba reported; random programs)."""
+    x = np.array([0.3, -1.2, 2.0])
+    got = check_on_numba(_copied_then_updated, [x, y], (0, 1))
+    assert got is not None, "refused"
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], reference.central(_copied_then_updated, [x, y], i), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("fn, x", [
     (lambda x: np.sum(np.clip(x, -0.5, 0.5) * x) + np.clip(0.49, -1.0, 1.0) * x[0], np.array([0.3, -1.2, 2.0])),
     (lambda x: np.where(np.max(x) > 0.5, 2.0, 3.0) * np.sum(np.where(x > 0.0, x ** 2, 0.5 * x)),
