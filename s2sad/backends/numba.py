@@ -406,36 +406,38 @@ def _lift_cotangents(stmts: list, defined: set[str]) -> None:
     an array in a loop or in one branch, which numba cannot type. as_rank gives it v's number of
     dimensions from the start (ones where it was a number: the same values, broadcast alike); a helper's
     parameter that no statement binds gets the rank of the variable its cotangent is added to.
-    `defined`: the names the code binds."""
-    in_blocks: set[str] = set()
-    for s in stmts:
-        for block in ast.walk(s):
-            if isinstance(block, (ast.For, ast.While, ast.If)):
-                for n in ast.walk(block):
-                    if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                            and n.targets[0].id.endswith("_bar"):
-                        in_blocks.add(n.targets[0].id)
+    `defined`: the names that hold a value there (the code binds or reads them)."""
+    assigns = [n for top in stmts for n in ast.walk(top) if _cotangent_assigned(n)]
+    in_blocks = {_cotangent_assigned(n) for top in stmts for block in ast.walk(top)
+                 if isinstance(block, (ast.For, ast.While, ast.If)) for n in ast.walk(block) if _cotangent_assigned(n)}
     like = {name: name[:-4] for name in in_blocks}
     added: dict[str, set[str]] = {}
-    for s in (n for top in stmts for n in ast.walk(top)):
+    for s in assigns:
         # a helper's parameter bound to a variable of the caller's (`h0(x_1)`: h0_a is x_1, and no statement
         # makes h0_a): its cotangent is added to the variable's after the helper, `x_1_bar = x_1_bar + h0_a_bar`,
         # and has the variable's rank
-        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                and s.targets[0].id.endswith("_bar") and s.targets[0].id[:-4] in defined:
-            parts = [s.value.left, s.value.right] if isinstance(s.value, ast.BinOp) \
-                and isinstance(s.value.op, ast.Add) else [s.value]
-            for part in parts:
-                if isinstance(part, ast.Name) and part.id in in_blocks and part.id[:-4] not in defined:
-                    added.setdefault(part.id, set()).add(s.targets[0].id[:-4])
+        into = _cotangent_assigned(s)[:-4]
+        if into not in defined:
+            continue
+        parts = [s.value.left, s.value.right] if isinstance(s.value, ast.BinOp) and isinstance(s.value.op, ast.Add) \
+            else [s.value]
+        for part in parts:
+            if isinstance(part, ast.Name) and part.id in in_blocks and part.id[:-4] not in defined:
+                added.setdefault(part.id, set()).add(into)
     like.update({name: into.pop() for name, into in added.items() if len(into) == 1})   # (one variable only)
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
-                    and n.targets[0].id in in_blocks and not _reads(n.value, n.targets[0].id) \
-                    and like[n.targets[0].id] in defined:
-                # (an update that reads the cotangent itself, `l_bar = -4 * l_bar * l`, keeps its rank)
-                n.value = _call("_rt", "as_rank", [n.value, ast.Name(id=like[n.targets[0].id], ctx=ast.Load())])
+    for n in assigns:
+        bar = _cotangent_assigned(n)
+        if bar in in_blocks and not _reads(n.value, bar) and like[bar] in defined:
+            # (an update that reads the cotangent itself, `l_bar = -4 * l_bar * l`, keeps its rank)
+            n.value = _call("_rt", "as_rank", [n.value, ast.Name(id=like[bar], ctx=ast.Load())])
+
+
+def _cotangent_assigned(n: ast.AST) -> str | None:
+    """`v_bar` where `n` is `v_bar = ...` (one name assigned), else None."""
+    if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+            and n.targets[0].id.endswith("_bar"):
+        return n.targets[0].id
+    return None
 
 
 def _has_slice(index: ast.expr) -> bool:

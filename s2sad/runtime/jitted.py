@@ -61,7 +61,7 @@ def _numpy(fn, result, arity: int):
             context.call_conv.return_exc(builder)
         return native.value
 
-    if arity == 1:
+    if arity == 1:             # (an intrinsic names its arguments: numba lowers no *args there)
         def call(typingctx, a):
             return result(a)(a), codegen
     else:

@@ -195,10 +195,23 @@ def test_backwards_reverses_a_range_in_compiled_code(steps):
     assert walk(steps.start, steps.stop, steps.step) == list(steps)[::-1]
 
 
+def _in_two_processes(tmp_path, source: str) -> list[list[str]]:
+    """Runs the program `source` in two new processes, one after the other, with one generated folder (the
+    second finds what the first left); each one's printed words. A failed run fails the test."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(source))
+    env = {**__import__("os").environ, "S2SAD_GENERATED_DIR": str(tmp_path / "generated")}
+    outputs = []
+    for _ in range(2):
+        r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        outputs.append(r.stdout.split())
+    return outputs
+
+
 def test_a_new_process_loads_the_machine_code(tmp_path):
     """cache=True: the second process finds the compiled code beside the file and compiles nothing."""
-    script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent("""
+    outputs = _in_two_processes(tmp_path, """
         import s2sad
 
         def logistic(l, n):
@@ -210,13 +223,8 @@ def test_a_new_process_loads_the_machine_code(tmp_path):
         print(g(0.3, 20))
         dispatcher = next(iter(g._compiled.values())).fn.compiled
         print(dispatcher.stats.cache_hits.most_common(1)[0][1] if dispatcher.stats.cache_hits else 0)
-    """))
-    env = {**__import__("os").environ, "S2SAD_GENERATED_DIR": str(tmp_path / "generated")}
-    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
-            for _ in range(2)]
-    for r in runs:
-        assert r.returncode == 0, r.stderr
-    (v1, hits1), (v2, hits2) = (r.stdout.split() for r in runs)
+    """)
+    (v1, hits1), (v2, hits2) = outputs
     assert v1 == v2 and float(v1) == pytest.approx(s2sad.grad(logistic)(0.3, 20), rel=1e-12)
     assert hits1 == "0" and hits2 == "1"
     assert list((tmp_path / "generated" / "__pycache__").glob("*.nbi"))
@@ -225,8 +233,7 @@ def test_a_new_process_loads_the_machine_code(tmp_path):
 def test_a_new_process_compiles_nothing_for_its_calls_into_numpy(tmp_path):
     """The compiled code's calls of NumPy's matmul and tanh (large arrays) are cached with it: a second
     process compiles nothing at all (a numba.objmode block would be compiled again in each process)."""
-    script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent("""
+    outputs = _in_two_processes(tmp_path, """
         import numpy as np
         from numba.core import event
         import s2sad
@@ -241,13 +248,8 @@ def test_a_new_process_compiles_nothing_for_its_calls_into_numpy(tmp_path):
             got = g(W, X)
         want = s2sad.grad(layer)(W, X)
         print(np.abs(got - want).max() / np.abs(want).max(), sum(e.is_start for _, e in compiles.buffer))
-    """))
-    env = {**__import__("os").environ, "S2SAD_GENERATED_DIR": str(tmp_path / "generated")}
-    runs = [subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
-            for _ in range(2)]
-    for r in runs:
-        assert r.returncode == 0, r.stderr
-    (err1, compiled1), (err2, compiled2) = (r.stdout.split() for r in runs)
+    """)
+    (err1, compiled1), (err2, compiled2) = outputs
     assert float(err1) < 1e-13 and float(err2) < 1e-13
     assert int(compiled1) > 0 and compiled2 == "0"
 
